@@ -1,0 +1,98 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    virtualenv, install, migrate, demo town, serve on http://127.0.0.1:5000
+#   make test   everything the suite needs, then the whole suite (lint, types, migrations, tests)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+STRIPE_EMULATOR_PORT ?= 8420
+PYTEST_ARGS ?=
+TRANSLATIONS := app/translations
+
+.PHONY: help install install-dev translations messages migrate demo run worker stripe-emulator \
+        test lint typecheck db-check browser services clean lock
+
+help:
+	@echo "make run      set up everything and serve the demo town on http://$(HOST):$(PORT)"
+	@echo "make test     set up everything and run lint, type checks, migration check and tests"
+	@echo "make worker   run an RQ worker with its scheduler (needs REDIS_URL)"
+	@echo "make messages extract the strings to translate and update the catalogues"
+	@echo "make lock     re-resolve requirements.lock and requirements-dev.lock from pyproject.toml"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Installs are keyed on the lock files: they run again only when a lock changes.
+$(VENV)/.installed-dev: requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $@
+
+install-dev: $(VENV)/.installed-dev translations
+
+translations: $(VENV)/.installed-dev
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
+
+messages: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header \
+		-o $(TRANSLATIONS)/messages.pot app vendors search payouts
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --omit-header \
+		--ignore-obsolete
+
+migrate: install-dev
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo load
+
+# The local Stripe emulator on 127.0.0.1 (the app reaches it through STRIPE_API_BASE).
+stripe-emulator: install-dev
+	@if ! (exec 3<>/dev/tcp/127.0.0.1/$(STRIPE_EMULATOR_PORT)) 2>/dev/null; then \
+		mkdir -p instance; \
+		nohup $(BIN)/localstripe --port $(STRIPE_EMULATOR_PORT) >instance/stripe-emulator.log 2>&1 & \
+		echo "Stripe emulator started on 127.0.0.1:$(STRIPE_EMULATOR_PORT) (log: instance/stripe-emulator.log)"; \
+	fi
+
+run: demo stripe-emulator
+	@echo "Serving on http://$(HOST):$(PORT)  (dev mailbox: http://$(HOST):$(PORT)/dev/mailbox)"
+	$(FLASK) run --host $(HOST) --port $(PORT) --debug
+
+worker: install-dev
+	$(FLASK) worker
+
+# Debian's chromium for the browser tests; never a browser downloaded by a test tool.
+browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
+
+# PostgreSQL and Redis on 127.0.0.1: started if down; in CI their absence is an error.
+services:
+	@bash scripts/services.sh
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+# Migrations from an empty PostgreSQL database, then models and migrations must agree.
+db-check: install-dev services
+	@bash scripts/db-check.sh "$(BIN)"
+
+test: install-dev browser services lint typecheck db-check
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lock:
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --extra dev \
+		-c requirements.lock pyproject.toml -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/e2e/screenshots

@@ -1,0 +1,111 @@
+"""The marketplace application: ``create_app()`` and the core every domain builds on.
+
+``app/`` holds the core (extensions, db helpers, money, jobs, mail, i18n) and the shopper-facing domains
+(accounts, catalog, cart and checkout, orders, reviews, the manager console, the API). Shop identity
+lives in ``vendors/``, search in ``search/`` and money movements in ``payouts/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as settings
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+
+# Content-Security-Policy: no inline script, no third-party origin; the site works offline.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'self'",
+    "object-src": "'none'",
+}
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Application factory: configuration, extensions, blueprints, CLI, in that order."""
+    app = Flask(__name__, instance_path=str(Path(settings.BASE_DIR) / "instance"))
+    app.config.update(settings.load(Path(app.instance_path), overrides))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["PROXY_FIX_HOPS"]:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=app.config["PROXY_FIX_HOPS"],
+            x_proto=app.config["PROXY_FIX_HOPS"],
+            x_host=app.config["PROXY_FIX_HOPS"],
+        )
+
+    register_extensions(app)
+    import_models()
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import database as db_helpers
+    from app import i18n, jobs, templating
+    from app.accounts import auth
+
+    db.init_app(app)
+    with app.app_context():
+        db_helpers.protect_pool_across_forks(db.engine)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=False,  # TLS ends at the reverse proxy; HSTS below tells browsers to stay on HTTPS
+        strict_transport_security=app.config["HSTS_ENABLED"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="strict-origin-when-cross-origin",
+        permissions_policy={"geolocation": "(self)", "camera": "()", "microphone": "()"},
+    )
+    auth.init_login_manager(app, login_manager)
+    jobs.init_app(app)
+    templating.init_app(app)
+
+
+def import_models() -> None:
+    """Import every domain's models, so that the metadata (and Alembic) sees all tables."""
+    import app.accounts.models  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every blueprint of the app, in one explicit list."""
+    from app.accounts.views import blueprint as accounts
+    from app.site.views import blueprint as site
+    from search.views import blueprint as search
+
+    blueprints = [site, accounts, search]
+    if app.config["APP_ENV"] != "production":
+        from app.site.devtools import blueprint as dev
+
+        blueprints.append(dev)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+
+    from app.site import errors
+
+    errors.register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.accounts.cli import users
+    from app.demo import demo
+    from app.jobs import worker_command
+
+    app.cli.add_command(users)
+    app.cli.add_command(demo)
+    app.cli.add_command(worker_command)

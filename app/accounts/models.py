@@ -1,0 +1,112 @@
+"""People and their credentials."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime
+from app.extensions import db
+
+
+class Role(enum.StrEnum):
+    """What a person may do on the platform as a whole. Shop roles (owner, staff) live in vendors."""
+
+    SHOPPER = "shopper"
+    MANAGER = "manager"
+
+
+class User(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+        sa.CheckConstraint("locale IN ('fr', 'en')", name="locale_supported"),
+    )
+
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    first_name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    last_name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    locale: Mapped[str] = mapped_column(sa.String(5), nullable=False, default="fr")
+    role: Mapped[Role] = mapped_column(
+        sa.Enum(
+            Role,
+            name="user_role",
+            values_callable=lambda e: [m.value for m in e],
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+        ),
+        nullable=False,
+        default=Role.SHOPPER,
+    )
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Changes whenever the password changes: sessions and "remember me" cookies carry it, so a
+    # password change or reset logs every other device out.
+    session_token: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    # Two-factor authentication (TOTP). The secret is set at enrolment and kept only once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The last TOTP time step accepted, so a code cannot be replayed within its window.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="RecoveryCode.id"
+    )
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    @property
+    def two_factor_required(self) -> bool:
+        """Managers act for the whole town: they must use a second factor."""
+        return self.is_manager
+
+    @property
+    def display_name(self) -> str:
+        """First name and initial: how a person is shown to others (reviews, shops)."""
+        initial = f" {self.last_name[:1]}." if self.last_name else ""
+        return f"{self.first_name}{initial}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class RecoveryCode(IdMixin, db.Model):  # type: ignore[name-defined]
+    """A single-use code that replaces the second factor when the phone is lost. Stored hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(back_populates="recovery_codes")

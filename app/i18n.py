@@ -1,0 +1,30 @@
+"""Language and time zone of each request: French by default, English available."""
+
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request, session
+from flask_login import current_user
+
+SESSION_KEY = "locale"
+
+
+def supported_locales() -> tuple[str, ...]:
+    return tuple(current_app.config["LANGUAGES"])
+
+
+def select_locale() -> str:
+    """The person's saved language, then the one chosen this session, then the browser's, then French."""
+    locales = supported_locales()
+    if not has_request_context():  # a job or a command: callers pass the locale with force_locale()
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+    if current_user and current_user.is_authenticated and current_user.locale in locales:
+        return str(current_user.locale)
+    chosen = session.get(SESSION_KEY)
+    if chosen in locales:
+        return str(chosen)
+    return request.accept_languages.best_match(locales) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    # The marketplace serves one town: every date is shown in its time zone.
+    return str(current_app.config["BABEL_DEFAULT_TIMEZONE"])

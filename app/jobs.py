@@ -1,0 +1,186 @@
+"""Background jobs: RQ on Redis, enqueued only after the database transaction commits.
+
+``enqueue(func, *args)`` records a job on the current SQLAlchemy session; nothing leaves the process
+until that session commits, and a rollback forgets it. So a worker never runs a job for a row that
+was not committed (the job might otherwise run before the commit and see nothing).
+
+Dispatchers, chosen by configuration:
+- ``RQDispatcher`` when ``REDIS_URL`` is set: jobs go to RQ queues, run by ``flask worker``.
+- ``InlineDispatcher`` otherwise: each job runs right after the commit, in the same process, in its own
+  app context (so with its own database session).
+- ``RecordingDispatcher`` in tests: jobs are kept in a list and run when the test says so.
+
+Job functions take ids and plain values, open their own transaction, and are safe to run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+from flask import Flask, current_app, has_app_context
+from flask.cli import with_appcontext
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from werkzeug.utils import import_string
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "marketplace.pending_jobs"
+RETRY_INTERVALS = (10, 60, 300)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    path: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    queue: str = "default"
+
+    def run(self) -> Any:
+        return import_string(self.path)(*self.args, **self.kwargs)
+
+
+def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default", **kwargs: Any) -> None:
+    """Run ``func(*args, **kwargs)`` in the background once the current transaction commits."""
+    path = f"{func.__module__}.{func.__qualname__}"
+    if import_string(path) is not func:
+        raise ValueError(f"{path} is not importable by that name: jobs must be module-level functions")
+    db.session().info.setdefault(PENDING_KEY, []).append(JobRequest(path, args, kwargs, queue))
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    pending: list[JobRequest] = session.info.pop(PENDING_KEY, [])
+    if pending:
+        current_app.extensions["jobs"].dispatch(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def execute(path: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What a worker runs for every job: the job inside an app context with its own session."""
+    from app import create_app
+
+    app = current_app._get_current_object() if has_app_context() else create_app()  # type: ignore[attr-defined]
+    with app.app_context():
+        try:
+            return JobRequest(path, tuple(args), dict(kwargs)).run()
+        finally:
+            db.session.remove()
+
+
+class RQDispatcher:
+    name = "rq"
+
+    def __init__(self, redis_url: str) -> None:
+        from redis import Redis
+
+        self.redis_url = redis_url
+        self.connection = Redis.from_url(redis_url)
+
+    def queue(self, name: str) -> Any:
+        from rq import Queue
+
+        return Queue(name, connection=self.connection)
+
+    def dispatch(self, jobs: list[JobRequest]) -> None:
+        from rq import Retry
+
+        for job in jobs:
+            self.queue(job.queue).enqueue(
+                execute,
+                job.path,
+                job.args,
+                job.kwargs,
+                retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
+                description=job.path,
+            )
+
+    def ping(self) -> bool:
+        return bool(self.connection.ping())
+
+
+class InlineDispatcher:
+    name = "inline"
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def dispatch(self, jobs: list[JobRequest]) -> None:
+        for job in jobs:
+            # A new app context gives the job its own session: the committing one cannot run SQL now.
+            with self.app.app_context():
+                try:
+                    job.run()
+                except Exception:
+                    # The transaction that asked for the job has committed; a failing job must not
+                    # turn the request into an error. With Redis, RQ would retry it.
+                    log.exception("inline job %s failed", job.path)
+                finally:
+                    db.session.remove()
+
+    def ping(self) -> bool:
+        return True
+
+
+class RecordingDispatcher:
+    """Keeps committed jobs for a test to inspect and run."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.jobs: list[JobRequest] = []
+
+    def dispatch(self, jobs: list[JobRequest]) -> None:
+        self.jobs.extend(jobs)
+
+    def run_all(self) -> int:
+        """Run the recorded jobs (and those they enqueue) in the current app context; return the count."""
+        count = 0
+        while self.jobs:
+            job = self.jobs.pop(0)
+            job.run()
+            count += 1
+        return count
+
+    def ping(self) -> bool:
+        return True
+
+
+Dispatcher = RQDispatcher | InlineDispatcher | RecordingDispatcher
+
+
+def init_app(app: Flask) -> None:
+    dispatcher: Dispatcher
+    if app.config.get("JOBS_DISPATCHER") == "recording":
+        dispatcher = RecordingDispatcher()
+    elif app.config["REDIS_URL"]:
+        dispatcher = RQDispatcher(app.config["REDIS_URL"])
+    else:
+        dispatcher = InlineDispatcher(app)
+    app.extensions["jobs"] = dispatcher
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
+@click.argument("queues", nargs=-1)
+@with_appcontext
+def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run an RQ worker, with its scheduler, on the app's queues."""
+    from rq import Worker
+
+    dispatcher = current_app.extensions["jobs"]
+    if not isinstance(dispatcher, RQDispatcher):
+        raise click.ClickException("REDIS_URL is not set: jobs run inline, there is nothing to work on.")
+    names = queues or current_app.config["RQ_QUEUES"]
+    worker = Worker([dispatcher.queue(name) for name in names], connection=dispatcher.connection)
+    worker.work(burst=burst, with_scheduler=True)

@@ -1,0 +1,38 @@
+"""Home page, language switch and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.accounts import auth, services
+from app.extensions import csrf, db, limiter
+from app.i18n import SESSION_KEY
+from app.site import health
+
+blueprint = Blueprint("site", __name__)
+
+
+@blueprint.route("/")
+def home() -> str:
+    return render_template("site/home.html")
+
+
+@blueprint.route("/langue/<code>")
+def set_language(code: str) -> Response:
+    """Switch the language (a plain link, so it works without JavaScript) and come back to the page."""
+    if code in current_app.config["LANGUAGES"]:
+        session[SESSION_KEY] = code
+        if current_user.is_authenticated:
+            services.set_locale(current_user, code)
+            db.session.commit()
+    return redirect(auth.safe_next(request.args.get("next")))
+
+
+@blueprint.route("/healthz")
+@csrf.exempt
+@limiter.exempt
+def healthz() -> tuple[Response, int]:
+    report = health.report()
+    return jsonify(report), 200 if report["ok"] else 503

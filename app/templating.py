@@ -1,0 +1,37 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_babel import format_date, format_datetime, get_locale
+
+from app import money
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money.format_money
+    app.jinja_env.filters["rate"] = money.format_rate
+    app.jinja_env.filters["datetime"] = _format_datetime
+    app.jinja_env.filters["date"] = _format_date
+    app.context_processor(_globals)
+
+
+def _format_datetime(value: dt.datetime | None, style: str = "medium") -> str:
+    return format_datetime(value, style) if value else ""
+
+
+def _format_date(value: dt.date | None, style: str = "medium") -> str:
+    return format_date(value, style) if value else ""
+
+
+def _globals() -> dict[str, Any]:
+    return {
+        "marketplace_name": current_app.config["MARKETPLACE_NAME"],
+        "current_locale": str(get_locale()),
+        "other_locales": [code for code in current_app.config["LANGUAGES"] if code != str(get_locale())],
+        "is_development": current_app.config["APP_ENV"] != "production",
+        "current_path": request.full_path.rstrip("?") if request else "/",
+    }

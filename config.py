@@ -1,0 +1,146 @@
+"""Settings, read from environment variables.
+
+Every setting has an embedded default so that the app runs on a bare machine (SQLite, inline jobs,
+an embedded search index, the local Stripe emulator, mail written to ``instance/outbox``). Production
+(``APP_ENV=production``) refuses to start without a secret key and a PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent
+# The key the local Stripe emulator accepts; it opens nothing anywhere else.
+EMULATOR_STRIPE_KEY = "sk_test_local_emulator"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable application."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    try:
+        return int(value) if value is not None else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _development_secret(instance_path: Path) -> str:
+    """A secret generated once on this machine and kept in ``instance/``, so sessions survive restarts."""
+    secret_file = instance_path / "secret_key"
+    if secret_file.exists():
+        return secret_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    secret_file.write_text(secret)
+    secret_file.chmod(0o600)
+    return secret
+
+
+def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration from the environment (and test overrides)."""
+    overrides = overrides or {}
+    env = overrides.get("APP_ENV") or _env("APP_ENV", "development")
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"APP_ENV must be development, production or testing, got {env!r}")
+    production = env == "production"
+
+    database_url = overrides.get("SQLALCHEMY_DATABASE_URI") or _env("DATABASE_URL")
+    secret_key = overrides.get("SECRET_KEY") or _env("SECRET_KEY")
+    if production:
+        if not secret_key:
+            raise ConfigError("SECRET_KEY must be set in production")
+        if not database_url or not database_url.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ConfigError("DATABASE_URL must point to PostgreSQL in production")
+    if not secret_key:
+        secret_key = _development_secret(instance_path)
+    if not database_url:
+        database_url = f"sqlite:///{instance_path / 'marketplace.sqlite'}"
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask SQLAlchemy for psycopg2.
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+
+    redis_url = _env("REDIS_URL")
+    secure_cookies = _env_bool("SECURE_COOKIES", production)
+
+    config: dict[str, Any] = {
+        "APP_ENV": env,
+        "TESTING": env == "testing",
+        "SECRET_KEY": secret_key,
+        "MARKETPLACE_NAME": _env("MARKETPLACE_NAME", "Bellerive Commerces"),
+        "SERVER_NAME": _env("SERVER_NAME"),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 0),
+        # Database
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Sessions and cookies
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
+        "HSTS_ENABLED": production,
+        # Forms
+        "WTF_CSRF_TIME_LIMIT": 60 * 60 * 8,
+        # i18n
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        "LANGUAGES": ("fr", "en"),
+        # Jobs
+        "REDIS_URL": redis_url,
+        "RQ_QUEUES": ("default", "mail"),
+        # Rate limits: Redis when there is one, so every web process shares the counters.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "marketplace"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),
+        "SECOND_FACTOR_RATE_LIMIT": _env("SECOND_FACTOR_RATE_LIMIT", "5 per minute; 20 per hour"),
+        "RESET_RATE_LIMIT": _env("RESET_RATE_LIMIT", "5 per minute; 20 per hour"),
+        # Tokens sent by e-mail
+        "CONFIRM_TOKEN_MAX_AGE": _env_int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 48),
+        "RESET_TOKEN_MAX_AGE": _env_int("RESET_TOKEN_MAX_AGE", 60 * 60),
+        # Mail
+        "MAIL_FROM": _env("MAIL_FROM", "Bellerive Commerces <bonjour@bellerive-commerces.example.com>"),
+        "SMTP_HOST": _env("SMTP_HOST"),
+        "SMTP_PORT": _env_int("SMTP_PORT", 587),
+        "SMTP_USERNAME": _env("SMTP_USERNAME"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", True),
+        "MAIL_OUTBOX_DIR": str(instance_path / "outbox"),
+        # Demo town (``flask demo load``)
+        "DEMO_DATA_DIR": _env("DEMO_DATA_DIR", str(BASE_DIR.parent / "shared" / "data" / "demo-town")),
+        # Search (the search domain reads these)
+        "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
+        "SEARCH_INDEX_DIR": _env("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
+        # Payments (the payouts domain reads these)
+        "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY", EMULATOR_STRIPE_KEY),
+        # In development the stripe library talks to the local emulator; in production to Stripe itself.
+        "STRIPE_API_BASE": _env("STRIPE_API_BASE", None if production else "http://127.0.0.1:8420"),
+        "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
+    }
+    if production and not config["SMTP_HOST"]:
+        raise ConfigError("SMTP_HOST must be set in production: mail would otherwise stay in instance/outbox")
+    if production and config["STRIPE_SECRET_KEY"] == EMULATOR_STRIPE_KEY:
+        raise ConfigError("STRIPE_SECRET_KEY must be set in production")
+    config.update(overrides)
+    return config

@@ -1,0 +1,8 @@
+"""Fixtures live in plugin modules, one per concern (see tests/plugins)."""
+
+pytest_plugins = [
+    "tests.plugins.services",
+    "tests.plugins.database",
+    "tests.plugins.application",
+    "tests.plugins.browser",
+]

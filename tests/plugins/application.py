@@ -1,0 +1,133 @@
+"""The app under test, its HTTP client, the recorded jobs and the mailbox."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import flask_migrate
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import orm
+from werkzeug.test import TestResponse
+
+from app import create_app, mail
+from app.extensions import limiter
+from app.jobs import RecordingDispatcher
+from tests.plugins.database import _worker
+from tests.plugins.services import Services
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parents[2] / "migrations")
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def test_config(database_url: str, services: Services, tmp_root: Path, **extra: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PASSWORD_HASH_CHEAP": True,
+        "MAIL_OUTBOX_DIR": str(tmp_root / "outbox"),
+        "SEARCH_INDEX_DIR": str(tmp_root / "search-index"),
+        "REDIS_URL": None,
+        "RATELIMIT_STORAGE_URI": services.redis_url or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"marketplace-test-{_worker()}"},
+        "STRIPE_API_BASE": "http://127.0.0.1:9",  # nothing listens: no test reaches Stripe by accident
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, services: Services, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    root = tmp_path_factory.mktemp("app")
+    application = create_app(test_config(database_url, services, root, JOBS_DISPATCHER="recording"))
+    with application.app_context():
+        flask_migrate.upgrade(directory=MIGRATIONS_DIR)
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _fresh_app_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
+    """Each test starts with no recorded jobs, an empty outbox and fresh rate-limit counters."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    application: Flask = request.getfixturevalue("app")
+    application.config["MAIL_OUTBOX_DIR"] = str(tmp_path / "outbox")
+    jobs(application).jobs.clear()
+    with application.app_context():
+        limiter.reset()
+    yield
+
+
+def jobs(application: Flask) -> RecordingDispatcher:
+    dispatcher = application.extensions["jobs"]
+    assert isinstance(dispatcher, RecordingDispatcher)
+    return dispatcher
+
+
+class Client(FlaskClient):
+    """The Flask test client, plus form submission with the page's CSRF token, as a browser does."""
+
+    def csrf_token(self, url: str) -> str:
+        page = self.get(url)
+        found = CSRF_PATTERN.search(page.get_data(as_text=True))
+        assert found, f"no CSRF token on {url} ({page.status_code})"
+        return found.group(1)
+
+    def submit(
+        self, url: str, data: dict[str, Any], form_url: str | None = None, **kwargs: Any
+    ) -> TestResponse:
+        token = self.csrf_token(form_url or url)
+        return self.post(url, data={"csrf_token": token, **data}, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask, db_session: orm.scoped_session[orm.Session]) -> Client:
+    app.test_client_class = Client
+    return app.test_client()  # type: ignore[return-value]
+
+
+class Mailbox:
+    """What the app has sent: runs the committed jobs, then reads the outbox like the dev mailbox does."""
+
+    def __init__(self, application: Flask) -> None:
+        self.app = application
+
+    def messages(self) -> list[mail.OutboxMessage]:
+        with self.app.app_context():
+            jobs(self.app).run_all()
+            return list(reversed(mail.outbox_messages()))  # oldest first
+
+    def to(self, address: str) -> list[mail.OutboxMessage]:
+        return [message for message in self.messages() if message.to == address]
+
+    def last_to(self, address: str) -> mail.OutboxMessage:
+        received = self.to(address)
+        assert received, f"no mail to {address}"
+        return received[-1]
+
+    @staticmethod
+    def link(message: mail.OutboxMessage, path_fragment: str = "") -> str:
+        """The path of the first link in the message containing ``path_fragment``."""
+        for url in re.findall(r"https?://\S+", message.text):
+            if path_fragment in url:
+                return re.sub(r"^https?://[^/]+", "", url)
+        raise AssertionError(f"no link containing {path_fragment!r} in {message.subject!r}")
+
+
+@pytest.fixture
+def mailbox(app: Flask) -> Mailbox:
+    return Mailbox(app)
+
+
+@pytest.fixture
+def app_ctx(app: Flask, db_session: orm.scoped_session[orm.Session]) -> Iterator[Flask]:
+    """A request context, for tests that call services directly (they build URLs, read config)."""
+    with app.test_request_context("/"):
+        yield app

@@ -1,0 +1,109 @@
+"""Browser tests: the app served on 127.0.0.1 in a thread, driven through Debian's chromium.
+
+The served app is configured like development (jobs inline, mail in an outbox folder, the dev
+mailbox page) on its own database, so a test can sign up and follow the link from the mailbox.
+Screenshots go to ``tests/e2e/screenshots/`` (ignored by git) for people to look at.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import flask_migrate
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from tests.plugins.application import MIGRATIONS_DIR, test_config
+from tests.plugins.database import _worker, create_test_database, drop_test_database
+from tests.plugins.services import Services
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "e2e" / "screenshots"
+
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    outbox: Path
+
+
+@pytest.fixture(scope="session")
+def live_server(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp("live")
+    name = f"marketplace_e2e_{_worker()}"
+    database_url = create_test_database(services, root, name)
+    application = create_app(test_config(database_url, services, root, RATELIMIT_ENABLED=False))
+    with application.app_context():
+        flask_migrate.upgrade(directory=MIGRATIONS_DIR)
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(
+            url=f"http://127.0.0.1:{server.server_port}", outbox=Path(application.config["MAIL_OUTBOX_DIR"])
+        )
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with application.app_context():
+            from app.extensions import db
+
+            db.engine.dispose()
+        drop_test_database(services, name)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
+def page(request: pytest.FixtureRequest, chromium: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser page (its own cookies) on a desktop or phone viewport."""
+    context = chromium.new_context(base_url=live_server.url, locale="fr-FR", **VIEWPORTS[request.param])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.viewport_name = request.param
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}-{page.viewport_name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
