@@ -24,7 +24,7 @@ import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.utils import import_string
 
 from app.extensions import db
@@ -32,6 +32,7 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 PENDING_KEY = "marketplace.pending_jobs"
+MARKS_KEY = "marketplace.pending_jobs_savepoints"
 RETRY_INTERVALS = (10, 60, 300)
 
 
@@ -49,9 +50,12 @@ class JobRequest:
 def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default", **kwargs: Any) -> None:
     """Run ``func(*args, **kwargs)`` in the background once the current transaction commits."""
     path = f"{func.__module__}.{func.__qualname__}"
-    if import_string(path) is not func:
+    if import_string(path, silent=True) is not func:
         raise ValueError(f"{path} is not importable by that name: jobs must be module-level functions")
-    db.session().info.setdefault(PENDING_KEY, []).append(JobRequest(path, args, kwargs, queue))
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even before any SQL, is seen and forgets the job
+    session.info.setdefault(PENDING_KEY, []).append(JobRequest(path, args, kwargs, queue))
 
 
 @event.listens_for(Session, "after_commit")
@@ -61,9 +65,21 @@ def _dispatch_after_commit(session: Session) -> None:
         current_app.extensions["jobs"].dispatch(pending)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(MARKS_KEY, {})[id(transaction)] = len(session.info.get(PENDING_KEY, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rollback forgets the jobs of what it undid: all of them, or those since the savepoint."""
+    mark = session.info.get(MARKS_KEY, {}).pop(id(previous_transaction), None)
+    if previous_transaction.nested and mark is not None:
+        del session.info.get(PENDING_KEY, [])[mark:]
+    else:
+        session.info.pop(PENDING_KEY, None)
+        session.info.pop(MARKS_KEY, None)
 
 
 def execute(path: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -8,6 +8,7 @@ mailbox page (``/dev/mailbox``) lists.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.policy
 import smtplib
 import ssl
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime as rfc2822_date
-from email.utils import make_msgid, parseaddr
+from email.utils import make_msgid, parseaddr, parsedate_to_datetime
 from pathlib import Path
 
 from flask import current_app, render_template
@@ -82,7 +83,7 @@ class OutboxMessage:
     id: str
     to: str
     subject: str
-    date: str
+    sent_at: dt.datetime
     text: str
 
     @classmethod
@@ -93,7 +94,7 @@ class OutboxMessage:
             id=path.stem,
             to=str(message["To"]),
             subject=str(message["Subject"]),
-            date=str(message["Date"]),
+            sent_at=parsedate_to_datetime(str(message["Date"])),
             text=body.get_content() if body else "",
         )
 

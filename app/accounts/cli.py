@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from email_validator import EmailNotValidError, validate_email
 from flask.cli import AppGroup
 
 from app.accounts import services
@@ -20,6 +21,10 @@ def create_manager(email: str, first_name: str, last_name: str, password: str) -
     """Create a town commerce manager. They enrol a second factor at their first login."""
     from app.accounts.forms import PASSWORD_MIN_LENGTH
 
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise click.BadParameter(f"not a valid e-mail address: {error}", param_hint="--email") from error
     if len(password) < PASSWORD_MIN_LENGTH:
         raise click.BadParameter(f"at least {PASSWORD_MIN_LENGTH} characters", param_hint="--password")
     try:

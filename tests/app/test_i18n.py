@@ -1,0 +1,119 @@
+"""French by default, English complete, and the language switch."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from tests.factories import PASSWORD, UserFactory
+from tests.plugins.application import Client
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "app" / "translations"
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+
+def _catalogue(path: Path) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle)
+
+
+def test_the_template_holds_every_string_of_the_source(tmp_path: Path) -> None:
+    """`make messages` was run after the last change of a translatable string."""
+    extracted = tmp_path / "messages.pot"
+    subprocess.run(  # noqa: S603 - our own babel, fixed arguments
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--omit-header",
+            "-o",
+            str(extracted),
+            "app",
+            "vendors",
+            "search",
+            "payouts",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    in_source = {message.id for message in _catalogue(extracted) if message.id}
+    in_template = {message.id for message in _catalogue(TRANSLATIONS / "messages.pot") if message.id}
+    assert sorted(map(str, in_source - in_template)) == [], "run `make messages` and translate"
+
+
+def test_the_english_catalogue_is_complete_and_keeps_placeholders() -> None:
+    template = _catalogue(TRANSLATIONS / "messages.pot")
+    english = _catalogue(TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po")
+    assert len(template) > 100
+    problems = []
+    for message in template:
+        if not message.id:
+            continue
+        translated = english.get(message.id)
+        if translated is None or translated.fuzzy:
+            problems.append(f"untranslated: {message.id!r}")
+            continue
+        sources = message.id if isinstance(message.id, tuple) else (message.id,)
+        targets = translated.string if isinstance(translated.string, tuple) else (translated.string,)
+        if not all(targets):
+            problems.append(f"empty: {message.id!r}")
+        for target in targets:
+            if sorted(set(PLACEHOLDER.findall(target))) != sorted(set(PLACEHOLDER.findall(sources[-1]))):
+                problems.append(f"placeholders differ: {message.id!r}")
+    assert problems == []
+
+
+def test_french_is_the_default(client: Client) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="fr">' in page
+    assert "Créer un compte" in page
+
+
+def test_an_english_browser_gets_english(client: Client) -> None:
+    page = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert "Create an account" in page
+
+
+def test_the_switch_changes_the_language_and_comes_back_to_the_page(client: Client) -> None:
+    response = client.get("/langue/en?next=/connexion")
+    assert response.headers["Location"] == "/connexion"
+    assert "Log in" in client.get("/connexion").get_data(as_text=True)
+    client.get("/langue/fr")
+    assert "Se connecter" in client.get("/connexion").get_data(as_text=True)
+
+
+def test_the_switch_ignores_unknown_languages_and_foreign_targets(client: Client) -> None:
+    response = client.get("/langue/de?next=https://evil.example.net/")
+    assert response.headers["Location"] == "/"
+    assert '<html lang="fr">' in client.get("/").get_data(as_text=True)
+
+
+def test_a_signed_in_person_keeps_their_language(client: Client) -> None:
+    UserFactory(email="ana@example.com", locale="en")
+    client.submit("/connexion", {"email": "ana@example.com", "password": PASSWORD})
+    assert '<html lang="en">' in client.get("/compte").get_data(as_text=True)
+    client.get("/langue/fr")
+    client.submit("/deconnexion", {}, form_url="/compte")
+    client.submit("/connexion", {"email": "ana@example.com", "password": PASSWORD})
+    assert '<html lang="fr">' in client.get("/compte").get_data(as_text=True), "the switch was saved"
+
+
+def test_mail_goes_out_in_the_recipients_language(client: Client, mailbox) -> None:  # type: ignore[no-untyped-def]
+    UserFactory(email="ana@example.com", locale="en")
+    client.submit("/mot-de-passe-oublie", {"email": "ana@example.com"})
+    message = mailbox.last_to("ana@example.com")
+    assert message.subject == "Reset your password"
+    assert "Hello" in message.text
