@@ -29,16 +29,20 @@ def test_create_manager(app: Flask, db_session) -> None:  # type: ignore[no-unty
     assert manager is not None
     assert manager.role == Role.MANAGER
     assert manager.email_confirmed
-    assert manager.two_factor_required and not manager.two_factor_enabled
+    assert manager.two_factor_required
+    assert not manager.two_factor_enabled
 
 
 def test_create_manager_refuses_bad_input(app: Flask, db_session) -> None:  # type: ignore[no-untyped-def]
     runner = app.test_cli_runner()
     base = ["users", "create-manager", "--first-name", "A", "--last-name", "B"]
     short = runner.invoke(args=[*base, "--email", "a@example.com", "--password", "short"])
-    assert short.exit_code != 0 and "at least 10 characters" in short.output
+    assert short.exit_code != 0
+    assert "at least 10 characters" in short.output
     bad_email = runner.invoke(args=[*base, "--email", "not-an-email", "--password", "long enough password"])
-    assert bad_email.exit_code != 0 and "e-mail" in bad_email.output.lower()
+    assert bad_email.exit_code != 0
+    assert "e-mail" in bad_email.output.lower()
     runner.invoke(args=[*base, "--email", "a@example.com", "--password", "long enough password"])
     duplicate = runner.invoke(args=[*base, "--email", "A@example.com", "--password", "long enough password"])
-    assert duplicate.exit_code != 0 and "existe déjà" in duplicate.output
+    assert duplicate.exit_code != 0
+    assert "existe déjà" in duplicate.output
