@@ -32,7 +32,8 @@ def test_demo_load_is_idempotent(app: Flask, db_session) -> None:  # type: ignor
 
 
 def test_demo_accounts_can_log_in(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
-    app.test_cli_runner().invoke(args=["demo", "load"])
+    loaded = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert loaded.exit_code == 0, loaded.output
     response = client.submit("/connexion", {"email": demo.SHOPPER_EMAIL, "password": demo.DEMO_PASSWORD})
     assert response.status_code == 302
     assert client.get("/compte").status_code == 200
