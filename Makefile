@@ -39,10 +39,11 @@ translations: $(VENV)/.installed-dev
 	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 messages: $(VENV)/.installed-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project marketplace --copyright-holder "Marketplace contributors" \
 		-o $(TRANSLATIONS)/messages.pot app vendors search payouts
-	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --omit-header \
-		--ignore-obsolete
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-location \
+		--no-fuzzy-matching --ignore-obsolete
 
 migrate: install-dev
 	$(FLASK) db upgrade
