@@ -94,3 +94,25 @@ def test_login_is_rate_limited(client: Client) -> None:
     assert "Trop de tentatives" in client.submit(
         "/connexion", {"email": "x@example.com", "password": "y"}
     ).get_data(as_text=True)
+
+
+def test_an_unexpected_error_shows_a_friendly_500_without_a_trace(
+    database_url: str,
+    services,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from app import create_app
+    from tests.plugins.application import test_config
+
+    application = create_app(test_config(database_url, services, tmp_path, PROPAGATE_EXCEPTIONS=False))
+
+    @application.route("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret internals")
+
+    response = application.test_client().get("/boom")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Une erreur est survenue de notre côté" in page
+    assert "secret internals" not in page
+    assert "Traceback" not in page
