@@ -127,6 +127,10 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
         "SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", True),
         "MAIL_OUTBOX_DIR": str(instance_path / "outbox"),
+        # Uploaded photos (shop logos and banners, product photos), stored under random names
+        "MEDIA_DIR": _env("MEDIA_DIR", str(instance_path / "media")),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 12 * 1024 * 1024),
+        "MAX_IMAGE_BYTES": 5 * 1024 * 1024,
         # Demo town (``flask demo load``)
         "DEMO_DATA_DIR": _env("DEMO_DATA_DIR", str(BASE_DIR.parent / "shared" / "data" / "demo-town")),
         # Search (the search domain reads these)
