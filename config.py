@@ -15,6 +15,7 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent
 # The key the local Stripe emulator accepts; it opens nothing anywhere else.
 EMULATOR_STRIPE_KEY = "sk_test_local_emulator"
+EMULATOR_WEBHOOK_SECRET = "whsec_local_emulator"  # noqa: S105 - signs the local emulator's webhooks only
 
 
 class ConfigError(RuntimeError):
@@ -140,11 +141,17 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY", EMULATOR_STRIPE_KEY),
         # In development the stripe library talks to the local emulator; in production to Stripe itself.
         "STRIPE_API_BASE": _env("STRIPE_API_BASE", None if production else "http://127.0.0.1:8420"),
-        "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
+        "STRIPE_WEBHOOK_SECRET": _env(
+            "STRIPE_WEBHOOK_SECRET", None if production else EMULATOR_WEBHOOK_SECRET
+        ),
+        # Version of the platform terms a shop accepts when it submits its application.
+        "TERMS_VERSION": _env("TERMS_VERSION", "2026-11"),
     }
     if production and not config["SMTP_HOST"]:
         raise ConfigError("SMTP_HOST must be set in production: mail would otherwise stay in instance/outbox")
     if production and config["STRIPE_SECRET_KEY"] == EMULATOR_STRIPE_KEY:
         raise ConfigError("STRIPE_SECRET_KEY must be set in production")
+    if production and not config["STRIPE_WEBHOOK_SECRET"]:
+        raise ConfigError("STRIPE_WEBHOOK_SECRET must be set in production")
     config.update(overrides)
     return config

@@ -79,16 +79,34 @@ def register_extensions(app: Flask) -> None:
 
 def import_models() -> None:
     """Import every domain's models, so that the metadata (and Alembic) sees all tables."""
-    import app.accounts.models  # noqa: F401
+    import app.accounts.models
+    import app.audit.models
+    import app.catalog.models  # noqa: F401
+    import payouts.models  # noqa: F401
+    import vendors.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the app, in one explicit list."""
     from app.accounts.views import blueprint as accounts
+    from app.manager.views import blueprint as manager
     from app.site.views import blueprint as site
+    from payouts.webhooks import blueprint as stripe_webhooks
     from search.views import blueprint as search
+    from vendors.admin import blueprint as vendors_admin
+    from vendors.backoffice import blueprint as vendors_backoffice
+    from vendors.views import blueprint as vendors_public
 
-    blueprints = [site, accounts, search]
+    blueprints = [
+        site,
+        accounts,
+        search,
+        vendors_public,
+        vendors_backoffice,
+        manager,
+        vendors_admin,
+        stripe_webhooks,
+    ]
     if app.config["APP_ENV"] != "production":
         from app.site.devtools import blueprint as dev
 
@@ -99,6 +117,8 @@ def register_blueprints(app: Flask) -> None:
     from app.site import errors
 
     errors.register(app)
+    # Stripe webhook handlers register themselves with payouts.webhooks on import.
+    import vendors.stripe_events  # noqa: F401
 
 
 def register_cli(app: Flask) -> None:

@@ -32,6 +32,7 @@ SHOPPER_EMAIL = "camille.martin@example.com"
 @dataclass
 class DemoContext:
     data_dir: Path
+    password: str = DEMO_PASSWORD
     logins: list[tuple[str, str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -73,7 +74,12 @@ def load_people(ctx: DemoContext) -> None:
     ctx.logins.append(("shopper", SHOPPER_EMAIL, ""))
 
 
-STEPS: list[Callable[[DemoContext], None]] = [load_people]
+def _steps() -> list[Callable[[DemoContext], None]]:
+    """Each domain's loader, in dependency order."""
+    from app.catalog.demo import load_categories
+    from vendors.demo import load_relay_points, load_shops
+
+    return [load_people, load_categories, load_relay_points, load_shops]
 
 
 def load(data_dir: Path | None = None) -> DemoContext:
@@ -81,7 +87,7 @@ def load(data_dir: Path | None = None) -> DemoContext:
     ctx = DemoContext(data_dir=data_dir or Path(current_app.config["DEMO_DATA_DIR"]))
     if not ctx.data_dir.is_dir():
         raise click.ClickException(f"demo data not found in {ctx.data_dir}")
-    for step in STEPS:
+    for step in _steps():
         step(ctx)
     db.session.commit()
     return ctx

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask, current_app, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from app import money
 
@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["rate"] = money.format_rate
     app.jinja_env.filters["datetime"] = _format_datetime
     app.jinja_env.filters["date"] = _format_date
+    app.jinja_env.filters["km"] = _format_km
     app.context_processor(_globals)
 
 
@@ -25,6 +26,11 @@ def _format_datetime(value: dt.datetime | None, style: str = "medium") -> str:
 
 def _format_date(value: dt.date | None, style: str = "medium") -> str:
     return format_date(value, style) if value else ""
+
+
+def _format_km(value: float) -> str:
+    """A distance in kilometres with one decimal, as the reader writes numbers."""
+    return format_decimal(round(value, 1), format="#,##0.0")
 
 
 def _globals() -> dict[str, Any]:

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app import images
 from app.accounts import auth, services
 from app.extensions import csrf, db, limiter
 from app.i18n import SESSION_KEY
@@ -28,6 +41,16 @@ def set_language(code: str) -> Response:
             services.set_locale(current_user, code)
             db.session.commit()
     return redirect(auth.safe_next(request.args.get("next")))
+
+
+@blueprint.route("/media/<path:path>")
+def media(path: str) -> Response:
+    """Uploaded photos. Names are random, so they can be cached for long."""
+    media_dir = Path(current_app.config["MEDIA_DIR"])
+    found = images.safe_media_path(path, media_dir)
+    if found is None:
+        abort(404)
+    return send_file(found, mimetype="image/webp", max_age=60 * 60 * 24 * 365)
 
 
 @blueprint.route("/healthz")

@@ -13,7 +13,15 @@ POSTGRES = "postgresql://app@db.internal/marketplace"
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("APP_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_HOST", "STRIPE_SECRET_KEY"):
+    for name in (
+        "APP_ENV",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SMTP_HOST",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -69,6 +77,7 @@ def test_production_with_everything_set(tmp_path: Path, monkeypatch: pytest.Monk
         DATABASE_URL=POSTGRES,
         SMTP_HOST="smtp.internal",
         STRIPE_SECRET_KEY="sk_live_x",
+        STRIPE_WEBHOOK_SECRET="whsec_live_x",
         REDIS_URL="redis://cache.internal:6379/0",
     )
     settings = config.load(tmp_path)
@@ -86,6 +95,9 @@ def test_production_needs_smtp_and_a_real_stripe_key(tmp_path: Path, monkeypatch
         config.load(tmp_path)
     monkeypatch.setenv("SMTP_HOST", "smtp.internal")
     with pytest.raises(config.ConfigError, match="STRIPE_SECRET_KEY"):
+        config.load(tmp_path)
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    with pytest.raises(config.ConfigError, match="STRIPE_WEBHOOK_SECRET"):
         config.load(tmp_path)
 
 

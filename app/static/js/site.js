@@ -5,3 +5,18 @@ document.addEventListener("click", (event) => {
     if (!menu.contains(event.target)) menu.removeAttribute("open");
   }
 });
+
+// "Around me" on the shop directory: fill in the browser's position and submit.
+for (const form of document.querySelectorAll("form[data-near-me]")) {
+  const button = form.querySelector("[data-locate]");
+  if (!button || !("geolocation" in navigator)) continue;
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    navigator.geolocation.getCurrentPosition((position) => {
+      form.elements.lat.value = position.coords.latitude.toFixed(5);
+      form.elements.lon.value = position.coords.longitude.toFixed(5);
+      form.elements.depuis.value = "";
+      form.submit();
+    });
+  });
+}

@@ -1,0 +1,1 @@
+"""Catalogue: the category tree, products, variants, stock and photos, CSV import and export."""

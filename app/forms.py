@@ -1,0 +1,79 @@
+"""Form fields shared by every domain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, StringField
+from wtforms.validators import ValidationError
+
+from app import money
+
+
+class MoneyField(StringField):
+    """An amount typed in euros ("12,50", "12.50") held as integer cents in ``data``."""
+
+    def __init__(self, *args: Any, allow_negative: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(*args, **kwargs)
+        self.allow_negative = allow_negative
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if self.data is None:
+            return ""
+        return str(money.cents_to_decimal(self.data)).replace(".", ",")
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            self.data = money.parse_amount(str(valuelist[0]))
+        except money.MoneyError as error:
+            self.data = None
+            raise ValueError(_l("Indiquez un montant en euros, par exemple 12,50.")) from error
+        if self.data is not None and self.data < 0 and not self.allow_negative:
+            self.data = None
+            raise ValueError(_l("Le montant ne peut pas être négatif."))
+
+
+class FloatCoordinate(StringField):
+    """A latitude or longitude, with a comma or a dot."""
+
+    def __init__(self, *args: Any, bound: float = 90.0, **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal"})
+        super().__init__(*args, **kwargs)
+        self.bound = bound
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return "" if self.data is None else f"{self.data:.6f}"
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        text = str(valuelist[0]).strip().replace(",", ".") if valuelist else ""
+        if not text:
+            self.data = None
+            return
+        try:
+            value = float(text)
+        except ValueError as error:
+            self.data = None
+            raise ValueError(_l("Indiquez un nombre, par exemple 47.3941.")) from error
+        if not -self.bound <= value <= self.bound:
+            self.data = None
+            raise ValueError(_l("Valeur hors limites."))
+        self.data = value
+
+
+def require_if(other: str, message: Any) -> Any:
+    """A validator: this field is required when the boolean field ``other`` is checked."""
+
+    def check(form: Any, field: Field) -> None:
+        if form[other].data and field.data in (None, "", []):
+            raise ValidationError(message)
+
+    return check

@@ -1,0 +1,154 @@
+"""The pages Stripe would host for the account holder: Connect onboarding and the Express dashboard.
+
+Plain HTML forms, no JavaScript and nothing loaded from elsewhere, so that a test (or a person) can go
+through them with any HTTP client. An account link works for one visit, as Stripe's: the first GET
+opens a session that the page's form carries back; any later visit, or one after five minutes, is sent
+to the link's ``refresh_url``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from html import escape
+from typing import Any
+
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from devtools.stripe_emulator.core import DASHBOARD, Backend
+from devtools.stripe_emulator.errors import ApiError
+from devtools.stripe_emulator.resources import accounts
+from devtools.stripe_emulator.routing import WebRoute
+from devtools.stripe_emulator.state import StripeObject
+
+_STYLE = """
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
+body { color: #1a1f36; }
+header { color: #635bff; font-weight: 600; margin-bottom: 1.5rem; }
+dl { display: grid; grid-template-columns: max-content auto; gap: .25rem 1rem; }
+dt { color: #697386; }
+button { font: inherit; padding: .5rem 1rem; margin-right: .5rem; border-radius: 6px; }
+button { border: 1px solid #635bff; }
+button.primary { background: #635bff; color: white; }
+.note { color: #697386; font-size: .9rem; }
+"""
+
+
+def onboarding(backend: Backend, request: Request, args: dict[str, str]) -> Response:
+    state = backend.state
+    with state.lock:
+        link = state.account_links.get(args["token"])
+        if link is None:
+            return _page("Link not found", "<p>This onboarding link does not exist.</p>", status=404)
+        if link.finished or link.session is not None or state.now() > link.expires_at:
+            return redirect(link.refresh_url, 302)
+        if link.account not in state.accounts:
+            return redirect(link.refresh_url, 302)
+        account = state.accounts.get(link.account)
+        link.session = secrets.token_urlsafe(16)
+        due = account["requirements"]["currently_due"]
+        body = f"""
+<h1>Set up payouts for {escape(_display_name(account))}</h1>
+{_summary(account)}
+<h2>Information Stripe would ask for</h2>
+{_list(due) if due else "<p>Nothing: the account already has everything it needs.</p>"}
+<form method="post" action="/connect/onboarding/{escape(link.token)}">
+  <input type="hidden" name="session" value="{escape(link.session)}">
+  <button class="primary" type="submit" name="action" value="complete">Complete onboarding</button>
+  <button type="submit" name="action" value="later">Leave for later</button>
+</form>
+<p class="note">Stripe emulator: completing submits the details and enables charges and payouts at once.</p>
+"""
+        return _page("Onboarding", body)
+
+
+def submit_onboarding(backend: Backend, request: Request, args: dict[str, str]) -> Response:
+    state = backend.state
+    with state.lock:
+        link = state.account_links.get(args["token"])
+        if link is None:
+            return _page("Link not found", "<p>This onboarding link does not exist.</p>", status=404)
+        session = request.form.get("session", "")
+        if link.finished or link.session is None or not hmac.compare_digest(session, link.session):
+            return redirect(link.refresh_url, 303)
+        action = request.form.get("action")
+        if action not in ("complete", "later"):
+            return _page("Bad request", "<p>Choose one of the buttons.</p>", status=400)
+        link.finished = True
+        if action == "complete":
+            now = state.now()
+            try:
+                accounts.change(
+                    backend, link.account, lambda a: accounts.complete_onboarding(a, now), DASHBOARD
+                )
+            except ApiError:  # the account was deleted meanwhile
+                return redirect(link.refresh_url, 303)
+        return redirect(link.return_url, 303)
+
+
+def express_dashboard(backend: Backend, request: Request, args: dict[str, str]) -> Response:
+    with backend.state.lock:
+        if args["account"] not in backend.state.accounts:
+            return _page("Account not found", "<p>No such account.</p>", status=404)
+        account = backend.state.accounts.get(args["account"])
+        due = account["requirements"]["currently_due"]
+        capabilities = [f"{name}: {status}" for name, status in sorted(account["capabilities"].items())]
+        body = f"""
+<h1>Express dashboard</h1>
+<h2>{escape(_display_name(account))}</h2>
+{_summary(account)}
+<h2>Capabilities</h2>
+{_list(capabilities) if capabilities else "<p>None.</p>"}
+<h2>Requirements</h2>
+{_list(due) if due else "<p>Nothing due.</p>"}
+<p class="note">Stripe emulator: balances and payouts are not shown here.</p>
+"""
+        return _page("Express dashboard", body)
+
+
+ROUTES = [
+    WebRoute("GET", "/connect/onboarding/<token>", onboarding),
+    WebRoute("POST", "/connect/onboarding/<token>", submit_onboarding),
+    WebRoute("GET", "/connect/express/<account>", express_dashboard),
+]
+
+
+def _display_name(account: StripeObject) -> str:
+    return str(account["business_profile"]["name"] or account["email"] or account["id"])
+
+
+def _summary(account: StripeObject) -> str:
+    rows: list[tuple[str, Any]] = [
+        ("Account", account["id"]),
+        ("Email", account["email"] or "—"),
+        ("Country", account["country"]),
+        ("Details submitted", _yes_no(account["details_submitted"])),
+        ("Charges", _yes_no(account["charges_enabled"], "enabled", "disabled")),
+        ("Payouts", _yes_no(account["payouts_enabled"], "enabled", "disabled")),
+    ]
+    reason = account["requirements"]["disabled_reason"]
+    if reason:
+        rows.append(("Disabled because", reason))
+    return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in rows) + "</dl>"
+
+
+def _yes_no(value: bool, yes: str = "yes", no: str = "no") -> str:
+    return yes if value else no
+
+
+def _list(items: list[str]) -> str:
+    return "<ul>" + "".join(f"<li><code>{escape(item)}</code></li>" for item in items) + "</ul>"
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    html = f"""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{escape(title)} · Stripe emulator</title><style>{_STYLE}</style></head>
+<body>
+<header>Stripe emulator</header>
+{body}
+</body>
+</html>
+"""
+    return Response(html, status, mimetype="text/html")

@@ -1,0 +1,18 @@
+"""The Stripe API resources the emulator answers itself, one module per resource family.
+
+To emulate another resource (transfers, prices...), add a module with a ``ROUTES`` list of
+:class:`~devtools.stripe_emulator.routing.ApiRoute` and list it here; everything not routed goes to
+localstripe.
+"""
+
+from __future__ import annotations
+
+from devtools.stripe_emulator.resources import account_links, accounts, events, login_links
+from devtools.stripe_emulator.routing import ApiRoute
+
+ROUTES: list[ApiRoute] = [
+    *accounts.ROUTES,
+    *login_links.ROUTES,
+    *account_links.ROUTES,
+    *events.ROUTES,
+]

@@ -1,0 +1,143 @@
+"""The emulator's memory: Stripe objects by id, idempotent responses, and one lock for the threaded server.
+
+Everything lives in memory and dies with the process, like localstripe started ``--from-scratch``. Objects
+are kept as the JSON-ready dicts the API returns, so what is stored is exactly what is served.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from devtools.stripe_emulator import params as p
+from devtools.stripe_emulator.errors import no_such
+
+StripeObject = dict[str, Any]
+Clock = Callable[[], float]
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_id(prefix: str, length: int = 16) -> str:
+    """An id shaped like Stripe's (``acct_1Nv0FGQ9RKHgCVdK``)."""
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+class Collection:
+    """The objects of one type, in creation order; Stripe lists them newest first."""
+
+    def __init__(self, object_name: str, url: str) -> None:
+        self.object_name = object_name
+        self.url = url
+        self._items: dict[str, StripeObject] = {}
+
+    def __contains__(self, object_id: object) -> bool:
+        return object_id in self._items
+
+    def __iter__(self) -> Iterator[StripeObject]:
+        return iter(self._items.values())
+
+    def add(self, obj: StripeObject) -> StripeObject:
+        self._items[obj["id"]] = obj
+        return obj
+
+    def get(self, object_id: str, *, param: str = "id", status: int = 404) -> StripeObject:
+        """The object, or Stripe's ``resource_missing`` error (404 when named in the path, 400 in a param)."""
+        try:
+            return self._items[object_id]
+        except KeyError:
+            raise no_such(self.object_name, object_id, param=param, status=status) from None
+
+    def delete(self, object_id: str) -> StripeObject:
+        obj = self.get(object_id)
+        del self._items[object_id]
+        return obj
+
+    def page(self, query: p.Params, *, url: str | None = None) -> StripeObject:
+        """A Stripe list: ``limit`` (1-100, default 10), ``starting_after``, ``ending_before``, ``created``"""
+        limit = p.integer(query.get("limit", "10"), "limit")
+        if not 1 <= limit <= 100:
+            raise p.invalid_param("limit", "Limit must be between 1 and 100.")
+        items = _created_filter(list(reversed(self._items.values())), query.get("created"))
+        after, before = query.get("starting_after"), query.get("ending_before")
+        if after and before:
+            raise p.invalid_param(
+                "starting_after",
+                "You may only specify one of these parameters: starting_after, ending_before.",
+                code="parameters_exclusive",
+            )
+        if after:
+            index = self._cursor(items, after, "starting_after")
+            window, has_more = items[index + 1 : index + 1 + limit], len(items) > index + 1 + limit
+        elif before:
+            index = self._cursor(items, before, "ending_before")
+            window, has_more = items[max(0, index - limit) : index], index - limit > 0
+        else:
+            window, has_more = items[:limit], len(items) > limit
+        return {"object": "list", "data": window, "has_more": has_more, "url": url or self.url}
+
+    def _cursor(self, items: list[StripeObject], object_id: str, param: str) -> int:
+        for index, item in enumerate(items):
+            if item["id"] == object_id:
+                return index
+        raise no_such(self.object_name, object_id, param=param)
+
+
+def _created_filter(items: list[StripeObject], created: Any) -> list[StripeObject]:
+    if created is None:
+        return items
+    if not isinstance(created, dict):
+        created = {"eq": created}
+    tests: dict[str, Callable[[int, int], bool]] = {
+        "eq": lambda a, b: a == b,
+        "gt": lambda a, b: a > b,
+        "gte": lambda a, b: a >= b,
+        "lt": lambda a, b: a < b,
+        "lte": lambda a, b: a <= b,
+    }
+    p.check_known(created, tests, "created")
+    bounds = {op: p.integer(v, f"created[{op}]") for op, v in created.items()}
+    return [item for item in items if all(tests[op](item["created"], v) for op, v in bounds.items())]
+
+
+@dataclass
+class IdempotentResult:
+    """A POST's response kept under its ``Idempotency-Key``, replayed as it was first answered."""
+
+    fingerprint: str
+    status: int
+    body: str
+
+
+@dataclass
+class AccountLinkRecord:
+    """The private side of an account link: where its single visit leads."""
+
+    token: str
+    account: str
+    type: str
+    refresh_url: str
+    return_url: str
+    expires_at: int
+    session: str | None = None  # set by the first visit; the page's form must carry it back
+    finished: bool = False
+
+
+@dataclass
+class State:
+    """All of the emulator's data. Hold ``lock`` to read or change any of it."""
+
+    clock: Clock
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    accounts: Collection = field(default_factory=lambda: Collection("account", "/v1/accounts"))
+    events: Collection = field(default_factory=lambda: Collection("event", "/v1/events"))
+    deliveries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    account_links: dict[str, AccountLinkRecord] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotentResult] = field(default_factory=dict)
+
+    def now(self) -> int:
+        return int(self.clock())

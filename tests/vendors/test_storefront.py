@@ -1,0 +1,119 @@
+"""The public storefront and the shop directory."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import time_machine
+
+from tests.factories import CategoryFactory, ShopFactory, UserFactory, owner_of
+from tests.plugins.application import Client
+from vendors.models import Closure, ShopStatus
+
+
+def test_only_approved_shops_are_public(client: Client) -> None:
+    for status in ShopStatus:
+        ShopFactory(slug=f"shop-{status.value}", name=f"Shop {status.value}", status=status)
+    directory = client.get("/boutiques").get_data(as_text=True)
+    for status in ShopStatus:
+        expected = 200 if status == ShopStatus.APPROVED else 404
+        assert client.get(f"/boutiques/shop-{status.value}").status_code == expected, status
+        assert (f"Shop {status.value}" in directory) == (status == ShopStatus.APPROVED)
+
+
+def test_the_storefront_shows_what_the_law_and_shoppers_need(client: Client) -> None:
+    ShopFactory(
+        slug="le-fournil",
+        name="Le Fournil",
+        story="Pain au levain depuis 1987.",
+        home_delivery=True,
+        home_delivery_fee_cents=690,
+    )
+    page = client.get("/boutiques/le-fournil").get_data(as_text=True)
+    for expected in (
+        "Pain au levain depuis 1987.",
+        "LE FOURNIL SARL",  # legal name
+        "97228186620119",  # SIRET
+        "FR29972281866",  # VAT number
+        "RCS Tours 972 281 866",
+        "15 rue de la Paix",
+        "02 47 16 46 53",
+        "4,90",  # local delivery fee
+        "offerte dès 50,00",
+        "6,90",  # carrier fee
+        "14 jours",
+        "Retrait en boutique",
+    ):
+        assert expected in page.replace("\u00a0", " ").replace("\u202f", " "), expected
+
+
+def test_a_shop_under_the_vat_franchise_says_so(client: Client) -> None:
+    from vendors.models import VatRegime
+
+    ShopFactory(slug="atelier", vat_regime=VatRegime.FRANCHISE, vat_number="")
+    assert "TVA non applicable, art. 293 B du CGI" in client.get("/boutiques/atelier").get_data(as_text=True)
+
+
+def test_open_now_is_computed_on_the_towns_clock(client: Client) -> None:
+    ShopFactory(slug="le-fournil")  # Tuesday to Sunday, 09:30-19:00
+    # Tuesday 2026-11-24 at 09:00 UTC is 10:00 in Paris: open.
+    with time_machine.travel(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC), tick=False):
+        assert "Ouvert" in client.get("/boutiques/le-fournil").get_data(as_text=True)
+    # 18:30 UTC is 19:30 in Paris: closed, opens tomorrow.
+    with time_machine.travel(dt.datetime(2026, 11, 24, 18, 30, tzinfo=dt.UTC), tick=False):
+        page = client.get("/boutiques/le-fournil").get_data(as_text=True)
+        assert "Fermé" in page
+        assert "ouvre" in page
+    # Monday: closed all day.
+    with time_machine.travel(dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC), tick=False):
+        assert "Fermé" in client.get("/boutiques/le-fournil").get_data(as_text=True)
+
+
+def test_a_closure_closes_the_shop_on_those_days(client: Client) -> None:
+    ShopFactory(
+        slug="le-fournil",
+        closures=[Closure(starts_on=dt.date(2026, 12, 24), ends_on=dt.date(2026, 12, 26), label="Noël")],
+    )
+    with time_machine.travel(dt.datetime(2026, 12, 24, 11, 0, tzinfo=dt.UTC), tick=False):
+        page = client.get("/boutiques/le-fournil").get_data(as_text=True)
+    assert "Fermé" in page
+    assert "Noël" in page
+
+
+def test_the_directory_filters_by_category_including_subcategories(client: Client) -> None:
+    food = CategoryFactory(slug="alimentation", name="Alimentation")
+    bakery = CategoryFactory(slug="boulangerie", name="Boulangerie", parent=food)
+    books = CategoryFactory(slug="livres", name="Livres")
+    ShopFactory(name="Le Fournil", category=bakery)
+    ShopFactory(name="La Boussole", category=books)
+    page = client.get("/boutiques?categorie=alimentation").get_data(as_text=True)
+    assert "Le Fournil" in page
+    assert "La Boussole" not in page
+    assert client.get("/boutiques?categorie=inconnue").status_code == 404
+
+
+def test_near_me_orders_by_distance(client: Client) -> None:
+    ShopFactory(name="Au centre", latitude=47.3965, longitude=0.6860)
+    ShopFactory(name="En périphérie", latitude=47.4530, longitude=0.7589)  # about 8 km out
+    ShopFactory(name="Pas loin", latitude=47.4050, longitude=0.6900)
+    page = client.get("/boutiques?lat=47.396&lon=0.686").get_data(as_text=True)
+    assert page.index("Au centre") < page.index("Pas loin") < page.index("En périphérie")
+    assert "8,4 km" in page  # 8.38 km by the haversine formula
+    by_street = client.get("/boutiques?depuis=12+rue+Colbert").get_data(as_text=True)
+    assert by_street.index("Pas loin") < by_street.index("En périphérie")
+    unknown = client.get("/boutiques?depuis=chemin+inconnu").get_data(as_text=True)
+    assert "Nous ne connaissons pas cette rue" in unknown
+
+
+def test_members_and_managers_preview_a_shop_before_it_opens(client: Client) -> None:
+    owner_of(ShopFactory(slug="bientot", status=ShopStatus.SUBMITTED), email="owner@example.com")
+    UserFactory(email="other@example.com")
+    from tests.factories import PASSWORD
+
+    client.submit("/connexion", {"email": "other@example.com", "password": PASSWORD})
+    assert client.get("/boutiques/bientot").status_code == 404
+    client.submit("/deconnexion", {}, form_url="/compte")
+    client.submit("/connexion", {"email": "owner@example.com", "password": PASSWORD})
+    page = client.get("/boutiques/bientot")
+    assert page.status_code == 200
+    assert "Aperçu" in page.get_data(as_text=True)

@@ -1,0 +1,528 @@
+"""The shop's back office (``/vendeur``): the onboarding wizard, settings, team and payouts.
+
+Every page is addressed by the shop's slug and resolved through the signed-in person's membership:
+a person who is not a member of that shop gets a 404, whatever the page or action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from app.accounts.models import User
+from app.database import utcnow
+from app.extensions import db
+from payouts import gateway
+from vendors import forms, hours, services
+from vendors.models import MemberRole, ShopMember, ShopStatus, VatRegime
+
+blueprint = Blueprint("vendors_backoffice", __name__, url_prefix="/vendeur")
+
+F = TypeVar("F", bound=Callable[..., Any])
+CURRENT_SHOP = "vendors.current_shop"
+
+STEP_TITLES = {
+    "identity": _l("La boutique"),
+    "photos": _l("Photos"),
+    "address": _l("Adresse et contact"),
+    "hours": _l("Horaires"),
+    "delivery": _l("Livraison et retrait"),
+    "returns": _l("Retours"),
+    "legal": _l("Mentions légales"),
+}
+
+
+def _me() -> User:
+    return cast(User, current_user._get_current_object())
+
+
+def shop_member(owner: bool = False) -> Callable[[F], F]:
+    """Resolve ``slug`` to the person's membership (404 otherwise) and pass it as ``member``."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(slug: str, *args: Any, **kwargs: Any) -> Any:
+            member = services.membership(_me(), slug)
+            if member is None:
+                abort(404)
+            if owner and not member.is_owner:
+                abort(403)
+            session[CURRENT_SHOP] = member.shop.slug
+            return view(member, *args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorate
+
+
+def _error_to_form(form: FlaskForm, error: services.ShopError) -> None:
+    field = form._fields.get(error.field) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def _after_save(member: ShopMember, step: str) -> Response:
+    """In the wizard, on to the next step; once the shop is open, back to the same settings page."""
+    shop = member.shop
+    if shop.status in {ShopStatus.DRAFT, ShopStatus.REJECTED}:
+        following = services.next_step(shop, after=step)
+        if following is None:
+            return redirect(url_for(".submit", slug=shop.slug))
+        return redirect(url_for(".step", slug=shop.slug, step=following))
+    flash(_l("Modifications enregistrées."), "success")
+    return redirect(url_for(".step", slug=shop.slug, step=step))
+
+
+# -- entry points ---------------------------------------------------------------------------------
+
+
+@blueprint.route("/")
+@login_required
+def home() -> Response | str:
+    """The shop last worked on, the only shop, a chooser, or an invitation to open one."""
+    memberships = services.memberships(_me())
+    if not memberships:
+        return render_template("vendors/backoffice/no_shop.html")
+    slugs = [member.shop.slug for member in memberships]
+    current = session.get(CURRENT_SHOP)
+    if current in slugs:
+        return redirect(url_for(".dashboard", slug=current))
+    if len(memberships) == 1:
+        return redirect(url_for(".dashboard", slug=slugs[0]))
+    return render_template("vendors/backoffice/choose_shop.html", memberships=memberships)
+
+
+@blueprint.route("/boutiques")
+@login_required
+def choose() -> str:
+    return render_template("vendors/backoffice/choose_shop.html", memberships=services.memberships(_me()))
+
+
+@blueprint.route("/nouvelle-boutique", methods=["GET", "POST"])
+@login_required
+def new_shop() -> Response | str:
+    form = forms.IdentityForm()
+    form.category_id.choices = _category_choices()
+    if request.method == "GET" and request.args.get("nom"):
+        form.name.data = request.args["nom"]
+    if form.validate_on_submit():
+        try:
+            shop = services.create_shop(_me(), _identity(form))
+        except services.ShopError as error:
+            _error_to_form(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _l("Boutique créée. Continuez quand vous voulez : chaque étape est enregistrée."), "success"
+            )
+            return redirect(url_for(".step", slug=shop.slug, step=services.next_step(shop, after="identity")))
+    elif request.method == "GET" and form.name.data:
+        form.slug.data = services.suggest_slug(form.name.data)
+    return render_template("vendors/backoffice/new_shop.html", form=form)
+
+
+def _category_choices() -> list[tuple[int, str]]:
+    choices = [(0, str(_l("Choisissez…")))]
+    for category in services.active_categories():
+        prefix = "— " if category.parent_id else ""
+        choices.append((category.id, f"{prefix}{category.name}"))
+    return choices
+
+
+def _identity(form: forms.IdentityForm) -> services.Identity:
+    return services.Identity(
+        name=form.name.data,
+        slug=form.slug.data,
+        category_id=form.category_id.data or None,
+        story=form.story.data or "",
+    )
+
+
+# -- dashboard ------------------------------------------------------------------------------------
+
+
+@blueprint.route("/<slug>/")
+@shop_member()
+def dashboard(member: ShopMember) -> str:
+    shop = member.shop
+    return render_template(
+        "vendors/backoffice/dashboard.html",
+        member=member,
+        shop=shop,
+        steps=_step_list(member),
+        missing=services.missing_steps(shop),
+        open_state=hours.open_state(shop.opening_hours, shop.closures, utcnow()),
+    )
+
+
+def _step_list(member: ShopMember) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": step,
+            "title": STEP_TITLES[step],
+            "done": services.step_done(member.shop, step),
+            "optional": step in services.OPTIONAL_STEPS,
+            "locked": step in services.OWNER_ONLY_STEPS and not member.is_owner,
+        }
+        for step in services.STEPS
+    ]
+
+
+# -- wizard steps / settings ----------------------------------------------------------------------
+
+
+@blueprint.route("/<slug>/reglages/<step>", methods=["GET", "POST"])
+@shop_member()
+def step(member: ShopMember, step: str) -> Response | str:
+    if step not in services.STEPS:
+        abort(404)
+    if step in services.OWNER_ONLY_STEPS and not member.is_owner:
+        abort(403)
+    shop = member.shop
+    handler = STEP_HANDLERS[step]
+    form, saved = handler(member)
+    if saved:
+        db.session.commit()
+        return _after_save(member, step)
+    return render_template(
+        f"vendors/backoffice/step_{step}.html",
+        member=member,
+        shop=shop,
+        form=form,
+        step=step,
+        steps=_step_list(member),
+        step_title=STEP_TITLES[step],
+        in_wizard=shop.status in {ShopStatus.DRAFT, ShopStatus.REJECTED},
+        **_step_context(step),
+    )
+
+
+def _step_context(step: str) -> dict[str, Any]:
+    if step == "delivery":
+        return {"relay_points": services.active_relay_points()}
+    if step == "hours":
+        return {"weekday_names": forms.WEEKDAY_NAMES}
+    if step == "address":
+        from vendors import geo
+
+        return {"street_names": geo.street_names()}
+    return {}
+
+
+def _save(form: FlaskForm, action: Callable[[], None]) -> bool:
+    """Validate, run the service, report its refusal on the form. True when saved."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        action()
+    except services.ShopError as error:
+        db.session.rollback()
+        _error_to_form(form, error)
+        return False
+    return True
+
+
+def _identity_step(member: ShopMember) -> tuple[FlaskForm, bool]:
+    form = forms.IdentityForm(obj=member.shop)
+    form.category_id.choices = _category_choices()
+    return form, _save(form, lambda: services.update_identity(member, _identity(form)))
+
+
+def _photos_step(member: ShopMember) -> tuple[FlaskForm, bool]:
+    form = forms.PhotosForm()
+
+    def save() -> None:
+        for kind in ("logo", "banner"):
+            upload = form[kind].data
+            if form[f"remove_{kind}"].data:
+                services.remove_photo(member, kind)
+            elif upload and getattr(upload, "filename", ""):
+                services.set_photo(member, kind, upload.stream)
+
+    return form, _save(form, save)
+
+
+def _address_step(member: ShopMember) -> tuple[FlaskForm, bool]:
+    form = forms.AddressForm(obj=member.shop)
+
+    def save() -> None:
+        services.update_address(
+            member,
+            services.Address(
+                street=form.street.data,
+                postcode=form.postcode.data,
+                city=form.city.data,
+                country=form.country.data,
+                latitude=form.latitude.data,
+                longitude=form.longitude.data,
+                phone=form.phone.data,
+                email=form.email.data,
+            ),
+        )
+
+    return form, _save(form, save)
+
+
+def _hours_step(member: ShopMember) -> tuple[FlaskForm, bool]:
+    form = forms.HoursForm()
+    shop = member.shop
+    if request.method == "GET":
+        form.fill_from(hours.week(shop.opening_hours))
+        for row, closure in zip(form.closures, shop.closures, strict=False):
+            row.form.starts_on.data = closure.starts_on.isoformat()
+            row.form.ends_on.data = closure.ends_on.isoformat()
+            row.form.label.data = closure.label
+    if not form.validate_on_submit():
+        return form, False
+    week = form.week()
+    closures = form.closure_dates()
+    if form.day_errors or closures is None:
+        for weekday, message in form.day_errors.items():
+            form.day(weekday, "opens_1").errors = [message]
+        return form, False
+    try:
+        services.update_hours(
+            member,
+            week,
+            [services.ClosureDates(starts, ends, label) for starts, ends, label in closures],
+        )
+    except services.ShopError as error:
+        db.session.rollback()
+        if error.field and error.field.startswith("day_"):
+            form.day(int(error.field.split("_")[1]), "opens_1").errors = [error.message]
+        elif error.field == "closures":
+            form.closures.errors = [error.message]
+        else:
+            form.form_errors.append(error.message)
+        return form, False
+    return form, True
+
+
+def _delivery_step(member: ShopMember) -> tuple[FlaskForm, bool]:
+    shop = member.shop
+    form = forms.DeliveryForm(obj=shop)
+    form.relay_point_ids.choices = [(point.id, point.name) for point in services.active_relay_points()]
+    if request.method == "GET":
+        form.local_delivery_fee.data = shop.local_delivery_fee_cents
+        form.local_delivery_free_over.data = shop.local_delivery_free_over_cents
+        form.home_delivery_fee.data = shop.home_delivery_fee_cents
+        form.relay_point_ids.data = [point.id for point in shop.relay_points]
+
+    def save() -> None:
+        services.update_delivery(
+            member,
+            services.DeliveryOptions(
+                click_collect=form.click_collect.data,
+                click_collect_prep_minutes=form.click_collect_prep_minutes.data or 0,
+                local_delivery=form.local_delivery.data,
+                local_delivery_postcodes=(form.local_delivery_postcodes.data or "").replace(",", " ").split(),
+                local_delivery_fee_cents=form.local_delivery_fee.data or 0,
+                local_delivery_free_over_cents=form.local_delivery_free_over.data,
+                home_delivery=form.home_delivery.data,
+                home_delivery_fee_cents=form.home_delivery_fee.data or 0,
+                relay=form.relay.data,
+                relay_point_ids=list(form.relay_point_ids.data or []),
+            ),
+        )
+
+    return form, _save(form, save)
+
+
+def _returns_step(member: ShopMember) -> tuple[FlaskForm, bool]:
+    form = forms.ReturnsForm(obj=member.shop)
+    return form, _save(
+        form, lambda: services.update_returns(member, form.return_days.data, form.return_policy.data or "")
+    )
+
+
+def _legal_step(member: ShopMember) -> tuple[FlaskForm, bool]:
+    shop = member.shop
+    form = forms.LegalForm(obj=shop)
+    if request.method == "GET" and shop.vat_regime:
+        form.vat_regime.data = shop.vat_regime.value
+    if not shop.is_french:
+        form.registration_number.label.text = str(_l("Numéro d’entreprise (BCE)"))
+        form.trade_register.label.text = str(_l("Registre (facultatif)"))
+
+    def save() -> None:
+        services.update_legal(
+            member,
+            services.LegalDetails(
+                legal_name=form.legal_name.data,
+                registration_number=form.registration_number.data,
+                vat_number=form.vat_number.data or "",
+                vat_regime=VatRegime(form.vat_regime.data),
+                trade_register=form.trade_register.data or "",
+            ),
+        )
+
+    return form, _save(form, save)
+
+
+STEP_HANDLERS: dict[str, Callable[[ShopMember], tuple[FlaskForm, bool]]] = {
+    "identity": _identity_step,
+    "photos": _photos_step,
+    "address": _address_step,
+    "hours": _hours_step,
+    "delivery": _delivery_step,
+    "returns": _returns_step,
+    "legal": _legal_step,
+}
+
+
+@blueprint.route("/<slug>/envoyer", methods=["GET", "POST"])
+@shop_member()
+def submit(member: ShopMember) -> Response | str:
+    shop = member.shop
+    form = forms.SubmitForm()
+    if member.is_owner and form.validate_on_submit():
+        try:
+            services.submit(member, accept_terms=bool(form.accept_terms.data))
+        except services.ShopError as error:
+            _error_to_form(form, error)
+        else:
+            db.session.commit()
+            flash(_l("C’est envoyé ! La gestion de la place de marché vérifie votre boutique."), "success")
+            return redirect(url_for(".dashboard", slug=shop.slug))
+    return render_template(
+        "vendors/backoffice/submit.html",
+        member=member,
+        shop=shop,
+        form=form,
+        steps=_step_list(member),
+        missing=services.missing_steps(shop),
+        step_titles=STEP_TITLES,
+    )
+
+
+# -- team -----------------------------------------------------------------------------------------
+
+
+@blueprint.route("/<slug>/equipe", methods=["GET", "POST"])
+@shop_member()
+def team(member: ShopMember) -> Response | str:
+    form = forms.InviteForm()
+    if member.is_owner and form.validate_on_submit():
+        try:
+            services.invite(member, form.email.data, MemberRole(form.role.data))
+        except services.ShopError as error:
+            _error_to_form(form, error)
+        else:
+            db.session.commit()
+            flash(_l("Invitation envoyée à %(email)s.", email=form.email.data), "success")
+            return redirect(url_for(".team", slug=member.shop.slug))
+    return render_template(
+        "vendors/backoffice/team.html",
+        member=member,
+        shop=member.shop,
+        form=form,
+        invitations=services.pending_invitations(member.shop) if member.is_owner else [],
+        action_form=FlaskForm(),
+    )
+
+
+@blueprint.route("/<slug>/equipe/<int:member_id>/retirer", methods=["POST"])
+@shop_member(owner=True)
+def remove_member(member: ShopMember, member_id: int) -> Response:
+    if FlaskForm().validate_on_submit():
+        try:
+            services.remove_member(member, member_id)
+        except services.ShopError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_l("La personne ne fait plus partie de la boutique."), "success")
+    return redirect(url_for(".team", slug=member.shop.slug))
+
+
+@blueprint.route("/<slug>/equipe/invitations/<int:invitation_id>/annuler", methods=["POST"])
+@shop_member(owner=True)
+def revoke_invitation(member: ShopMember, invitation_id: int) -> Response:
+    if FlaskForm().validate_on_submit():
+        try:
+            services.revoke_invitation(member, invitation_id)
+        except services.ShopError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_l("Invitation annulée."), "success")
+    return redirect(url_for(".team", slug=member.shop.slug))
+
+
+# -- payouts (Stripe Connect Express) -------------------------------------------------------------
+
+
+@blueprint.route("/<slug>/paiements")
+@shop_member()
+def payouts(member: ShopMember) -> str:
+    return render_template(
+        "vendors/backoffice/payouts.html", member=member, shop=member.shop, form=FlaskForm()
+    )
+
+
+@blueprint.route("/<slug>/paiements/inscription", methods=["POST"])
+@shop_member(owner=True)
+def payouts_onboarding(member: ShopMember) -> Response:
+    """Send the owner to Stripe's hosted onboarding (the link is made on demand: it expires fast)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    slug = member.shop.slug
+    try:
+        link = services.start_payouts_onboarding(
+            member,
+            refresh_url=url_for(".payouts_refresh", slug=slug, _external=True),
+            return_url=url_for(".payouts_return", slug=slug, _external=True),
+        )
+    except gateway.StripeError:
+        db.session.rollback()
+        flash(_l("Stripe ne répond pas pour le moment. Réessayez dans un instant."), "error")
+        return redirect(url_for(".payouts", slug=slug))
+    db.session.commit()
+    return redirect(link, code=303)
+
+
+@blueprint.route("/<slug>/paiements/retour")
+@shop_member()
+def payouts_return(member: ShopMember) -> Response:
+    try:
+        services.refresh_payouts_status(member)
+    except gateway.StripeError:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    if member.shop.stripe_payouts_enabled:
+        flash(_l("Votre compte de paiement est prêt : vous recevrez vos virements."), "success")
+    else:
+        flash(_l("Stripe a encore besoin d’informations : voyez la liste ci-dessous."), "warning")
+    return redirect(url_for(".payouts", slug=member.shop.slug))
+
+
+@blueprint.route("/<slug>/paiements/relancer")
+@shop_member(owner=True)
+def payouts_refresh(member: ShopMember) -> Response:
+    """Stripe sends the owner here when the onboarding link expired: make a new one at once."""
+    flash(_l("Le lien Stripe a expiré : reprenez l’inscription."), "info")
+    return redirect(url_for(".payouts", slug=member.shop.slug))
+
+
+@blueprint.route("/<slug>/paiements/tableau-de-bord", methods=["POST"])
+@shop_member(owner=True)
+def payouts_dashboard(member: ShopMember) -> Response:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        return redirect(services.payouts_dashboard_url(member), code=303)
+    except (services.ShopError, gateway.StripeError) as error:
+        message = error.message if isinstance(error, services.ShopError) else _l("Stripe ne répond pas.")
+        flash(message, "error")
+        return redirect(url_for(".payouts", slug=member.shop.slug))

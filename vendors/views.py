@@ -1,0 +1,106 @@
+"""Public pages of the shops: the directory, each storefront, and joining a shop's team."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from app.accounts.models import User
+from app.database import utcnow
+from app.extensions import db
+from vendors import geo, hours, services
+
+blueprint = Blueprint("vendors", __name__)
+
+
+def _point_from_request() -> tuple[tuple[float, float] | None, str]:
+    """Where "near me" is: coordinates from the browser, or a street of the town typed by hand."""
+    try:
+        latitude = float(request.args["lat"])
+        longitude = float(request.args["lon"])
+    except (KeyError, ValueError):
+        pass
+    else:
+        if -90 <= latitude <= 90 and -180 <= longitude <= 180:
+            return (latitude, longitude), ""
+    street = request.args.get("depuis", "").strip()[:200]
+    if street:
+        return geo.locate(street), street
+    return None, ""
+
+
+@blueprint.route("/boutiques")
+def directory() -> str:
+    category_slug = request.args.get("categorie", "")
+    category = services.category_by_slug(category_slug) if category_slug else None
+    if category_slug and category is None:
+        abort(404)
+    near, street = _point_from_request()
+    return render_template(
+        "vendors/directory.html",
+        entries=services.directory(category, near),
+        category=category,
+        categories=services.directory_categories(),
+        near=near,
+        street=street,
+        street_unknown=bool(street) and near is None,
+        street_names=geo.street_names(),
+        now=utcnow(),
+        open_state=hours.open_state,
+    )
+
+
+@blueprint.route("/boutiques/<slug>")
+def storefront(slug: str) -> str:
+    shop = services.public_shop(slug)
+    preview = False
+    if shop is None and current_user.is_authenticated:
+        # Members and managers may look at a shop before it opens, with a banner saying so.
+        member = services.membership(cast(User, current_user), slug)
+        if member is not None:
+            shop, preview = member.shop, True
+        elif cast(User, current_user).is_manager:
+            shop = services.shop_by_slug(slug)
+            preview = shop is not None
+    if shop is None:
+        abort(404)
+    near, street = _point_from_request()
+    distance = (
+        geo.distance_km(near, (shop.latitude, shop.longitude))
+        if near is not None and shop.latitude is not None and shop.longitude is not None
+        else None
+    )
+    return render_template(
+        "vendors/storefront.html",
+        shop=shop,
+        preview=preview,
+        schedule=hours.week(shop.opening_hours),
+        open_state=hours.open_state(shop.opening_hours, shop.closures, utcnow()),
+        upcoming_closures=[closure for closure in shop.closures if closure.ends_on >= utcnow().date()],
+        distance=distance,
+        street=street,
+    )
+
+
+@blueprint.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> Response | str:
+    try:
+        invitation = services.invitation_from_token(token)
+    except services.ShopError as error:
+        return render_template("vendors/invitation_invalid.html", message=error.message), 400  # type: ignore[return-value]
+    form = FlaskForm()
+    if current_user.is_authenticated and form.validate_on_submit():
+        try:
+            member = services.accept_invitation(cast(User, current_user), token)
+        except services.ShopError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_l("Bienvenue dans l’équipe de %(shop)s !", shop=member.shop.name), "success")
+            return redirect(url_for("vendors_backoffice.dashboard", slug=member.shop.slug))
+    return render_template("vendors/invitation.html", invitation=invitation, form=form, token=token)
