@@ -42,7 +42,7 @@ messages: $(VENV)/.installed-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project marketplace --copyright-holder "Marketplace contributors" \
 		-o $(TRANSLATIONS)/messages.pot app vendors search payouts
-	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-location \
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
 		--no-fuzzy-matching --ignore-obsolete
 
 migrate: install-dev
@@ -51,11 +51,14 @@ migrate: install-dev
 demo: migrate
 	$(FLASK) demo load
 
-# The local Stripe emulator on 127.0.0.1 (the app reaches it through STRIPE_API_BASE).
+# The local Stripe emulator on 127.0.0.1 (devtools/stripe_emulator in front of localstripe): the app
+# reaches it through STRIPE_API_BASE, and it sends its signed webhooks back to the app.
 stripe-emulator: install-dev
 	@if ! (exec 3<>/dev/tcp/127.0.0.1/$(STRIPE_EMULATOR_PORT)) 2>/dev/null; then \
 		mkdir -p instance; \
-		nohup $(BIN)/localstripe --port $(STRIPE_EMULATOR_PORT) >instance/stripe-emulator.log 2>&1 & \
+		nohup $(BIN)/python -m devtools.stripe_emulator --port $(STRIPE_EMULATOR_PORT) --quiet \
+			--webhook-url http://$(HOST):$(PORT)/webhooks/stripe --webhook-secret whsec_local_emulator \
+			>instance/stripe-emulator.log 2>&1 & \
 		echo "Stripe emulator started on 127.0.0.1:$(STRIPE_EMULATOR_PORT) (log: instance/stripe-emulator.log)"; \
 	fi
 

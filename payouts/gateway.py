@@ -18,13 +18,29 @@ StripeError = stripe.StripeError
 
 
 def client() -> stripe.StripeClient:
+    """One client per app and configuration, so HTTP connections to Stripe are pooled and reused."""
     config = current_app.config
-    base = config.get("STRIPE_API_BASE")
-    return stripe.StripeClient(
-        config["STRIPE_SECRET_KEY"],
-        base_addresses={"api": base, "connect": base} if base else None,
-        max_network_retries=2,
-    )
+    key, base = config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE")
+    cache: dict[tuple[str, str | None], tuple[stripe.StripeClient, stripe.HTTPClient]]
+    cache = current_app.extensions.setdefault("stripe_clients", {})
+    if (key, base) not in cache:
+        http_client = stripe.RequestsClient(timeout=20)
+        cache[(key, base)] = (
+            stripe.StripeClient(
+                key,
+                base_addresses={"api": base, "connect": base} if base else None,
+                max_network_retries=2,
+                http_client=http_client,
+            ),
+            http_client,
+        )
+    return cache[(key, base)][0]
+
+
+def close_clients(app: Any) -> None:
+    """Close the pooled connections (tests, and a clean shutdown)."""
+    for _, http_client in app.extensions.pop("stripe_clients", {}).values():
+        http_client.close()
 
 
 @dataclass(frozen=True)

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.plugins.database",
     "tests.plugins.application",
     "tests.plugins.browser",
+    "tests.plugins.stripe",
 ]

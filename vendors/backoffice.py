@@ -434,28 +434,31 @@ def team(member: ShopMember) -> Response | str:
 @blueprint.route("/<slug>/equipe/<int:member_id>/retirer", methods=["POST"])
 @shop_member(owner=True)
 def remove_member(member: ShopMember, member_id: int) -> Response:
-    if FlaskForm().validate_on_submit():
-        try:
-            services.remove_member(member, member_id)
-        except services.ShopError as error:
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(_l("La personne ne fait plus partie de la boutique."), "success")
-    return redirect(url_for(".team", slug=member.shop.slug))
+    return _team_action(
+        member,
+        lambda: services.remove_member(member, member_id),
+        _l("La personne ne fait plus partie de la boutique."),
+    )
 
 
 @blueprint.route("/<slug>/equipe/invitations/<int:invitation_id>/annuler", methods=["POST"])
 @shop_member(owner=True)
 def revoke_invitation(member: ShopMember, invitation_id: int) -> Response:
+    return _team_action(
+        member, lambda: services.revoke_invitation(member, invitation_id), _l("Invitation annulée.")
+    )
+
+
+def _team_action(member: ShopMember, action: Callable[[], None], done: Any) -> Response:
+    """A button of the team page: run the service, commit, say how it went, back to the team."""
     if FlaskForm().validate_on_submit():
         try:
-            services.revoke_invitation(member, invitation_id)
+            action()
         except services.ShopError as error:
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_l("Invitation annulée."), "success")
+            flash(done, "success")
     return redirect(url_for(".team", slug=member.shop.slug))
 
 

@@ -752,7 +752,8 @@ def sync_connected_account(account: gateway.ConnectedAccount, event_created: dt.
     shop = db.session.scalar(sa.select(Shop).where(Shop.stripe_account_id == account.id))
     if shop is None:
         return None
-    if shop.stripe_synced_at is not None and event_created < shop.stripe_synced_at:
+    # Stripe's timestamps are whole seconds: only an event from an earlier second is known to be older.
+    if shop.stripe_synced_at is not None and event_created < shop.stripe_synced_at.replace(microsecond=0):
         return shop
     was_enabled = shop.stripe_payouts_enabled
     _apply_account(shop, account, at=event_created)

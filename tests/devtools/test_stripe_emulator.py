@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,31 +20,12 @@ import pytest
 import stripe
 
 from tests.devtools.support import Receiver, http, webhook_receiver
+from tests.plugins.stripe import Running, free_ports, start_emulator, stop_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 API_KEY = "sk_test_local_emulator"
 WEBHOOK_SECRET = "whsec_emulator_tests"
-
-
-@dataclass(frozen=True)
-class Running:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    localstripe_port: int
-
-
-def _free_ports(count: int) -> list[int]:
-    """Distinct free ports: all held open until all are chosen, so none is handed out twice."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _eventually(check: Callable[[], T], timeout: float = 15.0) -> T:
@@ -69,35 +48,6 @@ def _answers(port: int) -> bool:
         return False
 
 
-def _start(log: Path, *args: str, env: dict[str, str] | None = None) -> Running:
-    port, localstripe_port = _free_ports(2)
-    command = [sys.executable, "-m", "devtools.stripe_emulator", "--port", str(port)]
-    command += ["--localstripe-port", str(localstripe_port), *args]
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output
-        )
-    running = Running(f"http://127.0.0.1:{port}", process, log, localstripe_port)
-    deadline = time.monotonic() + 30
-    while "listening on" not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            _stop(running)
-            pytest.fail(f"the emulator did not start:\n{log.read_text()}")
-        time.sleep(0.05)
-    return running
-
-
-def _stop(running: Running) -> int:
-    if running.process.poll() is None:
-        running.process.send_signal(signal.SIGTERM)
-    try:
-        return running.process.wait(15)
-    except subprocess.TimeoutExpired:
-        running.process.kill()
-        running.process.wait()
-        raise
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
     with webhook_receiver() as receiver:
@@ -107,9 +57,9 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def emulator(receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     log = tmp_path_factory.mktemp("stripe-emulator") / "emulator.log"
-    running = _start(log, "--webhook-url", receiver.url, "--webhook-secret", WEBHOOK_SECRET)
+    running = start_emulator(log, "--webhook-url", receiver.url, "--webhook-secret", WEBHOOK_SECRET)
     yield running
-    assert _stop(running) == 0, log.read_text()
+    assert stop_emulator(running) == 0, log.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -180,13 +130,13 @@ def test_stopping_the_emulator_stops_localstripe(tmp_path: Path) -> None:
         "STRIPE_EMULATOR_WEBHOOK_URL": "http://127.0.0.1:9/a http://127.0.0.1:9/b",
         "STRIPE_EMULATOR_WEBHOOK_SECRET": "whsec_from_env",
     }
-    running = _start(tmp_path / "emulator.log", env=env)
+    running = start_emulator(tmp_path / "emulator.log", env=env)
     endpoints = http("GET", f"{running.url}/_emulator/webhooks").json()["data"]
     assert [endpoint["url"] for endpoint in endpoints] == ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]
     localstripe_pid = http("GET", f"{running.url}/_emulator/health").json()["localstripe"]["pid"]
     assert _answers(running.localstripe_port)
 
-    assert _stop(running) == 0
+    assert stop_emulator(running) == 0
 
     assert not _answers(running.localstripe_port)
     with pytest.raises(ProcessLookupError):
@@ -194,7 +144,7 @@ def test_stopping_the_emulator_stops_localstripe(tmp_path: Path) -> None:
 
 
 def test_a_webhook_url_without_a_secret_is_refused(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "devtools.stripe_emulator", "--port", str(_free_ports(1)[0])]
+    command = [sys.executable, "-m", "devtools.stripe_emulator", "--port", str(free_ports(1)[0])]
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRIPE_EMULATOR_")}
     result = subprocess.run(  # noqa: S603
         [*command, "--webhook-url", "http://127.0.0.1:9/hook"],

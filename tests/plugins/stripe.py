@@ -1,0 +1,126 @@
+"""The local Stripe emulator (devtools/stripe_emulator in front of localstripe), started once per run.
+
+Tests that touch Stripe ask for ``stripe_api``: the app then talks to the emulator over HTTP through
+the official library, exactly as in production, and the emulator's signed webhooks are collected by a
+receiver so the test can hand them to the app's webhook endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+import config as settings
+from payouts import gateway
+from tests.devtools.support import Receiver, webhook_receiver
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Running:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    localstripe_port: int
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all held open until all are chosen, so none is handed out twice."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def start_emulator(log: Path, *args: str, env: dict[str, str] | None = None) -> Running:
+    port, localstripe_port = free_ports(2)
+    command = [sys.executable, "-m", "devtools.stripe_emulator", "--port", str(port)]
+    command += ["--localstripe-port", str(localstripe_port), *args]
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output
+        )
+    running = Running(f"http://127.0.0.1:{port}", process, log, localstripe_port)
+    deadline = time.monotonic() + 30
+    while "listening on" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_emulator(running)
+            pytest.fail(f"the emulator did not start:\n{log.read_text()}")
+        time.sleep(0.05)
+    return running
+
+
+def stop_emulator(running: Running) -> int:
+    if running.process.poll() is None:
+        running.process.send_signal(signal.SIGTERM)
+    try:
+        return running.process.wait(15)
+    except subprocess.TimeoutExpired:
+        running.process.kill()
+        running.process.wait()
+        raise
+
+
+@dataclass(frozen=True)
+class StripeEmulator:
+    url: str
+    webhooks: Receiver
+
+    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Call one of the emulator's /_emulator/ endpoints (what Stripe's dashboard would do)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - the emulator on 127.0.0.1
+            f"{self.url}/_emulator/{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read() or b"null")
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StripeEmulator]:
+    with webhook_receiver() as receiver:
+        log = tmp_path_factory.mktemp("stripe-emulator") / "emulator.log"
+        running = start_emulator(
+            log,
+            "--webhook-url",
+            receiver.url,
+            "--webhook-secret",
+            settings.EMULATOR_WEBHOOK_SECRET,
+            "--quiet",
+        )
+        try:
+            yield StripeEmulator(running.url, receiver)
+        finally:
+            stop_emulator(running)
+
+
+@pytest.fixture
+def stripe_api(app: Flask, stripe_emulator: StripeEmulator) -> Iterator[StripeEmulator]:
+    """Point the app's Stripe gateway at the emulator for this test."""
+    original = app.config["STRIPE_API_BASE"]
+    app.config["STRIPE_API_BASE"] = stripe_emulator.url
+    try:
+        yield stripe_emulator
+    finally:
+        app.config["STRIPE_API_BASE"] = original
+        gateway.close_clients(app)
