@@ -79,7 +79,8 @@ def test_onboarding_creates_one_express_account_and_links_to_stripe(
     assert link.startswith(f"{stripe_api.url}/connect/onboarding/")
     shop = _shop(shop_id)
     account_id = shop.stripe_account_id
-    assert account_id is not None and account_id.startswith("acct_")
+    assert account_id is not None
+    assert account_id.startswith("acct_")
     assert shop.stripe_payouts_enabled is False
     assert "external_account" in shop.stripe_requirements
 
