@@ -4,6 +4,6 @@ pytest_plugins = [
     "tests.plugins.services",
     "tests.plugins.database",
     "tests.plugins.application",
-    "tests.plugins.browser",
     "tests.plugins.stripe",
+    "tests.plugins.browser",
 ]

@@ -278,6 +278,8 @@ def _hours_step(member: ShopMember) -> tuple[FlaskForm, bool]:
     shop = member.shop
     if request.method == "GET":
         form.fill_from(hours.week(shop.opening_hours))
+        while len(form.closures) < len(shop.closures) + 1:
+            form.closures.append_entry()
         for row, closure in zip(form.closures, shop.closures, strict=False):
             row.form.starts_on.data = closure.starts_on.isoformat()
             row.form.ends_on.data = closure.ends_on.isoformat()

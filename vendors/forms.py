@@ -39,7 +39,7 @@ WEEKDAY_NAMES = (
     _l("Samedi"),
     _l("Dimanche"),
 )
-CLOSURE_ROWS = 4
+CLOSURE_ROWS = 2  # empty rows offered; one more appears below the saved closures
 
 
 def _strip(value: Any) -> Any:

@@ -44,6 +44,8 @@ class OpenState:
     open: bool
     # When it closes (if open) or next opens (if closed), in the town's time; None if never in 2 weeks.
     change_at: dt.datetime | None
+    # Days between today and change_at on the town's calendar: 0 today, 1 tomorrow…
+    days_ahead: int = 0
 
 
 def open_state(hours: list[OpeningHours], closures: list[Closure], at: dt.datetime) -> OpenState:
@@ -54,7 +56,7 @@ def open_state(hours: list[OpeningHours], closures: list[Closure], at: dt.dateti
         for interval in schedule[local.weekday()]:
             if interval.opens_at <= local.time() < interval.closes_at:
                 closes = dt.datetime.combine(local.date(), interval.closes_at, tzinfo=TOWN_TZ)
-                return OpenState(True, closes)
+                return OpenState(True, closes, 0)
     for offset in range(15):
         day = local.date() + dt.timedelta(days=offset)
         if closed_on(closures, day):
@@ -62,5 +64,5 @@ def open_state(hours: list[OpeningHours], closures: list[Closure], at: dt.dateti
         for interval in schedule[day.weekday()]:
             opens = dt.datetime.combine(day, interval.opens_at, tzinfo=TOWN_TZ)
             if opens > local:
-                return OpenState(False, opens)
+                return OpenState(False, opens, offset)
     return OpenState(False, None)

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import images, mail
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.audit import services as audit
 from app.catalog.models import Category
 from app.database import utcnow
@@ -495,6 +495,18 @@ def submit(member: ShopMember, accept_terms: bool) -> None:
     shop.terms_version = current_app.config["TERMS_VERSION"]
     shop.submitted_at = shop.terms_accepted_at
     _transition(member.user, shop, ShopStatus.SUBMITTED, reason=None, action="submitted")
+    for manager in db.session.scalars(
+        sa.select(User).where(User.role == Role.MANAGER, User.is_active.is_(True))
+    ):
+        mail.send(
+            manager.email,
+            _l("Une boutique attend votre validation : %(shop)s", shop=shop.name),
+            "vendors/review_requested",
+            locale=manager.locale,
+            shop=shop,
+            person=manager,
+            review_url=url_for("vendors_admin.shop", shop_id=shop.id, _external=True),
+        )
 
 
 # -- review by the manager ------------------------------------------------------------------------

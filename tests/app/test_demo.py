@@ -19,6 +19,9 @@ def test_demo_load_is_idempotent(app: Flask, db_session) -> None:  # type: ignor
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output
     assert "people created: 2" in first.output
+    assert "categories created: 30" in first.output
+    assert "relay points created: 3" in first.output
+    assert "shops created: 34" in first.output
     assert demo.MANAGER_EMAIL in first.output
     assert demo.DEMO_PASSWORD in first.output
     people = _people()
@@ -28,6 +31,7 @@ def test_demo_load_is_idempotent(app: Flask, db_session) -> None:  # type: ignor
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0, second.output
     assert "people created: 0" in second.output
+    assert "shops created: 0" in second.output
     assert _people() == people
 
 
@@ -37,6 +41,28 @@ def test_demo_accounts_can_log_in(app: Flask, client) -> None:  # type: ignore[n
     response = client.submit("/connexion", {"email": demo.SHOPPER_EMAIL, "password": demo.DEMO_PASSWORD})
     assert response.status_code == 302
     assert client.get("/compte").status_code == 200
+
+
+def test_demo_shops_are_open_with_an_owner_and_valid_legal_details(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
+    from vendors.models import Shop, ShopStatus
+    from vendors.validators import normalize_siret, normalize_vat_number
+
+    assert app.test_cli_runner().invoke(args=["demo", "load"]).exit_code == 0
+    shops = list(db.session.scalars(sa.select(Shop)))
+    assert len(shops) == 34
+    assert all(shop.status == ShopStatus.APPROVED for shop in shops)
+    assert all(len(shop.members) == 1 and shop.members[0].is_owner for shop in shops)
+    for shop in shops:
+        assert normalize_siret(shop.registration_number) == shop.registration_number
+        assert normalize_vat_number(shop.vat_number, "FR") == shop.vat_number
+    outskirts = [shop.slug for shop in shops if shop.latitude and shop.latitude > 47.42]
+    assert len(outskirts) == 3, "three shops lie on the outskirts"
+    assert client.get("/boutiques/fournil-saint-martin").status_code == 200
+    response = client.submit(
+        "/connexion", {"email": "contact@fournil-saint-martin.example", "password": demo.DEMO_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.get("/vendeur/fournil-saint-martin/").status_code == 200
 
 
 def test_a_missing_data_folder_is_a_clear_error(app: Flask, db_session, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -118,6 +118,7 @@ def test_a_merchant_goes_from_nothing_to_submitted(client: Client, mailbox: Mail
     relay = RelayPointFactory()
     category_id, relay_id = category.id, relay.id
     UserFactory(email="flore@example.com")
+    UserFactory(email="gestion@example.com", manager=True)
     _login(client, "flore@example.com")
     assert "Ouvrez votre boutique en ligne" in client.get("/vendeur/").get_data(as_text=True)
 
@@ -149,6 +150,9 @@ def test_a_merchant_goes_from_nothing_to_submitted(client: Client, mailbox: Mail
     assert shop.terms_accepted_at is not None
     assert shop.terms_version
     assert mailbox.last_to("flore@example.com").subject == "Votre boutique a été envoyée pour validation"
+    to_manager = mailbox.last_to("gestion@example.com")
+    assert to_manager.subject == "Une boutique attend votre validation : L’Atelier floral"
+    assert f"/gestion/boutiques/{shop.id}" in to_manager.text
     actions = db.session.scalars(
         sa.select(AuditEvent.action).where(
             AuditEvent.subject_type == "shop", AuditEvent.subject_id == shop.id

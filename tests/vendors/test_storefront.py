@@ -64,9 +64,12 @@ def test_open_now_is_computed_on_the_towns_clock(client: Client) -> None:
         page = client.get("/boutiques/le-fournil").get_data(as_text=True)
         assert "Fermé" in page
         assert "ouvre" in page
-    # Monday: closed all day.
+    # Monday: closed all day; Saturday evening: next opening is Sunday... the factory has Tuesday-Sunday.
     with time_machine.travel(dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC), tick=False):
-        assert "Fermé" in client.get("/boutiques/le-fournil").get_data(as_text=True)
+        assert "ouvre demain à 09:30" in client.get("/boutiques/le-fournil").get_data(as_text=True)
+    # Early on Tuesday: opens later today.
+    with time_machine.travel(dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC), tick=False):
+        assert "ouvre à 09:30" in client.get("/boutiques/le-fournil").get_data(as_text=True)
 
 
 def test_a_closure_closes_the_shop_on_those_days(client: Client) -> None:
