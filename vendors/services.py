@@ -18,14 +18,14 @@ from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app import images, mail
+from app import images, jobs, mail
 from app.accounts.models import Role, User
 from app.audit import services as audit
 from app.catalog.models import Category
 from app.database import utcnow
 from app.extensions import db
 from payouts import gateway
-from vendors import geo, hours, validators
+from vendors import geo, hours, tasks, validators
 from vendors.models import (
     Closure,
     MemberRole,
@@ -189,8 +189,8 @@ def set_photo(member: ShopMember, kind: str, stream: IO[bytes]) -> None:
     old = getattr(shop, f"{kind}_path")
     setattr(shop, f"{kind}_path", stored.path)
     if old:
-        # After commit would be cleaner, but a stale file costs nothing and a missing one would.
-        images.delete_image(old, media_dir)
+        # Only once the new path is committed: a rollback must leave the old photo in place.
+        jobs.enqueue(tasks.delete_photo, old)
 
 
 def image_message(rejected: images.ImageRejected) -> Any:
@@ -209,7 +209,7 @@ def remove_photo(member: ShopMember, kind: str) -> None:
     old = getattr(shop, f"{kind}_path")
     setattr(shop, f"{kind}_path", None)
     if old:
-        images.delete_image(old, Path(current_app.config["MEDIA_DIR"]))
+        jobs.enqueue(tasks.delete_photo, old)
 
 
 # -- address and contact --------------------------------------------------------------------------

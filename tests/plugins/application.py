@@ -33,6 +33,7 @@ def test_config(database_url: str, services: Services, tmp_root: Path, **extra: 
         "PASSWORD_HASH_CHEAP": True,
         "MAIL_OUTBOX_DIR": str(tmp_root / "outbox"),
         "SEARCH_INDEX_DIR": str(tmp_root / "search-index"),
+        "MEDIA_DIR": str(tmp_root / "media"),
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": services.redis_url or "memory://",
         "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"marketplace-test-{_worker()}"},

@@ -352,3 +352,29 @@ def test_an_unknown_street_needs_coordinates(client: Client) -> None:
     accepted = client.submit(step_url(slug, "address"), {**data, "latitude": "47,40", "longitude": "0.70"})
     assert accepted.status_code == 302
     assert (_shop(slug).latitude, _shop(slug).longitude) == (47.40, 0.70)
+
+
+def test_a_replaced_photo_is_deleted_only_after_the_commit(app, client: Client) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from tests.plugins.application import jobs
+
+    slug = _draft_for(client)
+    client.submit(
+        step_url(slug, "photos"), {"logo": (png(300, 300), "a.png")}, content_type="multipart/form-data"
+    )
+    first = _shop(slug).logo_path
+    assert first is not None
+    media = Path(app.config["MEDIA_DIR"])
+    assert (media / first).is_file()
+    client.submit(
+        step_url(slug, "photos"), {"logo": (png(320, 320), "b.png")}, content_type="multipart/form-data"
+    )
+    second = _shop(slug).logo_path
+    assert second not in (None, first)
+    assert (media / first).is_file(), "still there until the job runs"
+    assert [job.path for job in jobs(app).jobs] == ["vendors.tasks.delete_photo"]
+    with app.app_context():
+        jobs(app).run_all()
+    assert not (media / first).exists()
+    assert (media / second).is_file()
