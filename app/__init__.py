@@ -31,6 +31,19 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+def content_security_policy(app: Flask) -> dict[str, Any]:
+    """The policy, plus where forms may lead: the owner's "open my payment account" button answers with
+    a redirect to Stripe's hosted onboarding, and browsers apply form-action to that redirect."""
+    from urllib.parse import urlsplit
+
+    form_targets = ["'self'", "https://connect.stripe.com"]
+    base = app.config.get("STRIPE_API_BASE")
+    if base:
+        parts = urlsplit(base)
+        form_targets.append(f"{parts.scheme}://{parts.netloc}")
+    return {**CONTENT_SECURITY_POLICY, "form-action": form_targets}
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: configuration, extensions, blueprints, CLI, in that order."""
     app = Flask(__name__, instance_path=str(Path(settings.BASE_DIR) / "instance"))
@@ -68,7 +81,7 @@ def register_extensions(app: Flask) -> None:
         force_https=False,  # TLS ends at the reverse proxy; HSTS below tells browsers to stay on HTTPS
         strict_transport_security=app.config["HSTS_ENABLED"],
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
-        content_security_policy=CONTENT_SECURITY_POLICY,
+        content_security_policy=content_security_policy(app),
         referrer_policy="strict-origin-when-cross-origin",
         permissions_policy={"geolocation": "(self)", "camera": "()", "microphone": "()"},
     )

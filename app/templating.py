@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _format_datetime
     app.jinja_env.filters["date"] = _format_date
     app.jinja_env.filters["km"] = _format_km
+    app.jinja_env.globals["field_attributes"] = field_attributes
     app.context_processor(_globals)
 
 
@@ -26,6 +27,18 @@ def _format_datetime(value: dt.datetime | None, style: str = "medium") -> str:
 
 def _format_date(value: dt.date | None, style: str = "medium") -> str:
     return format_date(value, style) if value else ""
+
+
+def field_attributes(field: Any, described_by: list[str], required: bool = False) -> dict[str, str]:
+    """ARIA attributes of a form input: only those that apply (WTForms would print None as "None")."""
+    attributes = {}
+    if described_by:
+        attributes["aria-describedby"] = " ".join(described_by)
+    if field.errors:
+        attributes["aria-invalid"] = "true"
+    if required:
+        attributes["required"] = "required"
+    return attributes
 
 
 def _format_km(value: float) -> str:

@@ -1,12 +1,15 @@
 """Browser tests: the app served on 127.0.0.1 in a thread, driven through Debian's chromium.
 
 The served app is configured like development (jobs inline, mail in an outbox folder, the dev
-mailbox page) on its own database, so a test can sign up and follow the link from the mailbox.
+mailbox page) on its own database, so a test can sign up and follow the link from the mailbox. It
+talks to the local Stripe emulator, whose hosted pages the browser visits like Stripe's. The app is
+on ``live_server.app`` for CLI commands (``flask demo load``, which is idempotent).
 Screenshots go to ``tests/e2e/screenshots/`` (ignored by git) for people to look at.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,12 +18,15 @@ from typing import Any
 
 import flask_migrate
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from app import create_app
+from payouts import gateway
 from tests.plugins.application import MIGRATIONS_DIR, test_config
 from tests.plugins.database import _worker, create_test_database, drop_test_database
 from tests.plugins.services import Services
+from tests.plugins.stripe import StripeEmulator
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,26 +56,46 @@ VIEWPORTS: dict[str, dict[str, Any]] = {
 class LiveServer:
     url: str
     outbox: Path
+    app: Flask
+    stripe: StripeEmulator
 
 
 @pytest.fixture(scope="session")
-def live_server(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    services: Services, stripe_emulator: StripeEmulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("live")
     name = f"marketplace_e2e_{_worker()}"
     database_url = create_test_database(services, root, name)
-    application = create_app(test_config(database_url, services, root, RATELIMIT_ENABLED=False))
-    with application.app_context():
-        flask_migrate.upgrade(directory=MIGRATIONS_DIR)
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(
-            url=f"http://127.0.0.1:{server.server_port}", outbox=Path(application.config["MAIL_OUTBOX_DIR"])
+    application = create_app(
+        test_config(
+            database_url,
+            services,
+            root,
+            RATELIMIT_ENABLED=False,
+            STRIPE_API_BASE=stripe_emulator.url,
+            MEDIA_DIR=str(root / "media"),  # uploaded logos stay out of the working tree
         )
+    )
+    try:
+        with application.app_context():
+            flask_migrate.upgrade(directory=MIGRATIONS_DIR)
+        server = make_server("127.0.0.1", 0, application, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+        thread.start()
+        try:
+            yield LiveServer(
+                url=f"http://127.0.0.1:{server.server_port}",
+                outbox=Path(application.config["MAIL_OUTBOX_DIR"]),
+                app=application,
+                stripe=stripe_emulator,
+            )
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
+        gateway.close_clients(application)
         with application.app_context():
             from app.extensions import db
 
@@ -89,17 +115,31 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
-def page(request: pytest.FixtureRequest, chromium: Any, live_server: LiveServer) -> Iterator[Any]:
-    """A fresh browser page (its own cookies) on a desktop or phone viewport."""
-    context = chromium.new_context(base_url=live_server.url, locale="fr-FR", **VIEWPORTS[request.param])
+@contextlib.contextmanager
+def _new_page(chromium: Any, live_server: LiveServer, viewport: str) -> Iterator[Any]:
+    """A fresh browser page (its own cookies) on one of the VIEWPORTS, in French."""
+    context = chromium.new_context(base_url=live_server.url, locale="fr-FR", **VIEWPORTS[viewport])
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.viewport_name = request.param
+    page.viewport_name = viewport
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
+def page(request: pytest.FixtureRequest, chromium: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser page (its own cookies) on a desktop or phone viewport."""
+    with _new_page(chromium, live_server, request.param) as page:
+        yield page
+
+
+@pytest.fixture
+def phone_page(chromium: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser page on the phone viewport only, for journeys people make on their phone."""
+    with _new_page(chromium, live_server, "phone") as page:
+        yield page
 
 
 def screenshot(page: Any, name: str) -> Path:
