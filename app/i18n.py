@@ -28,3 +28,12 @@ def select_locale() -> str:
 def select_timezone() -> str:
     # The marketplace serves one town: every date is shown in its time zone.
     return str(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def sort_key(text: str) -> str:
+    """Alphabetical order as a French reader expects, whatever the database's collation:
+    "Épicerie" beside "Epicerie", case ignored, a leading article's apostrophe ignored."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    return folded.replace("'", "").replace("’", "")

@@ -24,6 +24,7 @@ from app.audit import services as audit
 from app.catalog.models import Category
 from app.database import utcnow
 from app.extensions import db
+from app.i18n import sort_key
 from payouts import gateway
 from vendors import geo, hours, tasks, validators
 from vendors.models import (
@@ -66,11 +67,8 @@ class ShopError(Exception):
 
 def memberships(user: User) -> list[ShopMember]:
     """The shops a person works for, by name."""
-    return list(
-        db.session.scalars(
-            sa.select(ShopMember).join(Shop).where(ShopMember.user_id == user.id).order_by(Shop.name)
-        )
-    )
+    rows = db.session.scalars(sa.select(ShopMember).join(Shop).where(ShopMember.user_id == user.id))
+    return sorted(rows, key=lambda member: sort_key(member.shop.name))
 
 
 def membership(user: User, slug: str) -> ShopMember | None:
@@ -89,6 +87,8 @@ def _require_owner(member: ShopMember) -> None:
 
 
 def slugify(text: str) -> str:
+    """ "L’Atelier de Noé" -> "l-atelier-de-noe": accents dropped, apostrophes separate words."""
+    text = re.sub(r"['’‘`]", " ", text)
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:60].strip("-")
 
@@ -329,11 +329,8 @@ class DeliveryOptions:
 
 
 def active_relay_points() -> list[RelayPoint]:
-    return list(
-        db.session.scalars(
-            sa.select(RelayPoint).where(RelayPoint.archived_at.is_(None)).order_by(RelayPoint.name)
-        )
-    )
+    points = db.session.scalars(sa.select(RelayPoint).where(RelayPoint.archived_at.is_(None)))
+    return sorted(points, key=lambda point: sort_key(point.name))
 
 
 def update_delivery(member: ShopMember, options: DeliveryOptions) -> None:
@@ -580,7 +577,7 @@ def search_shops(
     status: ShopStatus | None = None, text: str = "", category_id: int | None = None
 ) -> list[Shop]:
     """The manager's list of shops, filtered."""
-    query = sa.select(Shop).order_by(Shop.name)
+    query = sa.select(Shop)
     if status is not None:
         query = query.where(Shop.status == status)
     if category_id:
@@ -595,7 +592,7 @@ def search_shops(
                 sa.func.lower(Shop.email).like(pattern),
             )
         )
-    return list(db.session.scalars(query))
+    return sorted(db.session.scalars(query), key=lambda shop: sort_key(shop.name))
 
 
 def status_counts() -> dict[ShopStatus, int]:
@@ -805,7 +802,7 @@ def directory(
     if category is not None:
         ids = [category.id, *(child.id for child in category.children)]
         query = query.where(Shop.category_id.in_(ids))
-    shops = list(db.session.scalars(query.order_by(Shop.name)))
+    shops = sorted(db.session.scalars(query), key=lambda shop: sort_key(shop.name))
     entries = [
         DirectoryEntry(
             shop,
@@ -915,11 +912,8 @@ def archive_relay_point(manager: User, point: RelayPoint) -> None:
 
 
 def all_relay_points() -> list[RelayPoint]:
-    return list(
-        db.session.scalars(
-            sa.select(RelayPoint).order_by(RelayPoint.archived_at.is_not(None), RelayPoint.name)
-        )
-    )
+    points = db.session.scalars(sa.select(RelayPoint))
+    return sorted(points, key=lambda point: (point.archived_at is not None, sort_key(point.name)))
 
 
 def shops_using(point: RelayPoint) -> int:

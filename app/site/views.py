@@ -15,6 +15,7 @@ from flask import (
     send_file,
     session,
 )
+from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -41,6 +42,19 @@ def set_language(code: str) -> Response:
             services.set_locale(current_user, code)
             db.session.commit()
     return redirect(auth.safe_next(request.args.get("next")))
+
+
+LEGAL_PAGES = ("conditions", "conditions-commercants", "confidentialite")
+
+
+@blueprint.route("/informations/<page>")
+def legal(page: str) -> str:
+    """Terms of use, terms for merchants, privacy: one template per page and language."""
+    if page not in LEGAL_PAGES:
+        abort(404)
+    return render_template(
+        [f"site/legal/{page}.{get_locale()}.html", f"site/legal/{page}.fr.html"], page=page
+    )
 
 
 @blueprint.route("/media/<path:path>")

@@ -144,7 +144,9 @@ def _list(items: list[str]) -> str:
 def _page(title: str, body: str, status: int = 200) -> Response:
     html = f"""<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>{escape(title)} · Stripe emulator</title><style>{_STYLE}</style></head>
+<head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} · Stripe emulator</title><style>{_STYLE}</style></head>
 <body>
 <header>Stripe emulator</header>
 {body}

@@ -20,3 +20,13 @@ for (const form of document.querySelectorAll("form[data-near-me]")) {
     });
   });
 }
+
+// Delivery options: show an option's details only while it is ticked (all are shown without JavaScript).
+for (const group of document.querySelectorAll("fieldset[data-reveal]")) {
+  const toggle = group.querySelector("input[type=checkbox]");
+  const details = group.querySelectorAll(".reveal");
+  if (!toggle) continue;
+  const update = () => details.forEach((element) => { element.hidden = !toggle.checked; });
+  toggle.addEventListener("change", update);
+  update();
+}
