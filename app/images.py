@@ -342,3 +342,34 @@ def delete_image(stored_path: str, media_dir: Path) -> None:
             path.unlink(missing_ok=True)
         except OSError:
             log.warning("could not delete media file %s", path, exc_info=True)
+
+
+def copy_image(stored_path: str, media_dir: Path, thumbnails: Mapping[str, str]) -> StoredImage:
+    """A copy of a stored image and its variants under a new random name (a duplicated product must
+    not share files with its original: deleting one would break the other)."""
+    parts = _relative_parts(stored_path)
+    if parts is None or not _STORED_NAME_RE.fullmatch(parts.name):
+        raise ValueError(f"not a stored image path: {stored_path!r}")
+    source = safe_media_path(stored_path, media_dir)
+    if source is None:
+        raise ValueError(f"no such stored image: {stored_path!r}")
+    stem = secrets.token_hex(16)
+    relative_dir = str(parts.parent)
+    files = {f"{stem}.webp": source.read_bytes()}
+    copied: dict[str, str] = {}
+    for name, thumbnail in thumbnails.items():
+        found = safe_media_path(thumbnail, media_dir)
+        if found is not None:
+            files[f"{stem}-{name}.webp"] = found.read_bytes()
+            copied[name] = f"{relative_dir}/{stem}-{name}.webp"
+    _write_all(media_dir / relative_dir, files)
+    with Image.open(source) as image:
+        width, height = image.size
+    return StoredImage(path=f"{relative_dir}/{stem}.webp", width=width, height=height, thumbnails=copied)
+
+
+def delete_stored(stored_path: str) -> None:
+    """Job: remove a replaced or removed image (and its variants) once the change is committed."""
+    from flask import current_app
+
+    delete_image(stored_path, Path(current_app.config["MEDIA_DIR"]))

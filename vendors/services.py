@@ -26,7 +26,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.i18n import sort_key
 from payouts import gateway
-from vendors import geo, hours, tasks, validators
+from vendors import geo, hours, validators
 from vendors.models import (
     Closure,
     MemberRole,
@@ -190,7 +190,7 @@ def set_photo(member: ShopMember, kind: str, stream: IO[bytes]) -> None:
     setattr(shop, f"{kind}_path", stored.path)
     if old:
         # Only once the new path is committed: a rollback must leave the old photo in place.
-        jobs.enqueue(tasks.delete_photo, old)
+        jobs.enqueue(images.delete_stored, old)
 
 
 def image_message(rejected: images.ImageRejected) -> Any:
@@ -209,7 +209,7 @@ def remove_photo(member: ShopMember, kind: str) -> None:
     old = getattr(shop, f"{kind}_path")
     setattr(shop, f"{kind}_path", None)
     if old:
-        jobs.enqueue(tasks.delete_photo, old)
+        jobs.enqueue(images.delete_stored, old)
 
 
 # -- address and contact --------------------------------------------------------------------------

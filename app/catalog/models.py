@@ -90,7 +90,9 @@ class Product(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     )
 
     shop_id: Mapped[int] = mapped_column(BigIntId, sa.ForeignKey("shops.id"), nullable=False)
-    category_id: Mapped[int] = mapped_column(BigIntId, sa.ForeignKey("categories.id"), nullable=False, index=True)
+    category_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("categories.id"), nullable=False, index=True
+    )
     title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     # Markdown, rendered and sanitised for display.
     description: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")

@@ -1,0 +1,657 @@
+"""Catalogue use cases: products and their variants, photos, stock, the category tree.
+
+Every function takes the acting person (or the shop member acting) explicitly and never commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from app import images, jobs
+from app.accounts.models import User
+from app.audit import services as audit
+from app.catalog.identifiers import InvalidGtin, normalize_gtin
+from app.catalog.models import (
+    VAT_RATES_BPS,
+    Category,
+    Product,
+    ProductPhoto,
+    ProductStatus,
+    StockMovement,
+    StockReason,
+    Variant,
+)
+from app.database import utcnow
+from app.extensions import db
+from app.i18n import sort_key
+from vendors.models import Shop, ShopMember, ShopStatus, VatRegime
+
+MAX_VARIANTS = 100
+MAX_PHOTOS = 12
+PHOTO_SIZES = {"thumb": (400, 400, "crop"), "card": (640, 640, "crop")}
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+
+
+class CatalogError(Exception):
+    """A refused use case; ``field`` names the form field the message belongs to (or None)."""
+
+    def __init__(self, message: Any, field: str | None = None) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+# -- the product limit ----------------------------------------------------------------------------
+
+
+def product_limit(shop: Shop) -> int | None:
+    """How many active products the shop may have; None for no limit.
+
+    The one place that answers: shop plans (payouts) will set it. Until then, no limit.
+    """
+    return None
+
+
+def active_product_count(shop: Shop, excluding: Product | None = None) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(Product)
+        .where(Product.shop_id == shop.id, Product.status == ProductStatus.ACTIVE)
+    )
+    if excluding is not None and excluding.id is not None:
+        query = query.where(Product.id != excluding.id)
+    return int(db.session.scalar(query) or 0)
+
+
+def _limit_message(limit: int) -> Any:
+    return _l(
+        "Votre formule permet %(limit)d produits en ligne : archivez-en un ou changez de formule.",
+        limit=limit,
+    )
+
+
+def _check_limit(shop: Shop, product: Product, adding: int = 1) -> None:
+    limit = product_limit(shop)
+    if limit is not None and active_product_count(shop, excluding=product) + adding > limit:
+        raise CatalogError(_limit_message(limit), field="status")
+
+
+# -- products and variants ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantData:
+    sku: str
+    price_cents: int
+    stock: int
+    options: dict[str, str] = field(default_factory=dict)
+    compare_at_cents: int | None = None
+    low_stock_threshold: int = 3
+    weight_grams: int | None = None
+    id: int | None = None  # an existing variant of the product, when editing
+
+
+@dataclass(frozen=True)
+class ProductData:
+    title: str
+    category_id: int | None
+    vat_bps: int
+    description: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    gtin: str = ""
+    status: ProductStatus = ProductStatus.DRAFT
+    variants: Sequence[VariantData] = ()
+
+
+def allowed_vat_rates(shop: Shop) -> tuple[int, ...]:
+    """The VAT rates a shop's products may carry: its country's, or 0 only under the franchise."""
+    if shop.vat_regime == VatRegime.FRANCHISE:
+        return (0,)
+    return (2000, 1000, 550, 210) if shop.country == "FR" else (2100, 1200, 600)
+
+
+def check_product(shop: Shop, data: ProductData) -> list[CatalogError]:
+    """Every problem of the data, by field (empty when it can be saved). Shared by forms and CSV import."""
+    problems: list[CatalogError] = []
+    if not data.title.strip():
+        problems.append(CatalogError(_l("Indiquez le nom du produit."), "title"))
+    elif len(data.title.strip()) > 200:
+        problems.append(CatalogError(_l("200 caractères au plus."), "title"))
+    category = db.session.get(Category, data.category_id) if data.category_id else None
+    if category is None or category.archived_at is not None:
+        problems.append(CatalogError(_l("Choisissez une catégorie."), "category_id"))
+    if data.vat_bps not in VAT_RATES_BPS or data.vat_bps not in allowed_vat_rates(shop):
+        problems.append(CatalogError(_l("Ce taux de TVA ne s’applique pas à votre boutique."), "vat_bps"))
+    if data.gtin.strip():
+        try:
+            normalize_gtin(data.gtin)
+        except InvalidGtin:
+            problems.append(CatalogError(_l("Ce code EAN/ISBN n’est pas valide (clé de contrôle)."), "gtin"))
+    if len(data.description) > 10_000:
+        problems.append(CatalogError(_l("10 000 caractères au plus."), "description"))
+    if not data.variants:
+        problems.append(CatalogError(_l("Un produit a au moins une déclinaison, avec son prix."), "variants"))
+    if len(data.variants) > MAX_VARIANTS:
+        problems.append(CatalogError(_l("%(count)d déclinaisons au plus.", count=MAX_VARIANTS), "variants"))
+    seen: set[str] = set()
+    for index, variant in enumerate(data.variants):
+        problems.extend(_check_variant(variant, index))
+        key = variant.sku.strip().upper()
+        if key in seen:
+            problems.append(CatalogError(_l("Ce SKU apparaît deux fois."), f"variants-{index}-sku"))
+        seen.add(key)
+    return problems
+
+
+def _check_variant(variant: VariantData, index: int) -> list[CatalogError]:
+    prefix = f"variants-{index}-"
+    problems = []
+    if not SKU_PATTERN.match(variant.sku.strip()):
+        problems.append(
+            CatalogError(_l("SKU : lettres, chiffres, . _ / - ; 64 caractères au plus."), prefix + "sku")
+        )
+    if variant.price_cents <= 0:
+        problems.append(CatalogError(_l("Le prix doit être supérieur à zéro."), prefix + "price"))
+    if variant.compare_at_cents is not None and variant.compare_at_cents <= variant.price_cents:
+        problems.append(
+            CatalogError(_l("Le prix barré doit dépasser le prix de vente."), prefix + "compare_at")
+        )
+    if variant.stock < 0:
+        problems.append(CatalogError(_l("Le stock ne peut pas être négatif."), prefix + "stock"))
+    if variant.low_stock_threshold < 0:
+        problems.append(
+            CatalogError(_l("Le seuil ne peut pas être négatif."), prefix + "low_stock_threshold")
+        )
+    if variant.weight_grams is not None and variant.weight_grams < 0:
+        problems.append(CatalogError(_l("Le poids ne peut pas être négatif."), prefix + "weight_grams"))
+    return problems
+
+
+def _sku_owner(shop: Shop, sku: str) -> Variant | None:
+    return db.session.scalar(
+        sa.select(Variant).where(
+            Variant.shop_id == shop.id, sa.func.upper(Variant.sku) == sku.strip().upper()
+        )
+    )
+
+
+def save_product(
+    member: ShopMember,
+    product: Product | None,
+    data: ProductData,
+    reason: StockReason = StockReason.ADJUSTMENT,
+) -> Product:
+    """Create or update a product and its variants; stock changes are recorded as movements.
+
+    Raises the first problem found (``check_product`` lists them all); nothing is half-saved because
+    the caller's transaction is rolled back on error.
+    """
+    shop = member.shop
+    problems = check_product(shop, data)
+    if problems:
+        raise problems[0]
+    if product is not None and product.shop_id != shop.id:
+        raise CatalogError(_l("Produit introuvable."))
+    creating = product is None
+    if product is None:
+        product = Product(shop_id=shop.id, status=ProductStatus.DRAFT)
+        db.session.add(product)
+    if data.status == ProductStatus.ACTIVE and product.status != ProductStatus.ACTIVE:
+        _check_limit(shop, product)
+    product.title = data.title.strip()
+    product.category_id = int(data.category_id or 0)
+    product.vat_bps = data.vat_bps
+    product.description = data.description.strip()
+    product.attributes = clean_attributes(data.attributes)
+    product.gtin = normalize_gtin(data.gtin) if data.gtin.strip() else None
+    product.status = data.status
+    db.session.flush()
+    _save_variants(member, product, data.variants, reason)
+    if creating:
+        audit.record(member.user, "product", product.id, "created", shop_id=shop.id)
+    return product
+
+
+def _save_variants(
+    member: ShopMember, product: Product, wanted: Sequence[VariantData], reason: StockReason
+) -> None:
+    existing = {variant.id: variant for variant in product.variants}
+    kept: list[Variant] = []
+    for position, data in enumerate(wanted):
+        sku = data.sku.strip()
+        owner = _sku_owner(member.shop, sku)
+        variant = existing.get(data.id) if data.id is not None else None
+        if variant is None and owner is not None and owner.product_id == product.id:
+            variant = owner  # the same SKU, re-entered: an update, never a duplicate
+        if owner is not None and owner is not variant:
+            raise CatalogError(
+                _l("Le SKU %(sku)s est déjà utilisé par un autre produit de la boutique.", sku=sku),
+                f"variants-{position}-sku",
+            )
+        if variant is None:
+            variant = Variant(shop_id=member.shop_id, stock=0)
+            product.variants.append(variant)
+        variant.sku = sku
+        variant.options = {
+            str(key).strip(): str(value).strip() for key, value in data.options.items() if str(value).strip()
+        }
+        variant.price_cents = data.price_cents
+        variant.compare_at_cents = data.compare_at_cents
+        variant.low_stock_threshold = data.low_stock_threshold
+        variant.weight_grams = data.weight_grams
+        variant.position = position
+        db.session.flush()
+        if data.stock != variant.stock:
+            _move_stock(member.user, variant, data.stock - variant.stock, reason, "")
+        kept.append(variant)
+    for variant in list(product.variants):
+        if variant not in kept:
+            product.variants.remove(variant)
+
+
+def clean_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Keys trimmed and lower-cased, empty values dropped, lists kept as lists of strings."""
+    cleaned: dict[str, Any] = {}
+    for key, value in attributes.items():
+        name = str(key).strip().lower()
+        if not name or value is None:
+            continue
+        if isinstance(value, list | tuple):
+            values = [str(item).strip() for item in value if str(item).strip()]
+            if values:
+                cleaned[name] = values
+        elif isinstance(value, bool | int):
+            cleaned[name] = value
+        elif str(value).strip():
+            cleaned[name] = str(value).strip()
+    return cleaned
+
+
+def set_status(member: ShopMember, products: Iterable[Product], status: ProductStatus) -> int:
+    """Activate, archive or return to draft several products; the limit is checked for the lot."""
+    chosen = [
+        product for product in products if product.shop_id == member.shop_id and product.status != status
+    ]
+    if status == ProductStatus.ACTIVE:
+        limit = product_limit(member.shop)
+        if limit is not None and active_product_count(member.shop) + len(chosen) > limit:
+            raise CatalogError(_limit_message(limit))
+        for product in chosen:
+            if not product.variants:
+                raise CatalogError(
+                    _l(
+                        "« %(title)s » n’a pas de prix : il ne peut pas être mis en ligne.",
+                        title=product.title,
+                    )
+                )
+    for product in chosen:
+        product.status = status
+    return len(chosen)
+
+
+def duplicate(member: ShopMember, product: Product) -> Product:
+    """A draft copy: same details and photos' files, new SKUs (suffixed), stock at zero."""
+    if product.shop_id != member.shop_id:
+        raise CatalogError(_l("Produit introuvable."))
+    copy = Product(
+        shop_id=product.shop_id,
+        category_id=product.category_id,
+        title=str(_l("%(title)s (copie)", title=product.title))[:200],
+        description=product.description,
+        attributes=dict(product.attributes),
+        gtin=product.gtin,
+        vat_bps=product.vat_bps,
+        status=ProductStatus.DRAFT,
+    )
+    db.session.add(copy)
+    for variant in product.variants:
+        copy.variants.append(
+            Variant(
+                shop_id=variant.shop_id,
+                sku=_free_sku(member.shop, variant.sku),
+                options=dict(variant.options),
+                price_cents=variant.price_cents,
+                compare_at_cents=variant.compare_at_cents,
+                stock=0,
+                low_stock_threshold=variant.low_stock_threshold,
+                weight_grams=variant.weight_grams,
+                position=variant.position,
+            )
+        )
+    media_dir = Path(current_app.config["MEDIA_DIR"])
+    for photo in product.photos:
+        stored = images.copy_image(photo.path, media_dir, photo.thumbnails)
+        copy.photos.append(
+            ProductPhoto(
+                path=stored.path,
+                thumbnails=stored.thumbnails,
+                width=photo.width,
+                height=photo.height,
+                alt=photo.alt,
+                position=photo.position,
+            )
+        )
+    db.session.flush()
+    audit.record(member.user, "product", copy.id, "duplicated", source=product.id)
+    return copy
+
+
+def _free_sku(shop: Shop, sku: str) -> str:
+    for counter in range(2, 1000):
+        candidate = f"{sku[:58]}-C{counter}"
+        if _sku_owner(shop, candidate) is None:
+            return candidate
+    raise CatalogError(_l("Impossible de trouver un SKU libre."))
+
+
+# -- stock ----------------------------------------------------------------------------------------
+
+
+def _move_stock(actor: User | None, variant: Variant, delta: int, reason: StockReason, note: str) -> None:
+    """Change a variant's stock with a conditional UPDATE (never below zero) and record the movement."""
+    result = db.session.execute(
+        sa.update(Variant)
+        .where(Variant.id == variant.id, Variant.stock + delta >= 0)
+        .values(stock=Variant.stock + delta)
+        .returning(Variant.stock)
+    )
+    stock_after = result.scalar_one_or_none()
+    if stock_after is None:
+        raise CatalogError(_l("Le stock ne peut pas devenir négatif."), "delta")
+    db.session.refresh(variant, ["stock"])
+    db.session.add(
+        StockMovement(
+            variant_id=variant.id,
+            delta=delta,
+            stock_after=stock_after,
+            reason=reason,
+            note=note[:200],
+            actor=actor,
+        )
+    )
+
+
+def adjust_stock(member: ShopMember, variant: Variant, delta: int, note: str) -> None:
+    """A counted or received quantity, typed by the shop, with its reason."""
+    if variant.shop_id != member.shop_id:
+        raise CatalogError(_l("Produit introuvable."))
+    if delta == 0:
+        raise CatalogError(_l("Indiquez une quantité à ajouter ou à retirer."), "delta")
+    if not note.strip():
+        raise CatalogError(_l("Indiquez la raison de l’ajustement."), "note")
+    _move_stock(member.user, variant, delta, StockReason.ADJUSTMENT, note.strip())
+
+
+def stock_history(variant: Variant, limit: int = 50) -> list[StockMovement]:
+    return list(
+        db.session.scalars(
+            sa.select(StockMovement)
+            .where(StockMovement.variant_id == variant.id)
+            .order_by(StockMovement.created_at.desc(), StockMovement.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# -- photos ---------------------------------------------------------------------------------------
+
+
+def add_photo(member: ShopMember, product: Product, stream: IO[bytes], alt: str) -> ProductPhoto:
+    if product.shop_id != member.shop_id:
+        raise CatalogError(_l("Produit introuvable."))
+    if len(product.photos) >= MAX_PHOTOS:
+        raise CatalogError(_l("%(count)d photos au plus par produit.", count=MAX_PHOTOS), "photo")
+    try:
+        stored = images.store_image(
+            stream,
+            folder="products",
+            max_bytes=current_app.config["MAX_IMAGE_BYTES"],
+            sizes=PHOTO_SIZES,
+            main_size=(1600, 1600),
+            min_size=(200, 200),
+            media_dir=Path(current_app.config["MEDIA_DIR"]),
+        )
+    except images.ImageRejected as rejected:
+        from vendors.services import image_message
+
+        raise CatalogError(image_message(rejected), "photo") from rejected
+    photo = ProductPhoto(
+        path=stored.path,
+        thumbnails=stored.thumbnails,
+        width=stored.width,
+        height=stored.height,
+        alt=(alt.strip() or product.title)[:200],
+        position=len(product.photos),
+    )
+    product.photos.append(photo)
+    return photo
+
+
+def update_photos(
+    member: ShopMember, product: Product, order: Sequence[int], alts: dict[int, str], remove: set[int]
+) -> None:
+    """Reorder, describe and remove photos in one go; removed files go after the commit."""
+    if product.shop_id != member.shop_id:
+        raise CatalogError(_l("Produit introuvable."))
+    by_id = {photo.id: photo for photo in product.photos}
+    for photo_id in remove:
+        photo = by_id.pop(photo_id, None)
+        if photo is not None:
+            product.photos.remove(photo)
+            jobs.enqueue(images.delete_stored, photo.path)
+    ordered = [by_id[photo_id] for photo_id in order if photo_id in by_id]
+    ordered += [photo for photo in by_id.values() if photo not in ordered]
+    for position, photo in enumerate(ordered):
+        photo.position = position
+        if photo.id in alts:
+            photo.alt = alts[photo.id].strip()[:200] or product.title[:200]
+    product.photos.sort(key=lambda photo: photo.position)
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def shop_product(member: ShopMember, product_id: int) -> Product | None:
+    """A product of the member's shop, or None: every back-office product page goes through here."""
+    return db.session.scalar(
+        sa.select(Product).where(Product.id == product_id, Product.shop_id == member.shop_id)
+    )
+
+
+def shop_variant(member: ShopMember, variant_id: int) -> Variant | None:
+    return db.session.scalar(
+        sa.select(Variant).where(Variant.id == variant_id, Variant.shop_id == member.shop_id)
+    )
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    text: str = ""
+    status: ProductStatus | None = None
+    category_id: int | None = None
+    low_stock: bool = False
+
+
+def list_products(member: ShopMember, filters: ProductFilter, page: int, per_page: int = 25) -> Any:
+    query = sa.select(Product).where(Product.shop_id == member.shop_id)
+    if filters.status is not None:
+        query = query.where(Product.status == filters.status)
+    if filters.category_id:
+        query = query.where(Product.category_id == filters.category_id)
+    if filters.text.strip():
+        pattern = f"%{filters.text.strip().lower()}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Product.title).like(pattern),
+                Product.gtin.like(pattern),
+                Product.variants.any(sa.func.lower(Variant.sku).like(pattern)),
+            )
+        )
+    if filters.low_stock:
+        query = query.where(Product.variants.any(Variant.stock <= Variant.low_stock_threshold))
+    query = query.order_by(Product.updated_at.desc(), Product.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def public_product(product_id: int) -> Product | None:
+    """An active product of an open shop."""
+    return db.session.scalar(
+        sa.select(Product)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(
+            Product.id == product_id,
+            Product.status == ProductStatus.ACTIVE,
+            Shop.status == ShopStatus.APPROVED,
+        )
+    )
+
+
+def also_sold_by(product: Product) -> list[Product]:
+    """The same GTIN (a book, a bottle) at the town's other open shops, cheapest first."""
+    if not product.gtin:
+        return []
+    others = db.session.scalars(
+        sa.select(Product)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(
+            Product.gtin == product.gtin,
+            Product.id != product.id,
+            Product.status == ProductStatus.ACTIVE,
+            Shop.status == ShopStatus.APPROVED,
+        )
+    )
+    return sorted(others, key=lambda other: ((other.price_range or (0, 0))[0], other.id))
+
+
+def public_products(
+    shop: Shop | None = None, categories: Sequence[Category] = (), page: int = 1, per_page: int = 24
+) -> Any:
+    """Active products of open shops, newest first: a storefront's grid or a category page."""
+    query = (
+        sa.select(Product)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(Product.status == ProductStatus.ACTIVE, Shop.status == ShopStatus.APPROVED)
+    )
+    if shop is not None:
+        query = query.where(Product.shop_id == shop.id)
+    if categories:
+        query = query.where(Product.category_id.in_([category.id for category in categories]))
+    query = query.order_by(Product.created_at.desc(), Product.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+# -- the category tree (kept by the manager) ------------------------------------------------------
+
+
+def category_tree() -> list[tuple[Category, list[Category]]]:
+    """Top-level categories with their children, in the manager's order."""
+    categories = list(db.session.scalars(sa.select(Category).order_by(Category.position, Category.id)))
+    roots = [category for category in categories if category.parent_id is None]
+    return [(root, [child for child in categories if child.parent_id == root.id]) for root in roots]
+
+
+@dataclass(frozen=True)
+class CategoryData:
+    name: str
+    slug: str
+    parent_id: int | None
+    commission_bps: int | None
+
+
+def save_category(manager: User, category: Category | None, data: CategoryData) -> Category:
+    """Create, rename or move a category. The tree has two levels: a parent cannot have a parent."""
+    if not manager.is_manager:
+        raise CatalogError(_l("Réservé à la gestion de la place de marché."))
+    slug = data.slug.strip().lower()
+    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
+        raise CatalogError(_l("Lettres minuscules, chiffres et tirets seulement."), "slug")
+    clash = db.session.scalar(sa.select(Category).where(Category.slug == slug))
+    if clash is not None and clash is not category:
+        raise CatalogError(_l("Cette adresse est déjà prise : choisissez-en une autre."), "slug")
+    parent = db.session.get(Category, data.parent_id) if data.parent_id else None
+    if parent is not None:
+        if parent.parent_id is not None:
+            raise CatalogError(_l("Une sous-catégorie ne peut pas en contenir d’autres."), "parent_id")
+        if category is not None and (parent.id == category.id or category.children):
+            raise CatalogError(
+                _l("Une catégorie qui a des sous-catégories reste au premier niveau."), "parent_id"
+            )
+    if data.commission_bps is not None and not 0 <= data.commission_bps <= 10_000:
+        raise CatalogError(_l("Entre 0 et 100 %."), "commission_bps")
+    if category is None:
+        category = Category(position=_next_position(parent))
+        db.session.add(category)
+    elif category.parent_id != (parent.id if parent else None):
+        category.position = _next_position(parent)
+    category.name = data.name.strip()
+    category.slug = slug
+    category.parent = parent
+    previous = category.commission_bps
+    category.commission_bps = data.commission_bps
+    db.session.flush()
+    audit.record(
+        manager, "category", category.id, "saved", commission_bps=data.commission_bps, before=previous
+    )
+    return category
+
+
+def _next_position(parent: Category | None) -> int:
+    query = sa.select(sa.func.max(Category.position))
+    query = (
+        query.where(Category.parent_id == parent.id) if parent else query.where(Category.parent_id.is_(None))
+    )
+    return int(db.session.scalar(query) or 0) + 1
+
+
+def archive_category(manager: User, category: Category) -> None:
+    """Hide a category from new products and shoppers; products already in it keep it."""
+    if not manager.is_manager:
+        raise CatalogError(_l("Réservé à la gestion de la place de marché."))
+    category.archived_at = utcnow()
+    for child in category.children:
+        if child.archived_at is None:
+            child.archived_at = category.archived_at
+    audit.record(manager, "category", category.id, "archived")
+
+
+def restore_category(manager: User, category: Category) -> None:
+    if not manager.is_manager:
+        raise CatalogError(_l("Réservé à la gestion de la place de marché."))
+    if category.parent is not None and category.parent.archived_at is not None:
+        raise CatalogError(_l("Rétablissez d’abord la catégorie parente."))
+    category.archived_at = None
+    audit.record(manager, "category", category.id, "restored")
+
+
+def move_category(manager: User, category: Category, direction: int) -> None:
+    """Up or down among its siblings."""
+    if not manager.is_manager:
+        raise CatalogError(_l("Réservé à la gestion de la place de marché."))
+    siblings = sorted(
+        db.session.scalars(sa.select(Category).where(Category.parent_id == category.parent_id)),
+        key=lambda item: (item.position, item.id),
+    )
+    index = siblings.index(category)
+    target = index + (1 if direction > 0 else -1)
+    if 0 <= target < len(siblings):
+        siblings[index], siblings[target] = siblings[target], siblings[index]
+        for position, item in enumerate(siblings):
+            item.position = position
+
+
+def category_with_children(slug: str) -> tuple[Category, list[Category]] | None:
+    category = db.session.scalar(
+        sa.select(Category).where(Category.slug == slug, Category.archived_at.is_(None))
+    )
+    if category is None:
+        return None
+    children = [child for child in category.children if child.archived_at is None]
+    return category, sorted(children, key=lambda child: (child.position, sort_key(child.name)))
