@@ -102,6 +102,10 @@ def import_models() -> None:
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the app, in one explicit list."""
     from app.accounts.views import blueprint as accounts
+    from app.catalog.admin import blueprint as catalog_admin
+    from app.catalog.backoffice import blueprint as catalog_backoffice
+    from app.catalog.import_views import blueprint as catalog_imports
+    from app.catalog.views import blueprint as catalog
     from app.manager.views import blueprint as manager
     from app.site.views import blueprint as site
     from payouts.webhooks import blueprint as stripe_webhooks
@@ -118,6 +122,10 @@ def register_blueprints(app: Flask) -> None:
         vendors_backoffice,
         manager,
         vendors_admin,
+        catalog,
+        catalog_backoffice,
+        catalog_imports,
+        catalog_admin,
         stripe_webhooks,
     ]
     if app.config["APP_ENV"] != "production":

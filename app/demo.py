@@ -33,6 +33,7 @@ SHOPPER_EMAIL = "camille.martin@example.com"
 class DemoContext:
     data_dir: Path
     password: str = DEMO_PASSWORD
+    with_photos: bool = True
     logins: list[tuple[str, str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -76,15 +77,15 @@ def load_people(ctx: DemoContext) -> None:
 
 def _steps() -> list[Callable[[DemoContext], None]]:
     """Each domain's loader, in dependency order."""
-    from app.catalog.demo import load_categories
+    from app.catalog.demo import load_categories, load_products
     from vendors.demo import load_relay_points, load_shops
 
-    return [load_people, load_categories, load_relay_points, load_shops]
+    return [load_people, load_categories, load_relay_points, load_shops, load_products]
 
 
-def load(data_dir: Path | None = None) -> DemoContext:
+def load(data_dir: Path | None = None, with_photos: bool = True) -> DemoContext:
     """Run every step in one transaction: the demo town is loaded whole or not at all."""
-    ctx = DemoContext(data_dir=data_dir or Path(current_app.config["DEMO_DATA_DIR"]))
+    ctx = DemoContext(data_dir=data_dir or Path(current_app.config["DEMO_DATA_DIR"]), with_photos=with_photos)
     if not ctx.data_dir.is_dir():
         raise click.ClickException(f"demo data not found in {ctx.data_dir}")
     for step in _steps():
@@ -95,9 +96,10 @@ def load(data_dir: Path | None = None) -> DemoContext:
 
 @demo.command("load")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-def load_command(data_dir: Path | None) -> None:
+@click.option("--no-photos", is_flag=True, help="Skip the generated product photos (faster).")
+def load_command(data_dir: Path | None, no_photos: bool) -> None:
     """Load (or complete) the demo town. Safe to run again."""
-    ctx = load(data_dir)
+    ctx = load(data_dir, with_photos=not no_photos)
     for what, count in ctx.counts.items():
         click.echo(f"  {what}: {count}")
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")

@@ -17,6 +17,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _format_datetime
     app.jinja_env.filters["date"] = _format_date
     app.jinja_env.filters["km"] = _format_km
+    app.jinja_env.filters["reject_page"] = lambda args: {
+        key: value for key, value in args.items() if key != "page"
+    }
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.context_processor(_globals)
 

@@ -75,9 +75,12 @@ def storefront(slug: str) -> str:
         if near is not None and shop.latitude is not None and shop.longitude is not None
         else None
     )
+    from app.catalog import services as catalog
+
     return render_template(
         "vendors/storefront.html",
         shop=shop,
+        products=catalog.public_products(shop=shop, page=request.args.get("page", 1, type=int)),
         preview=preview,
         schedule=hours.week(shop.opening_hours),
         open_state=hours.open_state(shop.opening_hours, shop.closures, utcnow()),

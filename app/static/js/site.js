@@ -30,3 +30,17 @@ for (const group of document.querySelectorAll("fieldset[data-reveal]")) {
   toggle.addEventListener("change", update);
   update();
 }
+
+// Product page: choosing a variant updates the price and stock at once (without JS, a button reloads).
+for (const picker of document.querySelectorAll("form[data-variant-picker]")) {
+  const price = document.querySelector("[data-testid=price] strong");
+  for (const button of picker.querySelectorAll("[data-no-js-only]")) button.hidden = true;
+  picker.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!input.dataset.price || !price) return;
+    price.textContent = input.dataset.price;
+    const url = new URL(window.location.href);
+    url.searchParams.set("variante", input.value);
+    window.history.replaceState(null, "", url);
+  });
+}

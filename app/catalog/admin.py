@@ -1,0 +1,123 @@
+"""The manager's category tree (``/gestion/categories``): create, rename, move, archive."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from app import money
+from app.accounts.auth import manager_required
+from app.accounts.models import User
+from app.catalog import forms, services
+from app.catalog.models import Category
+from app.extensions import db
+
+blueprint = Blueprint("catalog_admin", __name__, url_prefix="/gestion")
+
+
+def _me() -> User:
+    return cast(User, current_user._get_current_object())
+
+
+def _category(category_id: int) -> Category:
+    category = db.session.get(Category, category_id)
+    if category is None:
+        abort(404)
+    return category
+
+
+def _form(category: Category | None) -> forms.CategoryForm:
+    form = forms.CategoryForm(obj=category)
+    roots = [
+        root for root, _ in services.category_tree() if root is not category and root.archived_at is None
+    ]
+    form.parent_id.choices = [(0, str(_l("Aucune (premier niveau)")))] + [
+        (root.id, root.name) for root in roots
+    ]
+    if request.method == "GET" and category is not None:
+        form.parent_id.data = category.parent_id or 0
+        form.commission.data = (
+            money.format_rate(category.commission_bps).replace("\u00a0%", "").replace("%", "").strip()
+            if category.commission_bps is not None
+            else ""
+        )
+    return form
+
+
+def _save(form: forms.CategoryForm, category: Category | None) -> bool:
+    if not form.validate_on_submit():
+        return False
+    try:
+        commission = form.commission_bps()
+        services.save_category(
+            _me(),
+            category,
+            services.CategoryData(
+                name=form.name.data or "",
+                slug=form.slug.data or "",
+                parent_id=form.parent_id.data or None,
+                commission_bps=commission,
+            ),
+        )
+    except ValueError:
+        return False
+    except services.CatalogError as error:
+        db.session.rollback()
+        target = form._fields.get(error.field or "")
+        if target is not None:
+            target.errors = [*target.errors, error.message]
+        else:
+            form.form_errors.append(error.message)
+        return False
+    db.session.commit()
+    return True
+
+
+@blueprint.route("/categories", methods=["GET", "POST"])
+@manager_required
+def categories() -> Response | str:
+    form = _form(None)
+    if _save(form, None):
+        flash(_l("Catégorie ajoutée."), "success")
+        return redirect(url_for(".categories"))
+    return render_template(
+        "catalog/admin/categories.html", tree=services.category_tree(), form=form, action_form=FlaskForm()
+    )
+
+
+@blueprint.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@manager_required
+def category(category_id: int) -> Response | str:
+    found = _category(category_id)
+    form = _form(found)
+    if _save(form, found):
+        flash(_l("Catégorie enregistrée."), "success")
+        return redirect(url_for(".categories"))
+    return render_template("catalog/admin/category.html", category=found, form=form)
+
+
+@blueprint.route("/categories/<int:category_id>/<action>", methods=["POST"])
+@manager_required
+def act(category_id: int, action: str) -> Response:
+    found = _category(category_id)
+    if action not in {"monter", "descendre", "archiver", "retablir"}:
+        abort(404)
+    if FlaskForm().validate_on_submit():
+        try:
+            if action == "archiver":
+                services.archive_category(_me(), found)
+            elif action == "retablir":
+                services.restore_category(_me(), found)
+            else:
+                services.move_category(_me(), found, -1 if action == "monter" else 1)
+        except services.CatalogError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+    return redirect(url_for(".categories"))

@@ -1,0 +1,97 @@
+"""Public catalogue pages: the product page, category pages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from markupsafe import Markup
+
+from app import money
+from app.catalog import services
+from app.catalog.models import Product, Variant
+from app.catalog.text import plain_text, render_markdown
+from app.database import utcnow
+from vendors import hours
+
+blueprint = Blueprint("catalog", __name__)
+
+
+def _chosen_variant(product: Product) -> Variant:
+    wanted = request.args.get("variante", type=int)
+    in_stock = [variant for variant in product.variants if variant.stock > 0]
+    chosen = next((variant for variant in product.variants if variant.id == wanted), None)
+    return chosen or (in_stock[0] if in_stock else product.variants[0])
+
+
+def structured_data(product: Product, photo_urls: list[str]) -> dict[str, Any]:
+    """schema.org Product with its offers, for search engines."""
+    offers = [
+        {
+            "@type": "Offer",
+            "sku": variant.sku,
+            "price": str(money.cents_to_decimal(variant.price_cents)),
+            "priceCurrency": "EUR",
+            "availability": "https://schema.org/InStock"
+            if variant.stock > 0
+            else "https://schema.org/OutOfStock",
+            "url": url_for("catalog.product", product_id=product.id, variante=variant.id, _external=True),
+            "seller": {"@type": "Organization", "name": product.shop.name},
+        }
+        for variant in product.variants
+    ]
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": product.title,
+        "description": plain_text(product.description, 500),
+        "category": " > ".join(category.name for category in product.category.path),
+        "image": photo_urls,
+        "offers": offers,
+    }
+    if product.gtin:
+        data[f"gtin{len(product.gtin)}" if len(product.gtin) in (8, 12, 13, 14) else "gtin"] = product.gtin
+    return data
+
+
+def json_ld(data: dict[str, Any]) -> Markup:
+    """JSON safe inside a <script> data block: no "</" can close it early."""
+    text = (
+        json.dumps(data, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+    return Markup(text)  # noqa: S704 - escaped above for the script context
+
+
+@blueprint.route("/produits/<int:product_id>")
+def product(product_id: int) -> str:
+    found = services.public_product(product_id)
+    if found is None or not found.variants:
+        abort(404)
+    photo_urls = [url_for("site.media", path=photo.path, _external=True) for photo in found.photos]
+    return render_template(
+        "catalog/product.html",
+        product=found,
+        variant=_chosen_variant(found),
+        description=render_markdown(found.description),
+        summary=plain_text(found.description, 200),
+        others=services.also_sold_by(found),
+        open_state=hours.open_state(found.shop.opening_hours, found.shop.closures, utcnow()),
+        photo_urls=photo_urls,
+        json_ld=json_ld(structured_data(found, photo_urls)),
+    )
+
+
+@blueprint.route("/categories/<slug>")
+def category(slug: str) -> str:
+    found = services.category_with_children(slug)
+    if found is None:
+        abort(404)
+    category, children = found
+    page = services.public_products(
+        categories=[category, *children], page=request.args.get("page", 1, type=int)
+    )
+    return render_template("catalog/category.html", category=category, children=children, page=page)
