@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, utcnow
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from vendors.models import Shop
 
 
 class Category(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
@@ -105,6 +108,7 @@ class Product(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
         _enum(ProductStatus, "product_status"), nullable=False, default=ProductStatus.DRAFT
     )
 
+    shop: Mapped[Shop] = relationship()
     category: Mapped[Category] = relationship()
     variants: Mapped[list[Variant]] = relationship(
         back_populates="product", cascade="all, delete-orphan", order_by="Variant.position"
