@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
 
 from app import money
 
@@ -17,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _format_datetime
     app.jinja_env.filters["date"] = _format_date
     app.jinja_env.filters["km"] = _format_km
+    app.jinja_env.filters["attribute_label"] = attribute_label
     app.jinja_env.filters["reject_page"] = lambda args: {
         key: value for key, value in args.items() if key != "page"
     }
@@ -42,6 +44,28 @@ def field_attributes(field: Any, described_by: list[str], required: bool = False
     if required:
         attributes["required"] = "required"
     return attributes
+
+
+ATTRIBUTE_LABELS = {
+    "kind": _l("Type"),
+    "author": _l("Auteur"),
+    "age": _l("Âge"),
+    "material": _l("Matière"),
+    "color": _l("Couleur"),
+    "colors": _l("Couleurs"),
+    "origin": _l("Origine"),
+    "region": _l("Région"),
+    "vintage": _l("Millésime"),
+    "milk": _l("Lait"),
+    "meat": _l("Viande"),
+    "service": _l("Service"),
+    "labels": _l("Labels"),
+}
+
+
+def attribute_label(name: str) -> Any:
+    """A product attribute's name for shoppers: known keys translated, others as typed."""
+    return ATTRIBUTE_LABELS.get(name, name[:1].upper() + name[1:])
 
 
 def _format_km(value: float) -> str:

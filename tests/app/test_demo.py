@@ -16,27 +16,29 @@ def _people() -> list[tuple[str, Role]]:
 
 def test_demo_load_is_idempotent(app: Flask, db_session) -> None:  # type: ignore[no-untyped-def]
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["demo", "load"])
+    first = runner.invoke(args=["demo", "load", "--no-photos"])
     assert first.exit_code == 0, first.output
     assert "people created: 2" in first.output
     assert "categories created: 30" in first.output
     assert "relay points created: 3" in first.output
     assert "shops created: 34" in first.output
+    assert "products created: 550" in first.output
     assert demo.MANAGER_EMAIL in first.output
     assert demo.DEMO_PASSWORD in first.output
     people = _people()
     assert (demo.MANAGER_EMAIL, Role.MANAGER) in people
     assert (demo.SHOPPER_EMAIL, Role.SHOPPER) in people
 
-    second = runner.invoke(args=["demo", "load"])
+    second = runner.invoke(args=["demo", "load", "--no-photos"])
     assert second.exit_code == 0, second.output
     assert "people created: 0" in second.output
     assert "shops created: 0" in second.output
+    assert "products created: 0" in second.output
     assert _people() == people
 
 
 def test_demo_accounts_can_log_in(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
-    loaded = app.test_cli_runner().invoke(args=["demo", "load"])
+    loaded = app.test_cli_runner().invoke(args=["demo", "load", "--no-photos"])
     assert loaded.exit_code == 0, loaded.output
     response = client.submit("/connexion", {"email": demo.SHOPPER_EMAIL, "password": demo.DEMO_PASSWORD})
     assert response.status_code == 302
@@ -47,7 +49,7 @@ def test_demo_shops_are_open_with_an_owner_and_valid_legal_details(app: Flask, c
     from vendors.models import Shop, ShopStatus
     from vendors.validators import normalize_siret, normalize_vat_number
 
-    assert app.test_cli_runner().invoke(args=["demo", "load"]).exit_code == 0
+    assert app.test_cli_runner().invoke(args=["demo", "load", "--no-photos"]).exit_code == 0
     shops = list(db.session.scalars(sa.select(Shop)))
     assert len(shops) == 34
     assert all(shop.status == ShopStatus.APPROVED for shop in shops)
@@ -69,3 +71,27 @@ def test_a_missing_data_folder_is_a_clear_error(app: Flask, db_session, tmp_path
     result = app.test_cli_runner().invoke(args=["demo", "load", "--data", str(tmp_path / "nowhere")])
     assert result.exit_code != 0
     assert "demo data not found" in result.output
+
+
+def test_demo_products_get_placeholder_photos(app: Flask, db_session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With photos (as make run loads it), on a small copy of the data to keep the test quick."""
+    import shutil
+    from pathlib import Path
+
+    from app.catalog.models import Product
+
+    source = Path(app.config["DEMO_DATA_DIR"])
+    for name in ("categories.json", "vendors.json"):
+        shutil.copy(source / name, tmp_path / name)
+    lines = (source / "products.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    (tmp_path / "products.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--data", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "products created: 3" in result.output
+    products = list(db.session.scalars(sa.select(Product)))
+    assert len(products) == 3
+    media = Path(app.config["MEDIA_DIR"])
+    for product in products:
+        assert len(product.photos) == 1
+        assert (media / product.photos[0].path).is_file()
+        assert set(product.photos[0].thumbnails) == {"thumb", "card"}

@@ -42,7 +42,7 @@ HOURS = {  # weekday: (morning, afternoon)
 
 
 def load_demo_town(live_server: LiveServer) -> None:
-    result = live_server.app.test_cli_runner().invoke(args=["demo", "load"])
+    result = live_server.app.test_cli_runner().invoke(args=["demo", "load", "--no-photos"])
     assert result.exit_code == 0, result.output
 
 
