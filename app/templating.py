@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = _format_date
     app.jinja_env.filters["km"] = _format_km
     app.jinja_env.filters["attribute_label"] = attribute_label
+    app.jinja_env.filters["has_field_errors"] = has_field_errors
     app.jinja_env.filters["reject_page"] = lambda args: {
         key: value for key, value in args.items() if key != "page"
     }
@@ -61,6 +62,22 @@ ATTRIBUTE_LABELS = {
     "service": _l("Service"),
     "labels": _l("Labels"),
 }
+
+
+def has_field_errors(form: Any) -> bool:
+    """Whether any field (nested forms included) carries an error, even one a service added after
+    validation (WTForms caches ``form.errors`` at validation time)."""
+    def walk(fields: Any) -> bool:
+        for field in fields:
+            if field.type == "FieldList" and walk(field.entries):
+                return True
+            if field.type == "FormField" and walk(field.form):
+                return True
+            if field.type not in {"FieldList", "FormField"} and field.errors:
+                return True
+        return False
+
+    return walk(form)
 
 
 def attribute_label(name: str) -> Any:

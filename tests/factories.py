@@ -141,3 +141,51 @@ class ShopMemberFactory(BaseFactory):
 def owner_of(shop: Shop | None = None, **user: object) -> ShopMember:
     """A shop (approved by default) and its owner, committed."""
     return ShopMemberFactory(shop=shop or ShopFactory(), user=UserFactory(**user), role=MemberRole.OWNER)
+
+
+# -- catalogue ------------------------------------------------------------------------------------
+
+from app.catalog.models import Product, ProductStatus, Variant  # noqa: E402 - appended with the factories
+
+
+class ProductFactory(BaseFactory):
+    """An active product of an approved shop with one variant; ``variants=[{...}, ...]`` for others.
+
+    ``variants=[]`` makes a product without any variant; each dict overrides VariantFactory's fields.
+    """
+
+    class Meta:
+        model = Product
+
+    shop = factory.SubFactory(ShopFactory)
+    category = factory.SubFactory(CategoryFactory)
+    title = factory.Sequence(lambda n: f"Produit {n}")
+    description = "Fabriqué en ville."
+    vat_bps = 2000
+    status = ProductStatus.ACTIVE
+
+    class Params:
+        draft = factory.Trait(status=ProductStatus.DRAFT)
+        archived = factory.Trait(status=ProductStatus.ARCHIVED)
+
+    @factory.post_generation
+    def variants(
+        product: Product, create: bool, extracted: list[dict[str, object]] | None, **kwargs: object
+    ) -> None:
+        if not create:
+            return
+        for position, row in enumerate([{}] if extracted is None else extracted):
+            VariantFactory(product=product, position=position, **{**kwargs, **row})
+
+
+class VariantFactory(BaseFactory):
+    class Meta:
+        model = Variant
+
+    product = factory.SubFactory(ProductFactory, variants=[])
+    shop_id = factory.LazyAttribute(lambda variant: variant.product.shop_id)
+    sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    options = factory.LazyFunction(dict)
+    price_cents = 1250
+    stock = 10
+    position = 0

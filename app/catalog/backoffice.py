@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from app import money
@@ -213,7 +214,7 @@ def edit(member: ShopMember, product_id: int) -> Response | str:
 @shop_member()
 def duplicate(member: ShopMember, product_id: int) -> Response:
     product = _product(member, product_id)
-    if not forms.BulkForm().validate_on_submit():
+    if not FlaskForm().validate_on_submit():
         abort(400)
     copy = services.duplicate(member, product)
     db.session.commit()
@@ -248,7 +249,7 @@ def add_photo(member: ShopMember, product_id: int) -> Response:
 @shop_member()
 def update_photos(member: ShopMember, product_id: int) -> Response:
     product = _product(member, product_id)
-    if not forms.BulkForm().validate_on_submit():
+    if not FlaskForm().validate_on_submit():
         abort(400)
     positions: list[tuple[int, int]] = []
     alts: dict[int, str] = {}

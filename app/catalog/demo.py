@@ -74,7 +74,7 @@ def load_products(ctx: DemoContext) -> None:
 
     from app import images
     from app.catalog.models import Product, ProductPhoto, ProductStatus, StockMovement, StockReason, Variant
-    from vendors.models import Shop
+    from vendors.models import Shop, VatRegime
 
     shops = {shop.slug: shop for shop in db.session.scalars(sa.select(Shop))}
     categories = {category.slug: category for category in db.session.scalars(sa.select(Category))}
@@ -97,7 +97,8 @@ def load_products(ctx: DemoContext) -> None:
                 description=row["description"],
                 attributes=clean_attributes(row["attributes"]),
                 gtin=row["gtin"],
-                vat_bps=row["vat_bps"],
+                # A shop under the VAT franchise charges none, whatever rate the goods would carry.
+                vat_bps=0 if shop.vat_regime == VatRegime.FRANCHISE else row["vat_bps"],
                 status=ProductStatus.ACTIVE,
             )
             for position, data in enumerate(row["variants"]):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.accounts.models import User
 from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, utcnow
 from app.extensions import db
 
@@ -211,6 +212,7 @@ class StockMovement(IdMixin, db.Model):  # type: ignore[name-defined]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     variant: Mapped[Variant] = relationship()
+    actor: Mapped[User | None] = relationship()
 
 
 class ImportStatus(enum.StrEnum):

@@ -14,6 +14,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import images, jobs
@@ -75,9 +76,10 @@ def active_product_count(shop: Shop, excluding: Product | None = None) -> int:
 
 
 def _limit_message(limit: int) -> Any:
-    return _l(
-        "Votre formule permet %(limit)d produits en ligne : archivez-en un ou changez de formule.",
-        limit=limit,
+    return lazy_ngettext(
+        "Votre formule permet %(num)d produit en ligne : archivez-en un ou changez de formule.",
+        "Votre formule permet %(num)d produits en ligne : archivez-en un ou changez de formule.",
+        limit,
     )
 
 
@@ -541,7 +543,9 @@ def public_products(
     query = (
         sa.select(Product)
         .join(Shop, Shop.id == Product.shop_id)
-        .where(Product.status == ProductStatus.ACTIVE, Shop.status == ShopStatus.APPROVED)
+        .where(
+            Product.status == ProductStatus.ACTIVE, Shop.status == ShopStatus.APPROVED, Product.variants.any()
+        )
     )
     if shop is not None:
         query = query.where(Product.shop_id == shop.id)

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from payouts import gateway
 from tests.plugins.application import MIGRATIONS_DIR, test_config
-from tests.plugins.database import _worker, create_test_database, drop_test_database
+from tests.plugins.database import RUN_ID, _worker, create_test_database, drop_test_database
 from tests.plugins.services import Services
 from tests.plugins.stripe import StripeEmulator
 
@@ -65,7 +65,7 @@ def live_server(
     services: Services, stripe_emulator: StripeEmulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("live")
-    name = f"marketplace_e2e_{_worker()}"
+    name = f"marketplace_e2e_{_worker()}_{RUN_ID}"
     database_url = create_test_database(services, root, name)
     application = create_app(
         test_config(

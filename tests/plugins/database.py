@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from sqlalchemy import orm
 
 from app.extensions import db
 from tests.plugins.services import Services
+
+RUN_ID = os.environ.setdefault("MARKETPLACE_TEST_RUN", uuid.uuid4().hex[:8])
 
 
 def _worker() -> str:
@@ -47,7 +50,8 @@ def drop_test_database(services: Services, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def database_url(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    name = f"marketplace_test_{_worker()}"
+    # Unique per run: two runs at once (two people, two terminals) never drop each other's database.
+    name = f"marketplace_test_{_worker()}_{RUN_ID}"
     url = create_test_database(services, tmp_path_factory.mktemp("db"), name)
     yield url
     drop_test_database(services, name)

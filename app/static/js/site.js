@@ -31,16 +31,8 @@ for (const group of document.querySelectorAll("fieldset[data-reveal]")) {
   update();
 }
 
-// Product page: choosing a variant updates the price and stock at once (without JS, a button reloads).
+// Product page: choosing a variant shows its price and stock at once (without JS, a button reloads).
 for (const picker of document.querySelectorAll("form[data-variant-picker]")) {
-  const price = document.querySelector("[data-testid=price] strong");
   for (const button of picker.querySelectorAll("[data-no-js-only]")) button.hidden = true;
-  picker.addEventListener("change", (event) => {
-    const input = event.target;
-    if (!input.dataset.price || !price) return;
-    price.textContent = input.dataset.price;
-    const url = new URL(window.location.href);
-    url.searchParams.set("variante", input.value);
-    window.history.replaceState(null, "", url);
-  });
+  picker.addEventListener("change", () => picker.submit());
 }
