@@ -67,6 +67,7 @@ ATTRIBUTE_LABELS = {
 def has_field_errors(form: Any) -> bool:
     """Whether any field (nested forms included) carries an error, even one a service added after
     validation (WTForms caches ``form.errors`` at validation time)."""
+
     def walk(fields: Any) -> bool:
         for field in fields:
             if field.type == "FieldList" and walk(field.entries):
