@@ -6,6 +6,7 @@ Models never commit: services change state, views commit once.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import os
 from typing import Any
 
@@ -49,6 +50,18 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def str_enum(kind: type[enum.Enum], name: str) -> sa.Enum:
+    """An enum column stored as its values in a VARCHAR with a CHECK: readable, and portable to SQLite."""
+    return sa.Enum(
+        kind,
+        name=name,
+        values_callable=lambda members: [member.value for member in members],
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+    )
 
 
 class IdMixin:

@@ -11,20 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.catalog.models import Category
-from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime
+from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enum
 from app.extensions import db
-
-
-def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
-    """Enums are stored as their values in a VARCHAR with a CHECK: readable, and portable to SQLite."""
-    return sa.Enum(
-        kind,
-        name=name,
-        values_callable=lambda members: [member.value for member in members],
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-    )
 
 
 class ShopStatus(enum.StrEnum):
@@ -75,7 +63,7 @@ class Shop(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     slug: Mapped[str] = mapped_column(sa.String(60), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
     status: Mapped[ShopStatus] = mapped_column(
-        _enum(ShopStatus, "shop_status"), nullable=False, default=ShopStatus.DRAFT, index=True
+        str_enum(ShopStatus, "shop_status"), nullable=False, default=ShopStatus.DRAFT, index=True
     )
     category_id: Mapped[int | None] = mapped_column(BigIntId, sa.ForeignKey("categories.id"), index=True)
     story: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
@@ -112,7 +100,7 @@ class Shop(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     # SIRET (France, 14 digits) or enterprise number (Belgium, 10 digits), as the country says.
     registration_number: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="")
     vat_number: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="")
-    vat_regime: Mapped[VatRegime | None] = mapped_column(_enum(VatRegime, "vat_regime"))
+    vat_regime: Mapped[VatRegime | None] = mapped_column(str_enum(VatRegime, "vat_regime"))
     trade_register: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
     terms_accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     terms_version: Mapped[str | None] = mapped_column(sa.String(20))
@@ -187,7 +175,7 @@ class ShopMember(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-define
     user_id: Mapped[int] = mapped_column(
         BigIntId, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole, "member_role"), nullable=False)
+    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole, "member_role"), nullable=False)
 
     shop: Mapped[Shop] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
@@ -206,7 +194,7 @@ class StaffInvitation(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-d
         BigIntId, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False, index=True
     )
     email: Mapped[str] = mapped_column(sa.String(254), nullable=False)
-    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole, "member_role"), nullable=False)
+    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole, "member_role"), nullable=False)
     invited_by_id: Mapped[int | None] = mapped_column(
         BigIntId, sa.ForeignKey("users.id", ondelete="SET NULL")
     )

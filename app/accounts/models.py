@@ -8,7 +8,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime
+from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enum
 from app.extensions import db
 
 
@@ -31,18 +31,7 @@ class User(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     first_name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
     last_name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
     locale: Mapped[str] = mapped_column(sa.String(5), nullable=False, default="fr")
-    role: Mapped[Role] = mapped_column(
-        sa.Enum(
-            Role,
-            name="user_role",
-            values_callable=lambda e: [m.value for m in e],
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-        ),
-        nullable=False,
-        default=Role.SHOPPER,
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"), nullable=False, default=Role.SHOPPER)
     is_active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

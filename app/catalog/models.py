@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, utcnow
+from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enum, utcnow
 from app.extensions import db
 
 if TYPE_CHECKING:
@@ -75,17 +75,6 @@ class StockReason(enum.StrEnum):
     RETURN = "return"
 
 
-def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
-    return sa.Enum(
-        kind,
-        name=name,
-        values_callable=lambda members: [member.value for member in members],
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-    )
-
-
 class Product(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "products"
     __table_args__ = (
@@ -106,7 +95,7 @@ class Product(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     gtin: Mapped[str | None] = mapped_column(sa.String(14), index=True)
     vat_bps: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     status: Mapped[ProductStatus] = mapped_column(
-        _enum(ProductStatus, "product_status"), nullable=False, default=ProductStatus.DRAFT
+        str_enum(ProductStatus, "product_status"), nullable=False, default=ProductStatus.DRAFT
     )
 
     shop: Mapped[Shop] = relationship()
@@ -206,7 +195,7 @@ class StockMovement(IdMixin, db.Model):  # type: ignore[name-defined]
     )
     delta: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     stock_after: Mapped[int] = mapped_column(sa.Integer, nullable=False)
-    reason: Mapped[StockReason] = mapped_column(_enum(StockReason, "stock_reason"), nullable=False)
+    reason: Mapped[StockReason] = mapped_column(str_enum(StockReason, "stock_reason"), nullable=False)
     note: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
     actor_id: Mapped[int | None] = mapped_column(BigIntId, sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
@@ -233,7 +222,7 @@ class CatalogImport(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-def
     filename: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     stored_path: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     status: Mapped[ImportStatus] = mapped_column(
-        _enum(ImportStatus, "import_status"), nullable=False, default=ImportStatus.UPLOADED
+        str_enum(ImportStatus, "import_status"), nullable=False, default=ImportStatus.UPLOADED
     )
     rows_total: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     rows_done: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
