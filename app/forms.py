@@ -9,6 +9,7 @@ from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
 from app import money
+from app.errors import ServiceError
 
 
 class MoneyField(StringField):
@@ -77,3 +78,12 @@ def require_if(other: str, message: Any) -> Any:
             raise ValidationError(message)
 
     return check
+
+
+def show_error(form: Any, error: ServiceError) -> None:
+    """Show a refused use case next to the field it names, or at the top of the form."""
+    field = form._fields.get(error.field) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.accounts.auth import manager_required
-from app.accounts.models import User
+from app.accounts.auth import acting_user, manager_required
 from app.audit import services as audit
 from app.extensions import db
 from vendors import forms, hours, services
@@ -24,10 +20,6 @@ ACTIONS = {
     "suspendre": "suspended",
     "retablir": "reinstated",
 }
-
-
-def _me() -> User:
-    return cast(User, current_user._get_current_object())
 
 
 def _shop(shop_id: int) -> Shop:
@@ -90,7 +82,7 @@ def decide(shop_id: int, action: str) -> Response | str:
     form = forms.ReviewForm()
     if form.validate_on_submit():
         try:
-            services.review(_me(), shop, ACTIONS[action], form.reason.data)
+            services.review(acting_user(), shop, ACTIONS[action], form.reason.data)
         except services.ShopError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -111,7 +103,7 @@ def decide(shop_id: int, action: str) -> Response | str:
 def relay_points() -> Response | str:
     form = forms.RelayPointForm()
     if form.validate_on_submit():
-        services.save_relay_point(_me(), None, _relay_data(form))
+        services.save_relay_point(acting_user(), None, _relay_data(form))
         db.session.commit()
         flash(_l("Point relais ajouté."), "success")
         return redirect(url_for(".relay_points"))
@@ -133,7 +125,7 @@ def relay_point(point_id: int) -> Response | str:
         abort(404)
     form = forms.RelayPointForm(obj=point)
     if form.validate_on_submit():
-        services.save_relay_point(_me(), point, _relay_data(form))
+        services.save_relay_point(acting_user(), point, _relay_data(form))
         db.session.commit()
         flash(_l("Point relais enregistré."), "success")
         return redirect(url_for(".relay_points"))
@@ -147,7 +139,7 @@ def archive_relay_point(point_id: int) -> Response:
     if point is None:
         abort(404)
     if forms.ReviewForm().validate_on_submit() and point.archived_at is None:
-        services.archive_relay_point(_me(), point)
+        services.archive_relay_point(acting_user(), point)
         db.session.commit()
         flash(_l("Point relais retiré : les boutiques ne le proposent plus."), "success")
     return redirect(url_for(".relay_points"))

@@ -12,13 +12,14 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app.accounts.models import User
+from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
+from app.forms import show_error
 from payouts import gateway
 from vendors import forms, hours, services
 from vendors.models import MemberRole, ShopMember, ShopStatus, VatRegime
@@ -39,10 +40,6 @@ STEP_TITLES = {
 }
 
 
-def _me() -> User:
-    return cast(User, current_user._get_current_object())
-
-
 def shop_member(owner: bool = False) -> Callable[[F], F]:
     """Resolve ``slug`` to the person's membership (404 otherwise) and pass it as ``member``."""
 
@@ -50,7 +47,7 @@ def shop_member(owner: bool = False) -> Callable[[F], F]:
         @wraps(view)
         @login_required
         def wrapped(slug: str, *args: Any, **kwargs: Any) -> Any:
-            member = services.membership(_me(), slug)
+            member = services.membership(acting_user(), slug)
             if member is None:
                 abort(404)
             if owner and not member.is_owner:
@@ -61,14 +58,6 @@ def shop_member(owner: bool = False) -> Callable[[F], F]:
         return cast(F, wrapped)
 
     return decorate
-
-
-def _error_to_form(form: FlaskForm, error: services.ShopError) -> None:
-    field = form._fields.get(error.field) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 def _after_save(member: ShopMember, step: str) -> Response:
@@ -90,7 +79,7 @@ def _after_save(member: ShopMember, step: str) -> Response:
 @login_required
 def home() -> Response | str:
     """The shop last worked on, the only shop, a chooser, or an invitation to open one."""
-    memberships = services.memberships(_me())
+    memberships = services.memberships(acting_user())
     if not memberships:
         return render_template("vendors/backoffice/no_shop.html")
     slugs = [member.shop.slug for member in memberships]
@@ -105,7 +94,9 @@ def home() -> Response | str:
 @blueprint.route("/boutiques")
 @login_required
 def choose() -> str:
-    return render_template("vendors/backoffice/choose_shop.html", memberships=services.memberships(_me()))
+    return render_template(
+        "vendors/backoffice/choose_shop.html", memberships=services.memberships(acting_user())
+    )
 
 
 @blueprint.route("/nouvelle-boutique", methods=["GET", "POST"])
@@ -117,9 +108,9 @@ def new_shop() -> Response | str:
         form.name.data = request.args["nom"]
     if form.validate_on_submit():
         try:
-            shop = services.create_shop(_me(), _identity(form))
+            shop = services.create_shop(acting_user(), _identity(form))
         except services.ShopError as error:
-            _error_to_form(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             flash(
@@ -227,7 +218,7 @@ def _save(form: FlaskForm, action: Callable[[], None]) -> bool:
         action()
     except services.ShopError as error:
         db.session.rollback()
-        _error_to_form(form, error)
+        show_error(form, error)
         return False
     return True
 
@@ -391,7 +382,7 @@ def submit(member: ShopMember) -> Response | str:
         try:
             services.submit(member, accept_terms=bool(form.accept_terms.data))
         except services.ShopError as error:
-            _error_to_form(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             flash(_l("C’est envoyé ! La gestion de la place de marché vérifie votre boutique."), "success")
@@ -418,7 +409,7 @@ def team(member: ShopMember) -> Response | str:
         try:
             services.invite(member, form.email.data, MemberRole(form.role.data))
         except services.ShopError as error:
-            _error_to_form(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             flash(_l("Invitation envoyée à %(email)s.", email=form.email.data), "success")

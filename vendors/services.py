@@ -23,6 +23,7 @@ from app.accounts.models import Role, User
 from app.audit import services as audit
 from app.catalog.models import Category
 from app.database import utcnow
+from app.errors import ServiceError
 from app.extensions import db
 from app.i18n import sort_key
 from payouts import gateway
@@ -53,13 +54,8 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SUBJECT = "shop"
 
 
-class ShopError(Exception):
-    """A refused use case; ``field`` names the form field the message belongs to (or None)."""
-
-    def __init__(self, message: Any, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class ShopError(ServiceError):
+    """A refused shop use case."""
 
 
 # -- membership -----------------------------------------------------------------------------------

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app.accounts.models import User
+from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
 from vendors import geo, hours, services
@@ -61,10 +59,10 @@ def storefront(slug: str) -> str:
     preview = False
     if shop is None and current_user.is_authenticated:
         # Members and managers may look at a shop before it opens, with a banner saying so.
-        member = services.membership(cast(User, current_user), slug)
+        member = services.membership(acting_user(), slug)
         if member is not None:
             shop, preview = member.shop, True
-        elif cast(User, current_user).is_manager:
+        elif acting_user().is_manager:
             shop = services.shop_by_slug(slug)
             preview = shop is not None
     if shop is None:
@@ -99,7 +97,7 @@ def accept_invitation(token: str) -> Response | str:
     form = FlaskForm()
     if current_user.is_authenticated and form.validate_on_submit():
         try:
-            member = services.accept_invitation(cast(User, current_user), token)
+            member = services.accept_invitation(acting_user(), token)
         except services.ShopError as error:
             flash(error.message, "error")
         else:

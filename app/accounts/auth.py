@@ -54,6 +54,11 @@ def _require_second_factor_enrolment() -> Response | None:
     return None
 
 
+def acting_user() -> User:
+    """The signed-in person, as the User that services take explicitly (views only)."""
+    return cast(User, current_user._get_current_object())
+
+
 def manager_required(view: F) -> F:
     """The town's commerce managers only; others get a 404, so the console's URLs reveal nothing."""
 

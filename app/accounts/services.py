@@ -18,19 +18,15 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from app import mail
 from app.accounts.models import RecoveryCode, Role, User
 from app.database import utcnow
+from app.errors import ServiceError
 from app.extensions import db
 
 RECOVERY_CODE_COUNT = 10
 TOTP_ISSUER_FALLBACK = "Marketplace"
 
 
-class AccountError(Exception):
-    """A use case refused: ``field`` names the form field the message belongs to (or None)."""
-
-    def __init__(self, message: Any, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class AccountError(ServiceError):
+    """A refused account use case."""
 
 
 class TokenError(AccountError):

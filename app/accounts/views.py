@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import segno
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, ngettext
@@ -13,26 +11,15 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from app.accounts import auth, forms, services
+from app.accounts.auth import acting_user
 from app.accounts.models import User
 from app.extensions import db, limiter
+from app.forms import show_error
 from app.i18n import SESSION_KEY as LOCALE_SESSION_KEY
 
 blueprint = Blueprint("accounts", __name__)
 
 TOTP_SETUP_SECRET = "accounts.totp_setup_secret"  # noqa: S105 - a session key, not a secret
-
-
-def _me() -> User:
-    return cast(User, current_user._get_current_object())
-
-
-def _field_error(form: FlaskForm, error: services.AccountError) -> None:
-    """Show a refused use case next to the field it concerns, or at the top of the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 # -- sign-up and confirmation -------------------------------------------------------------------
@@ -53,7 +40,7 @@ def signup() -> str | Response:
                 locale=str(get_locale()),  # the language they are reading the site in
             )
         except services.AccountError as error:
-            _field_error(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             return redirect(url_for("accounts.check_inbox", email=user.email))
@@ -229,7 +216,7 @@ def reset_password(token: str) -> str | Response:
 @blueprint.route("/compte", methods=["GET", "POST"])
 @login_required
 def account() -> str | Response:
-    user = _me()
+    user = acting_user()
     form = forms.ProfileForm(obj=user)
     if form.validate_on_submit():
         services.update_profile(user, form.first_name.data, form.last_name.data, form.locale.data)
@@ -242,13 +229,13 @@ def account() -> str | Response:
 @blueprint.route("/compte/mot-de-passe", methods=["GET", "POST"])
 @login_required
 def change_password() -> str | Response:
-    user = _me()
+    user = acting_user()
     form = forms.ChangePasswordForm()
     if form.validate_on_submit():
         try:
             services.change_password(user, form.current_password.data, form.password.data)
         except services.AccountError as error:
-            _field_error(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             # The session token changed: log in again on this device, the others are logged out.
@@ -261,13 +248,13 @@ def change_password() -> str | Response:
 @blueprint.route("/compte/e-mail", methods=["GET", "POST"])
 @login_required
 def change_email() -> str | Response:
-    user = _me()
+    user = acting_user()
     form = forms.ChangeEmailForm()
     if form.validate_on_submit():
         try:
             services.request_email_change(user, form.email.data, form.password.data)
         except services.AccountError as error:
-            _field_error(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             flash(
@@ -298,7 +285,7 @@ def confirm_email_change(token: str) -> str | Response:
 @blueprint.route("/compte/securite")
 @login_required
 def security() -> str:
-    user = _me()
+    user = acting_user()
     return render_template(
         "accounts/security.html",
         user=user,
@@ -310,7 +297,7 @@ def security() -> str:
 @blueprint.route("/compte/securite/activer", methods=["GET", "POST"])
 @login_required
 def two_factor_setup() -> str | Response:
-    user = _me()
+    user = acting_user()
     if user.two_factor_enabled:
         return redirect(url_for("accounts.security"))
     secret = session.get(TOTP_SETUP_SECRET) or services.new_totp_secret()
@@ -320,7 +307,7 @@ def two_factor_setup() -> str | Response:
         try:
             codes = services.enable_two_factor(user, secret, form.code.data)
         except services.AccountError as error:
-            _field_error(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             session.pop(TOTP_SETUP_SECRET, None)
@@ -335,7 +322,7 @@ def two_factor_setup() -> str | Response:
 @blueprint.route("/compte/securite/desactiver", methods=["POST"])
 @login_required
 def two_factor_disable() -> str | Response:
-    user = _me()
+    user = acting_user()
     form = forms.PasswordConfirmForm()
     if form.validate_on_submit():
         try:
@@ -353,7 +340,7 @@ def two_factor_disable() -> str | Response:
 @blueprint.route("/compte/securite/codes", methods=["POST"])
 @login_required
 def recovery_codes() -> str | Response:
-    user = _me()
+    user = acting_user()
     form = forms.PasswordConfirmForm()
     if form.validate_on_submit():
         try:

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from app import money
-from app.accounts.auth import manager_required
-from app.accounts.models import User
+from app.accounts.auth import acting_user, manager_required
 from app.catalog import forms, services
 from app.catalog.models import Category
 from app.extensions import db
+from app.forms import show_error
 
 blueprint = Blueprint("catalog_admin", __name__, url_prefix="/gestion")
-
-
-def _me() -> User:
-    return cast(User, current_user._get_current_object())
 
 
 def _category(category_id: int) -> Category:
@@ -55,7 +48,7 @@ def _save(form: forms.CategoryForm, category: Category | None) -> bool:
     try:
         commission = form.commission_bps()
         services.save_category(
-            _me(),
+            acting_user(),
             category,
             services.CategoryData(
                 name=form.name.data or "",
@@ -68,11 +61,7 @@ def _save(form: forms.CategoryForm, category: Category | None) -> bool:
         return False
     except services.CatalogError as error:
         db.session.rollback()
-        target = form._fields.get(error.field or "")
-        if target is not None:
-            target.errors = [*target.errors, error.message]
-        else:
-            form.form_errors.append(error.message)
+        show_error(form, error)
         return False
     db.session.commit()
     return True
@@ -110,11 +99,11 @@ def act(category_id: int, action: str) -> Response:
     if FlaskForm().validate_on_submit():
         try:
             if action == "archiver":
-                services.archive_category(_me(), found)
+                services.archive_category(acting_user(), found)
             elif action == "retablir":
-                services.restore_category(_me(), found)
+                services.restore_category(acting_user(), found)
             else:
-                services.move_category(_me(), found, -1 if action == "monter" else 1)
+                services.move_category(acting_user(), found, -1 if action == "monter" else 1)
         except services.CatalogError as error:
             db.session.rollback()
             flash(error.message, "error")

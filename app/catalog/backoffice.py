@@ -17,6 +17,7 @@ from app import money
 from app.catalog import forms, services
 from app.catalog.models import Product, ProductStatus, StockReason
 from app.extensions import db
+from app.forms import show_error
 from vendors.backoffice import shop_member
 from vendors.models import ShopMember
 from vendors.services import active_categories
@@ -166,11 +167,10 @@ def _report(form: forms.ProductForm, error: services.CatalogError) -> None:
         if field is not None:
             field.errors = [*field.errors, error.message]
             return
-    field = form._fields.get(error.field) if error.field else None
-    if field is not None and error.field != "variants":
-        field.errors = [*field.errors, error.message]
-    else:
+    if error.field == "variants":  # about the variants as a whole: the list itself shows no errors
         form.form_errors.append(error.message)
+    else:
+        show_error(form, error)
 
 
 def _edit(member: ShopMember, product: Product | None) -> Response | str:
@@ -282,8 +282,7 @@ def stock(member: ShopMember, product_id: int) -> Response | str:
             services.adjust_stock(member, variant, form.delta.data or 0, form.note.data or "")
         except services.CatalogError as error:
             db.session.rollback()
-            target = form._fields.get(error.field or "", None)
-            (target.errors if target is not None else form.form_errors).append(error.message)
+            show_error(form, error)
         else:
             db.session.commit()
             flash(_l("Stock mis à jour : %(stock)d en stock.", stock=variant.stock), "success")

@@ -32,6 +32,7 @@ from app.catalog.models import (
     Variant,
 )
 from app.database import utcnow
+from app.errors import ServiceError
 from app.extensions import db
 from app.i18n import sort_key
 from vendors.models import Shop, ShopMember, ShopStatus, VatRegime
@@ -44,13 +45,8 @@ CARD_LOADING = (selectinload(Product.photos), selectinload(Product.variants), jo
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 
-class CatalogError(Exception):
-    """A refused use case; ``field`` names the form field the message belongs to (or None)."""
-
-    def __init__(self, message: Any, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class CatalogError(ServiceError):
+    """A refused catalogue use case."""
 
 
 # -- the product limit ----------------------------------------------------------------------------
