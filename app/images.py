@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
@@ -373,3 +373,17 @@ def delete_stored(stored_path: str) -> None:
     from flask import current_app
 
     delete_image(stored_path, Path(current_app.config["MEDIA_DIR"]))
+
+
+def rejection_message(rejected: ImageRejected) -> Any:
+    """What to tell the person whose upload was refused, in their language."""
+    from flask_babel import lazy_gettext as _l
+
+    messages = {
+        "too_large": _l("Cette photo dépasse 5 Mo."),
+        "not_an_image": _l("Ce fichier n’est pas une image."),
+        "unsupported_format": _l("Format non pris en charge : envoyez une photo JPEG, PNG ou WebP."),
+        "too_many_pixels": _l("Cette image est trop grande."),
+        "too_small": _l("Cette image est trop petite."),
+    }
+    return messages.get(rejected.reason, _l("Ce fichier n’est pas une image."))

@@ -180,24 +180,13 @@ def set_photo(member: ShopMember, kind: str, stream: IO[bytes]) -> None:
             media_dir=media_dir,
         )
     except images.ImageRejected as rejected:
-        raise ShopError(image_message(rejected), field=kind) from rejected
+        raise ShopError(images.rejection_message(rejected), field=kind) from rejected
     shop = member.shop
     old = getattr(shop, f"{kind}_path")
     setattr(shop, f"{kind}_path", stored.path)
     if old:
         # Only once the new path is committed: a rollback must leave the old photo in place.
         jobs.enqueue(images.delete_stored, old)
-
-
-def image_message(rejected: images.ImageRejected) -> Any:
-    messages = {
-        "too_large": _l("Cette photo dépasse 5 Mo."),
-        "not_an_image": _l("Ce fichier n’est pas une image."),
-        "unsupported_format": _l("Format non pris en charge : envoyez une photo JPEG, PNG ou WebP."),
-        "too_many_pixels": _l("Cette image est trop grande."),
-        "too_small": _l("Cette image est trop petite."),
-    }
-    return messages.get(rejected.reason, _l("Ce fichier n’est pas une image."))
 
 
 def remove_photo(member: ShopMember, kind: str) -> None:

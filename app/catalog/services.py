@@ -421,9 +421,7 @@ def add_photo(member: ShopMember, product: Product, stream: IO[bytes], alt: str)
             media_dir=Path(current_app.config["MEDIA_DIR"]),
         )
     except images.ImageRejected as rejected:
-        from vendors.services import image_message
-
-        raise CatalogError(image_message(rejected), "photo") from rejected
+        raise CatalogError(images.rejection_message(rejected), "photo") from rejected
     photo = ProductPhoto(
         path=stored.path,
         thumbnails=stored.thumbnails,
