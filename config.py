@@ -108,7 +108,7 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "LANGUAGES": ("fr", "en"),
         # Jobs
         "REDIS_URL": redis_url,
-        "RQ_QUEUES": ("default", "mail"),
+        "RQ_QUEUES": ("default", "mail", "search"),
         # Rate limits: Redis when there is one, so every web process shares the counters.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "marketplace"),
@@ -136,6 +136,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "DEMO_DATA_DIR": _env("DEMO_DATA_DIR", str(BASE_DIR.parent / "shared" / "data" / "demo-town")),
         # Search (the search domain reads these)
         "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
+        # The alias searches read; each reindex fills a new "<alias>-<timestamp>" index behind it.
+        "ELASTICSEARCH_INDEX": _env("ELASTICSEARCH_INDEX", "products"),
         "SEARCH_INDEX_DIR": _env("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
         # Payments (the payouts domain reads these)
         "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY", EMULATOR_STRIPE_KEY),

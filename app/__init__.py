@@ -89,6 +89,10 @@ def register_extensions(app: Flask) -> None:
     jobs.init_app(app)
     templating.init_app(app)
 
+    from search import outbox
+
+    outbox.listen()
+
 
 def import_models() -> None:
     """Import every domain's models, so that the metadata (and Alembic) sees all tables."""
@@ -96,6 +100,7 @@ def import_models() -> None:
     import app.audit.models
     import app.catalog.models  # noqa: F401
     import payouts.models  # noqa: F401
+    import search.models  # noqa: F401
     import vendors.models  # noqa: F401
 
 
@@ -146,7 +151,9 @@ def register_cli(app: Flask) -> None:
     from app.accounts.cli import users
     from app.demo import demo
     from app.jobs import worker_command
+    from search.cli import search
 
+    app.cli.add_command(search)
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(worker_command)

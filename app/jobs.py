@@ -16,7 +16,7 @@ Job functions take ids and plain values, open their own transaction, and are saf
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,13 +49,29 @@ class JobRequest:
 
 def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default", **kwargs: Any) -> None:
     """Run ``func(*args, **kwargs)`` in the background once the current transaction commits."""
+    enqueue_on(db.session(), func, *args, queue=queue, **kwargs)
+
+
+def enqueue_on(
+    session: Session,
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str = "default",
+    once: bool = False,
+    **kwargs: Any,
+) -> None:
+    """``enqueue`` on a given session (a flush event's). With ``once``, a job already waiting for this
+    transaction with the same function and arguments is not added again."""
     path = f"{func.__module__}.{func.__qualname__}"
     if import_string(path, silent=True) is not func:
         raise ValueError(f"{path} is not importable by that name: jobs must be module-level functions")
-    session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback, even before any SQL, is seen and forgets the job
-    session.info.setdefault(PENDING_KEY, []).append(JobRequest(path, args, kwargs, queue))
+    pending: list[JobRequest] = session.info.setdefault(PENDING_KEY, [])
+    request = JobRequest(path, args, kwargs, queue)
+    if once and request in pending:
+        return
+    pending.append(request)
 
 
 @event.listens_for(Session, "after_commit")
@@ -159,14 +175,17 @@ class RecordingDispatcher:
     def dispatch(self, jobs: list[JobRequest]) -> None:
         self.jobs.extend(jobs)
 
-    def run_all(self) -> int:
-        """Run the recorded jobs (and those they enqueue) in the current app context; return the count."""
+    def run_all(self, queues: Collection[str] | None = None) -> int:
+        """Run the recorded jobs of these queues (all by default), and those they enqueue, in the
+        current app context; return the count. Jobs of other queues stay recorded."""
         count = 0
-        while self.jobs:
-            job = self.jobs.pop(0)
+        while True:
+            job = next((job for job in self.jobs if queues is None or job.queue in queues), None)
+            if job is None:
+                return count
+            self.jobs.remove(job)
             job.run()
             count += 1
-        return count
 
     def ping(self) -> bool:
         return True

@@ -1,14 +1,95 @@
-"""The search page behind the header's search box."""
+"""The search page behind the header's search box, and its autocomplete."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from typing import Any
+from urllib.parse import urlencode
+
+import nh3
+from flask import Blueprint, jsonify, render_template, request, url_for
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from app.extensions import limiter
+from search import services
+from search.query import (
+    DEFAULT_RADIUS_KM,
+    DELIVERY_METHODS,
+    PRICE_RANGES,
+    SORTS,
+    SearchQuery,
+    price_range_key,
+)
+from vendors import geo
 
 blueprint = Blueprint("search", __name__)
 
 
+@blueprint.app_template_filter("highlighted")
+def highlighted(title_html: str) -> Markup:
+    """A hit's title: escaped by the backend with <mark> around matches; nothing else survives."""
+    return Markup(nh3.clean(title_html, tags={"mark"}, attributes={}))  # noqa: S704 - sanitised here
+
+
+def _page_url(query: SearchQuery, place: list[tuple[str, str]], **changes: Any) -> str:
+    """The search page for ``query`` with ``changes``; any change but the page goes back to page 1."""
+    if "page" not in changes:
+        changes["page"] = 1
+    args = query.with_(**changes).to_args() + place
+    return url_for("search.results") + ("?" + urlencode(args) if args else "")
+
+
+def _price_links(query: SearchQuery) -> dict[str, dict[str, int | None]]:
+    """Each price facet as the inclusive bounds of a link (``to`` is exclusive in the facet)."""
+    return {
+        price_range_key(low, high): {
+            "price_min_cents": low,
+            "price_max_cents": None if high is None else high - 1,
+        }
+        for low, high in PRICE_RANGES
+    }
+
+
 @blueprint.route("/recherche")
-def results() -> str:
-    query = request.args.get("q", "").strip()[:200]
-    # The catalogue is not indexed yet: the page says so instead of pretending to have searched.
-    return render_template("search/results.html", query=query)
+def results() -> tuple[str, int] | str:
+    near, street = geo.point_from_args(request.args)
+    parsed = SearchQuery.from_args(request.args, near=near)
+    query = parsed.query
+    # Where "near me" is travels with every link of the page, as typed or as the browser gave it.
+    place: list[tuple[str, str]] = []
+    if street:
+        place.append(("depuis", street))
+    elif near is not None:
+        place += [("lat", f"{near[0]:.5f}"), ("lon", f"{near[1]:.5f}")]
+    context: dict[str, Any] = {
+        "query": query,
+        "notices": parsed.notices,
+        "street": street,
+        "street_unknown": bool(street) and near is None,
+        "near": near,
+        "place": place,
+        "page_url": lambda **changes: _page_url(query, place, **changes),
+        "price_links": _price_links(query),
+        "sorts": SORTS,
+        "delivery_methods": DELIVERY_METHODS,
+        "default_radius": DEFAULT_RADIUS_KM,
+        "street_names": geo.street_names(),
+        "distance_to": lambda shop: (
+            geo.distance_km(near, (shop.latitude, shop.longitude))
+            if near is not None and shop.latitude is not None and shop.longitude is not None
+            else None
+        ),
+    }
+    try:
+        page = services.search_page(query)
+    except services.SearchUnavailable:
+        return render_template("search/results.html", page=None, unavailable=True, **context), 503
+    return render_template("search/results.html", page=page, unavailable=False, **context)
+
+
+@blueprint.route("/recherche/suggestions")
+@limiter.limit("120 per minute")
+def suggestions() -> Response:
+    """Titles completing what is typed in the header's box (JSON, for site.js)."""
+    prefix = request.args.get("q", "")
+    return jsonify({"query": prefix[:200], "suggestions": services.autocomplete(prefix)})

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.plugins.application",
     "tests.plugins.stripe",
     "tests.plugins.browser",
+    "tests.plugins.search",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
 EARTH_RADIUS_KM = 6371.0088
 # The town centre (place Plumereau), used when a shopper asks for "near me" without a position.
@@ -50,6 +52,23 @@ def locate(street: str) -> tuple[float, float] | None:
 
 def street_names() -> list[str]:
     return sorted(STREETS)
+
+
+def point_from_args(args: Mapping[str, Any]) -> tuple[tuple[float, float] | None, str]:
+    """Where "near me" is, from a page's URL: coordinates from the browser (``lat``, ``lon``), or a
+    street of the town typed by hand (``depuis``). Returns the point (or None) and the street typed."""
+    try:
+        latitude = float(args["lat"])
+        longitude = float(args["lon"])
+    except (KeyError, TypeError, ValueError):
+        pass
+    else:
+        if -90 <= latitude <= 90 and -180 <= longitude <= 180:
+            return (latitude, longitude), ""
+    street = str(args.get("depuis", "")).strip()[:200]
+    if street:
+        return locate(street), street
+    return None, ""
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -16,29 +16,13 @@ from vendors import geo, hours, services
 blueprint = Blueprint("vendors", __name__)
 
 
-def _point_from_request() -> tuple[tuple[float, float] | None, str]:
-    """Where "near me" is: coordinates from the browser, or a street of the town typed by hand."""
-    try:
-        latitude = float(request.args["lat"])
-        longitude = float(request.args["lon"])
-    except (KeyError, ValueError):
-        pass
-    else:
-        if -90 <= latitude <= 90 and -180 <= longitude <= 180:
-            return (latitude, longitude), ""
-    street = request.args.get("depuis", "").strip()[:200]
-    if street:
-        return geo.locate(street), street
-    return None, ""
-
-
 @blueprint.route("/boutiques")
 def directory() -> str:
     category_slug = request.args.get("categorie", "")
     category = services.category_by_slug(category_slug) if category_slug else None
     if category_slug and category is None:
         abort(404)
-    near, street = _point_from_request()
+    near, street = geo.point_from_args(request.args)
     return render_template(
         "vendors/directory.html",
         entries=services.directory(category, near),
@@ -67,7 +51,7 @@ def storefront(slug: str) -> str:
             preview = shop is not None
     if shop is None:
         abort(404)
-    near, street = _point_from_request()
+    near, street = geo.point_from_args(request.args)
     distance = (
         geo.distance_km(near, (shop.latitude, shop.longitude))
         if near is not None and shop.latitude is not None and shop.longitude is not None

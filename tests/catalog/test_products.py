@@ -727,7 +727,7 @@ def test_photos_are_reordered_described_and_removed_and_files_go_after_the_job(
     assert db.session.get(ProductPhoto, red_id) is None
     assert all(path.is_file() for path in red_files), "files stay until the job runs, after the commit"
     with app.app_context():
-        assert jobs(app).run_all() == 1
+        assert jobs(app).run_all(queues=("default",)) == 1
     assert not any(path.exists() for path in red_files)
     assert all(path.is_file() for path in green_files)
 

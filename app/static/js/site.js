@@ -36,3 +36,87 @@ for (const picker of document.querySelectorAll("form[data-variant-picker]")) {
   for (const button of picker.querySelectorAll("[data-no-js-only]")) button.hidden = true;
   picker.addEventListener("change", () => picker.submit());
 }
+
+// Search page: a changed sort or radius applies at once (without JS, the "Appliquer" button does it).
+for (const form of document.querySelectorAll("form[data-autosubmit]")) {
+  for (const select of form.querySelectorAll("select")) select.addEventListener("change", () => form.submit());
+}
+
+// Header search box: titles completing what is typed, from /recherche/suggestions (a combobox).
+for (const form of document.querySelectorAll("form.search-box")) {
+  const input = form.querySelector("input[type=search]");
+  if (!input) continue;
+  const list = document.createElement("ul");
+  list.className = "autocomplete";
+  list.id = `${input.id}-suggestions`;
+  list.setAttribute("role", "listbox");
+  list.hidden = true;
+  form.append(list);
+  input.setAttribute("role", "combobox");
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-controls", list.id);
+  input.setAttribute("aria-expanded", "false");
+  let timer = null;
+  let active = -1;
+  let controller = null;
+
+  const close = () => {
+    list.hidden = true;
+    list.replaceChildren();
+    active = -1;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  };
+  const choose = (text) => {
+    input.value = text;
+    close();
+    form.submit();
+  };
+  const highlight = (index) => {
+    const items = list.querySelectorAll("li");
+    items.forEach((item, i) => item.setAttribute("aria-selected", String(i === index)));
+    active = index;
+    if (items[index]) input.setAttribute("aria-activedescendant", items[index].id);
+  };
+  const show = (suggestions) => {
+    list.replaceChildren();
+    suggestions.forEach((text, index) => {
+      const item = document.createElement("li");
+      item.id = `${list.id}-${index}`;
+      item.setAttribute("role", "option");
+      item.textContent = text;
+      item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(text); });
+      list.append(item);
+    });
+    list.hidden = suggestions.length === 0;
+    input.setAttribute("aria-expanded", String(suggestions.length > 0));
+    active = -1;
+  };
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const prefix = input.value.trim();
+    if (prefix.length < 2) { close(); return; }
+    timer = setTimeout(async () => {
+      if (controller) controller.abort();
+      controller = new AbortController();
+      try {
+        const response = await fetch(`${form.dataset.suggestions}?q=${encodeURIComponent(prefix)}`,
+          { signal: controller.signal, headers: { Accept: "application/json" } });
+        if (!response.ok) { close(); return; }
+        const data = await response.json();
+        if (input.value.trim() === prefix) show(data.suggestions || []);
+      } catch (error) {
+        if (error.name !== "AbortError") close();
+      }
+    }, 150);
+  });
+  input.addEventListener("keydown", (event) => {
+    const count = list.querySelectorAll("li").length;
+    if (list.hidden || !count) return;
+    if (event.key === "ArrowDown") { event.preventDefault(); highlight((active + 1) % count); }
+    else if (event.key === "ArrowUp") { event.preventDefault(); highlight((active - 1 + count) % count); }
+    else if (event.key === "Enter" && active >= 0) { event.preventDefault(); choose(list.querySelectorAll("li")[active].textContent); }
+    else if (event.key === "Escape") { close(); }
+  });
+  input.addEventListener("blur", () => setTimeout(close, 100));
+}

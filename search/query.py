@@ -1,0 +1,253 @@
+"""The backend-neutral query model and its result.
+
+A ``SearchQuery`` says what the shopper asked (text, filters, "near me", sort, page); both backends
+answer it with a ``SearchResult`` (hits with highlights, total, facets with counts, suggestions).
+Filters combine with AND, and every facet count is that of the results if the value were added: a
+link always narrows the results to exactly its count.
+
+``SearchQuery.from_args`` reads the search page's URL. It never refuses: absurd values are corrected
+and each correction is reported as a notice, so the page can say what it did.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from app import money
+
+MAX_QUERY_LENGTH = 200
+PER_PAGE = 24
+# Deeper than this, a shopper should narrow the search rather than page on (both backends stop here).
+MAX_RESULT_WINDOW = 1000
+MAX_RADIUS_KM = 100.0
+DEFAULT_RADIUS_KM = 5.0
+MAX_PRICE_CENTS = 100_000_000  # one million euros: anything above is a typing slip
+
+SORTS = ("relevance", "price_asc", "price_desc", "newest", "distance")
+DELIVERY_METHODS = ("click_collect", "local_delivery", "home_delivery", "relay")
+# Price facets, in cents tax included: [from, to).
+PRICE_RANGES: tuple[tuple[int | None, int | None], ...] = (
+    (None, 1000),
+    (1000, 2500),
+    (2500, 5000),
+    (5000, 10000),
+    (10000, None),
+)
+FACETS = ("category", "shop", "price", "labels", "delivery", "in_stock")
+# Filter values are slugs and label words: nothing else is looked up.
+_VALUE = re.compile(r"^[\w][\w \-']{0,79}$")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str = ""
+    category: str | None = None  # a category slug; its children are included
+    shop: str | None = None  # a shop slug
+    labels: tuple[str, ...] = ()  # all of them: "bio" and "local"
+    delivery: tuple[str, ...] = ()  # all of them
+    price_min_cents: int | None = None
+    price_max_cents: int | None = None
+    in_stock: bool = False
+    near: tuple[float, float] | None = None
+    within_km: float | None = None  # with ``near``: only shops this close
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def is_browse(self) -> bool:
+        """No text: the catalogue is listed (newest first unless another order is asked)."""
+        return not self.text.strip()
+
+    @property
+    def effective_sort(self) -> str:
+        if self.sort == "distance" and self.near is None:
+            return "relevance"
+        if self.sort == "relevance" and self.is_browse:
+            return "newest"
+        return self.sort
+
+    def with_(self, **changes: Any) -> SearchQuery:
+        return replace(self, **changes)
+
+    def to_args(self) -> list[tuple[str, str]]:
+        """The URL arguments of this query (the inverse of ``from_args``; "near me" is the page's)."""
+        args: list[tuple[str, str]] = []
+        if self.text:
+            args.append(("q", self.text))
+        if self.category:
+            args.append(("categorie", self.category))
+        if self.shop:
+            args.append(("boutique", self.shop))
+        args += [("label", label) for label in self.labels]
+        args += [("livraison", method) for method in self.delivery]
+        if self.price_min_cents is not None:
+            args.append(("prix_min", _euros(self.price_min_cents)))
+        if self.price_max_cents is not None:
+            args.append(("prix_max", _euros(self.price_max_cents)))
+        if self.in_stock:
+            args.append(("en_stock", "1"))
+        if self.within_km is not None:
+            args.append(("rayon", f"{self.within_km:g}"))
+        if self.sort != "relevance":
+            args.append(("tri", self.sort))
+        if self.page != 1:
+            args.append(("page", str(self.page)))
+        return args
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any], near: tuple[float, float] | None = None) -> ParsedQuery:
+        """The query a search page URL asks for, with a notice for every value it had to correct."""
+        notices: list[Any] = []
+        text = " ".join(str(args.get("q", "")).split())
+        if len(text) > MAX_QUERY_LENGTH:
+            text = text[:MAX_QUERY_LENGTH].rsplit(" ", 1)[0] or text[:MAX_QUERY_LENGTH]
+            notices.append(_l("Votre recherche était très longue : seuls ses premiers mots ont été gardés."))
+
+        def value(name: str) -> str | None:
+            raw = str(args.get(name, "")).strip()
+            return raw if raw and _VALUE.match(raw) else None
+
+        def values(name: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+            getlist = getattr(args, "getlist", None)
+            raw = getlist(name) if getlist else [args.get(name, "")]
+            kept = []
+            for item in raw:
+                item = str(item).strip().lower()
+                if item and _VALUE.match(item) and (allowed is None or item in allowed) and item not in kept:
+                    kept.append(item)
+            return tuple(kept[:5])
+
+        price_min = _price(args.get("prix_min"), "prix_min", notices)
+        price_max = _price(args.get("prix_max"), "prix_max", notices)
+        if price_min is not None and price_max is not None and price_min > price_max:
+            price_min, price_max = price_max, price_min
+            notices.append(_l("Le prix minimum dépassait le maximum : nous les avons inversés."))
+
+        sort = str(args.get("tri", "relevance"))
+        if sort not in SORTS:
+            sort = "relevance"
+        within = _number(args.get("rayon"))
+        if within is not None:
+            if within <= 0:
+                within = None
+            elif within > MAX_RADIUS_KM:
+                within = MAX_RADIUS_KM
+                notices.append(_l("Le rayon est limité à %(km)d km.", km=int(MAX_RADIUS_KM)))
+        if sort == "distance" and near is None:
+            notices.append(_l("Indiquez où vous êtes pour trier par distance."))
+        if within is not None and near is None:
+            within = None
+            notices.append(_l("Indiquez où vous êtes pour chercher autour de vous."))
+
+        page = _integer(args.get("page")) or 1
+        last_page = MAX_RESULT_WINDOW // PER_PAGE
+        if page < 1:
+            page = 1
+        elif page > last_page:
+            page = last_page
+            notices.append(
+                _l("Les résultats s’arrêtent à la page %(page)d : affinez votre recherche.", page=last_page)
+            )
+        query = cls(
+            text=text,
+            category=value("categorie"),
+            shop=value("boutique"),
+            labels=values("label"),
+            delivery=values("livraison", DELIVERY_METHODS),
+            price_min_cents=price_min,
+            price_max_cents=price_max,
+            in_stock=str(args.get("en_stock", "")) in {"1", "on", "true", "oui"},
+            near=near,
+            within_km=within,
+            sort=sort,
+            page=page,
+        )
+        return ParsedQuery(query, notices)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    query: SearchQuery
+    notices: list[Any]
+
+
+def _euros(cents: int) -> str:
+    return f"{cents // 100}" if cents % 100 == 0 else f"{cents // 100},{cents % 100:02d}"
+
+
+def _number(raw: Any) -> float | None:
+    try:
+        number = float(str(raw).replace(",", ".").strip())
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _integer(raw: Any) -> int | None:
+    number = _number(raw)
+    return int(number) if number is not None and abs(number) < 10**9 else None
+
+
+def _price(raw: Any, name: str, notices: list[Any]) -> int | None:
+    """Euros as typed ("12", "12,50") to cents; nonsense is dropped with a notice."""
+    if raw in (None, ""):
+        return None
+    try:
+        cents = money.parse_amount(str(raw))
+    except (ValueError, ArithmeticError):
+        notices.append(_l("Le prix « %(value)s » n’a pas été compris : il est ignoré.", value=str(raw)[:20]))
+        return None
+    if cents < 0:
+        notices.append(_l("Un prix ne peut pas être négatif : il est ignoré."))
+        return None
+    return min(cents, MAX_PRICE_CENTS)
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    product_id: int
+    score: float
+    title_html: str  # the title, HTML-escaped, with <mark> around the matched words
+    shop_count: int = 1  # shops offering the same GTIN among the results
+    distance_km: float | None = None
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    total: int  # products, the same GTIN counted once
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    suggestions: list[str] = field(default_factory=list)  # "did you mean" corrections of the text
+    backend: str = ""
+
+    def facet(self, name: str) -> list[FacetValue]:
+        return self.facets.get(name, [])
+
+    @property
+    def pages(self) -> int:
+        window = min(self.total, MAX_RESULT_WINDOW)
+        return max(1, math.ceil(window / PER_PAGE))
+
+
+def price_range_key(low: int | None, high: int | None) -> str:
+    return f"{'' if low is None else low}-{'' if high is None else high}"

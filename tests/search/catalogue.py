@@ -1,0 +1,257 @@
+"""A small hand-made catalogue for the contract suite: each document is there for a behaviour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from search.documents import ProductDocument
+
+CENTRE = (47.396, 0.686)  # the town centre
+# Shops: (id, slug, name, lat, lon, delivery methods). The last is about 7 km out of town.
+SHOPS = {
+    "cordonnerie": (1, "cordonnerie-du-centre", "Cordonnerie du Centre", 47.3965, 0.6862, ["click_collect"]),
+    "fromagerie": (
+        2,
+        "fromagerie-des-halles",
+        "Fromagerie des Halles",
+        47.4021,
+        0.6987,
+        ["click_collect", "local_delivery"],
+    ),
+    "cave": (3, "cave-des-vignerons", "Cave des Vignerons", 47.3897, 0.6741, ["home_delivery", "relay"]),
+    "quais": (4, "librairie-des-quais", "Librairie des Quais", 47.3938, 0.6722, ["click_collect", "relay"]),
+    "boussole": (5, "librairie-la-boussole", "Librairie la Boussole", 47.3976, 0.6908, ["click_collect"]),
+    "chat": (6, "le-chat-qui-lit", "Le Chat qui lit", 47.4053, 0.6718, ["home_delivery"]),
+    "ferme": (7, "ferme-des-coteaux", "Ferme des Coteaux", 47.4550, 0.6400, ["local_delivery"]),
+}
+CATEGORIES = {
+    "chaussures": (["mode", "chaussures"], ["Mode", "Chaussures"]),
+    "fromagerie": (["alimentation", "fromagerie"], ["Alimentation", "Fromagerie"]),
+    "vins": (["alimentation", "vins-spiritueux"], ["Alimentation", "Vins et spiritueux"]),
+    "livres": (["culture-loisirs", "livres"], ["Culture et loisirs", "Livres"]),
+}
+PETIT_PRINCE_GTIN = "9782070612758"
+
+
+def doc(
+    product_id: int,
+    title: str,
+    shop: str,
+    category: str,
+    price: int,
+    *,
+    description: str = "",
+    facts: list[str] | None = None,
+    labels: list[str] | None = None,
+    in_stock: bool = True,
+    gtin: str | None = None,
+    created: int = 0,
+) -> ProductDocument:
+    shop_id, slug, name, lat, lon, methods = SHOPS[shop]
+    path, names = CATEGORIES[category]
+    return ProductDocument(
+        id=product_id,
+        title=title,
+        description=description,
+        facts=facts or [],
+        labels=labels or [],
+        category=path[-1],
+        category_path=path,
+        category_names=names,
+        shop_id=shop_id,
+        shop_slug=slug,
+        shop_name=name,
+        delivery_methods=methods,
+        price_min_cents=price,
+        price_max_cents=price,
+        in_stock=in_stock,
+        rating=0.0,
+        gtin=gtin,
+        created_at=1_790_000_000_000_000 + created * 1_000_000,
+        lat=lat,
+        lon=lon,
+    )
+
+
+def catalogue() -> list[ProductDocument]:
+    return [
+        doc(
+            1,
+            "Chaussures de ville en cuir",
+            "cordonnerie",
+            "chaussures",
+            8900,
+            facts=["derbies", "cuir", "noir"],
+            created=1,
+        ),
+        doc(
+            2,
+            "Bottines en daim",
+            "cordonnerie",
+            "chaussures",
+            11900,
+            facts=["bottines", "daim", "camel"],
+            created=2,
+        ),
+        doc(
+            3,
+            "Baskets en toile",
+            "cordonnerie",
+            "chaussures",
+            5900,
+            facts=["baskets", "toile"],
+            description="Semelle en caoutchouc, coutures en fil de cuir.",
+            created=3,
+        ),
+        doc(
+            4,
+            "Sandales en cuir",
+            "cordonnerie",
+            "chaussures",
+            6900,
+            facts=["sandales", "cuir"],
+            in_stock=False,
+            created=4,
+        ),
+        doc(
+            5,
+            "Crottin de Chavignol",
+            "fromagerie",
+            "fromagerie",
+            390,
+            facts=["chèvre", "Loire"],
+            labels=["lait cru"],
+            description="Fromage au lait de chèvre, affiné dans nos caves.",
+            created=5,
+        ),
+        doc(
+            6,
+            "Sainte-Maure-de-Touraine AOP",
+            "fromagerie",
+            "fromagerie",
+            1150,
+            facts=["chèvre", "Touraine"],
+            description="Fromage au lait de chèvre cendré.",
+            created=6,
+        ),
+        doc(
+            7,
+            "Comté 18 mois",
+            "fromagerie",
+            "fromagerie",
+            2890,
+            facts=["vache", "Jura"],
+            description="Fromage au lait de vache.",
+            created=7,
+        ),
+        doc(
+            8,
+            "Huile d'olive vierge extra",
+            "fromagerie",
+            "fromagerie",
+            1490,
+            labels=["bio"],
+            description="L’huile de nos producteurs.",
+            created=8,
+        ),
+        doc(
+            9,
+            "Chinon rouge 2020",
+            "cave",
+            "vins",
+            1350,
+            facts=["rouge", "Loire"],
+            labels=["bio"],
+            description="Vin rouge de la Loire.",
+            created=9,
+        ),
+        doc(
+            10,
+            "Saumur-Champigny 2021",
+            "cave",
+            "vins",
+            1590,
+            facts=["rouge", "Loire"],
+            description="Vin rouge de la Loire.",
+            created=10,
+        ),
+        doc(
+            11,
+            "Vouvray demi-sec 2019",
+            "cave",
+            "vins",
+            1790,
+            facts=["blanc", "Loire"],
+            labels=["bio"],
+            description="Vin blanc de la Loire.",
+            created=11,
+        ),
+        doc(
+            12,
+            "Le Petit Prince",
+            "quais",
+            "livres",
+            890,
+            facts=["jeunesse", "3-6 ans"],
+            gtin=PETIT_PRINCE_GTIN,
+            description="Album jeunesse. Prix unique du livre.",
+            created=12,
+        ),
+        doc(
+            13,
+            "Le Petit Prince",
+            "boussole",
+            "livres",
+            890,
+            facts=["jeunesse", "3-6 ans"],
+            gtin=PETIT_PRINCE_GTIN,
+            description="Album jeunesse. Prix unique du livre.",
+            created=13,
+        ),
+        doc(
+            14,
+            "Le Petit Prince",
+            "chat",
+            "livres",
+            890,
+            facts=["jeunesse", "3-6 ans"],
+            gtin=PETIT_PRINCE_GTIN,
+            description="Album jeunesse. Prix unique du livre.",
+            created=14,
+        ),
+        doc(
+            15,
+            "La Loire à vélo",
+            "quais",
+            "livres",
+            2400,
+            facts=["nature"],
+            gtin="9782263162404",
+            description="Guide nature. Prix unique du livre.",
+            created=15,
+        ),
+        doc(
+            16,
+            "Panier de légumes de saison",
+            "ferme",
+            "fromagerie",
+            2000,
+            labels=["bio", "local"],
+            description="Légumes cultivés à la ferme.",
+            created=16,
+        ),
+        doc(
+            17,
+            "Yaourts fermiers au lait de chèvre",
+            "ferme",
+            "fromagerie",
+            450,
+            facts=["chèvre"],
+            labels=["local"],
+            created=17,
+        ),
+    ]
+
+
+def ids(result: Any) -> list[int]:
+    return [hit.product_id for hit in result.hits]

@@ -1,0 +1,306 @@
+"""One contract, two backends: every test here runs against tantivy and Elasticsearch (noida-db)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from search.backends import SearchBackend
+from search.backends.elastic import ElasticsearchBackend
+from search.query import SearchQuery
+from tests.plugins.search import BACKENDS, drop, make_backend
+from tests.search.catalogue import CENTRE, PETIT_PRINCE_GTIN, catalogue, doc, ids
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def indexed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SearchBackend]:
+    """The contract catalogue, indexed once per backend for the whole module (tests only read it)."""
+    backend = make_backend(request.param, request, tmp_path_factory.mktemp("contract") / "index")
+    documents = catalogue()
+    backend.rebuild([documents[:9], documents[9:]])
+    yield backend
+    drop(backend)
+
+
+def search(backend: SearchBackend, text: str = "", **filters: object) -> list[int]:
+    return ids(backend.search(SearchQuery(text=text, **filters)))  # type: ignore[arg-type]
+
+
+# -- French text --------------------------------------------------------------------------------
+
+
+def test_plural_and_singular_find_the_same_products(indexed: SearchBackend) -> None:
+    assert set(search(indexed, "chaussure")) == set(search(indexed, "chaussures"))
+
+
+def test_accents_are_optional(indexed: SearchBackend) -> None:
+    assert set(search(indexed, "chevre")) == {5, 6, 17}
+
+
+def test_stop_words_do_not_have_to_match(indexed: SearchBackend) -> None:
+    assert set(search(indexed, "fromage de chèvre")) == set(search(indexed, "fromage chèvre"))
+
+
+def test_elided_articles_are_stripped(indexed: SearchBackend) -> None:
+    assert search(indexed, "l'huile")[0] == 8
+
+
+def test_a_typo_still_finds_the_product(indexed: SearchBackend) -> None:
+    assert search(indexed, "chausures cuir")[0] == 1
+
+
+def test_two_typos_in_a_long_word(indexed: SearchBackend) -> None:
+    assert 6 in search(indexed, "Saint-Maur tourraine")
+
+
+def test_a_title_match_ranks_above_a_description_match(indexed: SearchBackend) -> None:
+    found = search(indexed, "cuir")
+    # Product 3 mentions leather only in its description ("fil de cuir").
+    assert found.index(1) < found.index(3)
+
+
+def test_in_stock_ranks_above_sold_out_for_the_same_words(indexed: SearchBackend) -> None:
+    found = search(indexed, "sandales cuir chaussures")
+    assert found[0] != 4
+
+
+def test_all_but_one_word_must_match_beyond_two_words(indexed: SearchBackend) -> None:
+    found = search(indexed, "vin rouge bio")
+    assert found[0] == 9  # red and organic
+
+
+def test_vin_rouge_bio_keeps_red_wines_that_are_not_organic(indexed: SearchBackend) -> None:
+    assert 10 in search(indexed, "vin rouge bio")
+
+
+def test_two_words_must_both_match(indexed: SearchBackend) -> None:
+    assert search(indexed, "vin cuir") == []
+
+
+def test_titles_come_back_escaped_with_marks(indexed: SearchBackend) -> None:
+    hit = indexed.search(SearchQuery(text="crottin")).hits[0]
+    assert hit.title_html == "<mark>Crottin</mark> de Chavignol"
+
+
+def test_special_characters_are_text_not_syntax(indexed: SearchBackend) -> None:
+    for text in [
+        'cuir" OR 1=1 --',
+        "title:cuir AND (",
+        "*:*",
+        "cuir~ ^2 [a TO z] \\ / {}",
+        "'; DROP TABLE products; --",
+    ]:
+        result = indexed.search(SearchQuery(text=text))
+        assert all(isinstance(hit.product_id, int) for hit in result.hits), text
+
+
+# -- collapse by GTIN ---------------------------------------------------------------------------
+
+
+def test_the_same_book_at_three_bookshops_shows_once_with_its_shop_count(indexed: SearchBackend) -> None:
+    result = indexed.search(SearchQuery(text="petit prince"))
+    assert [(hit.product_id in {12, 13, 14}, hit.shop_count) for hit in result.hits] == [(True, 3)]
+
+
+def test_the_total_counts_a_shared_book_once(indexed: SearchBackend) -> None:
+    assert indexed.search(SearchQuery(category="livres")).total == 2
+
+
+def test_a_shop_filter_counts_only_that_shops_copy(indexed: SearchBackend) -> None:
+    result = indexed.search(SearchQuery(text="petit prince", shop="le-chat-qui-lit"))
+    assert [(hit.product_id, hit.shop_count) for hit in result.hits] == [(14, 1)]
+
+
+def test_the_browse_total_is_products_not_offers(indexed: SearchBackend) -> None:
+    assert indexed.search(SearchQuery()).total == len(catalogue()) - 2
+
+
+# -- facets -------------------------------------------------------------------------------------
+
+
+def test_facets_count_the_results(indexed: SearchBackend) -> None:
+    facets = indexed.search(SearchQuery(text="chèvre")).facets
+    assert {value.value: value.count for value in facets["shop"]} == {
+        "fromagerie-des-halles": 2,
+        "ferme-des-coteaux": 1,
+    }
+
+
+def test_category_facet_has_both_levels(indexed: SearchBackend) -> None:
+    facets = indexed.search(SearchQuery()).facets
+    counts = {value.value: value.count for value in facets["category"]}
+    assert (counts["alimentation"], counts["vins-spiritueux"], counts["livres"]) == (9, 3, 4)
+
+
+def test_label_facet(indexed: SearchBackend) -> None:
+    counts = {value.value: value.count for value in indexed.search(SearchQuery()).facets["labels"]}
+    assert counts == {"bio": 4, "local": 2, "lait cru": 1}
+
+
+def test_price_facets_are_ranges_of_the_lowest_price(indexed: SearchBackend) -> None:
+    counts = {
+        value.value: value.count
+        for value in indexed.search(SearchQuery(category="vins-spiritueux")).facets["price"]
+    }
+    assert counts == {"1000-2500": 3}
+
+
+def test_delivery_and_stock_facets(indexed: SearchBackend) -> None:
+    facets = indexed.search(SearchQuery(category="chaussures")).facets
+    assert (
+        {value.value: value.count for value in facets["delivery"]},
+        [(value.value, value.count) for value in facets["in_stock"]],
+    ) == ({"click_collect": 4}, [("1", 3)])
+
+
+@pytest.mark.parametrize(
+    ("facet", "value", "field"),
+    [
+        ("labels", "bio", "labels"),
+        ("delivery", "home_delivery", "delivery"),
+        ("category", "fromagerie", "category"),
+        ("shop", "cave-des-vignerons", "shop"),
+    ],
+)
+def test_following_a_facet_gives_exactly_its_count(
+    indexed: SearchBackend, facet: str, value: str, field: str
+) -> None:
+    counts = {item.value: item.count for item in indexed.search(SearchQuery()).facets[facet]}
+    narrowed = SearchQuery(**{field: (value,) if field in ("labels", "delivery") else value})  # type: ignore[arg-type]
+    assert indexed.search(narrowed).total == counts[value]
+
+
+def test_filters_combine(indexed: SearchBackend) -> None:
+    assert set(search(indexed, labels=("bio",), category="vins-spiritueux")) == {9, 11}
+
+
+def test_in_stock_filter(indexed: SearchBackend) -> None:
+    assert 4 not in search(indexed, "sandales", in_stock=True)
+
+
+def test_price_range_is_inclusive(indexed: SearchBackend) -> None:
+    assert set(search(indexed, category="vins-spiritueux", price_min_cents=1350, price_max_cents=1590)) == {
+        9,
+        10,
+    }
+
+
+def test_unknown_filter_values_find_nothing(indexed: SearchBackend) -> None:
+    result = indexed.search(SearchQuery(category="n-existe-pas", labels=("inconnu",)))
+    assert (result.total, result.hits) == (0, [])
+
+
+# -- near me ------------------------------------------------------------------------------------
+
+
+def test_within_a_radius_leaves_the_outskirts_out(indexed: SearchBackend) -> None:
+    found = set(search(indexed, near=CENTRE, within_km=2.0))
+    assert (16 in found, 17 in found, 1 in found) == (False, False, True)
+
+
+def test_sort_by_distance_puts_the_nearest_shop_first(indexed: SearchBackend) -> None:
+    result = indexed.search(SearchQuery(text="chèvre", near=CENTRE, sort="distance"))
+    distances = [hit.distance_km for hit in result.hits]
+    assert (ids(result)[-1], distances == sorted(distances)) == (17, True)  # type: ignore[type-var]
+
+
+def test_distances_are_kilometres(indexed: SearchBackend) -> None:
+    hit = indexed.search(SearchQuery(text="yaourts", near=CENTRE, sort="distance")).hits[0]
+    assert hit.distance_km == pytest.approx(7.0, abs=0.5)
+
+
+# -- sorts and pages ----------------------------------------------------------------------------
+
+
+def test_sort_by_price(indexed: SearchBackend) -> None:
+    assert search(indexed, category="chaussures", sort="price_asc") == [3, 4, 1, 2]
+
+
+def test_sort_by_price_descending(indexed: SearchBackend) -> None:
+    assert search(indexed, category="chaussures", sort="price_desc") == [2, 1, 4, 3]
+
+
+def test_browsing_lists_the_newest_first(indexed: SearchBackend) -> None:
+    assert search(indexed, category="vins-spiritueux") == [11, 10, 9]
+
+
+def test_pages_do_not_overlap_and_cover_everything(indexed: SearchBackend) -> None:
+    pages = [search(indexed, page=page, per_page=4) for page in (1, 2, 3, 4, 5)]
+    seen = [product for page in pages for product in page]
+    assert (len(seen), len(set(seen))) == (15, 15)
+
+
+def test_a_page_past_the_end_is_empty(indexed: SearchBackend) -> None:
+    result = indexed.search(SearchQuery(text="cuir", page=40))
+    assert (result.hits, result.total > 0) == ([], True)
+
+
+# -- suggestions --------------------------------------------------------------------------------
+
+
+def test_autocomplete_completes_the_last_word(indexed: SearchBackend) -> None:
+    assert indexed.autocomplete("chaus") == ["Chaussures de ville en cuir"]
+
+
+def test_autocomplete_needs_every_word(indexed: SearchBackend) -> None:
+    assert indexed.autocomplete("le petit pr") == ["Le Petit Prince"]
+
+
+def test_autocomplete_ignores_case_and_accents(indexed: SearchBackend) -> None:
+    assert indexed.autocomplete("SAINTE-MAU") == ["Sainte-Maure-de-Touraine AOP"]
+
+
+def test_corrections_propose_a_word_products_have(indexed: SearchBackend) -> None:
+    assert indexed.corrections(["chevvre", "chaussurres"]) == {
+        "chevvre": "chevre",
+        "chaussurres": "chaussures",
+    }
+
+
+def test_no_correction_for_words_that_exist(indexed: SearchBackend) -> None:
+    assert indexed.corrections(["fromage", "zzzzzzzz"]) == {}
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def test_upsert_replaces_and_delete_removes(search_backend: SearchBackend) -> None:
+    search_backend.upsert([doc(1, "Bottes de pluie", "cordonnerie", "chaussures", 3900)])
+    search_backend.upsert([doc(1, "Bottes de neige", "cordonnerie", "chaussures", 4900)])
+    before = ids(search_backend.search(SearchQuery(text="bottes")))
+    search_backend.delete([1])
+    after = ids(search_backend.search(SearchQuery(text="bottes")))
+    assert (before, ids(search_backend.search(SearchQuery(text="pluie"))), after) == ([1], [], [])
+
+
+def test_rebuild_swaps_in_a_new_version(search_backend: SearchBackend) -> None:
+    search_backend.rebuild([[doc(1, "Bottes de pluie", "cordonnerie", "chaussures", 3900)]])
+    first = search_backend.status()
+    search_backend.rebuild([[doc(2, "Sabots", "cordonnerie", "chaussures", 2900)]])
+    second = search_backend.status()
+    assert (first.index != second.index, second.documents, search(search_backend, "sabots")) == (True, 1, [2])
+
+
+def test_an_older_copy_never_overwrites_a_newer_one(elasticsearch_url: str) -> None:
+    backend = ElasticsearchBackend(elasticsearch_url, alias="test-versions")
+    try:
+        index = backend.ensure_index()
+        backend._bulk(
+            backend._actions(index, [doc(1, "Bottes neuves", "cordonnerie", "chaussures", 3900)], 200)
+        )
+        backend._bulk(
+            backend._actions(index, [doc(1, "Bottes anciennes", "cordonnerie", "chaussures", 3900)], 100)
+        )
+        assert search(backend, "neuves") == [1]
+    finally:
+        backend.drop()
+
+
+def test_a_shared_gtin_collapses_across_upserts(search_backend: SearchBackend) -> None:
+    search_backend.upsert([doc(12, "Le Petit Prince", "quais", "livres", 890, gtin=PETIT_PRINCE_GTIN)])
+    search_backend.upsert([doc(13, "Le Petit Prince", "boussole", "livres", 890, gtin=PETIT_PRINCE_GTIN)])
+    result = search_backend.search(SearchQuery(text="prince"))
+    assert ([hit.shop_count for hit in result.hits], result.total) == ([2], 1)
