@@ -50,6 +50,7 @@ migrate: install-dev
 
 demo: migrate
 	$(FLASK) demo load
+	$(FLASK) search reindex
 
 # The local Stripe emulator on 127.0.0.1 (devtools/stripe_emulator in front of localstripe): the app
 # reaches it through STRIPE_API_BASE, and it sends its signed webhooks back to the app.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from app.catalog.models import Category, Product
 from app.catalog.services import CARD_LOADING
@@ -94,7 +95,7 @@ def search_page(query: SearchQuery) -> SearchPage:
             fallback_ids = [hit.product_id for hit in backend().search(browse).hits]
     except _backend_errors() as error:
         log.warning("search backend failed: %s", error)
-        raise SearchUnavailable("La recherche est momentanément indisponible.") from error
+        raise SearchUnavailable(_l("La recherche est momentanément indisponible.")) from error
     found = _products([hit.product_id for hit in result.hits] + fallback_ids)
     facet_categories = [value.value for value in result.facet("category")]
     facet_shops = [value.value for value in result.facet("shop")]
@@ -112,14 +113,10 @@ def search_page(query: SearchQuery) -> SearchPage:
         category_names=dict(
             db.session.execute(
                 sa.select(Category.slug, Category.name).where(Category.slug.in_(facet_categories))
-            )
-            .tuples()
-            .all()
+            ).all()
         ),
         shop_names=dict(
-            db.session.execute(sa.select(Shop.slug, Shop.name).where(Shop.slug.in_(facet_shops)))
-            .tuples()
-            .all()
+            db.session.execute(sa.select(Shop.slug, Shop.name).where(Shop.slug.in_(facet_shops))).all()
         ),
     )
 

@@ -56,6 +56,43 @@ def words(text: str) -> list[str]:
     return found[:MAX_WORDS]
 
 
+# Words a shopper adds that no product carries ("produits locaux", "des articles de pêche").
+QUERY_NOISE = frozenset({"produit", "produits", "article", "articles"})
+# What shoppers call the same thing: each key (folded, one or two words) may be matched by any of
+# its alternatives. Kept short and domain-bound; both backends read it.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "roman policier": ("polar", "policier"),
+    "policier": ("polar", "policier"),
+    "polar": ("polar", "policier"),
+    "bande dessinee": ("bande dessinee", "bd"),
+    "bd": ("bd", "bande dessinee"),
+    "tee-shirt": ("t-shirt", "tee-shirt"),
+    "tee shirt": ("t-shirt", "tee-shirt"),
+    "bicyclette": ("velo", "bicyclette"),
+}
+
+
+def _fold_word(word: str) -> str:
+    return " ".join(folded(word))
+
+
+def groups(text: str) -> list[tuple[str, ...]]:
+    """What a query asks for: one group per meaningful word (or two-word phrase with synonyms), each
+    matched by any of its alternatives. "roman policier bd" -> [("polar", "policier"), ("bd", ...)]."""
+    typed = [word for word in words(text) if _fold_word(word) not in QUERY_NOISE]
+    found: list[tuple[str, ...]] = []
+    index = 0
+    while index < len(typed):
+        pair = " ".join(_fold_word(word) for word in typed[index : index + 2])
+        if index + 1 < len(typed) and pair in SYNONYMS:
+            found.append(SYNONYMS[pair])
+            index += 2
+            continue
+        found.append(SYNONYMS.get(_fold_word(typed[index]), (typed[index],)))
+        index += 1
+    return found
+
+
 def stems(word: str) -> list[str]:
     return french_analyzer().analyze(word)
 

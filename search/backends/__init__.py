@@ -22,11 +22,14 @@ from search.query import PRICE_RANGES, FacetValue, SearchQuery, SearchResult, pr
 FIELD_BOOSTS = {
     "title": 3.0,
     "facts": 2.0,
-    "labels_text": 2.0,
+    "labels_text": 2.5,
     "category_names": 1.5,
     "shop_name": 1.0,
     "description": 0.7,
 }
+# A word matched only with a typo counts this much of an exact match (tantivy scores fuzzy matches
+# as a constant of this size, Elasticsearch boosts its fuzzy clause by it).
+FUZZY_WEIGHT = 0.4
 # Of the words of one query, the best-matching field counts fully and the others a little.
 TIE_BREAKER = 0.2
 FACET_SIZES = {"category": 60, "shop": 40, "labels": 20, "delivery": 4}
@@ -63,6 +66,13 @@ def facet_aggregations() -> dict[str, Any]:
 def collapsed_total(matched: int, aggregations: dict[str, Any]) -> int:
     """Products found, a GTIN sold by several shops counted once: exact in both backends."""
     return matched - sum(int(bucket["doc_count"]) - 1 for bucket in aggregations["shared_gtins"]["buckets"])
+
+
+def offer_counts(aggregations: dict[str, Any]) -> dict[str, int]:
+    """For each GTIN several results share, how many shops offer it (a hit's "in 3 shops")."""
+    return {
+        str(bucket["key"]): int(bucket["doc_count"]) for bucket in aggregations["shared_gtins"]["buckets"]
+    }
 
 
 def _bound(bucket: dict[str, Any], name: str) -> int | None:

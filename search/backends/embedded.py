@@ -28,11 +28,13 @@ import tantivy
 from search import text
 from search.backends import (
     FIELD_BOOSTS,
+    FUZZY_WEIGHT,
     TIE_BREAKER,
     IndexStatus,
     collapsed_total,
     facet_aggregations,
     facets_from,
+    offer_counts,
     required_words,
 )
 from search.documents import ProductDocument, spelling_words
@@ -51,8 +53,6 @@ INTEGER_FIELDS = (
     "group_key",
 )
 FLOAT_FIELDS = ("rating", "rank_weight", "lat", "lon")
-# A fuzzy match scores as a constant in tantivy: below any exact match of the same word.
-FUZZY_WEIGHT = 0.4
 WRITER_HEAP = 50_000_000
 FIELD_SORTS = {
     "price_asc": ("price_min_cents", tantivy.Order.Asc),
@@ -300,7 +300,13 @@ class TantivyBackend:
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, query) for query in token_queries])
 
     def _text_query(self, query: SearchQuery) -> tantivy.Query:
-        word_queries = [q for q in (self._word_query(word) for word in text.words(query.text)) if q]
+        word_queries = []
+        for alternatives in text.groups(query.text):
+            found = [q for q in (self._word_query(word) for word in alternatives) if q]
+            if found:
+                word_queries.append(
+                    found[0] if len(found) == 1 else tantivy.Query.disjunction_max_query(found)
+                )
         if not word_queries:
             return tantivy.Query.all_query()
         return tantivy.Query.boolean_query(
@@ -502,14 +508,14 @@ class TantivyBackend:
         words = text.words(query.text)
         documents = [searcher.doc(address) for _s, _d, address in page]
         groups = [document.get_first("group") for document in documents]
-        offers = self._offer_counts(searcher, compiled, [g for g in groups if g and g.startswith("gtin:")])
+        offers = offer_counts(aggs)
         ids = searcher.fast_field_values("id", [address for _s, _d, address in page])
         hits = [
             Hit(
                 product_id=int(product_id),  # type: ignore[arg-type]
                 score=score,
                 title_html=text.highlight(document.get_first("title") or "", words),
-                shop_count=offers.get(group or "", 1),
+                shop_count=offers.get((group or "").removeprefix("gtin:"), 1),
                 distance_km=distance,
             )
             for (score, distance, _address), document, group, product_id in zip(
@@ -519,21 +525,6 @@ class TantivyBackend:
         return SearchResult(
             hits=hits, total=collapsed_total(matched, aggs), facets=facets_from(aggs), backend=self.name
         )
-
-    @staticmethod
-    def _offer_counts(
-        searcher: tantivy.Searcher, compiled: tantivy.Query, groups: list[str]
-    ) -> dict[str, int]:
-        if not groups:
-            return {}
-        within = tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Must, compiled),
-                (tantivy.Occur.Must, tantivy.Query.term_set_query(SCHEMA, "group", groups)),
-            ]
-        )
-        aggs = searcher.aggregate(within, {"groups": {"terms": {"field": "group", "size": len(groups)}}})
-        return {str(b["key"]): int(b["doc_count"]) for b in aggs["groups"]["buckets"]}
 
     def count(self, query: SearchQuery) -> int:
         opened = self._index()

@@ -120,3 +120,8 @@ for (const form of document.querySelectorAll("form.search-box")) {
   });
   input.addEventListener("blur", () => setTimeout(close, 100));
 }
+
+// Search filters fold away on phones, so results come first (without JavaScript they stay open).
+if (window.matchMedia("(max-width: 47.99rem)").matches) {
+  for (const filters of document.querySelectorAll("details.filters[open]")) filters.removeAttribute("open");
+}

@@ -1,0 +1,154 @@
+"""The search page and its autocomplete, through HTTP, on the embedded index."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from flask import Flask
+
+from search import tasks
+from search.backends import SearchBackend
+from tests.factories import CategoryFactory, ProductFactory, ShopFactory
+from tests.plugins.application import Client
+
+TITLE = re.compile(r'class="product-card__title">(.*?)</span>', re.S)
+FACET = re.compile(r'<a href="(/recherche\?[^"]*)"[^>]*>([^<]*?) <span class="muted">(\d+)</span></a>')
+
+
+def titles(page: str) -> list[str]:
+    return [html.unescape(re.sub(r"<[^>]+>", "", title)).strip() for title in TITLE.findall(page)]
+
+
+@pytest.fixture
+def town(app: Flask, client: Client, search_index: SearchBackend) -> dict[str, object]:
+    """A few shops and products, indexed as the outbox job would."""
+    cheese = CategoryFactory(slug="fromagerie", name="Fromagerie")
+    books = CategoryFactory(slug="livres", name="Livres")
+    halles = ShopFactory(slug="fromagerie-des-halles", name="Fromagerie des Halles", category=cheese)
+    made = {
+        "crottin": ProductFactory(
+            shop=halles, category=cheese, title="Crottin de Chavignol", attributes={"milk": "chèvre"}
+        ),
+        "comte": ProductFactory(
+            shop=halles,
+            category=cheese,
+            title="Comté 18 mois",
+            attributes={"milk": "vache", "labels": ["lait cru"]},
+            variants=[{"price_cents": 2890}],
+        ),
+    }
+    for number in range(3):
+        shop = ShopFactory(slug=f"librairie-{number}", name=f"Librairie {number}", category=books)
+        made[f"prince-{number}"] = ProductFactory(
+            shop=shop, category=books, title="Le Petit Prince", gtin="9782070612758"
+        )
+    with app.app_context():
+        tasks.drain()  # the factories ran outside a request: their outbox rows wait for a drain
+    return made
+
+
+def test_results_show_highlighted_titles(client: Client, town: dict[str, object]) -> None:
+    page = client.get("/recherche?q=crottin").get_data(as_text=True)
+    assert "<mark>Crottin</mark> de Chavignol" in page
+
+
+def test_a_book_sold_by_three_shops_is_one_card(client: Client, town: dict[str, object]) -> None:
+    page = client.get("/recherche?q=petit+prince").get_data(as_text=True)
+    assert (titles(page), "dans 3 boutiques" in page) == (["Le Petit Prince"], True)
+
+
+def test_following_a_facet_narrows_to_its_count(client: Client, town: dict[str, object]) -> None:
+    page = client.get("/recherche").get_data(as_text=True)
+    url, label, count = next(found for found in FACET.findall(page) if found[1] == "lait cru")
+    narrowed = client.get(html.unescape(url)).get_data(as_text=True)
+    assert (label, count, titles(narrowed)) == ("lait cru", "1", ["Comté 18 mois"])
+
+
+def test_facets_are_plain_links_that_keep_the_query(client: Client, town: dict[str, object]) -> None:
+    page = client.get("/recherche?q=fromage").get_data(as_text=True)
+    links = [html.unescape(url) for url, _label, _count in FACET.findall(page)]
+    assert len(links) >= 3, "category, shop, price and more facets are links"
+    assert all("q=fromage" in link for link in links)
+
+
+def test_a_typo_finds_the_product(client: Client, town: dict[str, object]) -> None:
+    assert titles(client.get("/recherche?q=crotin").get_data(as_text=True)) == ["Crottin de Chavignol"]
+
+
+def test_nothing_found_offers_a_correction_and_other_products(
+    client: Client, town: dict[str, object]
+) -> None:
+    page = client.get("/recherche?q=chavignolle+fermierrrrr").get_data(as_text=True)
+    assert ("Aucun produit ne correspond." in page, "Essayez plutôt" in page, "À découvrir" in page) == (
+        True,
+        True,
+        True,
+    )
+
+
+def test_the_correction_link_finds_something(client: Client, town: dict[str, object]) -> None:
+    page = client.get("/recherche?q=chavignolle+fermierrrrr").get_data(as_text=True)
+    link = html.unescape(re.search(r'class="did-you-mean">.*?<a href="([^"]+)"', page, re.S).group(1))  # type: ignore[union-attr]
+    assert titles(client.get(link).get_data(as_text=True)) == ["Crottin de Chavignol"]
+
+
+def test_near_a_street_shows_distances(client: Client, town: dict[str, object]) -> None:
+    page = client.get("/recherche?q=crottin&depuis=rue+Colbert&tri=distance").get_data(as_text=True)
+    assert re.search(r"· \d+,\d km", page)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=",
+        "q=" + "fromage " * 150,
+        "q=%22%27%3B+DROP+TABLE+products%3B+--",
+        "q=title%3A*+AND+(+OR+%5B+%7D+~+%5E+%5C",
+        "q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "prix_min=-20&prix_max=abc",
+        "prix_min=50&prix_max=10",
+        "prix_min=1e308&prix_max=99999999999999999999",
+        "categorie=n-existe-pas&boutique=%3Cb%3E&label=inconnu&livraison=teleportation",
+        "page=10000",
+        "page=-3",
+        "page=abc",
+        "tri=nimporte&rayon=-5",
+        "rayon=100000&lat=47.39&lon=0.68",
+        "lat=nan&lon=inf&tri=distance",
+        "depuis=rue+qui+n+existe+pas&rayon=2",
+    ],
+)
+def test_bad_input_never_breaks_the_page(client: Client, town: dict[str, object], query: str) -> None:
+    response = client.get(f"/recherche?{query}")
+    page = response.get_data(as_text=True)
+    assert (response.status_code, "<script>alert" in page) == (200, False)
+
+
+def test_corrections_are_said(client: Client, town: dict[str, object]) -> None:
+    page = client.get("/recherche?prix_min=50&prix_max=10&page=10000").get_data(as_text=True)
+    assert ("nous les avons inversés" in page, "affinez votre recherche" in page) == (True, True)
+
+
+def test_autocomplete_answers_json(client: Client, town: dict[str, object]) -> None:
+    response = client.get("/recherche/suggestions?q=crot")
+    assert response.get_json() == {"query": "crot", "suggestions": ["Crottin de Chavignol"]}
+
+
+def test_autocomplete_ignores_a_single_letter(client: Client, town: dict[str, object]) -> None:
+    assert client.get("/recherche/suggestions?q=c").get_json()["suggestions"] == []
+
+
+def test_a_backend_that_does_not_answer_gives_a_clear_page(
+    client: Client, town: dict[str, object], search_index: SearchBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(query: object) -> object:
+        raise ConnectionError("Elasticsearch does not answer")
+
+    monkeypatch.setattr(search_index, "search", down)
+    response = client.get("/recherche?q=crottin")
+    assert (response.status_code, "momentanément indisponible" in response.get_data(as_text=True)) == (
+        503,
+        True,
+    )
