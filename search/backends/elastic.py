@@ -321,8 +321,11 @@ class ElasticsearchBackend:
                 "_source": _source(document),
             }
 
-    def _bulk(self, actions: Iterable[Any]) -> int:
-        done, errors = helpers.bulk(self.client, actions, raise_on_error=False, refresh=True)
+    def _bulk(self, actions: Iterable[Any], refresh: bool = True) -> int:
+        """Write, then (by default) refresh: what the outbox drain writes is searchable at once."""
+        done, errors = helpers.bulk(
+            self.client, actions, raise_on_error=False, refresh=refresh, chunk_size=1000
+        )
         # A version conflict means a newer copy is already there: that is the point of versions.
         real = [
             error
@@ -370,8 +373,11 @@ class ElasticsearchBackend:
         """Fill a new index version, then point the alias at it in one atomic call."""
         new = self._new_index()
         version = time.time_ns() // 1000
+        # Nobody searches the new version yet: no refresh until it is full (Elasticsearch's advice).
+        self.client.indices.put_settings(index=new, settings={"index": {"refresh_interval": "-1"}})
         for batch in batches:
-            self._bulk(self._actions(new, batch, version))
+            self._bulk(self._actions(new, batch, version), refresh=False)
+        self.client.indices.put_settings(index=new, settings={"index": {"refresh_interval": "1s"}})
         self.client.indices.refresh(index=new)
         old = self._current_index()
         actions: list[dict[str, Any]] = [{"add": {"index": new, "alias": self.alias}}]

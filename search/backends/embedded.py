@@ -380,37 +380,15 @@ class TantivyBackend:
     def _ordered(
         self, searcher: tantivy.Searcher, query: SearchQuery, compiled: tantivy.Query, limit: int, offset: int
     ) -> list[tuple[float, tantivy.DocAddress]]:
-        sort = query.effective_sort
-        if sort == "price_asc":
-            hits = searcher.search(
-                compiled,
-                limit,
-                count=False,
-                offset=offset,
-                order_by_field="price_min_cents",
-                order=tantivy.Order.Asc,
-            ).hits
-        elif sort == "price_desc":
-            hits = searcher.search(
-                compiled,
-                limit,
-                count=False,
-                offset=offset,
-                order_by_field="price_max_cents",
-                order=tantivy.Order.Desc,
-            ).hits
-        elif sort == "newest":
-            hits = searcher.search(
-                compiled,
-                limit,
-                count=False,
-                offset=offset,
-                order_by_field="created_at",
-                order=tantivy.Order.Desc,
-            ).hits
-        else:
+        by_field = FIELD_SORTS.get(query.effective_sort)
+        if by_field is None:
             hits = searcher.search(
                 compiled, limit, count=False, offset=offset, weight_by_field="rank_weight"
+            ).hits
+        else:
+            field, order = by_field
+            hits = searcher.search(
+                compiled, limit, count=False, offset=offset, order_by_field=field, order=order
             ).hits
         return [(float(key), address) for key, address in hits]
 
@@ -448,6 +426,8 @@ class TantivyBackend:
         while position < len(shops):
             batch: list[tuple[float, int, int]] = []
             size = 0
+            # Each round reads twice as many hits as the last: when most hits are copies of one GTIN
+            # already kept (a book in many shops), few rounds still fill the page.
             while position < len(shops) and (size < wanted or not batch):
                 batch.append(shops[position])
                 size += shops[position][2]
@@ -473,6 +453,7 @@ class TantivyBackend:
             )
             for (score, address), shop_id, _id in rows:
                 yield float(score), distances[int(shop_id)], address  # type: ignore[arg-type]
+            wanted *= 2
 
     def search(self, query: SearchQuery) -> SearchResult:
         opened = self._index()

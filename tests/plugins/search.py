@@ -67,5 +67,8 @@ def search_index(app: Flask, tmp_path: Path) -> Iterator[SearchBackend]:
     try:
         yield backend
     finally:
-        app.extensions["search"] = previous if previous is not None else TantivyBackend(tmp_path / "unused")
+        if previous is None:
+            app.extensions.pop("search", None)
+        else:
+            app.extensions["search"] = previous
         drop(backend)
