@@ -98,6 +98,7 @@ def import_models() -> None:
     """Import every domain's models, so that the metadata (and Alembic) sees all tables."""
     import app.accounts.models
     import app.audit.models
+    import app.cart.models
     import app.catalog.models  # noqa: F401
     import payouts.models  # noqa: F401
     import search.models  # noqa: F401
@@ -107,6 +108,7 @@ def import_models() -> None:
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the app, in one explicit list."""
     from app.accounts.views import blueprint as accounts
+    from app.cart import views as cart_views
     from app.catalog.admin import blueprint as catalog_admin
     from app.catalog.backoffice import blueprint as catalog_backoffice
     from app.catalog.import_views import blueprint as catalog_imports
@@ -131,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
         catalog_backoffice,
         catalog_imports,
         catalog_admin,
+        cart_views.blueprint,
         stripe_webhooks,
     ]
     if app.config["APP_ENV"] != "production":
@@ -139,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
         blueprints.append(dev)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    cart_views.init_app(app)  # the header's cart badge, and a guest's cart kept at log-in
 
     from app.site import errors
 

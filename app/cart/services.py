@@ -1,0 +1,419 @@
+"""Cart use cases: add, change, remove, choose each shop's delivery, merge a guest's cart at log-in,
+and the summary the cart page and the checkout show (lines by shop, delivery fees, VAT by rate).
+
+Prices are read afresh at every summary: the cart keeps the price seen when adding only to say that
+it changed. Nothing here reserves stock; the checkout does, atomically.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from app import money
+from app.accounts.models import User
+from app.cart.models import MAX_QUANTITY, Cart, CartDelivery, CartItem, DeliveryMethod
+from app.catalog.models import Product, ProductStatus, Variant
+from app.database import utcnow
+from app.errors import ServiceError
+from app.extensions import db
+from vendors.models import RelayPoint, Shop, ShopStatus, VatRegime
+
+POSTCODE = {"FR": re.compile(r"^\d{5}$"), "BE": re.compile(r"^\d{4}$")}
+# VAT on a delivery fee: the standard rate of the shop's country (none under the franchise).
+STANDARD_VAT_BPS = {"FR": 2000, "BE": 2100}
+
+
+class CartError(ServiceError):
+    """A refused cart change."""
+
+
+# -- finding the cart -----------------------------------------------------------------------------
+
+
+def _loaded(query: sa.Select[Any]) -> Cart | None:
+    return db.session.scalar(
+        query.options(
+            selectinload(Cart.items)
+            .joinedload(CartItem.variant)
+            .joinedload(Variant.product)
+            .options(joinedload(Product.shop), selectinload(Product.photos)),
+            selectinload(Cart.deliveries),
+        )
+    )
+
+
+def find_cart(user: User | None, token: str | None) -> Cart | None:
+    """The account's cart, or the guest's by the token kept in their session."""
+    if user is not None:
+        return _loaded(sa.select(Cart).where(Cart.user_id == user.id))
+    if token:
+        return _loaded(sa.select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+    return None
+
+
+def open_cart(user: User | None, token: str | None) -> Cart:
+    """The cart to add to, created when there is none (a guest's gets a new random token)."""
+    cart = find_cart(user, token)
+    if cart is None:
+        cart = Cart(user_id=user.id if user else None, token=None if user else secrets.token_urlsafe(32))
+        db.session.add(cart)
+        db.session.flush()
+    return cart
+
+
+def item_count(user: User | None, token: str | None) -> int:
+    """How many articles the cart holds (the header's badge)."""
+    query = sa.select(sa.func.coalesce(sa.func.sum(CartItem.quantity), 0)).join(
+        Cart, Cart.id == CartItem.cart_id
+    )
+    if user is not None:
+        query = query.where(Cart.user_id == user.id)
+    elif token:
+        query = query.where(Cart.token == token, Cart.user_id.is_(None))
+    else:
+        return 0
+    return int(db.session.scalar(query) or 0)
+
+
+# -- changing it ----------------------------------------------------------------------------------
+
+
+def _quantity(raw: Any, allow_zero: bool = False) -> int:
+    try:
+        quantity = int(str(raw).strip())
+    except (TypeError, ValueError):
+        raise CartError(_l("Indiquez une quantité en chiffres."), "quantity") from None
+    if quantity < (0 if allow_zero else 1):
+        raise CartError(_l("La quantité doit être d’au moins 1."), "quantity")
+    if quantity > MAX_QUANTITY:
+        raise CartError(_l("Au plus %(max)d par article.", max=MAX_QUANTITY), "quantity")
+    return quantity
+
+
+def _buyable(variant_id: Any) -> Variant:
+    try:
+        wanted = int(variant_id)
+    except (TypeError, ValueError):
+        raise CartError(_l("Choisissez un article.")) from None
+    variant = db.session.scalar(
+        sa.select(Variant)
+        .join(Product, Product.id == Variant.product_id)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(
+            Variant.id == wanted, Product.status == ProductStatus.ACTIVE, Shop.status == ShopStatus.APPROVED
+        )
+    )
+    if variant is None:
+        raise CartError(_l("Cet article n’est plus en vente."))
+    return variant
+
+
+def _check_stock(variant: Variant, quantity: int) -> None:
+    if variant.stock <= 0:
+        raise CartError(_l("Cet article est épuisé."), "quantity")
+    if quantity > variant.stock:
+        left = variant.stock
+        raise CartError(
+            _l("Il n’en reste que %(stock)d : choisissez une quantité plus petite.", stock=left), "quantity"
+        )
+
+
+def add(cart: Cart, variant_id: Any, quantity: Any = 1) -> CartItem:
+    """Put an article in the cart, or more of it; never more than the shop has."""
+    variant = _buyable(variant_id)
+    wanted = _quantity(quantity)
+    item = next((line for line in cart.items if line.variant_id == variant.id), None)
+    total = wanted + (item.quantity if item else 0)
+    if total > MAX_QUANTITY:
+        raise CartError(_l("Au plus %(max)d par article.", max=MAX_QUANTITY), "quantity")
+    _check_stock(variant, total)
+    if item is None:
+        item = CartItem(variant=variant, quantity=total, price_seen_cents=variant.price_cents)
+        cart.items.append(item)
+    else:
+        item.quantity = total
+        item.price_seen_cents = variant.price_cents
+    cart.updated_at = utcnow()
+    return item
+
+
+def _item(cart: Cart, item_id: Any) -> CartItem:
+    item = next((line for line in cart.items if str(line.id) == str(item_id)), None)
+    if item is None:
+        raise CartError(_l("Cet article n’est plus dans votre panier."))
+    return item
+
+
+def set_quantity(cart: Cart, item_id: Any, quantity: Any) -> CartItem | None:
+    """A new quantity for a line; 0 removes it. Returns the line, or None once removed."""
+    item = _item(cart, item_id)
+    wanted = _quantity(quantity, allow_zero=True)
+    if wanted == 0:
+        cart.items.remove(item)
+        return None
+    _check_stock(item.variant, wanted)
+    item.quantity = wanted
+    item.price_seen_cents = item.variant.price_cents  # the shopper sees the price as it is now
+    return item
+
+
+def remove(cart: Cart, item_id: Any) -> None:
+    cart.items.remove(_item(cart, item_id))
+
+
+def set_postcode(cart: Cart, postcode: str, country: str = "FR") -> None:
+    """Where to deliver, for the shops' local delivery zones."""
+    postcode = postcode.strip().replace(" ", "")
+    if postcode and not any(pattern.match(postcode) for pattern in POSTCODE.values()):
+        raise CartError(_l("Un code postal a 5 chiffres en France, 4 en Belgique."), "postcode")
+    cart.postcode = postcode
+
+
+def choose_delivery(cart: Cart, shop_id: Any, method: str, relay_point_id: Any = None) -> CartDelivery:
+    """How one shop's part reaches the shopper: one of the options that shop offers."""
+    part = next((part for part in summary(cart).parts if str(part.shop.id) == str(shop_id)), None)
+    if part is None:
+        raise CartError(_l("Cette boutique n’est pas dans votre panier."))
+    option = next((option for option in part.options if option.method == method), None)
+    if option is None:
+        raise CartError(_l("Cette boutique ne propose pas ce mode de livraison."), "method")
+    if not option.available:
+        raise CartError(option.reason or _l("Ce mode de livraison n’est pas possible."), "method")
+    relay: RelayPoint | None = None
+    if method == DeliveryMethod.RELAY:
+        relay = next(
+            (point for point in part.shop.relay_points if str(point.id) == str(relay_point_id)), None
+        )
+        if relay is None:
+            raise CartError(_l("Choisissez un des points relais de la boutique."), "relay_point")
+    delivery = next((d for d in cart.deliveries if d.shop_id == part.shop.id), None)
+    if delivery is None:
+        delivery = CartDelivery(shop_id=part.shop.id, method=DeliveryMethod(method))
+        cart.deliveries.append(delivery)
+    delivery.method = DeliveryMethod(method)
+    delivery.relay_point_id = relay.id if relay else None
+    return delivery
+
+
+def merge(guest: Cart, into: Cart) -> list[str]:
+    """A guest's cart joins the account's at log-in; quantities add up to what the shop has.
+    Returns the titles whose quantity had to be lowered."""
+    lowered: list[str] = []
+    for line in list(guest.items):
+        existing = next((item for item in into.items if item.variant_id == line.variant_id), None)
+        wanted = line.quantity + (existing.quantity if existing else 0)
+        allowed = min(wanted, MAX_QUANTITY, max(line.variant.stock, 0))
+        if allowed < wanted:
+            lowered.append(line.variant.product.title)
+        if allowed <= 0:
+            if existing is not None:
+                into.items.remove(existing)
+            continue
+        if existing is None:
+            into.items.append(
+                CartItem(variant_id=line.variant_id, quantity=allowed, price_seen_cents=line.price_seen_cents)
+            )
+        else:
+            existing.quantity = allowed
+    chosen = {delivery.shop_id for delivery in into.deliveries}
+    for delivery in guest.deliveries:
+        if delivery.shop_id not in chosen:
+            into.deliveries.append(
+                CartDelivery(
+                    shop_id=delivery.shop_id, method=delivery.method, relay_point_id=delivery.relay_point_id
+                )
+            )
+    into.postcode = into.postcode or guest.postcode
+    db.session.delete(guest)
+    return lowered
+
+
+# -- the summary ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    item: CartItem
+    product: Product
+    variant: Variant
+    unit_cents: int
+    total_cents: int
+    price_was_cents: int | None  # the price seen when adding, when it changed since
+    problem: Any = None  # why it cannot be bought as it is (sold out, fewer left, no longer sold)
+
+
+@dataclass(frozen=True)
+class DeliveryOption:
+    method: str
+    fee_cents: int
+    available: bool = True
+    reason: Any = None
+    free_over_cents: int | None = None  # local delivery: free from this amount of the shop's items
+    missing_for_free_cents: int = 0  # "add 7,50 € more from this shop for free delivery"
+
+
+@dataclass
+class ShopPart:
+    shop: Shop
+    lines: list[Line]
+    options: list[DeliveryOption]
+    chosen: DeliveryOption | None
+    relay_point_id: int | None
+    items_cents: int
+    delivery_vat_bps: int
+
+    @property
+    def delivery_cents(self) -> int:
+        return self.chosen.fee_cents if self.chosen else 0
+
+    @property
+    def total_cents(self) -> int:
+        return self.items_cents + self.delivery_cents
+
+
+@dataclass
+class CartSummary:
+    cart: Cart | None
+    parts: list[ShopPart] = field(default_factory=list)
+
+    @property
+    def items_cents(self) -> int:
+        return sum(part.items_cents for part in self.parts)
+
+    @property
+    def delivery_cents(self) -> int:
+        return sum(part.delivery_cents for part in self.parts)
+
+    @property
+    def total_cents(self) -> int:
+        return self.items_cents + self.delivery_cents
+
+    @property
+    def article_count(self) -> int:
+        return sum(line.item.quantity for part in self.parts for line in part.lines)
+
+    @property
+    def vat(self) -> dict[int, tuple[int, int]]:
+        """Per rate, (amount tax included, VAT in it), items and delivery fees alike."""
+        lines = [(line.total_cents, line.product.vat_bps) for part in self.parts for line in part.lines]
+        lines += [(part.delivery_cents, part.delivery_vat_bps) for part in self.parts if part.delivery_cents]
+        return money.vat_breakdown(lines)
+
+    @property
+    def problems(self) -> list[Any]:
+        found: list[Any] = [line.problem for part in self.parts for line in part.lines if line.problem]
+        found += [
+            _l("Choisissez comment recevoir la commande de %(shop)s.", shop=part.shop.name)
+            for part in self.parts
+            if part.chosen is None
+        ]
+        found += [
+            _l("Choisissez le point relais de %(shop)s.", shop=part.shop.name)
+            for part in self.parts
+            if part.chosen is not None
+            and part.chosen.method == DeliveryMethod.RELAY
+            and not part.relay_point_id
+        ]
+        return found
+
+    @property
+    def ready(self) -> bool:
+        """Everything can be bought as it stands and every shop has a delivery choice."""
+        return bool(self.parts) and not self.problems
+
+
+def _line(item: CartItem) -> Line:
+    variant, product = item.variant, item.variant.product
+    problem = None
+    if product.status != ProductStatus.ACTIVE or product.shop.status != ShopStatus.APPROVED:
+        problem = _l("« %(title)s » n’est plus en vente : retirez-le du panier.", title=product.title)
+    elif variant.stock <= 0:
+        problem = _l("« %(title)s » est épuisé : retirez-le du panier.", title=product.title)
+    elif item.quantity > variant.stock:
+        problem = _l(
+            "« %(title)s » : il n’en reste que %(stock)d, baissez la quantité.",
+            title=product.title,
+            stock=variant.stock,
+        )
+    return Line(
+        item=item,
+        product=product,
+        variant=variant,
+        unit_cents=variant.price_cents,
+        total_cents=variant.price_cents * item.quantity,
+        price_was_cents=item.price_seen_cents if item.price_seen_cents != variant.price_cents else None,
+        problem=problem,
+    )
+
+
+def delivery_options(shop: Shop, items_cents: int, postcode: str) -> list[DeliveryOption]:
+    """What the shop offers for this much of its items, to this postcode (when known)."""
+    options = []
+    if shop.click_collect:
+        options.append(DeliveryOption(DeliveryMethod.CLICK_COLLECT, 0))
+    if shop.local_delivery:
+        free_over = shop.local_delivery_free_over_cents
+        free = free_over is not None and items_cents >= free_over
+        outside = bool(postcode) and postcode not in shop.postcode_zone
+        options.append(
+            DeliveryOption(
+                DeliveryMethod.LOCAL_DELIVERY,
+                0 if free else shop.local_delivery_fee_cents,
+                available=not outside,
+                reason=_l("%(postcode)s est hors de la zone de livraison de la boutique.", postcode=postcode)
+                if outside
+                else None,
+                free_over_cents=free_over,
+                missing_for_free_cents=0 if free or free_over is None else free_over - items_cents,
+            )
+        )
+    if shop.home_delivery:
+        options.append(DeliveryOption(DeliveryMethod.HOME_DELIVERY, shop.home_delivery_fee_cents))
+    if shop.relay and shop.relay_points:
+        # The shop drops its parcels at the town's relay points itself: no carrier fee.
+        options.append(DeliveryOption(DeliveryMethod.RELAY, 0))
+    return options
+
+
+def summary(cart: Cart | None) -> CartSummary:
+    """The cart by shop, with fees and totals as they are now."""
+    if cart is None:
+        return CartSummary(None)
+    by_shop: dict[int, list[Line]] = {}
+    shops: dict[int, Shop] = {}
+    for item in cart.items:
+        line = _line(item)
+        shops[line.product.shop_id] = line.product.shop
+        by_shop.setdefault(line.product.shop_id, []).append(line)
+    chosen = {delivery.shop_id: delivery for delivery in cart.deliveries}
+    parts = []
+    for shop_id, lines in sorted(by_shop.items(), key=lambda entry: shops[entry[0]].name):
+        shop = shops[shop_id]
+        items_cents = sum(line.total_cents for line in lines if not line.problem)
+        options = delivery_options(shop, items_cents, cart.postcode)
+        available = [option for option in options if option.available]
+        delivery = chosen.get(shop_id)
+        pick = next((option for option in available if delivery and option.method == delivery.method), None)
+        if pick is None and len(available) == 1:
+            pick = available[0]  # the only way: nothing to choose
+        parts.append(
+            ShopPart(
+                shop=shop,
+                lines=lines,
+                options=options,
+                chosen=pick,
+                relay_point_id=delivery.relay_point_id if delivery and pick else None,
+                items_cents=items_cents,
+                delivery_vat_bps=0
+                if shop.vat_regime == VatRegime.FRANCHISE
+                else STANDARD_VAT_BPS.get(shop.country, 2000),
+            )
+        )
+    return CartSummary(cart, parts)

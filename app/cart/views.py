@@ -1,0 +1,141 @@
+"""The cart page and its buttons. Guests keep their cart's token in their session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, user_logged_in
+from werkzeug.wrappers import Response
+
+from app.accounts.auth import safe_next
+from app.accounts.models import User
+from app.cart import services
+from app.cart.forms import CartForm
+from app.cart.models import Cart
+from app.extensions import db
+
+blueprint = Blueprint("cart", __name__)
+TOKEN_KEY = "cart_token"  # noqa: S105 - the session key of a guest's cart, not a secret
+
+
+def _shopper() -> User | None:
+    return current_user if current_user.is_authenticated else None
+
+
+def _cart(create: bool = False) -> Cart | None:
+    token = session.get(TOKEN_KEY)
+    if not create:
+        return services.find_cart(_shopper(), token)
+    cart = services.open_cart(_shopper(), token)
+    if cart.token:
+        session[TOKEN_KEY] = cart.token
+    return cart
+
+
+def _back() -> Response:
+    """Back where the button was (a product page), or to the cart."""
+    return redirect(safe_next(request.form.get("next"), "cart.show"))
+
+
+def _posted() -> None:
+    if not CartForm().validate_on_submit():
+        abort(400)
+
+
+@blueprint.route("/panier")
+def show() -> str:
+    return render_template("cart/cart.html", summary=services.summary(_cart()), form=CartForm())
+
+
+@blueprint.route("/panier/ajouter", methods=["POST"])
+def add() -> Response:
+    _posted()
+    cart = _cart(create=True)
+    assert cart is not None
+    try:
+        item = services.add(cart, request.form.get("variant_id"), request.form.get("quantity", "1"))
+    except services.CartError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _back()
+    db.session.commit()
+    flash(_l("« %(title)s » est dans votre panier.", title=item.variant.product.title), "success")
+    return _back()
+
+
+@blueprint.route("/panier/ligne/<int:item_id>", methods=["POST"])
+def change(item_id: int) -> Response:
+    _posted()
+    cart = _cart()
+    if cart is None:
+        return redirect(url_for("cart.show"))
+    try:
+        if "remove" in request.form:
+            services.remove(cart, item_id)
+        else:
+            services.set_quantity(cart, item_id, request.form.get("quantity"))
+    except services.CartError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("cart.show"))
+    db.session.commit()
+    return redirect(url_for("cart.show"))
+
+
+@blueprint.route("/panier/livraison/<int:shop_id>", methods=["POST"])
+def delivery(shop_id: int) -> Response:
+    _posted()
+    cart = _cart()
+    if cart is None:
+        return redirect(url_for("cart.show"))
+    try:
+        services.choose_delivery(
+            cart, shop_id, request.form.get("method", ""), request.form.get("relay_point")
+        )
+    except services.CartError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("cart.show"))
+    db.session.commit()
+    return redirect(url_for("cart.show") + f"#boutique-{shop_id}")
+
+
+@blueprint.route("/panier/code-postal", methods=["POST"])
+def postcode() -> Response:
+    _posted()
+    cart = _cart(create=True)
+    assert cart is not None
+    try:
+        services.set_postcode(cart, request.form.get("postcode", ""))
+    except services.CartError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("cart.show"))
+    db.session.commit()
+    return redirect(url_for("cart.show"))
+
+
+def _cart_badge() -> dict[str, Any]:
+    return {"cart_count": services.item_count(_shopper(), session.get(TOKEN_KEY))}
+
+
+def _merge_at_login(app: Flask, user: User, **extra: Any) -> None:
+    """A guest's cart joins the account's cart when they log in."""
+    token = session.pop(TOKEN_KEY, None)
+    guest = services.find_cart(None, token) if token else None
+    if guest is None:
+        return
+    account = services.open_cart(user, None)
+    lowered = services.merge(guest, account)
+    db.session.commit()
+    for title in lowered:
+        flash(
+            _l("« %(title)s » : la quantité de votre panier a été ajustée au stock.", title=title), "warning"
+        )
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_cart_badge)
+    user_logged_in.connect(_merge_at_login, app)
