@@ -99,7 +99,8 @@ def import_models() -> None:
     import app.accounts.models
     import app.audit.models
     import app.cart.models
-    import app.catalog.models  # noqa: F401
+    import app.catalog.models
+    import app.orders.models  # noqa: F401
     import payouts.models  # noqa: F401
     import search.models  # noqa: F401
     import vendors.models  # noqa: F401
@@ -155,8 +156,10 @@ def register_cli(app: Flask) -> None:
     from app.accounts.cli import users
     from app.demo import demo
     from app.jobs import worker_command
+    from app.orders.tasks import orders_cli
     from search.cli import search
 
+    app.cli.add_command(orders_cli)
     app.cli.add_command(search)
     app.cli.add_command(users)
     app.cli.add_command(demo)
