@@ -214,16 +214,16 @@ def test_fifty_checkouts_for_the_last_five_units_make_five_orders(
     """Real commits, real connections: a database of its own, outside the test transaction."""
     name = f"marketplace_race_{uuid.uuid4().hex[:8]}"
     url = create_test_database(services, tmp_path, name)
-    app = create_app(
-        app_config(
-            url,
-            services,
-            tmp_path,
-            JOBS_DISPATCHER="recording",
-            SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 40},
-        )
-    )
     try:
+        app = create_app(
+            app_config(
+                url,
+                services,
+                tmp_path,
+                JOBS_DISPATCHER="recording",
+                SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 40},
+            )
+        )
         with app.app_context():
             flask_migrate.upgrade(directory=MIGRATIONS_DIR)
             shop = ShopFactory(home_delivery=False, local_delivery=False)
