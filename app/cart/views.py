@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
@@ -49,19 +50,28 @@ def show() -> str:
     return render_template("cart/cart.html", summary=services.summary(_cart()), form=CartForm())
 
 
+def _apply(change: Callable[[], Any]) -> Any:
+    """Run one cart change: committed when it succeeds; refused, it is rolled back and said."""
+    try:
+        done = change()
+    except services.CartError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return None
+    db.session.commit()
+    return done if done is not None else True
+
+
 @blueprint.route("/panier/ajouter", methods=["POST"])
 def add() -> Response:
     _posted()
     cart = _cart(create=True)
     assert cart is not None
-    try:
-        item = services.add(cart, request.form.get("variant_id"), request.form.get("quantity", "1"))
-    except services.CartError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _back()
-    db.session.commit()
-    flash(_l("« %(title)s » est dans votre panier.", title=item.variant.product.title), "success")
+    item = _apply(
+        lambda: services.add(cart, request.form.get("variant_id"), request.form.get("quantity", "1"))
+    )
+    if item:
+        flash(_l("« %(title)s » est dans votre panier.", title=item.variant.product.title), "success")
     return _back()
 
 
@@ -69,18 +79,11 @@ def add() -> Response:
 def change(item_id: int) -> Response:
     _posted()
     cart = _cart()
-    if cart is None:
-        return redirect(url_for("cart.show"))
-    try:
+    if cart is not None:
         if "remove" in request.form:
-            services.remove(cart, item_id)
+            _apply(lambda: services.remove(cart, item_id))
         else:
-            services.set_quantity(cart, item_id, request.form.get("quantity"))
-    except services.CartError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("cart.show"))
-    db.session.commit()
+            _apply(lambda: services.set_quantity(cart, item_id, request.form.get("quantity")))
     return redirect(url_for("cart.show"))
 
 
@@ -88,17 +91,9 @@ def change(item_id: int) -> Response:
 def delivery(shop_id: int) -> Response:
     _posted()
     cart = _cart()
-    if cart is None:
-        return redirect(url_for("cart.show"))
-    try:
-        services.choose_delivery(
-            cart, shop_id, request.form.get("method", ""), request.form.get("relay_point")
-        )
-    except services.CartError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("cart.show"))
-    db.session.commit()
+    if cart is not None:
+        method, relay = request.form.get("method", ""), request.form.get("relay_point")
+        _apply(lambda: services.choose_delivery(cart, shop_id, method, relay))
     return redirect(url_for("cart.show") + f"#boutique-{shop_id}")
 
 
@@ -107,13 +102,7 @@ def postcode() -> Response:
     _posted()
     cart = _cart(create=True)
     assert cart is not None
-    try:
-        services.set_postcode(cart, request.form.get("postcode", ""))
-    except services.CartError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("cart.show"))
-    db.session.commit()
+    _apply(lambda: services.set_postcode(cart, request.form.get("postcode", "")))
     return redirect(url_for("cart.show"))
 
 

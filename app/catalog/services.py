@@ -356,28 +356,36 @@ def _free_sku(shop: Shop, sku: str) -> str:
 # -- stock ----------------------------------------------------------------------------------------
 
 
-def _move_stock(actor: User | None, variant: Variant, delta: int, reason: StockReason, note: str) -> None:
-    """Change a variant's stock with a conditional UPDATE (never below zero) and record the movement."""
-    result = db.session.execute(
+def move_stock(
+    actor: User | None, variant_id: int, delta: int, reason: StockReason, note: str = ""
+) -> int | None:
+    """Change a variant's stock with a conditional UPDATE and record the movement; the stock after,
+    or None (and nothing changed) when it would go below zero. Sales, releases and returns use it too,
+    so two checkouts racing for the last units cannot both have them."""
+    stock_after = db.session.execute(
         sa.update(Variant)
-        .where(Variant.id == variant.id, Variant.stock + delta >= 0)
+        .where(Variant.id == variant_id, Variant.stock + delta >= 0)
         .values(stock=Variant.stock + delta)
         .returning(Variant.stock)
-    )
-    stock_after = result.scalar_one_or_none()
-    if stock_after is None:
+    ).scalar_one_or_none()
+    if stock_after is not None:
+        db.session.add(
+            StockMovement(
+                variant_id=variant_id,
+                delta=delta,
+                stock_after=stock_after,
+                reason=reason,
+                note=note[:200],
+                actor=actor,
+            )
+        )
+    return stock_after
+
+
+def _move_stock(actor: User | None, variant: Variant, delta: int, reason: StockReason, note: str) -> None:
+    if move_stock(actor, variant.id, delta, reason, note) is None:
         raise CatalogError(_l("Le stock ne peut pas devenir négatif."), "delta")
     db.session.refresh(variant, ["stock"])
-    db.session.add(
-        StockMovement(
-            variant_id=variant.id,
-            delta=delta,
-            stock_after=stock_after,
-            reason=reason,
-            note=note[:200],
-            actor=actor,
-        )
-    )
 
 
 def adjust_stock(member: ShopMember, variant: Variant, delta: int, note: str) -> None:

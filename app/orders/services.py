@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import User
 from app.cart import services as cart_services
 from app.cart.models import Cart
-from app.catalog.models import StockMovement, StockReason, Variant
+from app.catalog.models import StockReason
+from app.catalog.services import move_stock
 from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
@@ -62,21 +63,9 @@ def next_number(year: int) -> str:
 
 
 def _reserve(actor: User, variant_id: int, quantity: int, title: str) -> None:
-    """Take ``quantity`` from the stock, or refuse: a conditional UPDATE, so two checkouts racing for
-    the last units cannot both have them."""
-    left = db.session.execute(
-        sa.update(Variant)
-        .where(Variant.id == variant_id, Variant.stock >= quantity)
-        .values(stock=Variant.stock - quantity)
-        .returning(Variant.stock)
-    ).scalar_one_or_none()
-    if left is None:
+    """Take ``quantity`` from the stock, or refuse (the caller rolls the whole order back)."""
+    if move_stock(actor, variant_id, -quantity, StockReason.SALE) is None:
         raise OrderError(_l("« %(title)s » vient d’être épuisé : revoyez votre panier.", title=title))
-    db.session.add(
-        StockMovement(
-            variant_id=variant_id, delta=-quantity, stock_after=left, reason=StockReason.SALE, actor=actor
-        )
-    )
 
 
 def place_order(shopper: User, cart: Cart, contact: Contact, checkout_token: str) -> Order:
@@ -158,21 +147,7 @@ def release(order: Order) -> None:
         for line in sorted(vendor_order.lines, key=lambda line: line.variant_id or 0):
             if line.variant_id is None:
                 continue  # the product was deleted since: nothing to give back to
-            left = db.session.execute(
-                sa.update(Variant)
-                .where(Variant.id == line.variant_id)
-                .values(stock=Variant.stock + line.quantity)
-                .returning(Variant.stock)
-            ).scalar_one()
-            db.session.add(
-                StockMovement(
-                    variant_id=line.variant_id,
-                    delta=line.quantity,
-                    stock_after=left,
-                    reason=StockReason.RELEASE,
-                    note=order.number,
-                )
-            )
+            move_stock(None, line.variant_id, line.quantity, StockReason.RELEASE, order.number)
         vendor_order.status = VendorOrderStatus.CANCELLED
     order.status = OrderStatus.EXPIRED
 
