@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from elastic_transport import TransportError
+from elasticsearch import ApiError
 from flask_babel import lazy_gettext as _l
 
 from app.catalog.models import Category, Product
@@ -37,16 +39,15 @@ class SearchUnavailable(ServiceError):
     """The search backend did not answer."""
 
 
-def _backend_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [ValueError, OSError, RuntimeError]
-    try:
-        from elastic_transport import TransportError
-        from elasticsearch import ApiError
-
-        errors += [ApiError, TransportError]
-    except ImportError:  # pragma: no cover - the client is a dependency
-        pass
-    return tuple(errors)
+# What a backend raises when it cannot answer: Elasticsearch's client errors, tantivy's ValueError,
+# an unreachable host (OSError), a refused bulk (RuntimeError).
+BACKEND_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    OSError,
+    RuntimeError,
+    ApiError,
+    TransportError,
+)
 
 
 @dataclass
@@ -93,7 +94,7 @@ def search_page(query: SearchQuery) -> SearchPage:
         if not result.total:
             browse = SearchQuery(in_stock=True, per_page=FALLBACK_PRODUCTS)
             fallback_ids = [hit.product_id for hit in backend().search(browse).hits]
-    except _backend_errors() as error:
+    except BACKEND_ERRORS as error:
         log.warning("search backend failed: %s", error)
         raise SearchUnavailable(_l("La recherche est momentanément indisponible.")) from error
     found = _products([hit.product_id for hit in result.hits] + fallback_ids)
@@ -128,7 +129,7 @@ def autocomplete(prefix: str, limit: int = 8) -> list[str]:
         return []
     try:
         return backend().autocomplete(prefix, limit)
-    except _backend_errors() as error:
+    except BACKEND_ERRORS as error:
         log.warning("autocomplete failed: %s", error)
         return []
 

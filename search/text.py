@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 import tantivy
+from markupsafe import escape
 
 # Word characters, with hyphens and apostrophes inside a word ("3-6", "sèvre-et-maine", "l'affiné").
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
@@ -137,8 +138,6 @@ def spans(text: str) -> Iterator[tuple[int, int, str]]:
 
 def highlight(text: str, query_words: list[str]) -> str:
     """``text`` HTML-escaped, each word matching the query (stem, typo allowed) inside <mark>."""
-    from markupsafe import escape
-
     wanted = [token for word in query_words for token in stems(word)]
     if not wanted:
         return str(escape(text))

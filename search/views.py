@@ -39,15 +39,14 @@ def _page_url(query: SearchQuery, place: list[tuple[str, str]], **changes: Any) 
     return url_for("search.results") + ("?" + urlencode(args) if args else "")
 
 
-def _price_links(query: SearchQuery) -> dict[str, dict[str, int | None]]:
-    """Each price facet as the inclusive bounds of a link (``to`` is exclusive in the facet)."""
-    return {
-        price_range_key(low, high): {
-            "price_min_cents": low,
-            "price_max_cents": None if high is None else high - 1,
-        }
-        for low, high in PRICE_RANGES
+# Each price facet as the inclusive bounds of a link (``to`` is exclusive in the facet).
+PRICE_LINKS: dict[str, dict[str, int | None]] = {
+    price_range_key(low, high): {
+        "price_min_cents": low,
+        "price_max_cents": None if high is None else high - 1,
     }
+    for low, high in PRICE_RANGES
+}
 
 
 @blueprint.route("/recherche")
@@ -69,7 +68,7 @@ def results() -> tuple[str, int] | str:
         "near": near,
         "place": place,
         "page_url": lambda **changes: _page_url(query, place, **changes),
-        "price_links": _price_links(query),
+        "price_links": PRICE_LINKS,
         "sorts": SORTS,
         "delivery_methods": DELIVERY_METHODS,
         "default_radius": DEFAULT_RADIUS_KM,

@@ -75,6 +75,14 @@ def offer_counts(aggregations: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def distinct_titles(titles: Iterable[str], limit: int) -> list[str]:
+    """Autocomplete's titles, each once whatever its case, in the order found."""
+    seen: dict[str, str] = {}
+    for title in titles:
+        seen.setdefault(title.casefold(), title)
+    return list(seen.values())[:limit]
+
+
 def _bound(bucket: dict[str, Any], name: str) -> int | None:
     value = bucket.get(name)
     return None if value is None else int(value)

@@ -23,6 +23,7 @@ from search.backends import (
     TIE_BREAKER,
     IndexStatus,
     collapsed_total,
+    distinct_titles,
     facet_aggregations,
     facets_from,
     offer_counts,
@@ -280,7 +281,7 @@ class ElasticsearchBackend:
             size=limit * 4,
             source_includes=["title"],
         )
-        return _distinct([raw["_source"]["title"] for raw in response["hits"]["hits"]], limit)
+        return distinct_titles((raw["_source"]["title"] for raw in response["hits"]["hits"]), limit)
 
     def corrections(self, words: list[str]) -> dict[str, str]:
         """Elasticsearch's term suggester on the folded words of titles, facts, categories, shops."""
@@ -409,10 +410,3 @@ class ElasticsearchBackend:
         names = list(self.client.indices.get(index=f"{self.alias}-*", allow_no_indices=True))
         if names:
             self.client.indices.delete(index=",".join(names))
-
-
-def _distinct(titles: list[str], limit: int) -> list[str]:
-    seen: dict[str, str] = {}
-    for title in titles:
-        seen.setdefault(title.casefold(), title)
-    return list(seen.values())[:limit]

@@ -32,6 +32,7 @@ from search.backends import (
     TIE_BREAKER,
     IndexStatus,
     collapsed_total,
+    distinct_titles,
     facet_aggregations,
     facets_from,
     offer_counts,
@@ -393,11 +394,16 @@ class TantivyBackend:
         return [(float(key), address) for key, address in hits]
 
     def _candidates(
-        self, searcher: tantivy.Searcher, query: SearchQuery, compiled: tantivy.Query, wanted: int
+        self,
+        opened: _Opened,
+        searcher: tantivy.Searcher,
+        query: SearchQuery,
+        compiled: tantivy.Query,
+        wanted: int,
     ) -> Iterator[tuple[float, float | None, tantivy.DocAddress]]:
         """Hits in the query's order, as (score, distance, address), read in growing chunks."""
         if query.effective_sort == "distance":
-            yield from self._by_distance(searcher, query, compiled, wanted)
+            yield from self._by_distance(opened, searcher, query, compiled, wanted)
             return
         offset, chunk = 0, max(wanted + wanted // 2, 32)
         while True:
@@ -410,12 +416,17 @@ class TantivyBackend:
             chunk *= 2
 
     def _by_distance(
-        self, searcher: tantivy.Searcher, query: SearchQuery, compiled: tantivy.Query, wanted: int
+        self,
+        opened: _Opened,
+        searcher: tantivy.Searcher,
+        query: SearchQuery,
+        compiled: tantivy.Query,
+        wanted: int,
     ) -> Iterator[tuple[float, float | None, tantivy.DocAddress]]:
         """Shops nearest first; within a shop, by relevance. Shops are read a few at a time."""
         assert query.near is not None
         near = query.near
-        points = self._shop_points(self._opened) if self._opened else {}
+        points = self._shop_points(opened)
         counts = searcher.aggregate(compiled, {"shops": {"terms": {"field": "shop_id", "size": 65000}}})
         shops = sorted(
             (distance_km(near, points[int(b["key"])]), int(b["key"]), int(b["doc_count"]))
@@ -474,7 +485,7 @@ class TantivyBackend:
                     kept.append(candidate)
             pending.clear()
 
-        for candidate in self._candidates(searcher, query, compiled, wanted):
+        for candidate in self._candidates(opened, searcher, query, compiled, wanted):
             pending.append(candidate)
             if len(pending) >= 256:
                 flush()
@@ -531,11 +542,9 @@ class TantivyBackend:
         hits = searcher.search(
             tantivy.Query.boolean_query(clauses), limit * 4, count=False, weight_by_field="rank_weight"
         ).hits
-        titles = [searcher.doc(address).get_first("title") or "" for _score, address in hits]
-        seen: dict[str, str] = {}
-        for title in titles:
-            seen.setdefault(title.casefold(), title)
-        return list(seen.values())[:limit]
+        return distinct_titles(
+            (searcher.doc(address).get_first("title") or "" for _score, address in hits), limit
+        )
 
     def corrections(self, words: list[str]) -> dict[str, str]:
         """For each word no product has, the nearest word that products do have (two edits at most)."""
