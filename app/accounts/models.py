@@ -99,3 +99,23 @@ class RecoveryCode(IdMixin, db.Model):  # type: ignore[name-defined]
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="recovery_codes")
+
+
+class Address(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """A delivery address a shopper saved at checkout, offered again next time."""
+
+    __tablename__ = "addresses"
+
+    user_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    full_name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    street: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    postcode: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+    city: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    country: Mapped[str] = mapped_column(sa.String(2), nullable=False, default="FR")
+    phone: Mapped[str] = mapped_column(sa.String(30), nullable=False, default="")
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    def __str__(self) -> str:
+        return f"{self.full_name}, {self.street}, {self.postcode} {self.city}"

@@ -84,5 +84,7 @@ class CartDelivery(IdMixin, db.Model):  # type: ignore[name-defined]
     relay_point_id: Mapped[int | None] = mapped_column(
         BigIntId, sa.ForeignKey("relay_points.id", ondelete="SET NULL")
     )
+    # Click & collect: the start of the chosen pickup slot.
+    pickup_slot: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     cart: Mapped[Cart] = relationship(back_populates="deliveries")

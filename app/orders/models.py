@@ -12,6 +12,7 @@ from app.accounts.models import User
 from app.cart.models import DeliveryMethod
 from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enum
 from app.extensions import db
+from vendors.models import RelayPoint, Shop
 
 
 class OrderStatus(enum.StrEnum):
@@ -78,7 +79,15 @@ class Order(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
 
     reserved_until: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The one PaymentIntent of the whole order, its last known status and why the last attempt failed.
     payment_intent_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    payment_status: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
+    payment_error: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
+    # The charge the shops' transfers will draw on (``source_transaction``).
+    charge_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # Which version of the terms of sale the shopper accepted before paying.
+    terms_version: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="")
+    locale: Mapped[str] = mapped_column(sa.String(5), nullable=False, default="fr")
 
     user: Mapped[User] = relationship()
     vendor_orders: Mapped[list[VendorOrder]] = relationship(
@@ -95,7 +104,9 @@ class VendorOrder(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defin
     __tablename__ = "vendor_orders"
     __table_args__ = (
         sa.UniqueConstraint("order_id", "shop_id"),
+        sa.UniqueConstraint("shop_id", "invoice_number"),
         sa.CheckConstraint("total_cents = items_cents + delivery_fee_cents", name="total_adds_up"),
+        sa.CheckConstraint("refunded_cents BETWEEN 0 AND total_cents", name="refund_within_total"),
     )
 
     order_id: Mapped[int] = mapped_column(
@@ -115,11 +126,45 @@ class VendorOrder(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defin
     delivery_vat_bps: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     items_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     total_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    refunded_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+
+    # Click & collect: the slot the shopper chose, and the code they show at the counter.
+    pickup_slot: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    pickup_code: Mapped[str | None] = mapped_column(sa.String(12))
+    # Shipping
+    carrier: Mapped[str] = mapped_column(sa.String(60), nullable=False, default="")
+    tracking_number: Mapped[str] = mapped_column(sa.String(60), nullable=False, default="")
+
+    # When each step happened (``received_at``: delivered or collected, the start of the withdrawal window)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(sa.String(500), nullable=False, default="")
+
+    # The shop's invoice, numbered in the shop's own series when the shop accepts the order.
+    invoice_number: Mapped[str | None] = mapped_column(sa.String(30))
+    invoiced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship(back_populates="vendor_orders")
+    shop: Mapped[Shop] = relationship()
+    relay_point: Mapped[RelayPoint | None] = relationship()
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="vendor_order", cascade="all, delete-orphan", order_by="OrderLine.id"
     )
+    refunds: Mapped[list[Refund]] = relationship(
+        back_populates="vendor_order", cascade="all, delete-orphan", order_by="Refund.id"
+    )
+    returns: Mapped[list[ReturnRequest]] = relationship(
+        back_populates="vendor_order", cascade="all, delete-orphan", order_by="ReturnRequest.id"
+    )
+
+    @property
+    def remaining_cents(self) -> int:
+        """What can still be refunded."""
+        return self.total_cents - self.refunded_cents
 
 
 class OrderLine(IdMixin, db.Model):  # type: ignore[name-defined]
@@ -130,6 +175,7 @@ class OrderLine(IdMixin, db.Model):  # type: ignore[name-defined]
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.CheckConstraint("unit_price_cents > 0", name="unit_price_positive"),
         sa.CheckConstraint("total_cents = unit_price_cents * quantity", name="total_adds_up"),
+        sa.CheckConstraint("returned_quantity BETWEEN 0 AND quantity", name="returned_within_quantity"),
     )
 
     vendor_order_id: Mapped[int] = mapped_column(
@@ -149,5 +195,105 @@ class OrderLine(IdMixin, db.Model):  # type: ignore[name-defined]
     quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     vat_bps: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     total_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    # Units given back through a withdrawal (the shop confirmed their return).
+    returned_quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
 
     vendor_order: Mapped[VendorOrder] = relationship(back_populates="lines")
+
+
+class InvoiceCounter(db.Model):  # type: ignore[name-defined]
+    """Each shop's last invoice number of the year: a shop's invoices follow each other without gaps."""
+
+    __tablename__ = "invoice_counters"
+
+    shop_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+
+
+class RefundReason(enum.StrEnum):
+    REFUSED = "refused"  # the shop refused the order
+    CANCELLED = "cancelled"  # cancelled before shipping
+    WITHDRAWAL = "withdrawal"  # the legal withdrawal right
+    EXPIRED = "expired"  # paid after its reservation had lapsed and the stock was gone
+
+
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Refund(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """Money given back on one shop's part, through a Stripe Refund on the order's payment."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    vendor_order_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("vendor_orders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    amount_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    # Of which delivery fee (refunded with a withdrawal of the whole order, as the law says).
+    delivery_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    reason: Mapped[RefundReason] = mapped_column(str_enum(RefundReason, "refund_reason"), nullable=False)
+    status: Mapped[RefundStatus] = mapped_column(
+        str_enum(RefundStatus, "refund_status"), nullable=False, default=RefundStatus.PENDING
+    )
+    # The Stripe call's idempotency key: a retry finds the same Stripe refund.
+    key: Mapped[str] = mapped_column(sa.String(80), unique=True, nullable=False)
+    stripe_refund_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    error: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
+
+    vendor_order: Mapped[VendorOrder] = relationship(back_populates="refunds")
+
+
+class ReturnStatus(enum.StrEnum):
+    REQUESTED = "requested"  # the shopper withdrew; the goods are on their way back
+    RECEIVED = "received"  # the shop confirmed receiving them; the refund follows
+    REFUNDED = "refunded"
+
+
+class ReturnRequest(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """A withdrawal from some or all lines of one shop's part."""
+
+    __tablename__ = "return_requests"
+
+    vendor_order_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("vendor_orders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    status: Mapped[ReturnStatus] = mapped_column(
+        str_enum(ReturnStatus, "return_status"), nullable=False, default=ReturnStatus.REQUESTED
+    )
+    reason: Mapped[str] = mapped_column(sa.String(500), nullable=False, default="")
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The refund is due within 14 days of the request (it may wait for the goods to come back).
+    refund_due_on: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+
+    vendor_order: Mapped[VendorOrder] = relationship(back_populates="returns")
+    lines: Mapped[list[ReturnLine]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="ReturnLine.id"
+    )
+    refund_id: Mapped[int | None] = mapped_column(BigIntId, sa.ForeignKey("refunds.id"))
+    refund: Mapped[Refund | None] = relationship()
+
+
+class ReturnLine(IdMixin, db.Model):  # type: ignore[name-defined]
+    __tablename__ = "return_lines"
+    __table_args__ = (
+        sa.UniqueConstraint("request_id", "order_line_id"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    request_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("return_requests.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    order_line_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("order_lines.id", ondelete="CASCADE"), nullable=False
+    )
+    quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+    request: Mapped[ReturnRequest] = relationship(back_populates="lines")
+    line: Mapped[OrderLine] = relationship()
