@@ -93,11 +93,16 @@ class Emulator:
                         raise _idempotency_mismatch(str(key))
                     headers["Idempotent-Replayed"] = "true"
                     return Response(kept.body, kept.status, headers, mimetype="application/json")
-                text = json.dumps(route.handler(call), indent=2) + "\n"
+                try:
+                    text, status = json.dumps(route.handler(call), indent=2) + "\n", 200
+                except ApiError as error:
+                    if not (scope and error.executed):
+                        raise
+                    text, status = json.dumps(error.body(), indent=2) + "\n", error.status
                 if scope:
-                    # Only successes are kept: Stripe keeps no result for a request refused by validation.
-                    state.idempotency[scope] = IdempotentResult(fingerprint, 200, text)
-            return Response(text, 200, headers, mimetype="application/json")
+                    # Stripe keeps no result for a request refused by validation: only those that ran.
+                    state.idempotency[scope] = IdempotentResult(fingerprint, status, text)
+            return Response(text, status, headers, mimetype="application/json")
         except ApiError as error:
             return json_response(error.body(), error.status, headers)
 

@@ -1,7 +1,8 @@
 """``/_emulator/...``: what tests and developers use to steer the emulator. No auth; 127.0.0.1 only.
 
-These do what Stripe does on its own side (verification, a holder going through onboarding) so that the
-app's reactions (its webhook handler above all) can be exercised without a browser.
+These do what Stripe does on its own side (verification, a holder going through onboarding, a cardholder
+going through 3-D Secure) so that the app's reactions (its webhook handler above all) can be exercised
+without a browser.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from devtools.stripe_emulator import localstripe
+from devtools.stripe_emulator import params as p
 from devtools.stripe_emulator.core import DASHBOARD, Backend
 from devtools.stripe_emulator.errors import ApiError
-from devtools.stripe_emulator.resources import accounts
+from devtools.stripe_emulator.resources import accounts, payment_intents
 from devtools.stripe_emulator.routing import WebRoute, json_response
 
 
@@ -71,6 +73,15 @@ def requirements(backend: Backend, request: Request, args: dict[str, str]) -> Re
     return json_response(account)
 
 
+def authenticate(backend: Backend, request: Request, args: dict[str, str]) -> Response:
+    """As if the cardholder went through the 3-D Secure page: ``{"success": true}`` (default) or false."""
+    body = _json(request)
+    p.check_known(body, ("success",))
+    success = p.boolean(body.get("success", True), "success")
+    intent = payment_intents.authenticate(backend, args["intent"], success=success, request=DASHBOARD)
+    return json_response(intent)
+
+
 def list_events(backend: Backend, request: Request, args: dict[str, str]) -> Response:
     event_type = request.args.get("type")
     with backend.state.lock:
@@ -89,6 +100,7 @@ ROUTES = [
     WebRoute("DELETE", "/_emulator/webhooks", clear_webhooks),
     WebRoute("POST", "/_emulator/accounts/<account>/complete", complete),
     WebRoute("POST", "/_emulator/accounts/<account>/requirements", requirements),
+    WebRoute("POST", "/_emulator/payment_intents/<intent>/authenticate", authenticate),
     WebRoute("GET", "/_emulator/events", list_events),
 ]
 

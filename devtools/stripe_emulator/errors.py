@@ -6,7 +6,12 @@ from typing import Any
 
 
 class ApiError(Exception):
-    """An error answered as ``{"error": {...}}`` with an HTTP status, as Stripe does."""
+    """An error answered as ``{"error": {...}}`` with an HTTP status, as Stripe does.
+
+    ``extra`` adds fields to the error (a card error's ``decline_code``, ``charge``, ``payment_intent``...).
+    ``executed`` says the request did run (a declined card was charged, and failed): its answer is kept
+    under its ``Idempotency-Key`` and replayed, as Stripe does, where a refusal by validation is not.
+    """
 
     def __init__(
         self,
@@ -16,6 +21,8 @@ class ApiError(Exception):
         type: str = "invalid_request_error",
         param: str | None = None,
         code: str | None = None,
+        extra: dict[str, Any] | None = None,
+        executed: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -23,6 +30,8 @@ class ApiError(Exception):
         self.type = type
         self.param = param
         self.code = code
+        self.extra = extra or {}
+        self.executed = executed
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"type": self.type, "message": self.message}
@@ -30,6 +39,7 @@ class ApiError(Exception):
             error["param"] = self.param
         if self.code is not None:
             error["code"] = self.code
+        error.update(self.extra)
         return {"error": error}
 
 

@@ -1,9 +1,11 @@
-"""The pages Stripe would host for the account holder: Connect onboarding and the Express dashboard.
+"""The pages Stripe would host: Connect onboarding, the Express dashboard, and the card's 3-D Secure.
 
 Plain HTML forms, no JavaScript and nothing loaded from elsewhere, so that a test (or a person) can go
 through them with any HTTP client. An account link works for one visit, as Stripe's: the first GET
 opens a session that the page's form carries back; any later visit, or one after five minutes, is sent
-to the link's ``refresh_url``.
+to the link's ``refresh_url``. A 3-D Secure page serves one attempt at confirming a PaymentIntent: once
+it is answered (or the PaymentIntent confirmed again, or canceled) it sends the shopper back to the
+``return_url`` with the outcome, as Stripe does.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ import hmac
 import secrets
 from html import escape
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from devtools.stripe_emulator.core import DASHBOARD, Backend
 from devtools.stripe_emulator.errors import ApiError
-from devtools.stripe_emulator.resources import accounts
+from devtools.stripe_emulator.resources import accounts, payment_intents
 from devtools.stripe_emulator.routing import WebRoute
-from devtools.stripe_emulator.state import StripeObject
+from devtools.stripe_emulator.state import AuthenticationRecord, StripeObject
 
 _STYLE = """
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
@@ -107,10 +110,76 @@ def express_dashboard(backend: Backend, request: Request, args: dict[str, str]) 
         return _page("Express dashboard", body)
 
 
+def three_d_secure(backend: Backend, request: Request, args: dict[str, str]) -> Response:
+    state = backend.state
+    with state.lock:
+        record = state.authentications.get(args["token"])
+        if record is None:
+            return _page("Not found", "<p>This authentication page does not exist.</p>", status=404)
+        intent = payment_intents.pending_authentication(backend, record.token)
+        if intent is None:
+            return _after_authentication(backend, record, 302)
+        card = state.payment_methods.get(intent["payment_method"])["card"]
+        rows: list[tuple[str, Any]] = [
+            ("Amount", f"{intent['amount'] / 100:.2f} {intent['currency'].upper()}"),
+            ("Description", intent["description"] or "—"),
+            ("Card", f"{card['brand']} •••• {card['last4']}"),
+            ("Payment", intent["id"]),
+        ]
+        body = f"""
+<h1>3D Secure authentication</h1>
+<dl>{"".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in rows)}</dl>
+<form method="post" action="/3d_secure/{escape(record.token)}">
+  <button class="primary" type="submit" name="action" value="complete">Authentifier · Complete</button>
+  <button type="submit" name="action" value="fail">Échouer · Fail</button>
+</form>
+<p class="note">Stripe emulator: the card's bank would ask the cardholder to confirm here.</p>
+"""
+        return _page("3D Secure", body)
+
+
+def submit_three_d_secure(backend: Backend, request: Request, args: dict[str, str]) -> Response:
+    state = backend.state
+    with state.lock:
+        record = state.authentications.get(args["token"])
+        if record is None:
+            return _page("Not found", "<p>This authentication page does not exist.</p>", status=404)
+        action = request.form.get("action")
+        if action not in ("complete", "fail"):
+            return _page("Bad request", "<p>Choose one of the buttons.</p>", status=400)
+        if payment_intents.pending_authentication(backend, record.token) is not None:
+            payment_intents.authenticate(
+                backend, record.payment_intent, success=action == "complete", request=DASHBOARD
+            )
+        return _after_authentication(backend, record, 303)
+
+
+def _after_authentication(backend: Backend, record: AuthenticationRecord, code: int) -> Response:
+    """Back to the shop with what became of the payment (``redirect_status``), as Stripe's redirect does."""
+    intent = backend.state.payment_intents.get(record.payment_intent)
+    status = intent["status"] if intent["status"] in ("succeeded", "processing") else "failed"
+    if record.return_url is None:  # confirmed without return_url: nowhere to go back to
+        outcome = "succeeded" if status == "succeeded" else "failed"
+        return _page("3D Secure", f"<h1>Authentication over</h1><p>The payment {outcome}.</p>")
+    query = {
+        "payment_intent": intent["id"],
+        "payment_intent_client_secret": intent["client_secret"],
+        "redirect_status": status,
+    }
+    return redirect(_with_query(record.return_url, query), code)
+
+
+def _with_query(url: str, query: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, urlencode(query)]))))
+
+
 ROUTES = [
     WebRoute("GET", "/connect/onboarding/<token>", onboarding),
     WebRoute("POST", "/connect/onboarding/<token>", submit_onboarding),
     WebRoute("GET", "/connect/express/<account>", express_dashboard),
+    WebRoute("GET", "/3d_secure/<token>", three_d_secure),
+    WebRoute("POST", "/3d_secure/<token>", submit_three_d_secure),
 ]
 
 

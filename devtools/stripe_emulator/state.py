@@ -57,12 +57,22 @@ class Collection:
         del self._items[object_id]
         return obj
 
-    def page(self, query: p.Params, *, url: str | None = None) -> StripeObject:
-        """A Stripe list: ``limit`` (1-100, default 10), ``starting_after``, ``ending_before``, ``created``"""
+    def page(
+        self,
+        query: p.Params,
+        *,
+        url: str | None = None,
+        where: Callable[[StripeObject], bool] | None = None,
+    ) -> StripeObject:
+        """A Stripe list: ``limit`` (1-100, default 10), ``starting_after``, ``ending_before``, ``created``
+
+        ``where`` keeps only the objects a list's own filters select (``payment_intent=...``).
+        """
         limit = p.integer(query.get("limit", "10"), "limit")
         if not 1 <= limit <= 100:
             raise p.invalid_param("limit", "Limit must be between 1 and 100.")
-        items = _created_filter(list(reversed(self._items.values())), query.get("created"))
+        items = [item for item in reversed(self._items.values()) if where is None or where(item)]
+        items = _created_filter(items, query.get("created"))
         after, before = query.get("starting_after"), query.get("ending_before")
         if after and before:
             raise p.invalid_param(
@@ -128,6 +138,16 @@ class AccountLinkRecord:
 
 
 @dataclass
+class AuthenticationRecord:
+    """The private side of a 3-D Secure page: the PaymentIntent it authenticates, and where it returns."""
+
+    token: str
+    payment_intent: str
+    return_url: str | None
+    finished: bool = False
+
+
+@dataclass
 class State:
     """All of the emulator's data. Hold ``lock`` to read or change any of it."""
 
@@ -137,6 +157,16 @@ class State:
     events: Collection = field(default_factory=lambda: Collection("event", "/v1/events"))
     deliveries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     account_links: dict[str, AccountLinkRecord] = field(default_factory=dict)
+    payment_intents: Collection = field(
+        default_factory=lambda: Collection("payment_intent", "/v1/payment_intents")
+    )
+    charges: Collection = field(default_factory=lambda: Collection("charge", "/v1/charges"))
+    refunds: Collection = field(default_factory=lambda: Collection("refund", "/v1/refunds"))
+    payment_methods: Collection = field(
+        default_factory=lambda: Collection("PaymentMethod", "/v1/payment_methods")
+    )
+    cards: dict[str, str] = field(default_factory=dict)  # a PaymentMethod's id: the test id it came from
+    authentications: dict[str, AuthenticationRecord] = field(default_factory=dict)  # by token
     idempotency: dict[tuple[str, str], IdempotentResult] = field(default_factory=dict)
 
     def now(self) -> int:

@@ -1,5 +1,8 @@
 """The Stripe API resources the emulator answers itself, one module per resource family.
 
+Connect (accounts, their links, their events) and card payments (PaymentIntents, the test PaymentMethods,
+charges, refunds) are answered here.
+
 To emulate another resource (transfers, prices...), add a module with a ``ROUTES`` list of
 :class:`~devtools.stripe_emulator.routing.ApiRoute` and list it here; everything not routed goes to
 localstripe.
@@ -7,7 +10,16 @@ localstripe.
 
 from __future__ import annotations
 
-from devtools.stripe_emulator.resources import account_links, accounts, events, login_links
+from devtools.stripe_emulator.resources import (
+    account_links,
+    accounts,
+    charges,
+    events,
+    login_links,
+    payment_intents,
+    payment_methods,
+    refunds,
+)
 from devtools.stripe_emulator.routing import ApiRoute
 
 ROUTES: list[ApiRoute] = [
@@ -15,4 +27,8 @@ ROUTES: list[ApiRoute] = [
     *login_links.ROUTES,
     *account_links.ROUTES,
     *events.ROUTES,
+    *payment_intents.ROUTES,
+    *payment_methods.ROUTES,
+    *charges.ROUTES,
+    *refunds.ROUTES,
 ]
