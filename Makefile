@@ -70,11 +70,17 @@ run: demo stripe-emulator
 worker: install-dev
 	$(FLASK) worker
 
-# Debian's chromium for the browser tests; never a browser downloaded by a test tool.
+# Debian's chromium for the browser tests, never a browser downloaded by a test tool; and Debian's
+# DejaVu fonts, which the PDF documents are drawn with (PDF_FONT_DIR). Each installed only when missing.
+DEJAVU_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 browser:
-	@command -v chromium >/dev/null || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
+	@missing=""; \
+	command -v chromium >/dev/null || missing="chromium"; \
+	[ -f $(DEJAVU_FONT) ] || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
+	fi
 
 # PostgreSQL and Redis on 127.0.0.1: started if down; in CI their absence is an error.
 services:

@@ -132,6 +132,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "MEDIA_DIR": _env("MEDIA_DIR", str(instance_path / "media")),
         "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 12 * 1024 * 1024),
         "MAX_IMAGE_BYTES": 5 * 1024 * 1024,
+        # Invoices, packing slips and the withdrawal form are drawn with DejaVu Sans (Debian's
+        # fonts-dejavu-core): the PDF core fonts lack "€" and much of French typography.
+        "PDF_FONT_DIR": _env("PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"),
         # Demo town (``flask demo load``)
         "DEMO_DATA_DIR": _env("DEMO_DATA_DIR", str(BASE_DIR.parent / "shared" / "data" / "demo-town")),
         # Search (the search domain reads these)

@@ -1,0 +1,727 @@
+"""The documents of one shop's part of an order, as PDF: its invoice, its packing slip, the withdrawal form.
+
+Invoices are the shop's own (the marketplace is only the intermediary): each shop numbers them in its
+own series per year, without gaps (``issue_invoice``). What an invoice prints is computed once, by
+``invoice_figures``, and the PDF is drawn from those figures.
+
+Every document is written in the order's language (French source strings, Flask-Babel) and drawn
+with DejaVu Sans, which has "€", the French letters and typographic punctuation the PDF core fonts lack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from babel import Locale
+from flask import current_app
+from flask_babel import force_locale, format_date, format_time, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from fpdf import FPDF, FontFace
+from fpdf.enums import Align, TableBordersLayout, XPos, YPos
+from sqlalchemy.exc import IntegrityError
+
+from app.cart.models import DeliveryMethod
+from app.database import utcnow
+from app.extensions import db
+from app.money import format_money, format_rate, vat_breakdown
+from app.orders.models import InvoiceCounter, Order, RefundReason, RefundStatus, VendorOrder
+from vendors.models import Shop, VatRegime
+
+__all__ = [
+    "FontMissingError",
+    "InvoiceFigures",
+    "InvoiceLine",
+    "RefundMade",
+    "VatTotal",
+    "invoice_figures",
+    "invoice_pdf",
+    "issue_invoice",
+    "packing_slip_pdf",
+    "withdrawal_form_pdf",
+]
+
+FONT_FAMILY = "DejaVuSans"
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+FONT_PACKAGE = "fonts-dejavu-core"  # the Debian package that ships FONT_FILES
+
+DELIVERY_LABELS = {
+    DeliveryMethod.CLICK_COLLECT: _l("Retrait en boutique"),
+    DeliveryMethod.LOCAL_DELIVERY: _l("Livraison locale"),
+    DeliveryMethod.HOME_DELIVERY: _l("Envoi à domicile"),
+    DeliveryMethod.RELAY: _l("Point relais"),
+}
+REFUND_REASONS = {
+    RefundReason.REFUSED: _l("Commande refusée par la boutique"),
+    RefundReason.CANCELLED: _l("Commande annulée"),
+    RefundReason.WITHDRAWAL: _l("Rétractation"),
+    RefundReason.EXPIRED: _l("Paiement reçu après l’expiration de la réservation"),
+}
+# The mention an invoice carries instead of VAT when the shop is under the franchise.
+FRANCHISE_MENTIONS = {
+    "FR": _l("TVA non applicable, art. 293 B du CGI"),
+    "BE": _l("Régime particulier de franchise des petites entreprises"),
+}
+
+_BOLD = FontFace(emphasis="BOLD")
+_HEADINGS = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
+_LINE_HEIGHT = 5.0
+_FORM_LINE_HEIGHT = 8.0  # room to write by hand
+
+
+class FontMissingError(RuntimeError):
+    """The PDF font is not installed on this machine."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Invoice numbers
+
+
+def _town_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _next_invoice_counter(shop_id: int, year: int) -> int:
+    """The shop's next invoice counter of the year, taken under the counter row's lock."""
+    bump = (
+        sa.update(InvoiceCounter)
+        .where(InvoiceCounter.shop_id == shop_id, InvoiceCounter.year == year)
+        .values(last=InvoiceCounter.last + 1)
+        .returning(InvoiceCounter.last)
+    )
+    counter = db.session.execute(bump).scalar_one_or_none()
+    if counter is not None:
+        return int(counter)
+    try:  # the shop's first invoice of the year; another acceptance may be creating the row too
+        with db.session.begin_nested():
+            db.session.add(InvoiceCounter(shop_id=shop_id, year=year, last=1))
+        return 1
+    except IntegrityError:
+        return int(db.session.execute(bump).scalar_one())
+
+
+def issue_invoice(vendor_order: VendorOrder) -> str:
+    """Give the shop's part of an order its invoice number, F-2026-00001, once; the number.
+
+    Numbers follow each other without gaps in each shop's own series per year (the town's calendar
+    year). The vendor order's row is locked first, so two acceptances at once draw one number between
+    them. Never commits: the caller does, with the acceptance.
+    """
+    db.session.refresh(vendor_order, ["invoice_number", "invoiced_at"], with_for_update=True)
+    if vendor_order.invoice_number:
+        return vendor_order.invoice_number
+    now = utcnow()
+    year = now.astimezone(_town_zone()).year
+    counter = _next_invoice_counter(vendor_order.shop_id, year)
+    vendor_order.invoice_number = f"F-{year}-{counter:05d}"
+    vendor_order.invoiced_at = now
+    return vendor_order.invoice_number
+
+
+# --------------------------------------------------------------------------------------------------
+# Invoice figures
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One line as the invoice prints it; amounts in cents, tax included."""
+
+    title: str
+    variant_label: str
+    sku: str
+    quantity: int
+    unit_cents: int
+    vat_bps: int
+    total_cents: int
+    is_delivery: bool = False
+
+
+@dataclass(frozen=True)
+class VatTotal:
+    """One row of the VAT summary: the lines at one rate, VAT rounded per line."""
+
+    rate_bps: int
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+
+
+@dataclass(frozen=True)
+class RefundMade:
+    refunded_at: dt.datetime
+    amount_cents: int
+    reason: RefundReason
+
+
+@dataclass(frozen=True)
+class InvoiceFigures:
+    """Everything the invoice adds up. Under the VAT franchise every rate is 0 and ``vat`` is empty."""
+
+    currency: str
+    vat_exempt: bool
+    lines: tuple[InvoiceLine, ...]
+    vat: tuple[VatTotal, ...]
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+    refunds: tuple[RefundMade, ...]
+
+    @property
+    def refunded_cents(self) -> int:
+        return sum(refund.amount_cents for refund in self.refunds)
+
+
+def _delivery_title(vendor_order: VendorOrder) -> str:
+    return _("Frais de livraison (%(method)s)", method=DELIVERY_LABELS[vendor_order.delivery_method])
+
+
+def invoice_figures(vendor_order: VendorOrder) -> InvoiceFigures:
+    """The lines, the delivery fee, the VAT per rate and the totals of the shop's invoice."""
+    exempt = vendor_order.shop.vat_regime == VatRegime.FRANCHISE
+    lines = [
+        InvoiceLine(
+            title=line.title,
+            variant_label=line.variant_label,
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_cents=line.unit_price_cents,
+            vat_bps=0 if exempt else line.vat_bps,
+            total_cents=line.total_cents,
+        )
+        for line in vendor_order.lines
+    ]
+    if vendor_order.delivery_fee_cents:
+        lines.append(
+            InvoiceLine(
+                title=_delivery_title(vendor_order),
+                variant_label="",
+                sku="",
+                quantity=1,
+                unit_cents=vendor_order.delivery_fee_cents,
+                vat_bps=0 if exempt else vendor_order.delivery_vat_bps,
+                total_cents=vendor_order.delivery_fee_cents,
+                is_delivery=True,
+            )
+        )
+    vat: tuple[VatTotal, ...] = ()
+    if not exempt:
+        breakdown = vat_breakdown((line.total_cents, line.vat_bps) for line in lines)
+        vat = tuple(
+            VatTotal(rate_bps=rate, net_cents=gross - tax, vat_cents=tax, gross_cents=gross)
+            for rate, (gross, tax) in breakdown.items()
+        )
+    gross_cents = sum(line.total_cents for line in lines)
+    vat_cents = sum(row.vat_cents for row in vat)
+    refunds = tuple(
+        RefundMade(refunded_at=refund.created_at, amount_cents=refund.amount_cents, reason=refund.reason)
+        for refund in vendor_order.refunds
+        if refund.status == RefundStatus.SUCCEEDED
+    )
+    return InvoiceFigures(
+        currency=vendor_order.order.currency,
+        vat_exempt=exempt,
+        lines=tuple(lines),
+        vat=vat,
+        net_cents=gross_cents - vat_cents,
+        vat_cents=vat_cents,
+        gross_cents=gross_cents,
+        refunds=refunds,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Drawing
+
+
+class _Document(FPDF):
+    """A4 page with the shop's name as header and "Page 1/2" in the footer."""
+
+    def __init__(self, heading: str, reference: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.heading = heading
+        self.reference = reference
+        _add_fonts(self)
+        self.set_margins(18, 16, 18)
+        self.set_auto_page_break(auto=True, margin=20)
+        self.set_font(FONT_FAMILY, size=9.5)
+
+    def header(self) -> None:
+        self.set_font(FONT_FAMILY, "B", 15)
+        self.cell(w=self.epw * 0.65, h=8, text=self.heading)
+        self.set_font(FONT_FAMILY, size=9)
+        self.cell(w=0, h=8, text=self.reference, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_draw_color(160, 160, 160)
+        self.line(self.l_margin, self.get_y() + 1, self.w - self.r_margin, self.get_y() + 1)
+        self.set_draw_color(0, 0, 0)
+        self.ln(5)
+        self.set_font(FONT_FAMILY, size=9.5)
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_font(FONT_FAMILY, size=8)
+        self.set_text_color(90, 90, 90)
+        page = _("Page %(page)s/%(pages)s", page=self.page_no(), pages=self.str_alias_nb_pages)
+        self.cell(w=0, h=5, text=f"{self.heading} · {self.reference}", align=Align.L)
+        self.set_x(self.l_margin)
+        self.cell(w=0, h=5, text=page, align=Align.R)
+        self.set_text_color(0, 0, 0)
+
+    def title_line(self, text: str) -> None:
+        self.set_font(FONT_FAMILY, "B", 13)
+        self.multi_cell(w=0, h=7, text=text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_font(FONT_FAMILY, size=9.5)
+
+    def paragraph(self, text: str, *, bold: bool = False, size: float = 9.5, gap: float = 1.5) -> None:
+        self.set_font(FONT_FAMILY, "B" if bold else "", size)
+        self.multi_cell(w=0, h=_LINE_HEIGHT, text=text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_font(FONT_FAMILY, size=9.5)
+        self.ln(gap)
+
+    def field(self, label: str, value: str = "", *, bold: bool = False, gap: float = 3) -> None:
+        """A form's line: its label, then the value, or a rule to write on when there is none."""
+        if value:
+            self.paragraph(f"{label} {value}", bold=bold, gap=gap)
+            return
+        self.set_font(FONT_FAMILY, "B" if bold else "", 9.5)
+        self.cell(w=self.get_string_width(label) + 2, h=_FORM_LINE_HEIGHT, text=label)
+        self.rule(start=self.get_x())
+        self.set_font(FONT_FAMILY, size=9.5)
+        self.ln(gap)
+
+    def rule(self, start: float | None = None) -> None:
+        """A line to write on, from ``start`` (the left margin) to the right margin."""
+        baseline = self.get_y() + _FORM_LINE_HEIGHT - 1.5
+        self.set_draw_color(150, 150, 150)
+        self.line(self.l_margin if start is None else start, baseline, self.w - self.r_margin, baseline)
+        self.set_draw_color(0, 0, 0)
+        self.set_xy(self.l_margin, self.get_y() + _FORM_LINE_HEIGHT)
+
+    def blocks(self, *columns: tuple[str, Sequence[str]]) -> None:
+        """Side-by-side blocks of text (seller and buyer...), each under its bold heading."""
+        with self.table(
+            borders_layout=TableBordersLayout.NONE,
+            headings_style=_BOLD,
+            text_align=Align.L,
+            line_height=_LINE_HEIGHT,
+            padding=(0, 2, 0, 0),
+            v_align="TOP",
+        ) as table:
+            headings = table.row()
+            for heading, _lines in columns:
+                headings.cell(heading)
+            row = table.row()
+            for _heading, lines in columns:
+                row.cell("\n".join(line for line in lines if line))
+        self.ln(4)
+
+
+def _add_fonts(pdf: FPDF) -> None:
+    directory = Path(current_app.config["PDF_FONT_DIR"])
+    for style, filename in FONT_FILES.items():
+        path = directory / filename
+        if not path.is_file():
+            raise FontMissingError(
+                f"{path} not found: the PDF documents need DejaVu Sans. Install Debian's {FONT_PACKAGE} "
+                f"package (apt-get install {FONT_PACKAGE}, or make browser) or set PDF_FONT_DIR to a "
+                f"folder holding {', '.join(FONT_FILES.values())}."
+            )
+        pdf.add_font(FONT_FAMILY, style, str(path))
+
+
+def _new_document(heading: str, reference: str, title: str, author: str, locale: str) -> _Document:
+    pdf = _Document(heading, reference)
+    pdf.set_title(title)
+    pdf.set_author(author)
+    pdf.set_creator(current_app.config["MARKETPLACE_NAME"])
+    pdf.set_lang(locale)
+    pdf.add_page()
+    return pdf
+
+
+def _output(pdf: FPDF) -> bytes:
+    return bytes(pdf.output())
+
+
+def _date(value: dt.datetime) -> str:
+    return format_date(value, "long")
+
+
+def _country(code: str) -> str:
+    locale = get_locale() or Locale.parse("fr")
+    return str(locale.territories.get(code, code))
+
+
+def _shop_address(shop: Shop) -> list[str]:
+    return [shop.street, f"{shop.postcode} {shop.city}".strip(), _country(shop.country)]
+
+
+def _buyer_address(order: Order) -> list[str]:
+    return [order.full_name, order.street, f"{order.postcode} {order.city}".strip(), _country(order.country)]
+
+
+def _legal_name(shop: Shop) -> str:
+    return shop.legal_name or shop.name
+
+
+def _registration(shop: Shop) -> str:
+    if not shop.registration_number:
+        return ""
+    if shop.is_french:
+        return _("SIRET : %(number)s", number=shop.registration_number)
+    return _("N° d’entreprise : %(number)s", number=shop.registration_number)
+
+
+def _seller_lines(shop: Shop) -> list[str]:
+    lines = [_legal_name(shop)]
+    if shop.legal_name and shop.name != shop.legal_name:
+        lines.append(_("Enseigne : %(name)s", name=shop.name))
+    lines += _shop_address(shop)
+    lines.append(_registration(shop))
+    if shop.vat_number:
+        lines.append(_("N° TVA intracommunautaire : %(number)s", number=shop.vat_number))
+    if shop.trade_register:
+        lines.append(shop.trade_register)
+    if shop.email:
+        lines.append(shop.email)
+    return lines
+
+
+def _line_title(title: str, variant_label: str) -> str:
+    return f"{title} — {variant_label}" if variant_label else title
+
+
+# --------------------------------------------------------------------------------------------------
+# The invoice
+
+
+def invoice_pdf(vendor_order: VendorOrder) -> bytes:
+    """The shop's invoice for its part of the order, in the order's language.
+
+    The vendor order must have been given its number by ``issue_invoice``.
+    """
+    if not vendor_order.invoice_number or vendor_order.invoiced_at is None:
+        raise ValueError(f"vendor order {vendor_order.id} has no invoice yet: call issue_invoice() first")
+    order, shop = vendor_order.order, vendor_order.shop
+    with force_locale(order.locale):
+        figures = invoice_figures(vendor_order)
+        number = vendor_order.invoice_number
+        pdf = _new_document(
+            heading=shop.name,
+            reference=_("Facture %(number)s", number=number),
+            title=_("Facture %(number)s", number=number),
+            author=_legal_name(shop),
+            locale=order.locale,
+        )
+        pdf.title_line(_("Facture n° %(number)s", number=number))
+        pdf.paragraph(
+            "\n".join(
+                [
+                    _("Date d’émission : %(date)s", date=_date(vendor_order.invoiced_at)),
+                    _(
+                        "Commande n° %(number)s du %(date)s",
+                        number=order.number,
+                        date=_date(order.paid_at or order.created_at),
+                    ),
+                ]
+            ),
+            gap=4,
+        )
+        pdf.blocks((_("Vendeur"), _seller_lines(shop)), (_("Client"), _buyer_address(order)))
+        pdf.paragraph(
+            _(
+                "Vente conclue par l’intermédiaire de la place de marché %(marketplace)s, qui agit en "
+                "qualité d’intermédiaire au nom et pour le compte du vendeur ci-dessus.",
+                marketplace=current_app.config["MARKETPLACE_NAME"],
+            ),
+            size=8.5,
+            gap=4,
+        )
+        _invoice_lines(pdf, figures)
+        _invoice_totals(pdf, figures, shop)
+        if order.paid_at is not None:
+            pdf.paragraph(_("Payée par carte le %(date)s.", date=_date(order.paid_at)), bold=True, gap=3)
+        if figures.refunds:
+            _invoice_refunds(pdf, figures)
+        return _output(pdf)
+
+
+def _invoice_lines(pdf: _Document, figures: InvoiceFigures) -> None:
+    money = figures.currency
+    if figures.vat_exempt:
+        headings = [_("Désignation"), _("Réf."), _("Qté"), _("Prix unitaire"), _("Total")]
+        widths: tuple[int, ...] = (56, 14, 8, 14, 14)
+        align: tuple[Align, ...] = (Align.L, Align.L, Align.R, Align.R, Align.R)
+    else:
+        headings = [_("Désignation"), _("Réf."), _("Qté"), _("PU TTC"), _("TVA"), _("Total TTC")]
+        widths = (50, 13, 7, 12, 8, 13)
+        align = (Align.L, Align.L, Align.R, Align.R, Align.R, Align.R)
+    with pdf.table(
+        col_widths=widths,
+        text_align=align,
+        headings_style=_HEADINGS,
+        line_height=_LINE_HEIGHT,
+        padding=1,
+        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+    ) as table:
+        table.row(headings)
+        for line in figures.lines:
+            cells = [
+                _line_title(line.title, line.variant_label),
+                line.sku,
+                str(line.quantity),
+                format_money(line.unit_cents, money),
+            ]
+            if not figures.vat_exempt:
+                cells.append(format_rate(line.vat_bps))
+            cells.append(format_money(line.total_cents, money))
+            table.row(cells)
+    pdf.ln(4)
+
+
+def _franchise_mention(shop: Shop) -> str:
+    return str(FRANCHISE_MENTIONS.get(shop.country, FRANCHISE_MENTIONS["FR"]))
+
+
+def _invoice_totals(pdf: _Document, figures: InvoiceFigures, shop: Shop) -> None:
+    money = figures.currency
+    if figures.vat_exempt:
+        with pdf.table(
+            width=pdf.epw * 0.5,
+            col_widths=(3, 2),
+            align=Align.R,
+            text_align=(Align.L, Align.R),
+            first_row_as_headings=False,
+            line_height=_LINE_HEIGHT + 1,
+            padding=1,
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+        ) as table:
+            table.row([_("Total à payer"), format_money(figures.gross_cents, money)], style=_BOLD)
+        pdf.ln(2)
+        pdf.paragraph(_franchise_mention(shop), gap=4)
+        return
+    with pdf.table(
+        width=pdf.epw * 0.6,
+        col_widths=(1, 1, 1, 1),
+        align=Align.R,
+        text_align=(Align.R, Align.R, Align.R, Align.R),
+        headings_style=_HEADINGS,
+        line_height=_LINE_HEIGHT,
+        padding=1,
+        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+    ) as table:
+        table.row([_("Taux"), _("Base HT"), _("TVA"), _("Total TTC")])
+        for row in figures.vat:
+            table.row(
+                [
+                    format_rate(row.rate_bps),
+                    format_money(row.net_cents, money),
+                    format_money(row.vat_cents, money),
+                    format_money(row.gross_cents, money),
+                ]
+            )
+    pdf.ln(3)
+    with pdf.table(
+        width=pdf.epw * 0.45,
+        col_widths=(3, 2),
+        align=Align.R,
+        text_align=(Align.L, Align.R),
+        first_row_as_headings=False,
+        line_height=_LINE_HEIGHT + 1,
+        padding=1,
+        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+    ) as table:
+        table.row([_("Total HT"), format_money(figures.net_cents, money)])
+        table.row([_("Total TVA"), format_money(figures.vat_cents, money)])
+        table.row([_("Total TTC"), format_money(figures.gross_cents, money)], style=_BOLD)
+    pdf.ln(4)
+
+
+def _invoice_refunds(pdf: _Document, figures: InvoiceFigures) -> None:
+    pdf.paragraph(_("Remboursements effectués (pour information)"), bold=True, gap=1)
+    with pdf.table(
+        col_widths=(3, 5, 2),
+        text_align=(Align.L, Align.L, Align.R),
+        headings_style=_HEADINGS,
+        line_height=_LINE_HEIGHT,
+        padding=1,
+        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+    ) as table:
+        table.row([_("Date"), _("Motif"), _("Montant")])
+        for refund in figures.refunds:
+            table.row(
+                [
+                    _date(refund.refunded_at),
+                    str(REFUND_REASONS[refund.reason]),
+                    format_money(refund.amount_cents, figures.currency),
+                ]
+            )
+        table.row(
+            ["", _("Total remboursé"), format_money(figures.refunded_cents, figures.currency)], style=_BOLD
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# The packing slip
+
+
+def _slot(value: dt.datetime) -> str:
+    return _("%(day)s à %(time)s", day=format_date(value, "full"), time=format_time(value, "short"))
+
+
+def _delivery_lines(vendor_order: VendorOrder) -> list[str]:
+    """How the parcel leaves the shop, and where to."""
+    order = vendor_order.order
+    method = vendor_order.delivery_method
+    lines = [str(DELIVERY_LABELS[method])]
+    if method == DeliveryMethod.CLICK_COLLECT:
+        if vendor_order.pickup_slot is not None:
+            lines.append(_("Créneau de retrait : %(slot)s", slot=_slot(vendor_order.pickup_slot)))
+        if vendor_order.pickup_code:
+            lines.append(_("Code de retrait : %(code)s", code=vendor_order.pickup_code))
+    elif method == DeliveryMethod.RELAY:
+        relay = vendor_order.relay_point
+        if relay is not None:
+            lines += [relay.name, relay.street, f"{relay.postcode} {relay.city}"]
+    else:
+        lines += _buyer_address(order)
+    if vendor_order.carrier or vendor_order.tracking_number:
+        lines.append(
+            _(
+                "Transporteur : %(carrier)s %(tracking)s",
+                carrier=vendor_order.carrier,
+                tracking=vendor_order.tracking_number,
+            ).strip()
+        )
+    return lines
+
+
+def packing_slip_pdf(vendor_order: VendorOrder) -> bytes:
+    """What the shop packs for its part of the order: delivery, recipient and lines, no prices."""
+    order, shop = vendor_order.order, vendor_order.shop
+    with force_locale(order.locale):
+        reference = _("Commande %(number)s", number=order.number)
+        pdf = _new_document(
+            heading=shop.name,
+            reference=reference,
+            title=_("Bon de préparation, commande %(number)s", number=order.number),
+            author=_legal_name(shop),
+            locale=order.locale,
+        )
+        pdf.title_line(_("Bon de préparation — commande n° %(number)s", number=order.number))
+        pdf.paragraph(_("Commandée le %(date)s", date=_date(order.paid_at or order.created_at)), gap=4)
+        recipient = [order.full_name]
+        if vendor_order.delivery_method != DeliveryMethod.CLICK_COLLECT:
+            recipient += _buyer_address(order)[1:]
+        if order.phone:
+            recipient.append(_("Tél. : %(phone)s", phone=order.phone))
+        pdf.blocks(
+            (_("Mode de remise"), _delivery_lines(vendor_order)),
+            (_("Destinataire"), recipient),
+        )
+        with pdf.table(
+            col_widths=(6, 8, 22, 64),
+            text_align=(Align.C, Align.R, Align.L, Align.L),
+            headings_style=_HEADINGS,
+            line_height=_LINE_HEIGHT + 1,
+            padding=1,
+        ) as table:
+            table.row(["✓", _("Qté"), _("Réf."), _("Article")])
+            for line in vendor_order.lines:
+                table.row(["☐", str(line.quantity), line.sku, _line_title(line.title, line.variant_label)])
+        pdf.ln(3)
+        units = sum(line.quantity for line in vendor_order.lines)
+        pdf.paragraph(_("Articles à préparer : %(units)d", units=units), bold=True)
+        return _output(pdf)
+
+
+# --------------------------------------------------------------------------------------------------
+# The model withdrawal form (France: annexe à l'article R221-1 du Code de la consommation)
+
+
+def withdrawal_form_pdf(vendor_order: VendorOrder | None = None) -> bytes:
+    """The legal model withdrawal form; pre-filled with the shop, the order and the shopper when given.
+
+    Without a vendor order it is the blank form, in the current language, with lines to write on.
+    """
+    order = vendor_order.order if vendor_order is not None else None
+    shop = vendor_order.shop if vendor_order is not None else None
+    locale = order.locale if order is not None else str(get_locale() or "fr")
+    with force_locale(locale):
+        marketplace = current_app.config["MARKETPLACE_NAME"]
+        title = _("Formulaire de rétractation")
+        pdf = _new_document(
+            heading=shop.name if shop is not None else marketplace,
+            reference=_("Commande %(number)s", number=order.number) if order is not None else title,
+            title=title,
+            author=_legal_name(shop) if shop is not None else marketplace,
+            locale=locale,
+        )
+        pdf.title_line(title)
+        pdf.paragraph(
+            _(
+                "(Veuillez compléter et renvoyer le présent formulaire uniquement si vous souhaitez vous "
+                "rétracter du contrat.)"
+            ),
+            size=9,
+            gap=4,
+        )
+        ordered_on = names = address = ""
+        if vendor_order is not None and order is not None and shop is not None:
+            recipient = [_legal_name(shop), shop.street, f"{shop.postcode} {shop.city}", shop.email]
+            pdf.paragraph(
+                _("À l’attention de %(recipient)s :", recipient=", ".join(p for p in recipient if p.strip())),
+                bold=True,
+                gap=3,
+            )
+        else:
+            pdf.field(_("À l’attention de :"), bold=True, gap=0)
+            pdf.rule()
+            pdf.ln(3)
+        pdf.paragraph(
+            _(
+                "Je/Nous (*) vous notifie/notifions (*) par la présente ma/notre (*) rétractation du "
+                "contrat portant sur la vente du bien (*)/pour la prestation de services (*) ci-dessous :"
+            ),
+            gap=2,
+        )
+        if vendor_order is not None and order is not None:
+            pdf.paragraph(_("Commande n° %(number)s", number=order.number), gap=1)
+            for line in vendor_order.lines:
+                pdf.paragraph(
+                    _(
+                        "– %(title)s (réf. %(sku)s), quantité : %(quantity)d",
+                        title=_line_title(line.title, line.variant_label),
+                        sku=line.sku,
+                        quantity=line.quantity,
+                    ),
+                    gap=0.5,
+                )
+            ordered_on = _date(order.paid_at or order.created_at)
+            names = order.full_name
+            address = ", ".join(part for part in _buyer_address(order)[1:] if part.strip())
+        else:
+            for _row in range(4):
+                pdf.rule()
+        pdf.ln(4)
+        pdf.field(_("Commandé le (*)/reçu le (*) :"), ordered_on)
+        pdf.field(_("Nom du (des) consommateur(s) :"), names)
+        pdf.field(_("Adresse du (des) consommateur(s) :"), address, gap=0)
+        if not address:
+            pdf.rule()
+        pdf.ln(3)
+        pdf.paragraph(
+            _(
+                "Signature du (des) consommateur(s) (uniquement en cas de notification du présent "
+                "formulaire sur papier) :"
+            ),
+            gap=0,
+        )
+        pdf.ln(24)
+        pdf.field(_("Date :"), gap=6)
+        pdf.paragraph(_("(*) Rayez la mention inutile."), size=8.5)
+        return _output(pdf)
