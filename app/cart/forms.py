@@ -1,5 +1,6 @@
-"""Cart forms. Each cart button posts a few plain values (a quantity, a delivery method) that the
-services check one by one, with their own messages; the form itself carries the CSRF token."""
+"""Cart forms. Each cart button posts a few plain values (a quantity, a delivery method with its
+relay point or pickup slot) that the services check one by one, with their own messages; the form
+itself carries the CSRF token."""
 
 from __future__ import annotations
 

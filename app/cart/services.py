@@ -7,6 +7,7 @@ it changed. Nothing here reserves stock; the checkout does, atomically.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app import money
 from app.accounts.models import User
 from app.cart.models import MAX_QUANTITY, Cart, CartDelivery, CartItem, DeliveryMethod
+from app.cart.slots import DAYS_AHEAD, Slot, pickup_slots
 from app.catalog.models import Product, ProductStatus, Variant
 from app.database import utcnow
 from app.errors import ServiceError
@@ -43,7 +45,13 @@ def _loaded(query: sa.Select[Any]) -> Cart | None:
             selectinload(Cart.items)
             .joinedload(CartItem.variant)
             .joinedload(Variant.product)
-            .options(joinedload(Product.shop), selectinload(Product.photos)),
+            .options(
+                # The shop's hours and closures make its pickup slots.
+                joinedload(Product.shop).options(
+                    selectinload(Shop.opening_hours), selectinload(Shop.closures)
+                ),
+                selectinload(Product.photos),
+            ),
             selectinload(Cart.deliveries),
         )
     )
@@ -176,8 +184,31 @@ def set_postcode(cart: Cart, postcode: str, country: str = "FR") -> None:
     cart.postcode = postcode
 
 
-def choose_delivery(cart: Cart, shop_id: Any, method: str, relay_point_id: Any = None) -> CartDelivery:
-    """How one shop's part reaches the shopper: one of the options that shop offers."""
+def _pickup_slot(raw: Any) -> dt.datetime | None:
+    """The slot start a form posted (ISO 8601) or a caller passed, in UTC; None when not given."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, dt.datetime):
+        start = raw
+    else:
+        try:
+            start = dt.datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise CartError(_l("Choisissez un des créneaux de retrait proposés."), "pickup_slot") from None
+    if start.tzinfo is None:
+        raise CartError(_l("Choisissez un des créneaux de retrait proposés."), "pickup_slot")
+    return start.astimezone(dt.UTC)
+
+
+def choose_delivery(
+    cart: Cart, shop_id: Any, method: str, relay_point_id: Any = None, pickup_slot: Any = None
+) -> CartDelivery:
+    """How one shop's part reaches the shopper: one of the options that shop offers.
+
+    Click & collect takes the pickup slot (its start, a datetime or the form's ISO string), which
+    must be one of the shop's slots now; without one the method is kept and the cart asks for a slot.
+    Other methods clear any slot chosen before.
+    """
     part = next((part for part in summary(cart).parts if str(part.shop.id) == str(shop_id)), None)
     if part is None:
         raise CartError(_l("Cette boutique n’est pas dans votre panier."))
@@ -193,12 +224,20 @@ def choose_delivery(cart: Cart, shop_id: Any, method: str, relay_point_id: Any =
         )
         if relay is None:
             raise CartError(_l("Choisissez un des points relais de la boutique."), "relay_point")
+    slot: dt.datetime | None = None
+    if method == DeliveryMethod.CLICK_COLLECT:
+        slot = _pickup_slot(pickup_slot)
+        if slot is not None and all(offered.start != slot for offered in part.slots):
+            raise CartError(
+                _l("Ce créneau de retrait n’est plus disponible : choisissez-en un autre."), "pickup_slot"
+            )
     delivery = next((d for d in cart.deliveries if d.shop_id == part.shop.id), None)
     if delivery is None:
         delivery = CartDelivery(shop_id=part.shop.id, method=DeliveryMethod(method))
         cart.deliveries.append(delivery)
     delivery.method = DeliveryMethod(method)
     delivery.relay_point_id = relay.id if relay else None
+    delivery.pickup_slot = slot
     return delivery
 
 
@@ -227,7 +266,10 @@ def merge(guest: Cart, into: Cart) -> list[str]:
         if delivery.shop_id not in chosen:
             into.deliveries.append(
                 CartDelivery(
-                    shop_id=delivery.shop_id, method=delivery.method, relay_point_id=delivery.relay_point_id
+                    shop_id=delivery.shop_id,
+                    method=delivery.method,
+                    relay_point_id=delivery.relay_point_id,
+                    pickup_slot=delivery.pickup_slot,  # still checked against the slots at every summary
                 )
             )
     into.postcode = into.postcode or guest.postcode
@@ -268,6 +310,22 @@ class ShopPart:
     relay_point_id: int | None
     items_cents: int
     delivery_vat_bps: int
+    # Click & collect: the chosen slot's start while it is still one of ``slots``, else None.
+    pickup_slot: dt.datetime | None = None
+    # The shop's pickup slots as of now (when it offers click & collect; empty otherwise).
+    slots: list[Slot] = field(default_factory=list)
+
+    @property
+    def chosen_slot(self) -> Slot | None:
+        return next((slot for slot in self.slots if slot.start == self.pickup_slot), None)
+
+    @property
+    def needs_pickup_slot(self) -> bool:
+        return (
+            self.chosen is not None
+            and self.chosen.method == DeliveryMethod.CLICK_COLLECT
+            and self.pickup_slot is None
+        )
 
     @property
     def delivery_cents(self) -> int:
@@ -321,11 +379,17 @@ class CartSummary:
             and part.chosen.method == DeliveryMethod.RELAY
             and not part.relay_point_id
         ]
+        found += [
+            _l("Choisissez un créneau de retrait chez %(shop)s.", shop=part.shop.name)
+            for part in self.parts
+            if part.needs_pickup_slot
+        ]
         return found
 
     @property
     def ready(self) -> bool:
-        """Everything can be bought as it stands and every shop has a delivery choice."""
+        """Everything can be bought as it stands and every shop has a delivery choice (with a pickup
+        slot still open for click & collect)."""
         return bool(self.parts) and not self.problems
 
 
@@ -353,11 +417,24 @@ def _line(item: CartItem) -> Line:
     )
 
 
-def delivery_options(shop: Shop, items_cents: int, postcode: str) -> list[DeliveryOption]:
-    """What the shop offers for this much of its items, to this postcode (when known)."""
+def delivery_options(
+    shop: Shop, items_cents: int, postcode: str, slots: list[Slot] | None = None
+) -> list[DeliveryOption]:
+    """What the shop offers for this much of its items, to this postcode (when known).
+    Click & collect needs a pickup slot: without any in ``slots`` (when given) it is not possible."""
     options = []
     if shop.click_collect:
-        options.append(DeliveryOption(DeliveryMethod.CLICK_COLLECT, 0))
+        no_slot = slots is not None and not slots
+        options.append(
+            DeliveryOption(
+                DeliveryMethod.CLICK_COLLECT,
+                0,
+                available=not no_slot,
+                reason=_l("Aucun créneau de retrait dans les %(days)d prochains jours.", days=DAYS_AHEAD)
+                if no_slot
+                else None,
+            )
+        )
     if shop.local_delivery:
         free_over = shop.local_delivery_free_over_cents
         free = free_over is not None and items_cents >= free_over
@@ -383,9 +460,10 @@ def delivery_options(shop: Shop, items_cents: int, postcode: str) -> list[Delive
 
 
 def summary(cart: Cart | None) -> CartSummary:
-    """The cart by shop, with fees and totals as they are now."""
+    """The cart by shop, with fees, totals and pickup slots as they are now."""
     if cart is None:
         return CartSummary(None)
+    now = utcnow()
     by_shop: dict[int, list[Line]] = {}
     shops: dict[int, Shop] = {}
     for item in cart.items:
@@ -397,12 +475,20 @@ def summary(cart: Cart | None) -> CartSummary:
     for shop_id, lines in sorted(by_shop.items(), key=lambda entry: shops[entry[0]].name):
         shop = shops[shop_id]
         items_cents = sum(line.total_cents for line in lines if not line.problem)
-        options = delivery_options(shop, items_cents, cart.postcode)
+        slots = pickup_slots(shop, now) if shop.click_collect else []
+        options = delivery_options(shop, items_cents, cart.postcode, slots)
         available = [option for option in options if option.available]
         delivery = chosen.get(shop_id)
         pick = next((option for option in available if delivery and option.method == delivery.method), None)
         if pick is None and len(available) == 1:
             pick = available[0]  # the only way: nothing to choose
+        wanted = (
+            delivery.pickup_slot
+            if delivery and pick and pick.method == DeliveryMethod.CLICK_COLLECT
+            else None
+        )
+        # A slot that has passed, or is now too soon to prepare for, must be chosen again.
+        pickup_slot = next((slot.start for slot in slots if slot.start == wanted), None)
         parts.append(
             ShopPart(
                 shop=shop,
@@ -414,6 +500,8 @@ def summary(cart: Cart | None) -> CartSummary:
                 delivery_vat_bps=0
                 if shop.vat_regime == VatRegime.FRANCHISE
                 else STANDARD_VAT_BPS.get(shop.country, 2000),
+                pickup_slot=pickup_slot,
+                slots=slots,
             )
         )
     return CartSummary(cart, parts)

@@ -93,7 +93,8 @@ def delivery(shop_id: int) -> Response:
     cart = _cart()
     if cart is not None:
         method, relay = request.form.get("method", ""), request.form.get("relay_point")
-        _apply(lambda: services.choose_delivery(cart, shop_id, method, relay))
+        slot = request.form.get("pickup_slot")
+        _apply(lambda: services.choose_delivery(cart, shop_id, method, relay, slot))
     return redirect(url_for("cart.show") + f"#boutique-{shop_id}")
 
 

@@ -1,4 +1,5 @@
-"""A shopper fills a cart from two shops on a phone and chooses how each part reaches them."""
+"""A shopper fills a cart from two shops on a phone and chooses how each part reaches them (with a
+pickup slot for click & collect)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,11 @@ def test_a_cart_from_two_shops_with_a_delivery_choice_each(phone_page: Any, live
 
     bakery = parts.filter(has_text="Baguette tradition")
     bakery.get_by_label(re.compile("Retrait en boutique")).check()
+    slot = bakery.get_by_label("Créneau de retrait en boutique")
+    slot.select_option(index=1)  # the first slot (the first option only asks to choose)
+    chosen = slot.locator("option:checked").inner_text()
     bakery.get_by_role("button", name="Choisir").click()
+    expect(bakery.get_by_test_id("pickup-slot")).to_contain_text(chosen)
     cellar = page.locator(".cart-part").filter(has_text="Muscadet")
     cellar.get_by_label(re.compile("Envoi à domicile")).check()
     cellar.get_by_role("button", name="Choisir").click()

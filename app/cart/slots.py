@@ -1,0 +1,61 @@
+"""Click & collect pickup slots: half hours inside the shop's opening hours, once the order is ready.
+
+Opening hours are wall-clock times in the town's zone. Each interval's ends are placed on the town's
+calendar and converted to UTC before cutting it into half hours, so a slot always lasts 30 real
+minutes, also on the days the clocks change (the night of the change has one hour fewer or more).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from vendors.hours import TOWN_TZ, closed_on, week
+from vendors.models import Shop
+
+SLOT_LENGTH = dt.timedelta(minutes=30)
+DAYS_AHEAD = 7  # how far ahead a shopper can book: today and the six days after
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Half an hour to collect an order; ``start`` and ``end`` are aware UTC datetimes."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def day(self) -> dt.date:
+        """The day on the town's calendar (the cart page groups the slots by it)."""
+        return self.start.astimezone(TOWN_TZ).date()
+
+    @property
+    def value(self) -> str:
+        """The slot as the cart form posts it back: its start, ISO 8601 in UTC."""
+        return self.start.isoformat()
+
+
+def pickup_slots(shop: Shop, now: dt.datetime, days: int = DAYS_AHEAD) -> list[Slot]:
+    """The slots from today (in the town) for ``days`` days, closures skipped, the first one starting
+    no earlier than ``now`` plus the shop's preparation time. ``now`` is any aware datetime."""
+    earliest = now + dt.timedelta(minutes=shop.click_collect_prep_minutes)
+    schedule = week(shop.opening_hours)
+    today = now.astimezone(TOWN_TZ).date()
+    slots: list[Slot] = []
+    for offset in range(days):
+        day = today + dt.timedelta(days=offset)
+        if closed_on(shop.closures, day):
+            continue
+        for interval in schedule[day.weekday()]:
+            start = dt.datetime.combine(day, interval.opens_at, tzinfo=TOWN_TZ).astimezone(dt.UTC)
+            closes = dt.datetime.combine(day, interval.closes_at, tzinfo=TOWN_TZ).astimezone(dt.UTC)
+            while start + SLOT_LENGTH <= closes:
+                if start >= earliest:
+                    slots.append(Slot(start, start + SLOT_LENGTH))
+                start += SLOT_LENGTH
+    return slots
+
+
+def is_available(shop: Shop, slot_start: dt.datetime, now: dt.datetime) -> bool:
+    """Whether ``slot_start`` (an aware datetime) begins one of the shop's slots as of ``now``."""
+    return any(slot.start == slot_start for slot in pickup_slots(shop, now))
