@@ -146,6 +146,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY", EMULATOR_STRIPE_KEY),
         # In development the stripe library talks to the local emulator; in production to Stripe itself.
         "STRIPE_API_BASE": _env("STRIPE_API_BASE", None if production else "http://127.0.0.1:8420"),
+        # The publishable key the payment page's Payment Element uses (not needed with the emulator).
+        "STRIPE_PUBLISHABLE_KEY": _env("STRIPE_PUBLISHABLE_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": _env(
             "STRIPE_WEBHOOK_SECRET", None if production else EMULATOR_WEBHOOK_SECRET
         ),
@@ -156,6 +158,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         raise ConfigError("SMTP_HOST must be set in production: mail would otherwise stay in instance/outbox")
     if production and config["STRIPE_SECRET_KEY"] == EMULATOR_STRIPE_KEY:
         raise ConfigError("STRIPE_SECRET_KEY must be set in production")
+    if production and not config["STRIPE_PUBLISHABLE_KEY"]:
+        raise ConfigError("STRIPE_PUBLISHABLE_KEY must be set in production")
     if production and not config["STRIPE_WEBHOOK_SECRET"]:
         raise ConfigError("STRIPE_WEBHOOK_SECRET must be set in production")
     config.update(overrides)

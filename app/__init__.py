@@ -41,7 +41,13 @@ def content_security_policy(app: Flask) -> dict[str, Any]:
     if base:
         parts = urlsplit(base)
         form_targets.append(f"{parts.scheme}://{parts.netloc}")
-    return {**CONTENT_SECURITY_POLICY, "form-action": form_targets}
+    policy = {**CONTENT_SECURITY_POLICY, "form-action": form_targets}
+    if not base:
+        # Stripe itself: the payment page's Payment Element is Stripe.js in Stripe's frames.
+        policy["script-src"] = ["'self'", "https://js.stripe.com"]
+        policy["frame-src"] = ["https://js.stripe.com", "https://hooks.stripe.com"]
+        policy["connect-src"] = ["'self'", "https://api.stripe.com"]
+    return policy
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -115,6 +121,8 @@ def register_blueprints(app: Flask) -> None:
     from app.catalog.import_views import blueprint as catalog_imports
     from app.catalog.views import blueprint as catalog
     from app.manager.views import blueprint as manager
+    from app.orders.backoffice import blueprint as orders_backoffice
+    from app.orders.views import blueprint as orders
     from app.site.views import blueprint as site
     from payouts.webhooks import blueprint as stripe_webhooks
     from search.views import blueprint as search
@@ -135,6 +143,8 @@ def register_blueprints(app: Flask) -> None:
         catalog_imports,
         catalog_admin,
         cart_views.blueprint,
+        orders,
+        orders_backoffice,
         stripe_webhooks,
     ]
     if app.config["APP_ENV"] != "production":
@@ -149,13 +159,14 @@ def register_blueprints(app: Flask) -> None:
 
     errors.register(app)
     # Stripe webhook handlers register themselves with payouts.webhooks on import.
-    import vendors.stripe_events  # noqa: F401
+    from app.orders import stripe_events as orders_events  # noqa: F401
+    from vendors import stripe_events as vendors_events  # noqa: F401
 
 
 def register_cli(app: Flask) -> None:
     from app.accounts.cli import users
     from app.demo import demo
-    from app.jobs import worker_command
+    from app.jobs import cron_command, worker_command
     from app.orders.tasks import orders_cli
     from search.cli import search
 
@@ -164,3 +175,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(worker_command)
+    app.cli.add_command(cron_command)

@@ -219,3 +219,30 @@ def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
     names = queues or current_app.config["RQ_QUEUES"]
     worker = Worker([dispatcher.queue(name) for name in names], connection=dispatcher.connection)
     worker.work(burst=burst, with_scheduler=True)
+
+
+# The periodic jobs of every domain: (function, every so many seconds). Domains list theirs in tasks.py.
+SCHEDULES = ("app.orders.tasks.SCHEDULE",)
+
+
+def schedule() -> list[tuple[Callable[..., Any], int]]:
+    return [entry for path in SCHEDULES for entry in import_string(path)]
+
+
+@click.command("cron")
+@with_appcontext
+def cron_command() -> None:
+    """Enqueue the periodic jobs on their schedule (run one next to the workers; needs REDIS_URL)."""
+    from rq.cron import CronScheduler
+
+    dispatcher = current_app.extensions["jobs"]
+    if not isinstance(dispatcher, RQDispatcher):
+        raise click.ClickException(
+            "REDIS_URL is not set: run the jobs' commands from the system's cron instead."
+        )
+    scheduler = CronScheduler(connection=dispatcher.connection)
+    for func, every in schedule():
+        path = f"{func.__module__}.{func.__qualname__}"
+        scheduler.register(execute, "default", args=(path, (), {}), interval=every, name=path)
+        click.echo(f"{path}: every {every} s")
+    scheduler.start()

@@ -114,6 +114,110 @@ def dashboard_link(account_id: str) -> str:
     return str(client().v1.accounts.login_links.create(account_id)["url"])
 
 
+# -- payments ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Payment:
+    """What the marketplace reads of a PaymentIntent."""
+
+    id: str
+    status: str  # requires_payment_method, requires_action, processing, succeeded, canceled...
+    amount: int
+    currency: str
+    charge_id: str | None
+    error: str  # why the last attempt failed: Stripe's decline or error code ("" when it did not)
+    redirect_url: str | None  # where the shopper authenticates (3-D Secure), when status is requires_action
+    metadata: dict[str, str]
+
+    @classmethod
+    def from_stripe(cls, intent: Any) -> Payment:
+        if hasattr(intent, "to_dict"):
+            intent = intent.to_dict()
+        charge = intent.get("latest_charge")
+        if isinstance(charge, dict):
+            charge = charge.get("id")
+        error = intent.get("last_payment_error") or {}
+        action = intent.get("next_action") or {}
+        redirect = (action.get("redirect_to_url") or {}).get("url") if action else None
+        return cls(
+            id=intent["id"],
+            status=intent["status"],
+            amount=int(intent["amount"]),
+            currency=str(intent["currency"]).upper(),
+            charge_id=charge,
+            error=str(error.get("decline_code") or error.get("code") or ("declined" if error else "")),
+            redirect_url=redirect,
+            metadata=dict(intent.get("metadata") or {}),
+        )
+
+
+def create_payment(
+    *, key: str, amount_cents: int, currency: str, transfer_group: str, email: str, metadata: dict[str, str]
+) -> Payment:
+    """One PaymentIntent for a whole order, charged on the platform (separate charges and transfers)."""
+    intent = client().v1.payment_intents.create(
+        params={
+            "amount": amount_cents,
+            "currency": currency.lower(),
+            "transfer_group": transfer_group,
+            "description": transfer_group,
+            "receipt_email": email,
+            "metadata": metadata,
+        },
+        options={"idempotency_key": key},
+    )
+    return Payment.from_stripe(intent)
+
+
+def confirm_payment(intent_id: str, *, payment_method: str, return_url: str, key: str) -> Payment:
+    """Confirm with a payment method; a declined card comes back as the PaymentIntent, not an error."""
+    try:
+        intent = client().v1.payment_intents.confirm(
+            intent_id,
+            params={"payment_method": payment_method, "return_url": return_url},
+            options={"idempotency_key": key},
+        )
+    except stripe.CardError:
+        # Stripe answers a decline with a 402 whose error carries the PaymentIntent: read it afresh.
+        return retrieve_payment(intent_id)
+    return Payment.from_stripe(intent)
+
+
+def retrieve_payment(intent_id: str) -> Payment:
+    return Payment.from_stripe(client().v1.payment_intents.retrieve(intent_id))
+
+
+def cancel_payment(intent_id: str) -> Payment:
+    """Cancel a PaymentIntent nobody will pay; one that succeeded meanwhile is returned as it is."""
+    try:
+        intent = client().v1.payment_intents.cancel(intent_id)
+    except stripe.InvalidRequestError:
+        return retrieve_payment(intent_id)
+    return Payment.from_stripe(intent)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    status: str  # succeeded, pending, failed, canceled
+    amount: int
+
+
+def refund_payment(intent_id: str, *, amount_cents: int, key: str, metadata: dict[str, str]) -> RefundResult:
+    """Give back part of a payment. The same ``key`` twice refunds once."""
+    refund = client().v1.refunds.create(
+        params={
+            "payment_intent": intent_id,
+            "amount": amount_cents,
+            "reason": "requested_by_customer",
+            "metadata": metadata,
+        },
+        options={"idempotency_key": key},
+    )
+    return RefundResult(id=refund["id"], status=refund["status"], amount=int(refund["amount"]))
+
+
 def construct_event(payload: bytes, signature: str) -> Any:
     """Verify a webhook's signature and parse it; raises ValueError or SignatureVerificationError."""
     return stripe.Webhook.construct_event(payload, signature, current_app.config["STRIPE_WEBHOOK_SECRET"])

@@ -1,31 +1,69 @@
-"""Order use cases. For now: placing an order from a ready cart (stock reserved atomically, prices and
-VAT frozen, numbered without gaps) and giving the stock back when an order is not paid in time.
+"""Order use cases: placing, paying, each shop's handling of its part, cancellation, withdrawal, refunds.
 
 Placing is all or nothing: one variant short and the whole transaction is rolled back by the caller,
 so no order, no line and no stock movement is left half-written.
+
+Paying: one PaymentIntent per order, created with an idempotency key from the checkout token and
+confirmed server-side under the order's row lock, so a double click confirms once. Whatever tells us
+about a payment (the confirmation's answer, the shopper's return from 3-D Secure, a webhook) goes
+through ``apply_payment``, which reads the PaymentIntent as it is now: events arriving twice or out of
+order change nothing.
+
+A shop's part moves through DESIGN.md's states by ``advance``; every refund goes through ``refund``
+(an idempotency key per business event, so no money moves twice) and is handed to payouts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import User
+from app import mail
+from app.accounts.models import Address, User
 from app.cart import services as cart_services
-from app.cart.models import Cart
+from app.cart.models import Cart, DeliveryMethod
 from app.catalog.models import StockReason
 from app.catalog.services import move_stock
 from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
-from app.orders.models import Order, OrderCounter, OrderLine, OrderStatus, VendorOrder, VendorOrderStatus
+from app.orders import documents
+from app.orders.models import (
+    Order,
+    OrderCounter,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    RefundReason,
+    RefundStatus,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+    VendorOrder,
+    VendorOrderStatus,
+)
+from payouts import gateway
+from payouts import services as payouts
+from vendors import services as vendor_services
+from vendors.models import Shop
+
+log = logging.getLogger(__name__)
 
 RESERVATION = dt.timedelta(minutes=30)
+WITHDRAWAL_DAYS = 14  # the legal minimum; a shop may give more (Shop.return_days)
+REFUND_DAYS = 14  # a withdrawal is refunded within 14 days of the request
+LOCAL = ZoneInfo("Europe/Paris")
 
 
 class OrderError(ServiceError):
@@ -68,7 +106,9 @@ def _reserve(actor: User, variant_id: int, quantity: int, title: str) -> None:
         raise OrderError(_l("« %(title)s » vient d’être épuisé : revoyez votre panier.", title=title))
 
 
-def place_order(shopper: User, cart: Cart, contact: Contact, checkout_token: str) -> Order:
+def place_order(
+    shopper: User, cart: Cart, contact: Contact, checkout_token: str, terms_version: str = ""
+) -> Order:
     """An order awaiting payment from a ready cart; the stock is reserved and the cart emptied.
 
     The same ``checkout_token`` twice (a double click, a replayed request) returns the first order.
@@ -83,6 +123,22 @@ def place_order(shopper: User, cart: Cart, contact: Contact, checkout_token: str
     summary = cart_services.summary(cart)
     if not summary.ready:
         raise OrderError(summary.problems[0] if summary.problems else _l("Votre panier est vide."))
+    if needs_address(part.chosen.method for part in summary.parts if part.chosen) and not (
+        contact.street and contact.postcode and contact.city
+    ):
+        raise OrderError(_l("Indiquez l’adresse de livraison."))
+    for part in summary.parts:
+        local = part.chosen is not None and part.chosen.method == DeliveryMethod.LOCAL_DELIVERY
+        if local and contact.postcode not in part.shop.postcode_zone:
+            raise OrderError(
+                _l(
+                    "%(shop)s ne livre pas au %(postcode)s : choisissez un autre mode de livraison "
+                    "dans le panier.",
+                    shop=part.shop.name,
+                    postcode=contact.postcode,
+                ),
+                "postcode",
+            )
     now = utcnow()
     order = Order(
         number=next_number(now.year),
@@ -100,6 +156,8 @@ def place_order(shopper: User, cart: Cart, contact: Contact, checkout_token: str
         city=contact.city,
         country=contact.country,
         reserved_until=now + RESERVATION,
+        terms_version=terms_version,
+        locale=shopper.locale,
     )
     # Lock and take stock in primary-key order, so concurrent checkouts never deadlock.
     lines = sorted((line for part in summary.parts for line in part.lines), key=lambda line: line.variant.id)
@@ -113,6 +171,7 @@ def place_order(shopper: User, cart: Cart, contact: Contact, checkout_token: str
                 status=VendorOrderStatus.PENDING_PAYMENT,
                 delivery_method=part.chosen.method,
                 relay_point_id=part.relay_point_id,
+                pickup_slot=part.pickup_slot,
                 delivery_fee_cents=part.delivery_cents,
                 delivery_vat_bps=part.delivery_vat_bps,
                 items_cents=part.items_cents,
@@ -139,17 +198,263 @@ def place_order(shopper: User, cart: Cart, contact: Contact, checkout_token: str
     return order
 
 
+def needs_address(methods: Iterable[str]) -> bool:
+    """Local and carrier delivery go to the shopper's door; click & collect and relay points do not."""
+    return any(method in (DeliveryMethod.LOCAL_DELIVERY, DeliveryMethod.HOME_DELIVERY) for method in methods)
+
+
+def remember_address(shopper: User, contact: Contact) -> Address:
+    """Save the checkout's address in the shopper's book (once: the same address is reused)."""
+    for address in db.session.scalars(sa.select(Address).where(Address.user_id == shopper.id)):
+        if (address.street, address.postcode, address.city) == (
+            contact.street,
+            contact.postcode,
+            contact.city,
+        ):
+            break
+    else:
+        address = Address(user_id=shopper.id, street=contact.street, postcode=contact.postcode)
+        db.session.add(address)
+    address.full_name, address.city = contact.full_name, contact.city
+    address.country, address.phone = contact.country, contact.phone
+    address.last_used_at = utcnow()
+    return address
+
+
+def saved_addresses(shopper: User) -> list[Address]:
+    return list(
+        db.session.scalars(
+            sa.select(Address)
+            .where(Address.user_id == shopper.id)
+            .order_by(Address.last_used_at.desc().nulls_last(), Address.id.desc())
+        )
+    )
+
+
+def forget_address(shopper: User, address_id: int) -> None:
+    address = db.session.get(Address, address_id)
+    if address is None or address.user_id != shopper.id:
+        raise OrderError(_l("Adresse introuvable."))
+    db.session.delete(address)
+
+
+# -- finding orders -------------------------------------------------------------------------------
+
+
+def shopper_order(shopper: User, number: str, lock: bool = False) -> Order:
+    """The shopper's own order by number (another's is "not found", never "forbidden")."""
+    query = sa.select(Order).where(Order.number == number, Order.user_id == shopper.id)
+    if lock:
+        query = query.with_for_update()
+    order = db.session.scalar(query)
+    if order is None:
+        raise OrderError(_l("Commande introuvable."))
+    return order
+
+
+def shopper_orders(shopper: User) -> list[Order]:
+    return list(
+        db.session.scalars(
+            sa.select(Order)
+            .where(Order.user_id == shopper.id, Order.status != OrderStatus.EXPIRED)
+            .options(orm.selectinload(Order.vendor_orders).selectinload(VendorOrder.shop))
+            .order_by(Order.id.desc())
+        )
+    )
+
+
+def shopper_part(shopper: User, number: str, vendor_order_id: int, lock: bool = False) -> VendorOrder:
+    order = shopper_order(shopper, number)
+    query = sa.select(VendorOrder).where(VendorOrder.id == vendor_order_id, VendorOrder.order_id == order.id)
+    part = db.session.scalar(query.with_for_update() if lock else query)
+    if part is None:
+        raise OrderError(_l("Commande introuvable."))
+    return part
+
+
+OPEN_FOR_SHOP = (VendorOrderStatus.PAID, VendorOrderStatus.RETURN_REQUESTED)
+
+
+def shop_orders(shop: Shop, status: VendorOrderStatus | None = None) -> list[VendorOrder]:
+    """The shop's paid orders (those awaiting payment are not the shop's business yet), newest first."""
+    query = (
+        sa.select(VendorOrder)
+        .where(VendorOrder.shop_id == shop.id, VendorOrder.status != VendorOrderStatus.PENDING_PAYMENT)
+        .options(orm.selectinload(VendorOrder.order), orm.selectinload(VendorOrder.lines))
+        .order_by(VendorOrder.id.desc())
+        .limit(200)
+    )
+    if status is not None:
+        query = query.where(VendorOrder.status == status)
+    return list(db.session.scalars(query))
+
+
+def awaiting_count(shop: Shop) -> int:
+    """The badge of the back office: new orders to accept and returns to check."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(VendorOrder)
+            .where(VendorOrder.shop_id == shop.id, VendorOrder.status.in_(OPEN_FOR_SHOP))
+        )
+        or 0
+    )
+
+
+def shop_part(shop: Shop, vendor_order_id: int, lock: bool = False) -> VendorOrder:
+    query = sa.select(VendorOrder).where(
+        VendorOrder.id == vendor_order_id,
+        VendorOrder.shop_id == shop.id,
+        VendorOrder.status != VendorOrderStatus.PENDING_PAYMENT,
+    )
+    part = db.session.scalar(query.with_for_update() if lock else query)
+    if part is None:
+        raise OrderError(_l("Commande introuvable."))
+    return part
+
+
+# -- paying ---------------------------------------------------------------------------------------
+
+
+def start_payment(order: Order) -> None:
+    """The order's PaymentIntent, created once (a retry after a network error finds the same one)."""
+    if order.payment_intent_id or order.status != OrderStatus.PENDING_PAYMENT:
+        return
+    payment = gateway.create_payment(
+        key=f"checkout-{order.checkout_token}-payment",
+        amount_cents=order.total_cents,
+        currency=order.currency,
+        transfer_group=order.number,
+        email=order.email,
+        metadata={"order_id": str(order.id), "order_number": order.number},
+    )
+    order.payment_intent_id = payment.id
+    order.payment_status = payment.status
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    order: Order
+    redirect_url: str | None = None  # the bank's authentication page, to send the shopper to
+    error: Any = None  # a refused attempt, said to the shopper
+
+
+def pay(shopper: User, number: str, payment_method: str, return_url: str, attempt: str) -> PaymentOutcome:
+    """Confirm the order's payment with a payment method, once per ``attempt`` (the payment form's token).
+
+    Runs under the order's row lock: a second click waits, then finds the order paid or the attempt made.
+    """
+    order = shopper_order(shopper, number, lock=True)
+    if order.status == OrderStatus.PAID:
+        return PaymentOutcome(order)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise OrderError(_l("Cette commande n’est plus en attente de paiement."))
+    if order.reserved_until < utcnow():
+        raise OrderError(_l("Le délai de paiement est dépassé : les articles ont été remis en vente."))
+    if not payment_method:
+        raise OrderError(_l("Choisissez un moyen de paiement."))
+    start_payment(order)
+    assert order.payment_intent_id is not None
+    try:
+        payment = gateway.confirm_payment(
+            order.payment_intent_id,
+            payment_method=payment_method,
+            return_url=return_url,
+            key=f"{order.payment_intent_id}-confirm-{attempt}",
+        )
+    except gateway.StripeError as error:
+        log.warning("confirming %s failed: %s", order.number, error)
+        raise OrderError(_l("Le paiement n’a pas pu être envoyé à la banque. Réessayez.")) from error
+    apply_payment(order, payment)
+    if payment.status == "requires_action" and payment.redirect_url:
+        return PaymentOutcome(order, redirect_url=payment.redirect_url)
+    if payment.status == "requires_payment_method":
+        return PaymentOutcome(order, error=payment_error_message(order.payment_error))
+    return PaymentOutcome(order)
+
+
+def refresh_payment(order: Order) -> None:
+    """Read the PaymentIntent as it is now and apply it (the shopper's return from authentication)."""
+    if order.payment_intent_id:
+        apply_payment(order, gateway.retrieve_payment(order.payment_intent_id))
+
+
+def apply_payment(order: Order, payment: gateway.Payment) -> None:
+    """Bring the order in line with its PaymentIntent. Safe to call any number of times, in any order."""
+    if payment.id != order.payment_intent_id or payment.amount != order.total_cents:
+        log.error("payment %s does not match order %s", payment.id, order.number)
+        return
+    if order.status == OrderStatus.PAID:
+        return
+    order.payment_status = payment.status
+    if payment.status == "requires_payment_method":
+        order.payment_error = payment.error or "declined"
+    if payment.status != "succeeded":
+        return
+    order.charge_id = payment.charge_id
+    if order.status == OrderStatus.PENDING_PAYMENT or _reserve_again(order):
+        _mark_paid(order)
+    else:
+        # Paid after the reservation lapsed and the stock was sold meanwhile: the money goes back.
+        for part in order.vendor_orders:
+            refund(part, part.total_cents, RefundReason.EXPIRED, key=f"vendor-order-{part.id}-late-payment")
+        _send_to_shopper(order, "orders/late_payment", _l("Votre paiement a été remboursé"))
+
+
+def _reserve_again(order: Order) -> bool:
+    """An expired order paid late takes its stock again if it is still there (all or nothing)."""
+    savepoint = db.session.begin_nested()
+    lines = sorted(
+        (line for part in order.vendor_orders for line in part.lines), key=lambda line: line.variant_id or 0
+    )
+    for line in lines:
+        if (
+            line.variant_id is None
+            or move_stock(None, line.variant_id, -line.quantity, StockReason.SALE) is None
+        ):
+            savepoint.rollback()
+            return False
+    savepoint.commit()
+    return True
+
+
+def _mark_paid(order: Order) -> None:
+    order.status = OrderStatus.PAID
+    order.paid_at = utcnow()
+    order.payment_error = ""
+    for part in order.vendor_orders:
+        part.status = VendorOrderStatus.PAID
+    payouts.record_payment(order)
+    _send_to_shopper(order, "orders/confirmation", _l("Commande %(number)s confirmée", number=order.number))
+    for part in order.vendor_orders:
+        _send_to_shop(part, "orders/new_order", _l("Nouvelle commande %(number)s", number=order.number))
+
+
+def order_for_payment(payment_intent_id: str) -> Order | None:
+    return db.session.scalar(
+        sa.select(Order).where(Order.payment_intent_id == payment_intent_id).with_for_update()
+    )
+
+
 def release(order: Order) -> None:
     """An unpaid order expires: its stock goes back, each line with its movement."""
     if order.status != OrderStatus.PENDING_PAYMENT:
         return
+    _restock(line for part in order.vendor_orders for line in part.lines)
     for vendor_order in order.vendor_orders:
-        for line in sorted(vendor_order.lines, key=lambda line: line.variant_id or 0):
-            if line.variant_id is None:
-                continue  # the product was deleted since: nothing to give back to
-            move_stock(None, line.variant_id, line.quantity, StockReason.RELEASE, order.number)
         vendor_order.status = VendorOrderStatus.CANCELLED
     order.status = OrderStatus.EXPIRED
+
+
+def expire(order: Order) -> None:
+    """Past its reservation: cancel the PaymentIntent first (a payment made meanwhile wins), then release."""
+    if order.payment_intent_id:
+        payment = gateway.cancel_payment(order.payment_intent_id)
+        if payment.status in ("succeeded", "processing"):
+            apply_payment(order, payment)
+            return
+        order.payment_status = payment.status
+    release(order)
 
 
 def expired_orders(now: dt.datetime | None = None) -> Iterable[Order]:
@@ -160,3 +465,410 @@ def expired_orders(now: dt.datetime | None = None) -> Iterable[Order]:
         .order_by(Order.id)
         .with_for_update(skip_locked=True)
     )
+
+
+def _restock(lines: Iterable[OrderLine], quantities: Mapping[int, int] | None = None) -> None:
+    """Put lines (or ``quantities`` of them, by line id) back in stock, in variant order (no deadlocks)."""
+    reason = StockReason.RETURN if quantities is not None else StockReason.RELEASE
+    for line in sorted(lines, key=lambda line: line.variant_id or 0):
+        quantity = line.quantity if quantities is None else quantities.get(line.id, 0)
+        if line.variant_id is not None and quantity:  # a deleted product has no stock to go back to
+            move_stock(None, line.variant_id, quantity, reason, line.vendor_order.order.number)
+
+
+# -- a shop's part through its states -----------------------------------------------------------
+
+S = VendorOrderStatus
+# What each step may follow: anything else is refused with a message, never half-done.
+STEPS: dict[str, tuple[tuple[VendorOrderStatus, ...], VendorOrderStatus]] = {
+    "accept": ((S.PAID,), S.ACCEPTED),
+    "refuse": ((S.PAID,), S.CANCELLED),
+    "ship": ((S.ACCEPTED,), S.SHIPPED),
+    "ready": ((S.ACCEPTED,), S.READY_FOR_PICKUP),
+    "deliver": ((S.SHIPPED,), S.DELIVERED),
+    "collect": ((S.READY_FOR_PICKUP,), S.COLLECTED),
+    "cancel": ((S.PAID, S.ACCEPTED), S.CANCELLED),
+    "request_return": ((S.DELIVERED, S.COLLECTED, S.REFUNDED), S.RETURN_REQUESTED),
+    "receive_return": ((S.RETURN_REQUESTED,), S.RETURNED),
+    "refund_return": ((S.RETURNED,), S.REFUNDED),
+    "complete": ((S.DELIVERED, S.COLLECTED, S.REFUNDED), S.COMPLETED),
+}
+SHIPPED_METHODS = (DeliveryMethod.LOCAL_DELIVERY, DeliveryMethod.HOME_DELIVERY, DeliveryMethod.RELAY)
+
+
+def _step(part: VendorOrder, step: str) -> None:
+    allowed, target = STEPS[step]
+    if part.status not in allowed:
+        raise OrderError(
+            _l("Impossible : cette commande est « %(status)s ».", status=status_label(part.status))
+        )
+    part.status = target
+
+
+def accept(part: VendorOrder) -> None:
+    _step(part, "accept")
+    part.accepted_at = utcnow()
+    documents.issue_invoice(part)
+
+
+def refuse(part: VendorOrder, reason: str) -> None:
+    """The shop cannot fulfil the order: its share is refunded at once and the stock goes back."""
+    if not reason.strip():
+        raise OrderError(_l("Dites au client pourquoi vous refusez la commande."))
+    _step(part, "refuse")
+    _cancel(part, reason.strip(), RefundReason.REFUSED)
+
+
+def cancel_by_shopper(part: VendorOrder) -> None:
+    """Before shipping, the shopper cancels a shop's part: refunded at once."""
+    _step(part, "cancel")
+    _cancel(part, str(_l("Annulée par le client.")), RefundReason.CANCELLED)
+
+
+def _cancel(part: VendorOrder, reason: str, why: RefundReason) -> None:
+    part.cancelled_at = utcnow()
+    part.cancel_reason = reason[:500]
+    _restock(part.lines)
+    payouts.record_cancellation(part)
+    refund(
+        part,
+        part.remaining_cents,
+        why,
+        key=f"vendor-order-{part.id}-cancel",
+        delivery=part.delivery_fee_cents,
+    )
+
+
+def ship(part: VendorOrder, carrier: str, tracking_number: str) -> None:
+    if part.delivery_method not in SHIPPED_METHODS:
+        raise OrderError(_l("Cette commande est à retirer en boutique : marquez-la prête."))
+    carrier, tracking_number = carrier.strip()[:60], tracking_number.strip()[:60]
+    if part.delivery_method == DeliveryMethod.HOME_DELIVERY and not tracking_number:
+        raise OrderError(_l("Indiquez le numéro de suivi du colis."))
+    _step(part, "ship")
+    part.carrier, part.tracking_number = carrier, tracking_number
+    part.shipped_at = utcnow()
+    _send_to_shopper(part.order, "orders/shipped", _l("Votre commande est en route"), part=part)
+
+
+def ready_for_pickup(part: VendorOrder) -> None:
+    if part.delivery_method != DeliveryMethod.CLICK_COLLECT:
+        raise OrderError(_l("Cette commande est à livrer : indiquez son expédition."))
+    _step(part, "ready")
+    part.ready_at = utcnow()
+    part.pickup_code = f"{secrets.randbelow(10**6):06d}"
+    _send_to_shopper(part.order, "orders/ready", _l("Votre commande vous attend"), part=part)
+
+
+def mark_delivered(part: VendorOrder) -> None:
+    _step(part, "deliver")
+    _received(part)
+
+
+def mark_collected(part: VendorOrder, code: str) -> None:
+    """The shopper shows the pickup code at the counter; the wrong code hands nothing over."""
+    if part.status == S.READY_FOR_PICKUP and not secrets.compare_digest(
+        code.strip().replace(" ", ""), part.pickup_code or ""
+    ):
+        raise OrderError(_l("Ce code de retrait ne correspond pas à la commande."))
+    _step(part, "collect")
+    _received(part)
+
+
+def _received(part: VendorOrder) -> None:
+    part.received_at = utcnow()
+    _send_to_shopper(
+        part.order, "orders/received", _l("Commande reçue : votre droit de rétractation"), part=part
+    )
+
+
+def advance_completed(now: dt.datetime | None = None) -> int:
+    """Parts whose withdrawal window has closed, with no return open, become completed."""
+    now = now or utcnow()
+    done = 0
+    query = sa.select(VendorOrder).where(
+        VendorOrder.status.in_((S.DELIVERED, S.COLLECTED, S.REFUNDED)), VendorOrder.received_at.is_not(None)
+    )
+    for part in db.session.scalars(query.with_for_update(skip_locked=True)):
+        deadline = withdrawal_deadline(part)
+        if deadline is not None and deadline < now.astimezone(LOCAL).date():
+            _step(part, "complete")
+            part.completed_at = now
+            done += 1
+    return done
+
+
+# -- withdrawal -----------------------------------------------------------------------------------
+
+
+def withdrawal_deadline(part: VendorOrder) -> dt.date | None:
+    """The last day to withdraw: 14 days (or the shop's longer period) from the day after receipt."""
+    if part.received_at is None:
+        return None
+    days = max(WITHDRAWAL_DAYS, part.shop.return_days)
+    return part.received_at.astimezone(LOCAL).date() + dt.timedelta(days=days)
+
+
+def returnable(part: VendorOrder) -> dict[int, int]:
+    """Per line id, how many units may still be withdrawn."""
+    pending: dict[int, int] = {}
+    for request in part.returns:
+        if request.status == ReturnStatus.REQUESTED:
+            for item in request.lines:
+                pending[item.order_line_id] = pending.get(item.order_line_id, 0) + item.quantity
+    left = {line.id: line.quantity - line.returned_quantity - pending.get(line.id, 0) for line in part.lines}
+    return {line_id: count for line_id, count in left.items() if count > 0}
+
+
+def can_withdraw(part: VendorOrder, today: dt.date | None = None) -> bool:
+    deadline = withdrawal_deadline(part)
+    today = today or utcnow().astimezone(LOCAL).date()
+    return (
+        part.status in STEPS["request_return"][0]
+        and deadline is not None
+        and today <= deadline
+        and bool(returnable(part))
+    )
+
+
+def request_withdrawal(part: VendorOrder, quantities: Mapping[int, Any], reason: str = "") -> ReturnRequest:
+    """The shopper withdraws from some units of some lines; the shop is told and the refund is due."""
+    deadline = withdrawal_deadline(part)
+    if deadline is None or part.status not in STEPS["request_return"][0]:
+        raise OrderError(_l("Le droit de rétractation s’ouvre à la réception de la commande."))
+    today = utcnow().astimezone(LOCAL).date()
+    if today > deadline:
+        raise OrderError(
+            _l("Le délai de rétractation a pris fin le %(date)s.", date=deadline.strftime("%d/%m/%Y"))
+        )
+    left = returnable(part)
+    chosen: dict[int, int] = {}
+    for line in part.lines:
+        raw = quantities.get(line.id, 0)
+        try:
+            count = int(raw or 0)
+        except (TypeError, ValueError):
+            raise OrderError(_l("Quantité invalide pour « %(title)s ».", title=line.title)) from None
+        if count < 0 or count > left.get(line.id, 0):
+            raise OrderError(
+                _l(
+                    "« %(title)s » : vous pouvez en retourner %(count)d au plus.",
+                    title=line.title,
+                    count=left.get(line.id, 0),
+                )
+            )
+        if count:
+            chosen[line.id] = count
+    if not chosen:
+        raise OrderError(_l("Choisissez au moins un article à retourner."))
+    _step(part, "request_return")
+    request = ReturnRequest(
+        vendor_order=part,
+        reason=reason.strip()[:500],
+        refund_due_on=today + dt.timedelta(days=REFUND_DAYS),
+        lines=[ReturnLine(order_line_id=line_id, quantity=count) for line_id, count in chosen.items()],
+    )
+    db.session.add(request)
+    db.session.flush()
+    _send_to_shop(
+        part,
+        "orders/return_requested",
+        _l("Rétractation sur la commande %(number)s", number=part.order.number),
+        request=request,
+    )
+    return request
+
+
+def open_return(part: VendorOrder) -> ReturnRequest | None:
+    return next((r for r in part.returns if r.status == ReturnStatus.REQUESTED), None)
+
+
+def receive_return(part: VendorOrder) -> Refund:
+    """The shop has the goods back: they go back to stock and the shopper is refunded.
+
+    Withdrawing from everything left refunds the delivery fee too (the law's standard delivery cost);
+    a partial withdrawal refunds the goods only.
+    """
+    request = open_return(part)
+    if request is None:
+        raise OrderError(_l("Aucun retour en attente sur cette commande."))
+    _step(part, "receive_return")
+    request.status = ReturnStatus.RECEIVED
+    request.received_at = utcnow()
+    by_line = {item.order_line_id: item.quantity for item in request.lines}
+    lines = {line.id: line for line in part.lines}
+    for line_id, count in by_line.items():
+        lines[line_id].returned_quantity += count
+    _restock(part.lines, by_line)
+    amount = sum(lines[line_id].unit_price_cents * count for line_id, count in by_line.items())
+    everything = all(line.returned_quantity == line.quantity for line in part.lines)
+    delivery = part.delivery_fee_cents if everything else 0
+    done = refund(
+        part,
+        min(amount + delivery, part.remaining_cents),
+        RefundReason.WITHDRAWAL,
+        key=f"return-{request.id}-refund",
+        delivery=delivery,
+    )
+    request.refund = done
+    request.status = ReturnStatus.REFUNDED
+    _step(part, "refund_return")
+    return done
+
+
+# -- refunds --------------------------------------------------------------------------------------
+
+
+def refund(
+    part: VendorOrder, amount_cents: int, reason: RefundReason, *, key: str, delivery: int = 0
+) -> Refund:
+    """Give ``amount_cents`` of a shop's share back to the shopper, through Stripe, once per ``key``.
+
+    Stripe refuses, and the whole change is rolled back by the caller: nothing recorded, no money moved.
+    """
+    existing = db.session.scalar(sa.select(Refund).where(Refund.key == key))
+    if existing is not None:
+        return existing
+    if amount_cents <= 0 or amount_cents > part.remaining_cents:
+        raise OrderError(
+            _l(
+                "Le remboursement dépasse ce qui reste à rembourser (%(left)s).",
+                left=_money(part.remaining_cents),
+            )
+        )
+    order = part.order
+    if order.payment_intent_id is None:
+        raise OrderError(_l("Cette commande n’a pas été payée."))
+    done = Refund(
+        vendor_order=part,
+        amount_cents=amount_cents,
+        delivery_cents=min(delivery, amount_cents),
+        reason=reason,
+        key=key,
+    )
+    db.session.add(done)
+    try:
+        result = gateway.refund_payment(
+            order.payment_intent_id,
+            amount_cents=amount_cents,
+            key=key,
+            metadata={"order_number": order.number, "vendor_order_id": str(part.id), "reason": reason.value},
+        )
+    except gateway.StripeError as error:
+        log.warning("refund %s failed: %s", key, error)
+        raise OrderError(
+            _l("Le remboursement a été refusé par le prestataire de paiement : réessayez plus tard.")
+        ) from error
+    done.stripe_refund_id = result.id
+    done.status = RefundStatus.SUCCEEDED if result.status == "succeeded" else RefundStatus.PENDING
+    part.refunded_cents += amount_cents
+    db.session.flush()
+    payouts.record_refund(done)
+    _send_to_shopper(
+        order,
+        "orders/refunded",
+        _l("Remboursement de %(amount)s", amount=_money(amount_cents)),
+        part=part,
+        refund=done,
+    )
+    return done
+
+
+# -- reorder --------------------------------------------------------------------------------------
+
+
+def reorder(order: Order, cart: Cart) -> list[Any]:
+    """Put the order's lines back in the cart, those still sold; say what could not be added."""
+    skipped: list[Any] = []
+    for part in order.vendor_orders:
+        for line in part.lines:
+            if line.variant_id is None:
+                skipped.append(_l("« %(title)s » n’est plus en vente.", title=line.title))
+                continue
+            try:
+                with db.session.begin_nested():
+                    cart_services.add(cart, line.variant_id, line.quantity)
+            except cart_services.CartError as error:
+                skipped.append(error.message)
+    return skipped
+
+
+# -- words and messages ---------------------------------------------------------------------------
+
+STATUS_LABELS = {
+    S.PENDING_PAYMENT: _l("en attente de paiement"),
+    S.PAID: _l("payée, à accepter"),
+    S.ACCEPTED: _l("acceptée, en préparation"),
+    S.SHIPPED: _l("expédiée"),
+    S.DELIVERED: _l("livrée"),
+    S.READY_FOR_PICKUP: _l("prête à retirer"),
+    S.COLLECTED: _l("retirée"),
+    S.COMPLETED: _l("terminée"),
+    S.CANCELLED: _l("annulée"),
+    S.RETURN_REQUESTED: _l("retour demandé"),
+    S.RETURNED: _l("retour reçu"),
+    S.REFUNDED: _l("remboursée"),
+}
+
+
+# Stripe's decline and error codes, said to the shopper (the others are "refused by the bank").
+PAYMENT_ERRORS = {
+    "insufficient_funds": _l("Paiement refusé : provision insuffisante."),
+    "expired_card": _l("Paiement refusé : la carte a expiré."),
+    "incorrect_cvc": _l("Paiement refusé : le cryptogramme est incorrect."),
+    "incorrect_number": _l("Paiement refusé : le numéro de carte est incorrect."),
+    "lost_card": _l("Paiement refusé par la banque."),
+    "stolen_card": _l("Paiement refusé par la banque."),
+    "processing_error": _l("La banque n’a pas pu traiter le paiement : réessayez."),
+    "payment_intent_authentication_failure": _l(
+        "L’authentification a échoué : le paiement n’a pas été fait. Réessayez."
+    ),
+}
+
+
+def payment_error_message(code: str) -> Any:
+    return PAYMENT_ERRORS.get(code, _l("Paiement refusé par la banque : essayez une autre carte."))
+
+
+def status_label(status: VendorOrderStatus) -> Any:
+    return STATUS_LABELS[status]
+
+
+def _money(cents: int) -> str:
+    from app.money import format_money
+
+    return format_money(cents)
+
+
+def _send_to_shopper(order: Order, template: str, subject: Any, **context: Any) -> None:
+    mail.send(
+        order.email,
+        subject,
+        template,
+        locale=order.locale,
+        order=order,
+        order_url=url_for("orders.detail", number=order.number, _external=True),
+        **context,
+    )
+
+
+def _send_to_shop(part: VendorOrder, template: str, subject: Any, **context: Any) -> None:
+    """To the shop's address, and to each owner in their language."""
+    shop = part.shop
+    people = [(shop.email, "fr")] if shop.email else []
+    people += [
+        (owner.email, owner.locale) for owner in vendor_services.owners(shop) if owner.email != shop.email
+    ]
+    url = url_for("orders_backoffice.detail", slug=shop.slug, vendor_order_id=part.id, _external=True)
+    for address, locale in people:
+        mail.send(
+            address,
+            subject,
+            template,
+            locale=locale,
+            part=part,
+            order=part.order,
+            shop=shop,
+            part_url=url,
+            **context,
+        )

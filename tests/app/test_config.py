@@ -77,6 +77,7 @@ def test_production_with_everything_set(tmp_path: Path, monkeypatch: pytest.Monk
         DATABASE_URL=POSTGRES,
         SMTP_HOST="smtp.internal",
         STRIPE_SECRET_KEY="sk_live_x",
+        STRIPE_PUBLISHABLE_KEY="pk_live_x",
         STRIPE_WEBHOOK_SECRET="whsec_live_x",
         REDIS_URL="redis://cache.internal:6379/0",
     )
@@ -97,6 +98,9 @@ def test_production_needs_smtp_and_a_real_stripe_key(tmp_path: Path, monkeypatch
     with pytest.raises(config.ConfigError, match="STRIPE_SECRET_KEY"):
         config.load(tmp_path)
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    with pytest.raises(config.ConfigError, match="STRIPE_PUBLISHABLE_KEY"):
+        config.load(tmp_path)
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_live_x")
     with pytest.raises(config.ConfigError, match="STRIPE_WEBHOOK_SECRET"):
         config.load(tmp_path)
 

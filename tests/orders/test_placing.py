@@ -16,7 +16,7 @@ from flask import Flask
 from app import create_app
 from app.accounts.models import User
 from app.cart import services as cart
-from app.cart.models import Cart
+from app.cart.models import Cart, DeliveryMethod
 from app.catalog.models import StockMovement, StockReason, Variant
 from app.extensions import db
 from app.orders import services as orders
@@ -43,7 +43,8 @@ def ready_cart(user: User, *items: tuple[int, int]) -> Cart:
         cart.add(shopper_cart, variant_id, quantity)
     db.session.flush()
     for part in cart.summary(shopper_cart).parts:
-        cart.choose_delivery(shopper_cart, part.shop.id, part.options[0].method)
+        slot = part.slots[0].start if part.options[0].method == DeliveryMethod.CLICK_COLLECT else None
+        cart.choose_delivery(shopper_cart, part.shop.id, part.options[0].method, pickup_slot=slot)
     db.session.commit()
     return shopper_cart
 
