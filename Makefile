@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 TRANSLATIONS := app/translations
 
 .PHONY: help install install-dev translations messages migrate demo run worker stripe-emulator \
-        test lint typecheck db-check browser services clean lock
+        test lint typecheck db-check browser fonts services clean lock
 
 help:
 	@echo "make run      set up everything and serve the demo town on http://$(HOST):$(PORT)"
@@ -63,12 +63,17 @@ stripe-emulator: install-dev
 		echo "Stripe emulator started on 127.0.0.1:$(STRIPE_EMULATOR_PORT) (log: instance/stripe-emulator.log)"; \
 	fi
 
-run: demo stripe-emulator
+run: demo stripe-emulator fonts
 	@echo "Serving on http://$(HOST):$(PORT)  (dev mailbox: http://$(HOST):$(PORT)/dev/mailbox)"
 	$(FLASK) run --host $(HOST) --port $(PORT) --debug
 
 worker: install-dev
 	$(FLASK) worker
+
+define apt_install
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); fi
+endef
 
 # Debian's chromium for the browser tests, never a browser downloaded by a test tool; and Debian's
 # DejaVu fonts, which the PDF documents are drawn with (PDF_FONT_DIR). Each installed only when missing.
@@ -77,10 +82,11 @@ browser:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="chromium"; \
 	[ -f $(DEJAVU_FONT) ] || missing="$$missing fonts-dejavu-core"; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
-	fi
+	if [ -n "$$missing" ]; then $(call apt_install,$$missing); fi
+
+# The PDF documents' font (invoices, packing slips), for make run.
+fonts:
+	@[ -f $(DEJAVU_FONT) ] || { $(call apt_install,fonts-dejavu-core); }
 
 # PostgreSQL and Redis on 127.0.0.1: started if down; in CI their absence is an error.
 services:

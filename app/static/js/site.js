@@ -125,3 +125,10 @@ for (const form of document.querySelectorAll("form.search-box")) {
 if (window.matchMedia("(max-width: 47.99rem)").matches) {
   for (const filters of document.querySelectorAll("details.filters[open]")) filters.removeAttribute("open");
 }
+
+// A payment button answers one click: the server pays once anyway, this spares a second wait.
+for (const button of document.querySelectorAll("button[data-once]")) {
+  button.form.addEventListener("submit", () => {
+    setTimeout(() => { button.disabled = true; button.setAttribute("aria-busy", "true"); }, 0);
+  });
+}

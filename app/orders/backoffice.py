@@ -1,0 +1,194 @@
+"""The shop's orders in its back office (``/vendeur/<slug>/commandes``).
+
+Every page resolves the shop through the person's membership; an order of another shop is a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.orders import documents, forms, services
+from app.orders.models import VendorOrder, VendorOrderStatus
+from app.orders.views import pdf
+from vendors.backoffice import shop_member
+from vendors.models import ShopMember
+
+blueprint = Blueprint("orders_backoffice", __name__, url_prefix="/vendeur")
+
+# The list's tabs: what needs the shop now first.
+TABS = {
+    "a-traiter": (VendorOrderStatus.PAID, _l("À accepter")),
+    "en-preparation": (VendorOrderStatus.ACCEPTED, _l("En préparation")),
+    "a-retirer": (VendorOrderStatus.READY_FOR_PICKUP, _l("À retirer")),
+    "expediees": (VendorOrderStatus.SHIPPED, _l("Expédiées")),
+    "retours": (VendorOrderStatus.RETURN_REQUESTED, _l("Retours")),
+}
+
+
+def _part(member: ShopMember, vendor_order_id: int, lock: bool = False) -> VendorOrder:
+    try:
+        return services.shop_part(member.shop, vendor_order_id, lock=lock)
+    except services.OrderError:
+        abort(404)
+
+
+@blueprint.app_context_processor
+def _badge() -> dict[str, Any]:
+    """The back office's "new orders" badge, counted only on back-office pages."""
+
+    def count(shop: Any) -> int:
+        return services.awaiting_count(shop)
+
+    return {"orders_awaiting": count}
+
+
+@blueprint.route("/<slug>/commandes")
+@shop_member()
+def orders(member: ShopMember) -> str:
+    tab = request.args.get("etat", "")
+    status = TABS[tab][0] if tab in TABS else None
+    return render_template(
+        "orders/backoffice/list.html",
+        member=member,
+        shop=member.shop,
+        parts=services.shop_orders(member.shop, status),
+        tabs=TABS,
+        tab=tab,
+        status_label=services.status_label,
+    )
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>")
+@shop_member()
+def detail(member: ShopMember, vendor_order_id: int) -> str:
+    part = _part(member, vendor_order_id)
+    return render_template(
+        "orders/backoffice/detail.html",
+        member=member,
+        shop=member.shop,
+        part=part,
+        open_return=services.open_return(part),
+        form=forms.ActionForm(),
+        refuse_form=forms.RefuseForm(),
+        ship_form=forms.ShipForm(),
+        collect_form=forms.CollectForm(),
+        status_label=services.status_label,
+        deadline=services.withdrawal_deadline(part),
+    )
+
+
+def _act(
+    member: ShopMember, vendor_order_id: int, form: Any, change: Callable[[VendorOrder], Any], success: Any
+) -> Response:
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+    else:
+        part = _part(member, vendor_order_id, lock=True)
+        try:
+            change(part)
+        except services.OrderError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(success, "success")
+    return redirect(url_for(".detail", slug=member.shop.slug, vendor_order_id=vendor_order_id))
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/accepter", methods=["POST"])
+@shop_member()
+def accept(member: ShopMember, vendor_order_id: int) -> Response:
+    return _act(member, vendor_order_id, forms.ActionForm(), services.accept, _l("Commande acceptée."))
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/refuser", methods=["POST"])
+@shop_member()
+def refuse(member: ShopMember, vendor_order_id: int) -> Response:
+    form = forms.RefuseForm()
+    return _act(
+        member,
+        vendor_order_id,
+        form,
+        lambda part: services.refuse(part, form.reason.data or ""),
+        _l("Commande refusée : le client est remboursé."),
+    )
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/expedier", methods=["POST"])
+@shop_member()
+def ship(member: ShopMember, vendor_order_id: int) -> Response:
+    form = forms.ShipForm()
+    return _act(
+        member,
+        vendor_order_id,
+        form,
+        lambda part: services.ship(part, form.carrier.data or "", form.tracking_number.data or ""),
+        _l("Commande expédiée : le client est prévenu."),
+    )
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/prete", methods=["POST"])
+@shop_member()
+def ready(member: ShopMember, vendor_order_id: int) -> Response:
+    return _act(
+        member,
+        vendor_order_id,
+        forms.ActionForm(),
+        services.ready_for_pickup,
+        _l("Commande prête : le client a reçu son code de retrait."),
+    )
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/livree", methods=["POST"])
+@shop_member()
+def delivered(member: ShopMember, vendor_order_id: int) -> Response:
+    return _act(member, vendor_order_id, forms.ActionForm(), services.mark_delivered, _l("Commande livrée."))
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/retiree", methods=["POST"])
+@shop_member()
+def collected(member: ShopMember, vendor_order_id: int) -> Response:
+    form = forms.CollectForm()
+    return _act(
+        member,
+        vendor_order_id,
+        form,
+        lambda part: services.mark_collected(part, form.code.data or ""),
+        _l("Commande remise au client."),
+    )
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/retour-recu", methods=["POST"])
+@shop_member()
+def return_received(member: ShopMember, vendor_order_id: int) -> Response:
+    return _act(
+        member,
+        vendor_order_id,
+        forms.ActionForm(),
+        services.receive_return,
+        _l("Retour reçu : le client est remboursé."),
+    )
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/bon-de-preparation.pdf")
+@shop_member()
+def packing_slip(member: ShopMember, vendor_order_id: int) -> Response:
+    part = _part(member, vendor_order_id)
+    return pdf(documents.packing_slip_pdf(part), f"preparation-{part.order.number}.pdf")
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/facture.pdf")
+@shop_member()
+def invoice(member: ShopMember, vendor_order_id: int) -> Response:
+    part = _part(member, vendor_order_id)
+    if not part.invoice_number:
+        abort(404)
+    return pdf(documents.invoice_pdf(part), f"facture-{part.invoice_number}.pdf")

@@ -1,0 +1,156 @@
+"""Checkout, payment and the shop's order forms. Every field is checked on the server."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+POSTCODE = {"FR": re.compile(r"\d{5}"), "BE": re.compile(r"\d{4}")}
+
+# Stripe's documented test payment methods: offered only when the app talks to the local emulator.
+TEST_CARDS = [
+    SelectChoice("pm_card_visa", _l("Carte acceptée (4242 4242 4242 4242)")),
+    SelectChoice("pm_card_visa_chargeDeclined", _l("Carte refusée (4000 0000 0000 0002)")),
+    SelectChoice(
+        "pm_card_authenticationRequired", _l("Carte avec authentification 3-D Secure (4000 0027 6000 3184)")
+    ),
+]
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class CheckoutForm(FlaskForm):
+    """Who receives the order and where; the terms are accepted here, before paying."""
+
+    checkout_token = HiddenField()
+    address_id = SelectField(_l("Adresse enregistrée"), coerce=int, default=0, validate_choice=False)
+    email = EmailField(
+        _l("E-mail"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Indiquez votre adresse e-mail.")),
+            Email(message=_l("Cette adresse e-mail n’est pas valide."), check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    full_name = StringField(
+        _l("Nom et prénom"),
+        filters=[_strip],
+        validators=[DataRequired(message=_l("Indiquez le nom du destinataire.")), Length(max=200)],
+    )
+    phone = StringField(
+        _l("Téléphone"),
+        filters=[_strip],
+        description=_l("Pour que la boutique ou le livreur puisse vous joindre."),
+        validators=[DataRequired(message=_l("Indiquez un numéro de téléphone.")), Length(max=30)],
+    )
+    # Required only when a part is delivered to the door: checked by the validate_* methods below.
+    street = StringField(_l("Adresse"), filters=[_strip], validators=[Length(max=200)])
+    postcode = StringField(_l("Code postal"), filters=[_strip], validators=[Length(max=10)])
+    city = StringField(_l("Ville"), filters=[_strip], validators=[Length(max=100)])
+    country = SelectField(
+        _l("Pays"),
+        choices=[SelectChoice("FR", _l("France")), SelectChoice("BE", _l("Belgique"))],
+        default="FR",
+    )
+    save_address = BooleanField(_l("Enregistrer cette adresse pour mes prochaines commandes"), default=True)
+    accept_terms = BooleanField(
+        _l("J’ai lu et j’accepte les conditions générales de vente et l’information sur la rétractation"),
+        validators=[DataRequired(message=_l("Acceptez les conditions de vente pour commander."))],
+    )
+
+    def __init__(self, *args: object, address_needed: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.address_needed = address_needed
+
+    def validate_phone(self, field: StringField) -> None:
+        if len(re.sub(r"\D", "", field.data or "")) < 9:
+            raise ValidationError(_l("Ce numéro de téléphone semble incomplet."))
+
+    def validate_street(self, field: StringField) -> None:
+        if self.address_needed and not field.data:
+            raise ValidationError(_l("Indiquez l’adresse de livraison."))
+
+    def validate_city(self, field: StringField) -> None:
+        if self.address_needed and not field.data:
+            raise ValidationError(_l("Indiquez la ville."))
+
+    def validate_postcode(self, field: StringField) -> None:
+        if not self.address_needed and not field.data:
+            return
+        pattern = POSTCODE.get(self.country.data or "FR")
+        if not field.data or (pattern and not pattern.fullmatch(field.data)):
+            raise ValidationError(_l("Ce code postal n’est pas valide."))
+
+
+class PaymentForm(FlaskForm):
+    """One payment attempt: ``attempt`` is new on every page, so a replay of the same post pays once."""
+
+    attempt = HiddenField()
+    payment_method = StringField(validators=[DataRequired(message=_l("Choisissez un moyen de paiement."))])
+
+
+class EmulatorCardForm(PaymentForm):
+    payment_method = RadioField(
+        _l("Carte de test"),
+        choices=TEST_CARDS,
+        default="pm_card_visa",
+        validators=[DataRequired(message=_l("Choisissez un moyen de paiement."))],
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button of the order pages: only the CSRF token."""
+
+
+class RefuseForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Pourquoi refusez-vous ?"),
+        filters=[_strip],
+        description=_l("Le client le lira ; il est remboursé aussitôt."),
+        validators=[
+            DataRequired(message=_l("Dites au client pourquoi vous refusez la commande.")),
+            Length(max=500),
+        ],
+    )
+
+
+class ShipForm(FlaskForm):
+    carrier = StringField(_l("Transporteur"), filters=[_strip], validators=[Optional(), Length(max=60)])
+    tracking_number = StringField(
+        _l("Numéro de suivi"), filters=[_strip], validators=[Optional(), Length(max=60)]
+    )
+
+
+class CollectForm(FlaskForm):
+    code = StringField(
+        _l("Code de retrait du client"),
+        filters=[_strip],
+        validators=[DataRequired(message=_l("Saisissez le code que le client vous montre.")), Length(max=12)],
+    )
+
+
+class WithdrawalForm(FlaskForm):
+    """The quantities come as ``quantity-<line id>`` fields, checked by the service."""
+
+    reason = TextAreaField(
+        _l("Motif (facultatif)"),
+        filters=[_strip],
+        description=_l("Vous n’avez pas à justifier votre décision."),
+        validators=[Optional(), Length(max=500)],
+    )

@@ -1,0 +1,312 @@
+"""The shopper's side of orders: checkout, payment, the order pages, cancellation, withdrawal, documents.
+
+Thin views: the form is validated, one service call does the work, the view commits once.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import segno
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from app.accounts.auth import acting_user
+from app.cart import services as cart_services
+from app.extensions import db, limiter
+from app.forms import show_error
+from app.orders import documents, forms, services
+from app.orders.models import Order, OrderStatus, VendorOrder
+from payouts import gateway
+
+blueprint = Blueprint("orders", __name__)
+
+
+def _emulated() -> bool:
+    """The app talks to the local Stripe emulator: the payment page offers Stripe's test cards."""
+    return bool(current_app.config.get("STRIPE_API_BASE"))
+
+
+def _order(number: str, lock: bool = False) -> Order:
+    try:
+        return services.shopper_order(acting_user(), number, lock=lock)
+    except services.OrderError:
+        abort(404)
+
+
+def _part(number: str, vendor_order_id: int, lock: bool = False) -> VendorOrder:
+    try:
+        return services.shopper_part(acting_user(), number, vendor_order_id, lock=lock)
+    except services.OrderError:
+        abort(404)
+
+
+def _done(change: Callable[[], Any], success: Any = None) -> bool:
+    """Run one change: committed and said when it succeeds; refused, rolled back and said."""
+    try:
+        change()
+    except services.OrderError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return False
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    return True
+
+
+# -- checkout -------------------------------------------------------------------------------------
+
+
+@blueprint.route("/commande", methods=["GET", "POST"])
+@login_required
+def checkout() -> Response | str:
+    shopper = acting_user()
+    cart = cart_services.find_cart(shopper, None)
+    summary = cart_services.summary(cart)
+    if cart is None or not summary.ready:
+        for problem in summary.problems or [_l("Votre panier est vide.")]:
+            flash(problem, "warning")
+        return redirect(url_for("cart.show"))
+    address_needed = services.needs_address(part.chosen.method for part in summary.parts if part.chosen)
+    addresses = services.saved_addresses(shopper)
+    form = forms.CheckoutForm(address_needed=address_needed)
+    form.address_id.choices = [SelectChoice(0, _l("Nouvelle adresse"))]
+    form.address_id.choices += [SelectChoice(address.id, str(address)) for address in addresses]
+    if request.method == "GET":
+        form.checkout_token.data = secrets.token_urlsafe(32)
+        form.email.data = shopper.email
+        form.full_name.data = f"{shopper.first_name} {shopper.last_name}"
+        if addresses:
+            latest = addresses[0]
+            form.address_id.data = latest.id
+            form.full_name.data, form.phone.data = latest.full_name, latest.phone
+            form.street.data, form.postcode.data = latest.street, latest.postcode
+            form.city.data, form.country.data = latest.city, latest.country
+        elif cart.postcode:
+            form.postcode.data = cart.postcode
+    if form.validate_on_submit():
+        contact = services.Contact(
+            email=form.email.data.lower(),
+            full_name=form.full_name.data,
+            phone=form.phone.data,
+            street=form.street.data or "",
+            postcode=form.postcode.data or "",
+            city=form.city.data or "",
+            country=form.country.data or "FR",
+        )
+        try:
+            order = services.place_order(
+                shopper, cart, contact, form.checkout_token.data or "", current_app.config["TERMS_VERSION"]
+            )
+            if address_needed and form.save_address.data:
+                services.remember_address(shopper, contact)
+        except services.OrderError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            _start_payment(order)
+            return redirect(url_for(".payment", number=order.number))
+    return render_template("orders/checkout.html", form=form, summary=summary, address_needed=address_needed)
+
+
+def _start_payment(order: Order) -> None:
+    """Create the PaymentIntent now if Stripe answers; otherwise the payment page tries again."""
+    try:
+        services.start_payment(order)
+    except gateway.StripeError:
+        db.session.rollback()
+        current_app.logger.warning("PaymentIntent for %s not created yet", order.number, exc_info=True)
+    else:
+        db.session.commit()
+
+
+# -- payment --------------------------------------------------------------------------------------
+
+
+def _payment_form() -> forms.PaymentForm:
+    return forms.EmulatorCardForm() if _emulated() else forms.PaymentForm()
+
+
+@blueprint.route("/commandes/<number>/paiement", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20 per minute", methods=["POST"])
+def payment(number: str) -> Response | str:
+    order = _order(number)
+    if order.status == OrderStatus.PAID:
+        return redirect(url_for(".detail", number=number))
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        flash(_l("Cette commande n’est plus en attente de paiement."), "warning")
+        return redirect(url_for(".detail", number=number))
+    form = _payment_form()
+    if form.validate_on_submit():
+        return_url = url_for(".payment_return", number=number, _external=True)
+        try:
+            outcome = services.pay(
+                acting_user(), number, form.payment_method.data, return_url, form.attempt.data or ""
+            )
+        except services.OrderError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(url_for(".payment", number=number))
+        db.session.commit()
+        if outcome.redirect_url:
+            return redirect(outcome.redirect_url)
+        if outcome.error:  # the payment page says why, and offers to try again
+            return redirect(url_for(".payment", number=number))
+        return redirect(url_for(".detail", number=number, merci=1))
+    if not order.payment_intent_id:
+        _start_payment(order)
+    form.attempt.data = secrets.token_urlsafe(16)
+    return render_template(
+        "orders/payment.html",
+        order=order,
+        form=form,
+        emulated=_emulated(),
+        error=services.payment_error_message(order.payment_error) if order.payment_error else None,
+    )
+
+
+@blueprint.route("/commandes/<number>/paiement/retour")
+@login_required
+def payment_return(number: str) -> Response:
+    """Back from the bank's authentication page: the PaymentIntent says how it went."""
+    order = _order(number, lock=True)
+    try:
+        services.refresh_payment(order)
+    except gateway.StripeError:
+        db.session.rollback()
+        flash(
+            _l("Nous n’avons pas encore la réponse de la banque : rechargez la page dans un instant."),
+            "warning",
+        )
+        return redirect(url_for(".detail", number=number))
+    db.session.commit()
+    if order.status == OrderStatus.PAID:
+        return redirect(url_for(".detail", number=number, merci=1))
+    return redirect(url_for(".payment", number=number))
+
+
+# -- the shopper's orders -------------------------------------------------------------------------
+
+
+@blueprint.route("/compte/commandes")
+@login_required
+def history() -> str:
+    return render_template(
+        "orders/history.html",
+        orders=services.shopper_orders(acting_user()),
+        status_label=services.status_label,
+    )
+
+
+@blueprint.route("/commandes/<number>")
+@login_required
+def detail(number: str) -> str:
+    order = _order(number)
+    return render_template(
+        "orders/detail.html",
+        order=order,
+        thanks=request.args.get("merci") == "1" and order.status == OrderStatus.PAID,
+        form=forms.ActionForm(),
+        services=services,
+        status_label=services.status_label,
+    )
+
+
+@blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/retrait.svg")
+@login_required
+def pickup_qr(number: str, vendor_order_id: int) -> Response:
+    """The pickup code as a QR code, for the shop to scan or read at the counter."""
+    part = _part(number, vendor_order_id)
+    if not part.pickup_code:
+        abort(404)
+    buffer = io.BytesIO()
+    segno.make(f"{part.order.number} {part.pickup_code}", error="m").save(
+        buffer, kind="svg", scale=6, border=2
+    )
+    return Response(
+        buffer.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"}
+    )
+
+
+@blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/annuler", methods=["POST"])
+@login_required
+def cancel(number: str, vendor_order_id: int) -> Response:
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    part = _part(number, vendor_order_id, lock=True)
+    _done(lambda: services.cancel_by_shopper(part), _l("Commande annulée : vous êtes remboursé."))
+    return redirect(url_for(".detail", number=number))
+
+
+@blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/retractation", methods=["GET", "POST"])
+@login_required
+def withdraw(number: str, vendor_order_id: int) -> Response | str:
+    part = _part(number, vendor_order_id, lock=request.method == "POST")
+    form = forms.WithdrawalForm()
+    if form.validate_on_submit():
+        quantities = {line.id: request.form.get(f"quantity-{line.id}", "0") for line in part.lines}
+        if _done(
+            lambda: services.request_withdrawal(part, quantities, form.reason.data or ""),
+            _l("Rétractation enregistrée : renvoyez les articles à la boutique, le remboursement suivra."),
+        ):
+            return redirect(url_for(".detail", number=number))
+    return render_template(
+        "orders/withdraw.html",
+        part=part,
+        form=form,
+        left=services.returnable(part),
+        deadline=services.withdrawal_deadline(part),
+        open=services.can_withdraw(part),
+    )
+
+
+@blueprint.route("/commandes/<number>/commander-a-nouveau", methods=["POST"])
+@login_required
+def reorder(number: str) -> Response:
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    order = _order(number)
+    cart = cart_services.open_cart(acting_user(), None)
+    skipped = services.reorder(order, cart)
+    db.session.commit()
+    for message in skipped:
+        flash(message, "warning")
+    flash(_l("Les articles de la commande sont dans votre panier."), "success")
+    return redirect(url_for("cart.show"))
+
+
+# -- documents ------------------------------------------------------------------------------------
+
+
+def pdf(content: bytes, name: str) -> Response:
+    return send_file(io.BytesIO(content), mimetype="application/pdf", download_name=name, max_age=0)
+
+
+@blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/facture.pdf")
+@login_required
+def invoice(number: str, vendor_order_id: int) -> Response:
+    part = _part(number, vendor_order_id)
+    if not part.invoice_number:
+        abort(404)
+    return pdf(documents.invoice_pdf(part), f"facture-{part.invoice_number}.pdf")
+
+
+@blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/formulaire-retractation.pdf")
+@login_required
+def withdrawal_form(number: str, vendor_order_id: int) -> Response:
+    part = _part(number, vendor_order_id)
+    return pdf(documents.withdrawal_form_pdf(part), f"retractation-{part.order.number}.pdf")
+
+
+@blueprint.route("/formulaire-retractation.pdf")
+def blank_withdrawal_form() -> Response:
+    return pdf(documents.withdrawal_form_pdf(None), "formulaire-retractation.pdf")
