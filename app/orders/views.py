@@ -114,7 +114,9 @@ def checkout() -> Response | str:
             db.session.commit()
             _start_payment(order)
             return redirect(url_for(".payment", number=order.number))
-    return render_template("orders/checkout.html", form=form, summary=summary, address_needed=address_needed)
+    return render_template(
+        "orders/checkout.html", form=form, summary=summary, address_needed=address_needed, addresses=addresses
+    )
 
 
 def _start_payment(order: Order) -> None:
@@ -205,6 +207,15 @@ def history() -> str:
         orders=services.shopper_orders(acting_user()),
         status_label=services.status_label,
     )
+
+
+@blueprint.route("/compte/adresses/<int:address_id>/supprimer", methods=["POST"])
+@login_required
+def forget_address(address_id: int) -> Response:
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    _done(lambda: services.forget_address(acting_user(), address_id), _l("Adresse supprimée."))
+    return redirect(url_for(".history") + "#adresses")
 
 
 @blueprint.route("/commandes/<number>")

@@ -298,3 +298,20 @@ def test_an_address_outside_the_local_delivery_zone_is_refused(
     assert "Le Fournil ne livre pas au 41000" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
     assert stock(town.bread) == 10
+
+
+def test_an_address_saved_at_checkout_is_offered_next_time_and_can_be_forgotten(
+    client: Client, town: Town, stripe_api: StripeEmulator
+) -> None:
+    from app.accounts.models import Address
+
+    login(client, "camille@example.com")
+    checkout(client, save_address="y", street="8 quai des Tanneurs")
+    saved = db.session.scalars(sa.select(Address)).one()
+    assert (saved.street, saved.postcode, saved.phone) == ("8 quai des Tanneurs", "37000", "06 12 34 56 78")
+    fill_cart(town, (town.bread, 1))
+    page = client.get("/commande").get_data(as_text=True)
+    assert 'value="8 quai des Tanneurs"' in page, "the latest saved address fills the form"
+    assert re.search(rf"<option value=\"{saved.id}\" selected\s", page)
+    client.submit(f"/compte/adresses/{saved.id}/supprimer", {}, form_url="/compte/commandes")
+    assert db.session.scalars(sa.select(Address)).all() == []

@@ -132,3 +132,15 @@ for (const button of document.querySelectorAll("button[data-once]")) {
     setTimeout(() => { button.disabled = true; button.setAttribute("aria-busy", "true"); }, 0);
   });
 }
+
+// Checkout: choosing a saved address fills the address fields (they stay editable).
+for (const select of document.querySelectorAll("select[data-fills-address]")) {
+  select.addEventListener("change", () => {
+    const chosen = select.selectedOptions[0];
+    if (!chosen || chosen.value === "0") return;
+    for (const name of ["full_name", "phone", "street", "postcode", "city", "country"]) {
+      const field = select.form.elements.namedItem(name);
+      if (field && chosen.dataset[name] !== undefined) field.value = chosen.dataset[name];
+    }
+  });
+}
