@@ -82,11 +82,12 @@ class Emulator:
             query = request.query_string.decode("latin-1")
             body = request.get_data(as_text=True)
             params = p.decode("&".join(part for part in (query, body) if part))
-            call = ApiCall(self.backend, params, args, info, api_key)
+            account = request.headers.get("Stripe-Account") or None
+            call = ApiCall(self.backend, params, args, info, api_key, account)
             state = self.backend.state
             with state.lock:
                 key = info.idempotency_key
-                scope = (api_key, key) if key else None
+                scope = (f"{api_key}/{account}" if account else api_key, key) if key else None
                 fingerprint = f"{request.method} {request.path} {p.fingerprint(params)}"
                 if scope and (kept := state.idempotency.get(scope)) is not None:
                     if kept.fingerprint != fingerprint:

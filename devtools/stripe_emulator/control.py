@@ -12,7 +12,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from devtools.stripe_emulator import localstripe
+from devtools.stripe_emulator import localstripe, money_control
 from devtools.stripe_emulator import params as p
 from devtools.stripe_emulator.core import DASHBOARD, Backend
 from devtools.stripe_emulator.errors import ApiError
@@ -102,6 +102,7 @@ ROUTES = [
     WebRoute("POST", "/_emulator/accounts/<account>/requirements", requirements),
     WebRoute("POST", "/_emulator/payment_intents/<intent>/authenticate", authenticate),
     WebRoute("GET", "/_emulator/events", list_events),
+    *money_control.ROUTES,  # balances, payouts, failing transfers
 ]
 
 

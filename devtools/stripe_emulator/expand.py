@@ -16,10 +16,27 @@ from devtools.stripe_emulator.state import State, StripeObject
 # object type → expandable property → the State collection holding what it names
 EXPANDABLE: dict[str, dict[str, str]] = {
     "payment_intent": {"latest_charge": "charges", "payment_method": "payment_methods"},
-    "charge": {"payment_intent": "payment_intents"},
-    "refund": {"charge": "charges", "payment_intent": "payment_intents"},
+    "charge": {"payment_intent": "payment_intents", "balance_transaction": "balance_transactions"},
+    "refund": {
+        "charge": "charges",
+        "payment_intent": "payment_intents",
+        "balance_transaction": "balance_transactions",
+    },
+    "transfer": {
+        "balance_transaction": "balance_transactions",
+        "destination": "accounts",
+        "source_transaction": "charges",
+    },
+    "transfer_reversal": {"balance_transaction": "balance_transactions", "transfer": "transfers"},
 }
-_OBJECT_OF = {"charges": "charge", "payment_intents": "payment_intent", "payment_methods": "payment_method"}
+_OBJECT_OF = {
+    "charges": "charge",
+    "payment_intents": "payment_intent",
+    "payment_methods": "payment_method",
+    "accounts": "account",
+    "balance_transactions": "balance_transaction",
+    "transfers": "transfer",
+}
 MAX_DEPTH = 4  # Stripe's limit
 
 

@@ -27,6 +27,7 @@ class ApiCall:
     args: dict[str, str]  # from the path, e.g. {"account": "acct_..."}
     request: RequestInfo
     api_key: str
+    account: str | None = None  # the Stripe-Account header: acting as that connected account
 
 
 ApiHandler = Callable[[ApiCall], StripeObject]

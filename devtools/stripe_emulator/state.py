@@ -148,6 +148,16 @@ class AuthenticationRecord:
 
 
 @dataclass
+class TransferFailureRecord:
+    """A control's order that transfers to one account fail with this error (``remaining`` more, or all)."""
+
+    code: str
+    message: str
+    status: int = 400
+    remaining: int | None = 1  # None: every transfer, until cleared
+
+
+@dataclass
 class State:
     """All of the emulator's data. Hold ``lock`` to read or change any of it."""
 
@@ -168,6 +178,18 @@ class State:
     cards: dict[str, str] = field(default_factory=dict)  # a PaymentMethod's id: the test id it came from
     authentications: dict[str, AuthenticationRecord] = field(default_factory=dict)  # by token
     idempotency: dict[tuple[str, str], IdempotentResult] = field(default_factory=dict)
+    # Money movement (balances.py, resources/transfers.py, resources/balance.py)
+    transfers: Collection = field(default_factory=lambda: Collection("transfer", "/v1/transfers"))
+    transfer_reversals: Collection = field(
+        default_factory=lambda: Collection("transfer_reversal", "/v1/transfers")
+    )
+    balance_transactions: Collection = field(
+        default_factory=lambda: Collection("balance_transaction", "/v1/balance_transactions")
+    )
+    payouts: Collection = field(default_factory=lambda: Collection("payout", "/v1/payouts"))
+    owners: dict[str, str | None] = field(default_factory=dict)  # txn or payout id: account, None: platform
+    paid_out: dict[str, str] = field(default_factory=dict)  # balance transaction id: the payout that took it
+    transfer_failures: dict[str, TransferFailureRecord] = field(default_factory=dict)  # by account
 
     def now(self) -> int:
         return int(self.clock())

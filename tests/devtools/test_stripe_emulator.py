@@ -567,7 +567,7 @@ def test_localstripe_errors_come_back_unchanged(client: stripe.StripeClient) -> 
 
 
 def test_what_neither_implements_is_an_unrecognized_url(emulator: Running) -> None:
-    answer = http("GET", f"{emulator.url}/v1/transfers", headers={"Authorization": f"Bearer {API_KEY}"})
+    answer = http("GET", f"{emulator.url}/v1/issuing/cards", headers={"Authorization": f"Bearer {API_KEY}"})
     assert answer.status == 404
     assert answer.json()["error"]["type"] == "invalid_request_error"
-    assert "Unrecognized request URL (GET: /v1/transfers)" in answer.json()["error"]["message"]
+    assert "Unrecognized request URL (GET: /v1/issuing/cards)" in answer.json()["error"]["message"]

@@ -1,9 +1,10 @@
 """The Stripe API resources the emulator answers itself, one module per resource family.
 
 Connect (accounts, their links, their events) and card payments (PaymentIntents, the test PaymentMethods,
-charges, refunds) are answered here.
+charges, refunds) and Connect money movement (transfers and their reversals, balances, balance
+transactions) are answered here.
 
-To emulate another resource (transfers, prices...), add a module with a ``ROUTES`` list of
+To emulate another resource (prices, disputes...), add a module with a ``ROUTES`` list of
 :class:`~devtools.stripe_emulator.routing.ApiRoute` and list it here; everything not routed goes to
 localstripe.
 """
@@ -13,12 +14,14 @@ from __future__ import annotations
 from devtools.stripe_emulator.resources import (
     account_links,
     accounts,
+    balance,
     charges,
     events,
     login_links,
     payment_intents,
     payment_methods,
     refunds,
+    transfers,
 )
 from devtools.stripe_emulator.routing import ApiRoute
 
@@ -31,4 +34,6 @@ ROUTES: list[ApiRoute] = [
     *payment_methods.ROUTES,
     *charges.ROUTES,
     *refunds.ROUTES,
+    *transfers.ROUTES,
+    *balance.ROUTES,
 ]

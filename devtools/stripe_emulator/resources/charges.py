@@ -7,7 +7,7 @@ A charge copies from its PaymentIntent what Stripe copies (amount, description, 
 
 from __future__ import annotations
 
-from devtools.stripe_emulator import expand
+from devtools.stripe_emulator import balances, expand
 from devtools.stripe_emulator import params as p
 from devtools.stripe_emulator.errors import NotHandled
 from devtools.stripe_emulator.resources.payment_methods import TestCard
@@ -107,6 +107,8 @@ def new(
         "transfer_data": None,
         "transfer_group": intent["transfer_group"],
     }
+    if succeeded:
+        balances.charge_succeeded(state, charge)  # its balance_transaction: +amount on the platform
     return state.charges.add(charge)
 
 

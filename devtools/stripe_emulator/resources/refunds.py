@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 
-from devtools.stripe_emulator import expand
+from devtools.stripe_emulator import balances, expand
 from devtools.stripe_emulator import params as p
 from devtools.stripe_emulator.errors import ApiError, NotHandled
 from devtools.stripe_emulator.events import previous_attributes
@@ -78,6 +78,7 @@ def create(call: ApiCall) -> StripeObject:
         before = deepcopy(charge)
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+        balances.refunded(state, refund)  # its balance_transaction: -amount on the platform
         state.refunds.add(refund)
         call.backend.emit("refund.created", refund, None, call.request, account=None)
         call.backend.emit(
