@@ -85,6 +85,13 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "TESTING": env == "testing",
         "SECRET_KEY": secret_key,
         "MARKETPLACE_NAME": _env("MARKETPLACE_NAME", "Bellerive Commerces"),
+        # The platform's legal details, printed on its commission invoices to shops.
+        "PLATFORM_LEGAL_NAME": _env("PLATFORM_LEGAL_NAME", "Bellerive Commerces SAS"),
+        "PLATFORM_ADDRESS": _env(
+            "PLATFORM_ADDRESS", "Hôtel de ville, 1 place de la Mairie, 37000 Bellerive-sur-Loire"
+        ),
+        "PLATFORM_SIRET": _env("PLATFORM_SIRET", "55210055400013"),
+        "PLATFORM_VAT_NUMBER": _env("PLATFORM_VAT_NUMBER", "FR26552100554"),
         "SERVER_NAME": _env("SERVER_NAME"),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 0),
@@ -153,6 +160,14 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         ),
         # Version of the platform terms a shop accepts when it submits its application.
         "TERMS_VERSION": _env("TERMS_VERSION", "2026-11"),
+        # Payouts: a shop's part is transferred this many days after delivery or collection.
+        "PAYOUT_HOLD_DAYS": _env_int("PAYOUT_HOLD_DAYS", 14),
+        # The commission rate when the manager has set no platform rule yet (basis points).
+        "COMMISSION_DEFAULT_BPS": _env_int("COMMISSION_DEFAULT_BPS", 1000),
+        # Whether the commission is given back, in proportion, when a shop refunds a shopper.
+        "COMMISSION_REFUNDED": _env_bool("COMMISSION_REFUNDED", True),
+        # Days a shop's storefront stays up after a failed subscription payment.
+        "BILLING_GRACE_DAYS": _env_int("BILLING_GRACE_DAYS", 7),
     }
     if production and not config["SMTP_HOST"]:
         raise ConfigError("SMTP_HOST must be set in production: mail would otherwise stay in instance/outbox")

@@ -160,6 +160,7 @@ def register_blueprints(app: Flask) -> None:
     errors.register(app)
     # Stripe webhook handlers register themselves with payouts.webhooks on import.
     from app.orders import stripe_events as orders_events  # noqa: F401
+    from payouts import stripe_events as payouts_events  # noqa: F401
     from vendors import stripe_events as vendors_events  # noqa: F401
 
 
@@ -168,9 +169,11 @@ def register_cli(app: Flask) -> None:
     from app.demo import demo
     from app.jobs import cron_command, worker_command
     from app.orders.tasks import orders_cli
+    from payouts.tasks import payouts_cli
     from search.cli import search
 
     app.cli.add_command(orders_cli)
+    app.cli.add_command(payouts_cli)
     app.cli.add_command(search)
     app.cli.add_command(users)
     app.cli.add_command(demo)

@@ -218,6 +218,193 @@ def refund_payment(intent_id: str, *, amount_cents: int, key: str, metadata: dic
     return RefundResult(id=refund["id"], status=refund["status"], amount=int(refund["amount"]))
 
 
+# -- transfers to shops ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoneyMove:
+    """A transfer or a transfer reversal, as the marketplace records it."""
+
+    id: str
+    amount: int
+
+
+def create_transfer(
+    *,
+    amount_cents: int,
+    currency: str,
+    destination: str,
+    source_transaction: str | None,
+    transfer_group: str,
+    key: str,
+    metadata: dict[str, str],
+) -> MoneyMove:
+    """Send a shop its part (separate charges and transfers), drawn on the order's charge."""
+    params: dict[str, Any] = {
+        "amount": amount_cents,
+        "currency": currency.lower(),
+        "destination": destination,
+        "transfer_group": transfer_group,
+        "metadata": metadata,
+    }
+    if source_transaction:
+        params["source_transaction"] = source_transaction
+    transfer = client().v1.transfers.create(params=params, options={"idempotency_key": key})  # type: ignore[arg-type]
+    return MoneyMove(transfer["id"], int(transfer["amount"]))
+
+
+def reverse_transfer(transfer_id: str, *, amount_cents: int, key: str) -> MoneyMove:
+    """Take back part of a transfer from the shop's Stripe account (a refund after the transfer)."""
+    reversal = client().v1.transfers.reversals.create(
+        transfer_id, params={"amount": amount_cents}, options={"idempotency_key": key}
+    )
+    return MoneyMove(reversal["id"], int(reversal["amount"]))
+
+
+# -- billing: shops' monthly plans ----------------------------------------------------------------
+
+
+def create_plan_price(
+    *, plan_id: int, product_id: str | None, name: str, amount_cents: int
+) -> tuple[str, str]:
+    """The plan's Product (once) and a monthly Price of this amount, tax included: (product, price) ids."""
+    if product_id is None:
+        product = client().v1.products.create(
+            params={"name": name, "metadata": {"plan_id": str(plan_id)}},
+            options={"idempotency_key": f"plan-{plan_id}-product"},
+        )
+        product_id = str(product["id"])
+    price = client().v1.prices.create(
+        params={
+            "product": product_id,
+            "unit_amount": amount_cents,
+            "currency": "eur",
+            "recurring": {"interval": "month"},
+            "tax_behavior": "inclusive",
+            "metadata": {"plan_id": str(plan_id)},
+        },
+        options={"idempotency_key": f"plan-{plan_id}-price-{amount_cents}"},
+    )
+    return product_id, str(price["id"])
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    status: str  # incomplete, active, past_due, canceled, unpaid...
+    item_id: str | None
+    current_period_end: int | None
+    customer: str
+
+    @classmethod
+    def from_stripe(cls, subscription: Any) -> Subscription:
+        if hasattr(subscription, "to_dict"):
+            subscription = subscription.to_dict()
+        items = (subscription.get("items") or {}).get("data") or []
+        item = items[0] if items else {}
+        end = item.get("current_period_end") or subscription.get("current_period_end")
+        customer = subscription.get("customer")
+        return cls(
+            id=subscription["id"],
+            status=subscription["status"],
+            item_id=item.get("id"),
+            current_period_end=int(end) if end else None,
+            customer=customer["id"] if isinstance(customer, dict) else str(customer),
+        )
+
+
+def create_customer(*, shop_id: int, name: str, email: str, payment_method: str) -> str:
+    """The shop as a Customer of the platform, with its card as the default for invoices."""
+    customer = client().v1.customers.create(
+        params={"name": name, "email": email, "metadata": {"shop_id": str(shop_id)}},
+        options={"idempotency_key": f"shop-{shop_id}-customer"},
+    )
+    set_default_payment_method(str(customer["id"]), payment_method)
+    return str(customer["id"])
+
+
+def set_default_payment_method(customer_id: str, payment_method: str) -> None:
+    attached = client().v1.payment_methods.attach(payment_method, params={"customer": customer_id})
+    client().v1.customers.update(
+        customer_id, params={"invoice_settings": {"default_payment_method": str(attached["id"])}}
+    )
+
+
+def create_subscription(*, customer_id: str, price_id: str, shop_id: int, key: str) -> Subscription:
+    subscription = client().v1.subscriptions.create(
+        params={
+            "customer": customer_id,
+            "items": [{"price": price_id}],
+            "metadata": {"shop_id": str(shop_id)},
+            "payment_behavior": "allow_incomplete",
+        },
+        options={"idempotency_key": key},
+    )
+    return Subscription.from_stripe(subscription)
+
+
+def change_subscription_price(subscription_id: str, *, item_id: str, price_id: str) -> Subscription:
+    """The new plan's price from the next invoice on (no proration)."""
+    subscription = client().v1.subscriptions.update(
+        subscription_id,
+        params={"items": [{"id": item_id, "price": price_id}], "proration_behavior": "none"},
+    )
+    return Subscription.from_stripe(subscription)
+
+
+def cancel_subscription(subscription_id: str) -> Subscription:
+    return Subscription.from_stripe(client().v1.subscriptions.cancel(subscription_id))
+
+
+def retrieve_subscription(subscription_id: str) -> Subscription:
+    return Subscription.from_stripe(client().v1.subscriptions.retrieve(subscription_id))
+
+
+def pay_invoice(invoice_id: str) -> Any:
+    return client().v1.invoices.pay(invoice_id)
+
+
+def open_invoices(customer_id: str) -> list[Any]:
+    return list(client().v1.invoices.list(params={"customer": customer_id, "status": "open"}).data)
+
+
+def invoice_subscription_id(invoice: dict[str, Any]) -> str | None:
+    """The subscription of an invoice, where this API version or an older one puts it."""
+    parent = (invoice.get("parent") or {}).get("subscription_details") or {}
+    found = parent.get("subscription") or invoice.get("subscription")
+    if isinstance(found, dict):
+        found = found.get("id")
+    return str(found) if found else None
+
+
+# -- reading Stripe's books (reconciliation) ------------------------------------------------------
+
+
+def balance_transactions(limit: int = 100) -> list[dict[str, Any]]:
+    """Every balance transaction of the platform, oldest first (all pages)."""
+    return [
+        item.to_dict()
+        for item in client().v1.balance_transactions.list(params={"limit": limit}).auto_paging_iter()
+    ][::-1]
+
+
+def transfers(limit: int = 100) -> list[dict[str, Any]]:
+    return [
+        item.to_dict() for item in client().v1.transfers.list(params={"limit": limit}).auto_paging_iter()
+    ][::-1]
+
+
+def platform_balance() -> int:
+    """The platform's available + pending EUR balance on Stripe, in cents."""
+    balance = client().v1.balance.retrieve().to_dict()
+    return sum(
+        int(part["amount"])
+        for key in ("available", "pending")
+        for part in balance.get(key, [])
+        if part.get("currency") == "eur"
+    )
+
+
 def construct_event(payload: bytes, signature: str) -> Any:
     """Verify a webhook's signature and parse it; raises ValueError or SignatureVerificationError."""
     return stripe.Webhook.construct_event(payload, signature, current_app.config["STRIPE_WEBHOOK_SECRET"])

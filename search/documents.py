@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.catalog.models import Category, Product, ProductStatus
 from app.catalog.text import plain_text
 from app.extensions import db
-from vendors.models import Shop, ShopStatus
+from vendors.models import Shop
 
 # Attribute keys whose values are searchable facts ("cuir", "chèvre", "3-6 ans", "Loire"). Author
 # names are facts too: people search for them.
@@ -150,7 +150,7 @@ def _searchable() -> sa.Select[Any]:
         .join(Shop, Shop.id == Product.shop_id)
         .where(
             Product.status == ProductStatus.ACTIVE,
-            Shop.status == ShopStatus.APPROVED,
+            Shop.is_public,
             Product.variants.any(),
         )
         .options(

@@ -7,6 +7,7 @@ import enum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -118,6 +119,9 @@ class Shop(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     stripe_requirements: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     stripe_disabled_reason: Mapped[str | None] = mapped_column(sa.String(120))
     stripe_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set while the shop's subscription is unpaid past the grace period: the storefront is hidden
+    # (nothing is deleted) until it pays.
+    billing_hidden_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     category: Mapped[Category | None] = relationship()
     members: Mapped[list[ShopMember]] = relationship(back_populates="shop", cascade="all, delete-orphan")
@@ -133,9 +137,15 @@ class Shop(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
         secondary=shop_relay_points, order_by="RelayPoint.name"
     )
 
-    @property
+    @hybrid_property
     def is_public(self) -> bool:
-        return self.status == ShopStatus.APPROVED
+        """Open to shoppers: approved, and not hidden for an unpaid subscription."""
+        return self.status == ShopStatus.APPROVED and self.billing_hidden_at is None
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status == ShopStatus.APPROVED, cls.billing_hidden_at.is_(None))
 
     @property
     def is_french(self) -> bool:

@@ -770,7 +770,7 @@ def shop_by_slug(slug: str) -> Shop | None:
 
 
 def public_shop(slug: str) -> Shop | None:
-    return db.session.scalar(sa.select(Shop).where(Shop.slug == slug, Shop.status == ShopStatus.APPROVED))
+    return db.session.scalar(sa.select(Shop).where(Shop.slug == slug, Shop.is_public))
 
 
 @dataclass(frozen=True)
@@ -783,7 +783,7 @@ def directory(
     category: Category | None = None, near: tuple[float, float] | None = None
 ) -> list[DirectoryEntry]:
     """Approved shops, in a category (or one of its children), by name or by distance from a point."""
-    query = sa.select(Shop).where(Shop.status == ShopStatus.APPROVED)
+    query = sa.select(Shop).where(Shop.is_public)
     if category is not None:
         ids = [category.id, *(child.id for child in category.children)]
         query = query.where(Shop.category_id.in_(ids))
@@ -807,7 +807,7 @@ def directory_categories() -> list[tuple[Category, int]]:
     counts = dict(
         db.session.execute(
             sa.select(Shop.category_id, sa.func.count())
-            .where(Shop.status == ShopStatus.APPROVED)
+            .where(Shop.is_public)
             .group_by(Shop.category_id)
         ).all()
     )

@@ -25,7 +25,7 @@ from app.catalog.models import Product, ProductStatus, Variant
 from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
-from vendors.models import RelayPoint, Shop, ShopStatus, VatRegime
+from vendors.models import RelayPoint, Shop, VatRegime
 
 POSTCODE = {"FR": re.compile(r"^\d{5}$"), "BE": re.compile(r"^\d{4}$")}
 # VAT on a delivery fee: the standard rate of the shop's country (none under the franchise).
@@ -115,7 +115,7 @@ def _buyable(variant_id: Any) -> Variant:
         .join(Product, Product.id == Variant.product_id)
         .join(Shop, Shop.id == Product.shop_id)
         .where(
-            Variant.id == wanted, Product.status == ProductStatus.ACTIVE, Shop.status == ShopStatus.APPROVED
+            Variant.id == wanted, Product.status == ProductStatus.ACTIVE, Shop.is_public
         )
     )
     if variant is None:
@@ -396,7 +396,7 @@ class CartSummary:
 def _line(item: CartItem) -> Line:
     variant, product = item.variant, item.variant.product
     problem = None
-    if product.status != ProductStatus.ACTIVE or product.shop.status != ShopStatus.APPROVED:
+    if product.status != ProductStatus.ACTIVE or not product.shop.is_public:
         problem = _l("« %(title)s » n’est plus en vente : retirez-le du panier.", title=product.title)
     elif variant.stock <= 0:
         problem = _l("« %(title)s » est épuisé : retirez-le du panier.", title=product.title)

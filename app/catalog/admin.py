@@ -13,6 +13,7 @@ from app.catalog import forms, services
 from app.catalog.models import Category
 from app.extensions import db
 from app.forms import show_error
+from payouts import commission as commission_rules
 
 blueprint = Blueprint("catalog_admin", __name__, url_prefix="/gestion")
 
@@ -34,9 +35,10 @@ def _form(category: Category | None) -> forms.CategoryForm:
     ]
     if request.method == "GET" and category is not None:
         form.parent_id.data = category.parent_id or 0
+        rate = commission_rules.category_rate(category.id)
         form.commission.data = (
-            money.format_rate(category.commission_bps).replace("\u00a0%", "").replace("%", "").strip()
-            if category.commission_bps is not None
+            money.format_rate(rate).replace("\u00a0%", "").replace("%", "").strip()
+            if rate is not None
             else ""
         )
     return form
@@ -75,7 +77,11 @@ def categories() -> Response | str:
         flash(_l("Catégorie ajoutée."), "success")
         return redirect(url_for(".categories"))
     return render_template(
-        "catalog/admin/categories.html", tree=services.category_tree(), form=form, action_form=FlaskForm()
+        "catalog/admin/categories.html",
+        tree=services.category_tree(),
+        form=form,
+        action_form=FlaskForm(),
+        category_rates=commission_rules.category_rates(),
     )
 
 

@@ -19,20 +19,12 @@ if TYPE_CHECKING:
 
 class Category(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "categories"
-    __table_args__ = (
-        sa.CheckConstraint(
-            "commission_bps IS NULL OR (commission_bps >= 0 AND commission_bps <= 10000)",
-            name="commission_bps_range",
-        ),
-        sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
-    )
+    __table_args__ = (sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),)
 
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
     parent_id: Mapped[int | None] = mapped_column(BigIntId, sa.ForeignKey("categories.id"), index=True)
     position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
-    # Commission for products of this category, when set (payouts reads it; a shop override wins).
-    commission_bps: Mapped[int | None] = mapped_column(sa.Integer)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     parent: Mapped[Category | None] = relationship(remote_side="Category.id", back_populates="children")

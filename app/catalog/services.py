@@ -35,7 +35,7 @@ from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.i18n import sort_key
-from vendors.models import Shop, ShopMember, ShopStatus, VatRegime
+from vendors.models import Shop, ShopMember, VatRegime
 
 MAX_VARIANTS = 100
 MAX_PHOTOS = 12
@@ -53,11 +53,10 @@ class CatalogError(ServiceError):
 
 
 def product_limit(shop: Shop) -> int | None:
-    """How many active products the shop may have; None for no limit.
+    """How many active products the shop may have (its plan's limit); None for no limit."""
+    from payouts import subscriptions
 
-    The one place that answers: shop plans (payouts) will set it. Until then, no limit.
-    """
-    return None
+    return subscriptions.product_limit(shop)
 
 
 def active_product_count(shop: Shop, excluding: Product | None = None) -> int:
@@ -516,7 +515,7 @@ def public_product(product_id: int) -> Product | None:
         .where(
             Product.id == product_id,
             Product.status == ProductStatus.ACTIVE,
-            Shop.status == ShopStatus.APPROVED,
+            Shop.is_public,
         )
     )
 
@@ -532,7 +531,7 @@ def also_sold_by(product: Product) -> list[Product]:
             Product.gtin == product.gtin,
             Product.id != product.id,
             Product.status == ProductStatus.ACTIVE,
-            Shop.status == ShopStatus.APPROVED,
+            Shop.is_public,
         )
     )
     return sorted(others, key=lambda other: ((other.price_range or (0, 0))[0], other.id))
@@ -546,7 +545,7 @@ def public_products(
         sa.select(Product)
         .join(Shop, Shop.id == Product.shop_id)
         .where(
-            Product.status == ProductStatus.ACTIVE, Shop.status == ShopStatus.APPROVED, Product.variants.any()
+            Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any()
         )
     )
     if shop is not None:
@@ -594,7 +593,7 @@ def save_category(manager: User, category: Category | None, data: CategoryData) 
                 _l("Une catégorie qui a des sous-catégories reste au premier niveau."), "parent_id"
             )
     if data.commission_bps is not None and not 0 <= data.commission_bps <= 10_000:
-        raise CatalogError(_l("Entre 0 et 100 %."), "commission_bps")
+        raise CatalogError(_l("Entre 0 et 100 %."), "commission")
     if category is None:
         category = Category(position=_next_position(parent))
         db.session.add(category)
@@ -603,12 +602,13 @@ def save_category(manager: User, category: Category | None, data: CategoryData) 
     category.name = data.name.strip()
     category.slug = slug
     category.parent = parent
-    previous = category.commission_bps
-    category.commission_bps = data.commission_bps
     db.session.flush()
-    audit.record(
-        manager, "category", category.id, "saved", commission_bps=data.commission_bps, before=previous
-    )
+    audit.record(manager, "category", category.id, "saved")
+    # The category's commission is a dated rule of payouts' engine, starting today when it changes.
+    from payouts import commission
+
+    if commission.category_rate(category.id) != data.commission_bps:
+        commission.set_rule(manager, "category", category.id, data.commission_bps)
     return category
 
 

@@ -107,6 +107,9 @@ class VendorOrder(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defin
         sa.UniqueConstraint("shop_id", "invoice_number"),
         sa.CheckConstraint("total_cents = items_cents + delivery_fee_cents", name="total_adds_up"),
         sa.CheckConstraint("refunded_cents BETWEEN 0 AND total_cents", name="refund_within_total"),
+        sa.CheckConstraint(
+            "commission_cents >= 0 AND commission_vat_cents >= 0", name="commission_not_negative"
+        ),
     )
 
     order_id: Mapped[int] = mapped_column(
@@ -127,6 +130,10 @@ class VendorOrder(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defin
     items_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     total_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     refunded_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    # The platform's commission on this part (its lines' rates, rounded once, plus any fixed fee) and the
+    # VAT on it, frozen when the order is placed.
+    commission_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    commission_vat_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
 
     # Click & collect: the slot the shopper chose, and the code they show at the counter.
     pickup_slot: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -195,6 +202,8 @@ class OrderLine(IdMixin, db.Model):  # type: ignore[name-defined]
     quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     vat_bps: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     total_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    # The commission rate of this line on the day of the order (shop > category > plan > platform).
+    commission_bps: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     # Units given back through a withdrawal (the shop confirmed their return).
     returned_quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
 
@@ -238,6 +247,9 @@ class Refund(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     amount_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     # Of which delivery fee (refunded with a withdrawal of the whole order, as the law says).
     delivery_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    # The platform's commission (and its VAT) given back with it, set by payouts when it is recorded.
+    commission_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    commission_vat_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
     reason: Mapped[RefundReason] = mapped_column(str_enum(RefundReason, "refund_reason"), nullable=False)
     status: Mapped[RefundStatus] = mapped_column(
         str_enum(RefundStatus, "refund_status"), nullable=False, default=RefundStatus.PENDING

@@ -192,6 +192,8 @@ def place_order(
                 ],
             )
         )
+    for part in order.vendor_orders:
+        payouts.freeze_commission(part)
     db.session.add(order)
     cart.items.clear()
     cart.deliveries.clear()
@@ -396,6 +398,7 @@ def apply_payment(order: Order, payment: gateway.Payment) -> None:
         _mark_paid(order)
     else:
         # Paid after the reservation lapsed and the stock was sold meanwhile: the money goes back.
+        payouts.record_late_payment(order)
         for part in order.vendor_orders:
             refund(part, part.total_cents, RefundReason.EXPIRED, key=f"vendor-order-{part.id}-late-payment")
         _send_to_shopper(order, "orders/late_payment", _l("Votre paiement a été remboursé"))

@@ -13,6 +13,9 @@ import sqlalchemy as sa
 from app.audit.models import AuditEvent
 from app.catalog.models import Category
 from app.extensions import db
+from payouts.commission import category_rate as rate
+from payouts.commission import today
+from payouts.models import CommissionRule, RuleScope
 from tests.factories import PASSWORD, CategoryFactory, ProductFactory, ShopFactory, UserFactory, owner_of
 from tests.plugins.application import Client
 
@@ -77,13 +80,13 @@ def test_the_manager_creates_a_tree_with_a_commission_rate(client: Client) -> No
     manager_id = login_manager(client)
     assert create(client, "Papeterie", "papeterie") == 302
     stationery = by_slug("papeterie")
-    assert (stationery.name, stationery.parent_id, stationery.commission_bps) == ("Papeterie", None, None)
+    assert (stationery.name, stationery.parent_id, rate(stationery.id)) == ("Papeterie", None, None)
     assert create(client, "Carnets", "carnets", parent_id=stationery.id, commission="8,5") == 302
     notebooks = by_slug("carnets")
     assert notebooks.parent_id == stationery.id
-    assert notebooks.commission_bps == 850
+    assert rate(notebooks.id) == 850
     assert create(client, "Stylos", "stylos", parent_id=stationery.id, commission="12 %") == 302
-    assert by_slug("stylos").commission_bps == 1200
+    assert rate(by_slug("stylos").id) == 1200
     assert by_slug("stylos").position > notebooks.position
 
     page = html.unescape(client.get(CATEGORIES).get_data(as_text=True)).replace("\u00a0", " ")
@@ -96,12 +99,13 @@ def test_the_manager_creates_a_tree_with_a_commission_rate(client: Client) -> No
 
     event = db.session.scalar(
         sa.select(AuditEvent).where(
-            AuditEvent.subject_type == "category", AuditEvent.subject_id == notebooks.id
+            AuditEvent.subject_type == "commission_rule",
+            AuditEvent.details["target"].as_integer() == notebooks.id,
         )
     )
     assert event is not None
     assert event.actor_id == manager_id
-    assert event.details["commission_bps"] == 850
+    assert event.details["rate_bps"] == 850
 
 
 @pytest.mark.parametrize(
@@ -141,14 +145,18 @@ def test_a_slug_is_checked_and_unique(client: Client) -> None:
 
 def test_the_manager_renames_and_moves_a_category(client: Client) -> None:
     stationery = CategoryFactory(slug="papeterie", name="Papeterie")
-    gifts = CategoryFactory(slug="cadeaux", name="Cadeaux", commission_bps=1000)
+    gifts = CategoryFactory(slug="cadeaux", name="Cadeaux")
+    db.session.add(
+        CommissionRule(scope=RuleScope.CATEGORY, category_id=gifts.id, rate_bps=1000, effective_from=today())
+    )
+    db.session.commit()
     stationery_id, gifts_id = stationery.id, gifts.id
     login_manager(client)
 
     status, _ = edit(client, gifts_id, name="Idées cadeaux", slug="idees-cadeaux", commission="10")
     assert status == 302
     renamed = by_slug("idees-cadeaux")
-    assert (renamed.id, renamed.name, renamed.commission_bps) == (gifts_id, "Idées cadeaux", 1000)
+    assert (renamed.id, renamed.name, rate(renamed.id)) == (gifts_id, "Idées cadeaux", 1000)
     assert client.get("/categories/cadeaux").status_code == 404
     assert client.get("/categories/idees-cadeaux").status_code == 200
 
@@ -156,7 +164,7 @@ def test_the_manager_renames_and_moves_a_category(client: Client) -> None:
     assert status == 302
     moved = by_slug("idees-cadeaux")
     assert moved.parent_id == stationery_id
-    assert moved.commission_bps is None, "an empty rate removes the category's own commission"
+    assert rate(moved.id) is None, "an empty rate removes the category's own commission"
     assert [category.slug for category in moved.path] == ["papeterie", "idees-cadeaux"]
 
     # And back to the first level.
@@ -309,7 +317,7 @@ def test_only_managers_get_in(client: Client) -> None:
         logout(client)
 
     category = by_slug("papeterie")
-    assert (category.name, category.archived_at, category.commission_bps) == ("Papeterie", None, None)
+    assert (category.name, category.archived_at, rate(category.id)) == ("Papeterie", None, None)
     assert db.session.scalar(sa.select(Category).where(Category.slug == "piratee")) is None
 
 

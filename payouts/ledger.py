@@ -1,0 +1,200 @@
+"""The double-entry ledger: balanced, append-only transactions, each written once for its business event.
+
+Entries are signed: debits positive, credits negative; a transaction's entries sum to zero. Balances of
+liabilities and revenues are read with the sign turned (what the platform owes a shop is positive).
+
+Accounts:
+- ``platform:stripe`` (asset): the platform's Stripe balance;
+- ``platform:commission`` (revenue), ``platform:commission_vat`` (liability, VAT to pay on commissions);
+- ``platform:subscriptions`` (revenue), ``platform:subscription_vat`` (liability);
+- ``platform:unallocated`` (liability): money in for no order any more (a payment after its order
+  expired), until it is refunded;
+- ``shop:<id>:pending`` (liability): a shop's parts paid but not yet delivered and past the hold;
+- ``shop:<id>:available`` (liability): what can be transferred to the shop; negative when refunds after
+  a transfer could not be taken back, netted on the next transfers.
+
+Nothing here commits; an unbalanced transaction raises before it is flushed, and PostgreSQL refuses one
+at commit (a deferred constraint trigger), so no partial money event can ever be stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import event, orm
+from sqlalchemy.exc import IntegrityError
+
+from app.database import utcnow
+from app.extensions import db
+from payouts.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
+
+STRIPE = "platform:stripe"
+COMMISSION = "platform:commission"
+COMMISSION_VAT = "platform:commission_vat"
+SUBSCRIPTIONS = "platform:subscriptions"
+SUBSCRIPTION_VAT = "platform:subscription_vat"
+UNALLOCATED = "platform:unallocated"
+
+KINDS = {
+    STRIPE: AccountKind.ASSET,
+    COMMISSION: AccountKind.REVENUE,
+    COMMISSION_VAT: AccountKind.LIABILITY,
+    SUBSCRIPTIONS: AccountKind.REVENUE,
+    SUBSCRIPTION_VAT: AccountKind.LIABILITY,
+    UNALLOCATED: AccountKind.LIABILITY,
+}
+
+
+class UnbalancedTransaction(ValueError):
+    """Entries that do not sum to zero: a bug, never stored."""
+
+
+def pending(shop_id: int) -> str:
+    return f"shop:{shop_id}:pending"
+
+
+def available(shop_id: int) -> str:
+    return f"shop:{shop_id}:available"
+
+
+def account(code: str) -> LedgerAccount:
+    """The account with this code, created on first use (a savepoint absorbs a concurrent creation)."""
+    found = db.session.scalar(sa.select(LedgerAccount).where(LedgerAccount.code == code))
+    if found is not None:
+        return found
+    shop_id = int(code.split(":")[1]) if code.startswith("shop:") else None
+    kind = AccountKind.LIABILITY if shop_id is not None else KINDS[code]
+    try:
+        with db.session.begin_nested():
+            found = LedgerAccount(code=code, kind=kind, shop_id=shop_id)
+            db.session.add(found)
+    except IntegrityError:
+        found = db.session.scalars(sa.select(LedgerAccount).where(LedgerAccount.code == code)).one()
+    return found
+
+
+@dataclass(frozen=True)
+class Line:
+    code: str
+    amount_cents: int  # debit positive, credit negative
+
+
+def post(
+    key: str,
+    kind: TransactionKind,
+    lines: Iterable[Line],
+    *,
+    shop_id: int | None = None,
+    vendor_order_id: int | None = None,
+    stripe_id: str | None = None,
+    memo: str = "",
+    occurred_at: dt.datetime | None = None,
+) -> LedgerTransaction | None:
+    """Write one balanced transaction for the business event ``key``; the same key again writes nothing.
+
+    Lines of zero are left out (a free delivery); a transaction with nothing left is not written.
+    """
+    existing = db.session.scalar(sa.select(LedgerTransaction).where(LedgerTransaction.key == key))
+    if existing is not None:
+        return existing
+    kept = [line for line in lines if line.amount_cents]
+    if sum(line.amount_cents for line in kept) != 0:
+        raise UnbalancedTransaction(f"{key}: entries sum to {sum(line.amount_cents for line in kept)}")
+    if not kept:
+        return None
+    transaction = LedgerTransaction(
+        key=key,
+        kind=kind,
+        shop_id=shop_id,
+        vendor_order_id=vendor_order_id,
+        stripe_id=stripe_id,
+        memo=memo[:300],
+        occurred_at=occurred_at or utcnow(),
+    )
+    for line in kept:
+        transaction.entries.append(LedgerEntry(account=account(line.code), amount_cents=line.amount_cents))
+    db.session.add(transaction)
+    db.session.flush()
+    return transaction
+
+
+@event.listens_for(orm.Session, "before_flush")
+def _refuse_unbalanced(session: orm.Session, context: object, instances: object) -> None:
+    """Whatever writes entries (not only ``post``), an unbalanced transaction never reaches the database;
+    and entries are never changed or deleted once written."""
+    touched: dict[int, LedgerTransaction] = {}
+    for obj in session.new:
+        if isinstance(obj, LedgerEntry) and obj.transaction is not None:
+            touched[id(obj.transaction)] = obj.transaction
+    ledger = (LedgerEntry, LedgerTransaction)
+    if any(isinstance(obj, ledger) for obj in session.deleted) or any(
+        isinstance(obj, ledger) and session.is_modified(obj, include_collections=False)
+        for obj in session.dirty
+    ):
+        raise UnbalancedTransaction("ledger entries and transactions are append-only")
+    for transaction in touched.values():
+        total = sum(entry.amount_cents for entry in transaction.entries)
+        if total != 0:
+            raise UnbalancedTransaction(f"{transaction.key}: entries sum to {total}")
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def balance(code: str, *, vendor_order_id: int | None = None, until: dt.datetime | None = None) -> int:
+    """The account's balance, in the account's natural sign (owed to a shop, earned, held: positive)."""
+    query = (
+        sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount_cents), 0))
+        .join(LedgerAccount, LedgerEntry.account_id == LedgerAccount.id)
+        .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(LedgerAccount.code == code)
+    )
+    if vendor_order_id is not None:
+        query = query.where(LedgerTransaction.vendor_order_id == vendor_order_id)
+    if until is not None:
+        query = query.where(LedgerTransaction.occurred_at <= until)
+    total = int(db.session.scalar(query) or 0)
+    kind = KINDS.get(code, AccountKind.LIABILITY)
+    return total if kind in (AccountKind.ASSET, AccountKind.EXPENSE) else -total
+
+
+def totals_by_kind(code: str) -> dict[TransactionKind, int]:
+    """Per transaction kind, the movements of one account (natural sign)."""
+    rows = db.session.execute(
+        sa.select(LedgerTransaction.kind, sa.func.sum(LedgerEntry.amount_cents))
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .join(LedgerAccount, LedgerEntry.account_id == LedgerAccount.id)
+        .where(LedgerAccount.code == code)
+        .group_by(LedgerTransaction.kind)
+    )
+    sign = 1 if KINDS.get(code, AccountKind.LIABILITY) in (AccountKind.ASSET, AccountKind.EXPENSE) else -1
+    return {kind: sign * int(total) for kind, total in rows}
+
+
+def transactions(
+    *, shop_id: int | None = None, vendor_order_id: int | None = None, limit: int = 500
+) -> list[LedgerTransaction]:
+    query = sa.select(LedgerTransaction).options(
+        orm.selectinload(LedgerTransaction.entries).selectinload(LedgerEntry.account)
+    )
+    if shop_id is not None:
+        query = query.where(LedgerTransaction.shop_id == shop_id)
+    if vendor_order_id is not None:
+        query = query.where(LedgerTransaction.vendor_order_id == vendor_order_id)
+    return list(
+        db.session.scalars(query.order_by(LedgerTransaction.occurred_at, LedgerTransaction.id).limit(limit))
+    )
+
+
+def unbalanced() -> list[str]:
+    """Keys of stored transactions whose entries do not sum to zero (the reconciliation's first check)."""
+    rows = db.session.execute(
+        sa.select(LedgerTransaction.key)
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .group_by(LedgerTransaction.id, LedgerTransaction.key)
+        .having(sa.func.sum(LedgerEntry.amount_cents) != 0)
+    )
+    return [key for (key,) in rows]
