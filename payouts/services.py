@@ -47,14 +47,17 @@ def freeze_commission(part: VendorOrder) -> None:
 
 def record_payment(order: Order) -> None:
     """The shopper paid: the platform's Stripe balance holds every shop's part, less its commission."""
-    ledger.post(
-        f"order-{order.id}-payment",
-        TransactionKind.SALE,
-        [Line(ledger.STRIPE, order.total_cents)]
-        + [Line(ledger.pending(part.shop_id), -part.total_cents) for part in order.vendor_orders],
-        stripe_id=order.charge_id,
-        memo=order.number,
-    )
+    for part in order.vendor_orders:
+        # One transaction per shop's part (one charge for all): each part's money is followed on its own.
+        ledger.post(
+            f"vendor-order-{part.id}-payment",
+            TransactionKind.SALE,
+            [Line(ledger.STRIPE, part.total_cents), Line(ledger.pending(part.shop_id), -part.total_cents)],
+            shop_id=part.shop_id,
+            vendor_order_id=part.id,
+            stripe_id=order.charge_id,
+            memo=order.number,
+        )
     for part in order.vendor_orders:
         ledger.post(
             f"vendor-order-{part.id}-commission",
