@@ -35,8 +35,7 @@ def deliver(order: Order, shop_id: int) -> None:
 
 def transfer_of(part_id: int) -> ShopTransfer:
     db.session.expire_all()
-    found = db.session.query(ShopTransfer).filter_by(vendor_order_id=part_id).one()
-    return found
+    return db.session.query(ShopTransfer).filter_by(vendor_order_id=part_id).one()
 
 
 def test_a_delivered_part_is_transferred_after_the_hold_once(town: Town, stripe_api: StripeEmulator) -> None:
