@@ -1,11 +1,11 @@
-"""A small Stripe emulator for development and tests: Connect and card payments here, the rest by localstripe.
+"""A Stripe emulator for tests and development: Connect, payments and Billing here, the rest by localstripe.
 
-``localstripe`` emulates customers, subscriptions and their webhooks, but knows nothing of Connect, and
-its PaymentIntents lack too much of Stripe's (kept parameters, confirmation with a card, declines,
-3-D Secure redirects, bounded refunds). This package serves Stripe's HTTP API on 127.0.0.1, answers
-Connect and payments itself (following Stripe's documented shapes) and forwards every other request to
-a localstripe child process, so the app talks to one base URL with the official ``stripe`` library, as
-in production.
+``localstripe`` knows nothing of Connect, its PaymentIntents lack too much of Stripe's (kept parameters,
+confirmation with a card, declines, 3-D Secure redirects, bounded refunds), and its Billing has no Prices,
+no test clocks and no way to charge the emulator's cards. This package serves Stripe's HTTP API on
+127.0.0.1, answers Connect, payments, money movement and Billing itself (following Stripe's documented
+shapes) and forwards every other request to a localstripe child process, so the app talks to one base URL
+with the official ``stripe`` library, as in production.
 
 Run it with ``python -m devtools.stripe_emulator --port 8420``; embed it with :func:`create_app`.
 """

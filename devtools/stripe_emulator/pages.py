@@ -5,11 +5,12 @@ through them with any HTTP client. An account link works for one visit, as Strip
 opens a session that the page's form carries back; any later visit, or one after five minutes, is sent
 to the link's ``refresh_url``. A 3-D Secure page serves one attempt at confirming a PaymentIntent: once
 it is answered (or the PaymentIntent confirmed again, or canceled) it sends the shopper back to the
-``return_url`` with the outcome, as Stripe does.
+``return_url`` with the outcome, as Stripe does. An invoice's ``hosted_invoice_url`` shows the invoice.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 from html import escape
@@ -19,6 +20,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from devtools.stripe_emulator import billing
 from devtools.stripe_emulator.core import DASHBOARD, Backend
 from devtools.stripe_emulator.errors import ApiError
 from devtools.stripe_emulator.resources import accounts, payment_intents
@@ -169,6 +171,44 @@ def _after_authentication(backend: Backend, record: AuthenticationRecord, code: 
     return redirect(_with_query(record.return_url, query), code)
 
 
+def hosted_invoice(backend: Backend, request: Request, args: dict[str, str]) -> Response:
+    """The invoice as its customer would see it (read only: it is paid through the API here)."""
+    state = backend.state
+    with state.lock:
+        invoice_id = state.billing.hosted_invoices.get(args["token"])
+        if invoice_id is None or invoice_id not in state.invoices:
+            return _page("Invoice not found", "<p>This invoice does not exist.</p>", status=404)
+        invoice = state.invoices.get(invoice_id)
+        currency = invoice["currency"]
+        rows: list[tuple[str, Any]] = [
+            ("Invoice", invoice["number"]),
+            ("From", invoice["account_name"]),
+            ("To", invoice["customer_name"] or invoice["customer_email"] or invoice["customer"]),
+            ("Status", invoice["status"]),
+            ("Amount due", billing.money(invoice["amount_due"], currency)),
+            ("Amount paid", billing.money(invoice["amount_paid"], currency)),
+            ("Amount remaining", billing.money(invoice["amount_remaining"], currency)),
+        ]
+        items = "".join(
+            f"<tr><td>{escape(line['description'] or '')}</td>"
+            f"<td>{_day(line['period']['start'])} – {_day(line['period']['end'])}</td>"
+            f"<td>{escape(billing.money(line['amount'], currency))}</td></tr>"
+            for line in invoice["lines"]["data"]
+        )
+        body = f"""
+<h1>Invoice {escape(str(invoice["number"]))}</h1>
+<dl>{"".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in rows)}</dl>
+<table><tr><th>Description</th><th>Period</th><th>Amount</th></tr>{items}</table>
+<p class="note">Stripe emulator: an open invoice is paid with
+<code>POST /v1/invoices/{escape(invoice_id)}/pay</code>.</p>
+"""
+        return _page(f"Invoice {invoice['number']}", body)
+
+
+def _day(moment: int) -> str:
+    return dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%d")
+
+
 def _with_query(url: str, query: dict[str, str]) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, urlencode(query)]))))
@@ -180,6 +220,7 @@ ROUTES = [
     WebRoute("GET", "/connect/express/<account>", express_dashboard),
     WebRoute("GET", "/3d_secure/<token>", three_d_secure),
     WebRoute("POST", "/3d_secure/<token>", submit_three_d_secure),
+    WebRoute("GET", "/invoice/<token>", hosted_invoice),
 ]
 
 

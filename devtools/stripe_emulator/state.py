@@ -10,6 +10,7 @@ import secrets
 import string
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +159,16 @@ class TransferFailureRecord:
 
 
 @dataclass
+class BillingRecords:
+    """Billing's private side (billing.py): what links a PaymentIntent to its invoice, and hosted pages."""
+
+    invoice_of_payment_intent: dict[str, str] = field(default_factory=dict)
+    hosted_invoices: dict[str, str] = field(default_factory=dict)  # hosted_invoice_url token: invoice id
+    settling: set[str] = field(default_factory=set)  # PaymentIntents an invoice is paying in this request
+    frozen: dict[int, int] = field(default_factory=dict)  # thread id: the test clock time now() answers
+
+
+@dataclass
 class State:
     """All of the emulator's data. Hold ``lock`` to read or change any of it."""
 
@@ -191,5 +202,38 @@ class State:
     paid_out: dict[str, str] = field(default_factory=dict)  # balance transaction id: the payout that took it
     transfer_failures: dict[str, TransferFailureRecord] = field(default_factory=dict)  # by account
 
+    # Billing (billing.py, resources/customers.py, products.py, subscriptions.py, invoices.py, test_clocks.py)
+    customers: Collection = field(default_factory=lambda: Collection("customer", "/v1/customers"))
+    products: Collection = field(default_factory=lambda: Collection("product", "/v1/products"))
+    prices: Collection = field(default_factory=lambda: Collection("price", "/v1/prices"))
+    subscriptions: Collection = field(default_factory=lambda: Collection("subscription", "/v1/subscriptions"))
+    invoices: Collection = field(default_factory=lambda: Collection("invoice", "/v1/invoices"))
+    invoice_payments: Collection = field(
+        default_factory=lambda: Collection("invoice payment", "/v1/invoice_payments")
+    )
+    test_clocks: Collection = field(
+        default_factory=lambda: Collection("test clock", "/v1/test_helpers/test_clocks")
+    )
+    billing: BillingRecords = field(default_factory=BillingRecords)
+
     def now(self) -> int:
-        return int(self.clock())
+        """The time, or a test clock's while :meth:`frozen_at` holds it for this thread."""
+        frozen = self.billing.frozen.get(threading.get_ident())
+        return int(self.clock()) if frozen is None else frozen
+
+    @contextmanager
+    def frozen_at(self, moment: int | None) -> Iterator[None]:
+        """``now()`` answers ``moment`` in this thread (a test clock's time; ``None``: the real time)."""
+        thread = threading.get_ident()
+        before = self.billing.frozen.get(thread)
+        if moment is None:
+            self.billing.frozen.pop(thread, None)
+        else:
+            self.billing.frozen[thread] = moment
+        try:
+            yield
+        finally:
+            if before is None:
+                self.billing.frozen.pop(thread, None)
+            else:
+                self.billing.frozen[thread] = before

@@ -548,21 +548,23 @@ def test_webhook_endpoints_can_be_added_and_cleared_at_run_time(
 # --- Everything else: localstripe -----------------------------------------------------------------------
 
 
-def test_customers_go_to_localstripe(client: stripe.StripeClient, receiver: Receiver) -> None:
-    customer = client.v1.customers.create(params={"email": "client@example.fr", "name": "Camille"})
-    assert customer.id.startswith("cus_")
-    assert client.v1.customers.retrieve(customer.id).email == "client@example.fr"
+def test_plans_go_to_localstripe(client: stripe.StripeClient, receiver: Receiver) -> None:
+    # Customers, products, prices and subscriptions are the emulator's; legacy Plans are still localstripe's.
+    params: Any = {"amount": 1900, "currency": "eur", "interval": "month", "product": {"name": "Commerçant"}}
+    plan = client.v1.plans.create(params=params)
+    assert plan.id.startswith("plan_")
+    assert client.v1.plans.retrieve(plan.id).amount == 1900
 
     # localstripe's own events reach the same endpoint, signed with the same secret.
     delivery = receiver.wait_for(
-        lambda e: e["type"] == "customer.created" and e["data"]["object"]["id"] == customer.id
+        lambda e: e["type"] == "plan.created" and e["data"]["object"]["id"] == plan.id
     )
     stripe.Webhook.construct_event(delivery.payload, delivery.headers["Stripe-Signature"], WEBHOOK_SECRET)
 
 
 def test_localstripe_errors_come_back_unchanged(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.customers.retrieve("cus_doesnotexist")
+        client.v1.plans.retrieve("plan_doesnotexist")
     assert raised.value.http_status == 404
 
 

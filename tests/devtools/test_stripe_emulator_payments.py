@@ -591,8 +591,9 @@ def test_authentication_events(client: stripe.StripeClient, emulator: Running, r
 
 
 def test_localstripe_still_sends_its_own_events(client: stripe.StripeClient, receiver: Receiver) -> None:
-    customer = client.v1.customers.create(params={"email": "camille@example.fr"})
-    _event(receiver, "customer.created", customer.id)
+    params: Any = {"amount": 500, "currency": "eur", "interval": "month", "product": {"name": "Panier"}}
+    plan = client.v1.plans.create(params=params)
+    _event(receiver, "plan.created", plan.id)
 
 
 def test_unexpandable_properties_are_refused(client: stripe.StripeClient) -> None:

@@ -223,7 +223,7 @@ def test_the_business_type_decides_the_requirements(web: Client) -> None:
 
 
 def test_without_localstripe_unrouted_paths_are_unrecognized_urls(web: Client) -> None:
-    answer = web.get("/v1/customers", headers=AUTH)
+    answer = web.get("/v1/plans", headers=AUTH)
     assert answer.status_code == 404
     assert "Unrecognized request URL" in _error(answer)["message"]
     # An event the emulator does not know is localstripe's.

@@ -2,9 +2,10 @@
 
 Connect (accounts, their links, their events) and card payments (PaymentIntents, the test PaymentMethods,
 charges, refunds) and Connect money movement (transfers and their reversals, balances, balance
-transactions) are answered here.
+transactions) are answered here, and Billing (customers, products and prices, subscriptions, invoices,
+test clocks: see ``billing.py``).
 
-To emulate another resource (prices, disputes...), add a module with a ``ROUTES`` list of
+To emulate another resource (disputes...), add a module with a ``ROUTES`` list of
 :class:`~devtools.stripe_emulator.routing.ApiRoute` and list it here; everything not routed goes to
 localstripe.
 """
@@ -16,11 +17,16 @@ from devtools.stripe_emulator.resources import (
     accounts,
     balance,
     charges,
+    customers,
     events,
+    invoices,
     login_links,
     payment_intents,
     payment_methods,
+    products,
     refunds,
+    subscriptions,
+    test_clocks,
     transfers,
 )
 from devtools.stripe_emulator.routing import ApiRoute
@@ -36,4 +42,9 @@ ROUTES: list[ApiRoute] = [
     *refunds.ROUTES,
     *transfers.ROUTES,
     *balance.ROUTES,
+    *customers.ROUTES,
+    *products.ROUTES,
+    *subscriptions.ROUTES,
+    *invoices.ROUTES,
+    *test_clocks.ROUTES,
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from copy import deepcopy
 
 from devtools.stripe_emulator import expand
@@ -58,6 +59,10 @@ AUTHENTICATION_FAILURE = (
     "PaymentMethod to attempt to fulfill this PaymentIntent again."
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# Told of every attempt at paying a PaymentIntent once it is settled (paid, declined or failed
+# authentication), with the state lock held: billing.py pays or fails the invoice the PaymentIntent is for.
+SETTLED: list[Callable[[Backend, StripeObject, RequestInfo], None]] = []
 
 
 # --- The API -------------------------------------------------------------------------------------------
@@ -318,6 +323,7 @@ def _charge(
         intent.update(status="succeeded", amount_received=intent["amount"])
         backend.emit("charge.succeeded", charge, None, request, account=None)
         backend.emit("payment_intent.succeeded", intent, None, request, account=None)
+        _settled(backend, intent, request)
         return None
     doc_url = "https://docs.stripe.com/error-codes/" + decline.code.replace("_", "-")
     intent.update(
@@ -335,6 +341,7 @@ def _charge(
     )
     backend.emit("charge.failed", charge, None, request, account=None)
     backend.emit("payment_intent.payment_failed", intent, None, request, account=None)
+    _settled(backend, intent, request)
     return ApiError(
         402,
         decline.message,
@@ -349,6 +356,23 @@ def _charge(
         },
         executed=True,
     )
+
+
+def _settled(backend: Backend, intent: StripeObject, request: RequestInfo) -> None:
+    for listener in SETTLED:
+        listener(backend, intent, request)
+
+
+def attempt(backend: Backend, intent: StripeObject, request: RequestInfo) -> ApiError | None:
+    """Confirm ``intent`` with its ``payment_method`` for an invoice: the decline is returned, not raised.
+
+    A card asking for 3-D Secure leaves it ``requires_action`` (``use_stripe_sdk``, the emulator's page).
+    """
+    try:
+        _confirm(backend, intent, None, request)
+    except ApiError as error:
+        return error
+    return None
 
 
 def pending_authentication(backend: Backend, token: str) -> StripeObject | None:
@@ -392,6 +416,7 @@ def authenticate(backend: Backend, intent_id: str, *, success: bool, request: Re
             },
         )
         backend.emit("payment_intent.payment_failed", intent, None, request, account=None)
+        _settled(backend, intent, request)
         return deepcopy(intent)
 
 

@@ -38,6 +38,13 @@ class TestCard:
     country: str = "US"
     authentication: bool = False  # 3-D Secure on every payment
     decline: Decline | None = None  # after authentication, for a card that asks for both
+    charges_only: bool = False  # declined when charged, but attaching it to a customer succeeds
+
+    def attach_decline(self) -> Decline | None:
+        """Why attaching it to a customer fails: Stripe checks the card then, as a charge would."""
+        if self.decline is None or self.authentication or self.charges_only:
+            return None
+        return self.decline
 
 
 _NO_DETAILS = "The bank did not return any further details with this decline."
@@ -57,7 +64,7 @@ TEST_CARDS: dict[str, TestCard] = {
     "pm_card_amex": TestCard("378282246310005", brand="amex"),
     "pm_card_fr": TestCard("4000002500000003", country="FR"),
     "pm_card_visa_chargeDeclined": TestCard("4000000000000002", decline=GENERIC_DECLINE),
-    "pm_card_chargeCustomerFail": TestCard("4000000000000341", decline=GENERIC_DECLINE),
+    "pm_card_chargeCustomerFail": TestCard("4000000000000341", decline=GENERIC_DECLINE, charges_only=True),
     "pm_card_visa_chargeDeclinedInsufficientFunds": TestCard("4000000000009995", decline=INSUFFICIENT_FUNDS),
     "pm_card_visa_chargeDeclinedLostCard": TestCard(
         "4000000000009987",
