@@ -124,6 +124,8 @@ def register_blueprints(app: Flask) -> None:
     from app.orders.backoffice import blueprint as orders_backoffice
     from app.orders.views import blueprint as orders
     from app.site.views import blueprint as site
+    from payouts.admin import blueprint as payouts_admin
+    from payouts.backoffice import blueprint as payouts_backoffice
     from payouts.webhooks import blueprint as stripe_webhooks
     from search.views import blueprint as search
     from vendors.admin import blueprint as vendors_admin
@@ -145,6 +147,8 @@ def register_blueprints(app: Flask) -> None:
         cart_views.blueprint,
         orders,
         orders_backoffice,
+        payouts_backoffice,
+        payouts_admin,
         stripe_webhooks,
     ]
     if app.config["APP_ENV"] != "production":

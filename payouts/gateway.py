@@ -394,6 +394,26 @@ def transfers(limit: int = 100) -> list[dict[str, Any]]:
     ][::-1]
 
 
+def invoice_of_charge(charge_id: str) -> str | None:
+    """The invoice a charge paid (a shop's subscription), if any: ``charge.invoice`` in older API
+    versions, the invoice payment of its PaymentIntent in newer ones."""
+    if not charge_id.startswith("ch_"):
+        return None
+    charge = client().v1.charges.retrieve(charge_id).to_dict()
+    if charge.get("invoice"):
+        invoice = charge["invoice"]
+        return str(invoice["id"] if isinstance(invoice, dict) else invoice)
+    intent = charge.get("payment_intent")
+    if not intent:
+        return None
+    payments = client().v1.invoice_payments.list(
+        params={"payment": {"type": "payment_intent", "payment_intent": str(intent)}}
+    )
+    for payment in payments.data:
+        return str(payment["invoice"])
+    return None
+
+
 def platform_balance() -> int:
     """The platform's available + pending EUR balance on Stripe, in cents."""
     balance = client().v1.balance.retrieve().to_dict()

@@ -94,7 +94,9 @@ def save_plan(
         except commission.CommissionError as error:
             raise BillingError(error.message, "commission") from None
     if price_changed:
-        plan.stripe_price_id = None  # a new Stripe Price is made when a shop next subscribes
+        plan.stripe_price_id = None  # a new Stripe Price, made when first needed
+        if not creating:
+            _reprice_subscribers(plan)
     audit.record(
         manager,
         "plan",
@@ -193,6 +195,30 @@ def _price_of(plan: Plan) -> str:
             amount_cents=plan.monthly_price_cents,
         )
     return plan.stripe_price_id
+
+
+def _reprice_subscribers(plan: Plan) -> None:
+    """Shops already on the plan pay its new price from their next invoice."""
+    billed = db.session.scalars(
+        sa.select(ShopSubscription).where(
+            ShopSubscription.plan_id == plan.id,
+            ShopSubscription.stripe_subscription_id.is_not(None),
+            ShopSubscription.status != SubscriptionStatus.CANCELED,
+        )
+    )
+    for subscription in billed:
+        if plan.monthly_price_cents == 0:
+            gateway.cancel_subscription(subscription.stripe_subscription_id or "")
+            subscription.stripe_subscription_id = None
+            subscription.status = SubscriptionStatus.ACTIVE
+            continue
+        current = gateway.retrieve_subscription(subscription.stripe_subscription_id or "")
+        _sync(
+            subscription,
+            gateway.change_subscription_price(
+                current.id, item_id=current.item_id or "", price_id=_price_of(plan)
+            ),
+        )
 
 
 STATUSES = {

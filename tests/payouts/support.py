@@ -6,6 +6,8 @@ import datetime as dt
 
 from app.database import utcnow
 from app.extensions import db
+from app.orders import services as orders
+from app.orders.models import Order
 from payouts import gateway
 from tests.plugins.stripe import StripeEmulator
 from vendors.models import Shop
@@ -35,3 +37,12 @@ def after_hold(days: int = 15) -> dt.datetime:
 def connected_balance(account_id: str) -> int:
     balance = gateway.client().v1.balance.retrieve(options={"stripe_account": account_id}).to_dict()
     return sum(int(part["amount"]) for part in balance["available"] if part["currency"] == "eur")
+
+
+def deliver(order: Order, shop_id: int) -> None:
+    """The shop accepts, ships and delivers its part."""
+    part = next(part for part in order.vendor_orders if part.shop_id == shop_id)
+    orders.accept(part)
+    orders.ship(part, "La Poste", "6A1")
+    orders.mark_delivered(part)
+    db.session.commit()

@@ -8,13 +8,13 @@ from flask import Flask
 
 from app.extensions import db
 from app.orders import services as orders
-from app.orders.models import Order, RefundReason
+from app.orders.models import RefundReason
 from payouts import gateway, ledger, tasks
 from payouts import services as payouts
 from payouts.models import ShopTransfer, TransferStatus
 from tests.orders.support import Town, fill_cart, make_town, part_of
 from tests.orders.test_lifecycle import place_and_pay
-from tests.payouts.support import after_hold, connect, connected_balance
+from tests.payouts.support import after_hold, connect, connected_balance, deliver
 from tests.plugins.stripe import StripeEmulator
 
 
@@ -23,14 +23,6 @@ def town(app_ctx: Flask, stripe_api: StripeEmulator) -> Town:
     made = make_town()
     fill_cart(made, (made.bread, 2), (made.novel, 1))
     return made
-
-
-def deliver(order: Order, shop_id: int) -> None:
-    part = part_of(order, shop_id)
-    orders.accept(part)
-    orders.ship(part, "La Poste", "6A1")
-    orders.mark_delivered(part)
-    db.session.commit()
 
 
 def transfer_of(part_id: int) -> ShopTransfer:

@@ -7,6 +7,7 @@ receiver so the test can hand them to the app's webhook endpoint.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -96,12 +97,11 @@ class StripeEmulator:
             return json.loads(response.read() or b"null")
 
 
-@pytest.fixture(scope="session")
-def stripe_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StripeEmulator]:
+@contextlib.contextmanager
+def running_emulator(log_dir: Path) -> Iterator[StripeEmulator]:
     with webhook_receiver() as receiver:
-        log = tmp_path_factory.mktemp("stripe-emulator") / "emulator.log"
         running = start_emulator(
-            log,
+            log_dir / "emulator.log",
             "--webhook-url",
             receiver.url,
             "--webhook-secret",
@@ -112,6 +112,25 @@ def stripe_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stripe
             yield StripeEmulator(running.url, receiver)
         finally:
             stop_emulator(running)
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StripeEmulator]:
+    with running_emulator(tmp_path_factory.mktemp("stripe-emulator")) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def own_stripe_api(app: Flask, tmp_path: Path) -> Iterator[StripeEmulator]:
+    """A Stripe account of the test's own (a new emulator): for tests that read all of Stripe's books."""
+    original = app.config["STRIPE_API_BASE"]
+    with running_emulator(tmp_path) as emulator:
+        app.config["STRIPE_API_BASE"] = emulator.url
+        try:
+            yield emulator
+        finally:
+            app.config["STRIPE_API_BASE"] = original
+            gateway.close_clients(app)
 
 
 @pytest.fixture

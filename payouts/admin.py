@@ -1,0 +1,128 @@
+"""The manager's money console (``/gestion/finances``): figures, transfers, rules, plans, reconciliation."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from app.accounts.auth import acting_user, manager_required
+from app.catalog.models import Category
+from app.extensions import db
+from app.forms import show_error
+from payouts import commission, reports, subscriptions
+from payouts.forms import PlanForm, RuleForm
+from payouts.models import Plan, RuleScope
+from vendors.models import Shop
+
+blueprint = Blueprint("payouts_admin", __name__, url_prefix="/gestion")
+
+
+@blueprint.route("/finances")
+@manager_required
+def figures() -> str:
+    return render_template("payouts/admin/figures.html", figures=reports.platform_figures())
+
+
+@blueprint.route("/finances/rapprochement")
+@manager_required
+def reconciliation() -> str:
+    return render_template("payouts/admin/reconciliation.html", report=reports.reconcile())
+
+
+def _targets(scope: str) -> list[SelectChoice]:
+    if scope == RuleScope.PLAN:
+        return [SelectChoice(plan.id, plan.name) for plan in commission.plans()]
+    if scope == RuleScope.CATEGORY:
+        categories = db.session.scalars(
+            sa.select(Category).where(Category.archived_at.is_(None)).order_by(Category.name)
+        )
+        return [SelectChoice(category.id, category.name) for category in categories]
+    if scope == RuleScope.SHOP:
+        return [
+            SelectChoice(shop.id, shop.name)
+            for shop in db.session.scalars(sa.select(Shop).order_by(Shop.name))
+        ]
+    return [SelectChoice(0, "—")]
+
+
+@blueprint.route("/commissions", methods=["GET", "POST"])
+@manager_required
+def rules() -> Response | str:
+    form = RuleForm()
+    form.target.choices = [choice for scope in ("plan", "category", "shop") for choice in _targets(scope)] + [
+        SelectChoice(0, "—")
+    ]
+    if form.validate_on_submit():
+        scope = form.scope.data or "platform"
+        try:
+            commission.set_rule(
+                acting_user(),
+                scope,
+                None if scope == RuleScope.PLATFORM else form.target.data or None,
+                form.rate.data,
+                fixed_fee_cents=form.fixed_fee.data or 0,
+                effective_from=form.effective_from.data,
+                note=form.note.data or "",
+            )
+        except commission.CommissionError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _l("Règle enregistrée : elle s’applique aux commandes passées à partir de sa date."),
+                "success",
+            )
+            return redirect(url_for(".rules"))
+    names = {
+        RuleScope.PLAN: {plan.id: plan.name for plan in commission.plans()},
+        RuleScope.CATEGORY: {c.id: c.name for c in db.session.scalars(sa.select(Category))},
+        RuleScope.SHOP: {s.id: s.name for s in db.session.scalars(sa.select(Shop))},
+    }
+    return render_template(
+        "payouts/admin/rules.html",
+        form=form,
+        rules=commission.rules_history(),
+        today=commission.today(),
+        names=names,
+        targets={scope: _targets(scope) for scope in ("plan", "category", "shop")},
+    )
+
+
+@blueprint.route("/forfaits", methods=["GET", "POST"])
+@blueprint.route("/forfaits/<int:plan_id>", methods=["GET", "POST"])
+@manager_required
+def plans(plan_id: int | None = None) -> Response | str:
+    plan = db.session.get(Plan, plan_id) if plan_id else None
+    form = PlanForm(obj=plan)
+    if request.method == "GET" and plan is not None:
+        form.monthly_price.data = plan.monthly_price_cents
+        rule = commission.current_rule(RuleScope.PLAN, plan.id)
+        form.commission.data = rule.rate_bps if rule else None
+    if form.validate_on_submit():
+        try:
+            subscriptions.save_plan(
+                acting_user(),
+                plan,
+                name=form.name.data or "",
+                slug=form.slug.data or "",
+                monthly_price_cents=form.monthly_price.data,
+                commission_bps=form.commission.data,
+                product_limit=form.product_limit.data,
+                description=form.description.data or "",
+                effective_from=form.effective_from.data,
+            )
+        except subscriptions.BillingError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_l("Forfait enregistré."), "success")
+            return redirect(url_for(".plans"))
+    rates = {p.id: commission.current_rule(RuleScope.PLAN, p.id) for p in commission.plans()}
+    return render_template(
+        "payouts/admin/plans.html", form=form, plan=plan, plans=list(commission.plans()), rates=rates
+    )

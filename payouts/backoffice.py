@@ -1,0 +1,162 @@
+"""The shop's money in its back office: balances, transfers, statements, invoices, its plan."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from app import money
+from app.accounts.auth import acting_user
+from app.database import utcnow
+from app.extensions import db
+from payouts import reports, subscriptions
+from payouts.forms import ChoosePlanForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
+from payouts.models import BillingInvoice, CommissionInvoice
+from vendors.backoffice import shop_member
+from vendors.models import ShopMember
+
+blueprint = Blueprint("payouts_backoffice", __name__, url_prefix="/vendeur")
+
+
+def _emulated() -> bool:
+    return bool(current_app.config.get("STRIPE_API_BASE"))
+
+
+def _plan_form() -> ChoosePlanForm:
+    form = EmulatorChoosePlanForm() if _emulated() else ChoosePlanForm()
+    form.plan.choices = [
+        SelectChoice(plan.id, f"{plan.name} — {money.format_money(plan.monthly_price_cents)}")
+        for plan in subscriptions.active_plans()
+    ]
+    return form
+
+
+@blueprint.route("/<slug>/finances")
+@shop_member()
+def finances(member: ShopMember) -> str:
+    shop = member.shop
+    today = utcnow().date()
+    statement_form = StatementForm(data={"start": today.replace(day=1), "end": today})
+    plan_form = _plan_form()
+    subscription = subscriptions.subscription_of(shop)
+    if subscription is not None:
+        plan_form.plan.data = subscription.plan_id
+    return render_template(
+        "payouts/backoffice/finances.html",
+        member=member,
+        shop=shop,
+        money_=reports.shop_money(shop),
+        hold_days=current_app.config["PAYOUT_HOLD_DAYS"],
+        statement_form=statement_form,
+        plan_form=plan_form,
+        pay_form=PayNowForm(),
+        plans=subscriptions.active_plans(),
+        subscription=subscription,
+        emulated=_emulated(),
+        billing_invoices=list(
+            db.session.scalars(
+                sa.select(BillingInvoice)
+                .where(BillingInvoice.shop_id == shop.id)
+                .order_by(BillingInvoice.id.desc())
+            )
+        ),
+        commission_invoices=list(
+            db.session.scalars(
+                sa.select(CommissionInvoice)
+                .where(CommissionInvoice.shop_id == shop.id)
+                .order_by(CommissionInvoice.year.desc(), CommissionInvoice.month.desc())
+            )
+        ),
+    )
+
+
+@blueprint.route("/<slug>/finances/releve")
+@shop_member()
+def statement(member: ShopMember) -> Response:
+    from payouts import documents
+
+    form = StatementForm(request.args)
+    if not form.validate():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(url_for(".finances", slug=member.shop.slug))
+    found = documents.statement(member.shop.id, form.start.data, form.end.data)
+    name = f"releve-{member.shop.slug}-{form.start.data:%Y%m%d}-{form.end.data:%Y%m%d}"
+    if form.format.data == "csv":
+        return Response(
+            documents.statement_csv(found),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return _pdf(documents.statement_pdf(found), f"{name}.pdf")
+
+
+@blueprint.route("/<slug>/finances/factures/<int:invoice_id>.pdf")
+@shop_member()
+def commission_invoice(member: ShopMember, invoice_id: int) -> Response:
+    from payouts import documents
+
+    invoice = db.session.get(CommissionInvoice, invoice_id)
+    if invoice is None or invoice.shop_id != member.shop.id:
+        abort(404)
+    return _pdf(documents.commission_invoice_pdf(invoice), f"{invoice.number}.pdf")
+
+
+def _pdf(content: bytes, name: str) -> Response:
+    return send_file(io.BytesIO(content), mimetype="application/pdf", download_name=name, max_age=0)
+
+
+def _billing(member: ShopMember, change: Any, success: Any) -> Response:
+    if not member.is_owner:
+        abort(403)
+    try:
+        change()
+    except subscriptions.BillingError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    except subscriptions.gateway.StripeError as error:
+        db.session.rollback()
+        current_app.logger.warning("billing for %s: %s", member.shop.slug, error)
+        flash(
+            _l("Le prestataire de paiement a refusé l’opération : vérifiez la carte et réessayez."), "error"
+        )
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return redirect(url_for(".finances", slug=member.shop.slug) + "#forfait")
+
+
+@blueprint.route("/<slug>/finances/forfait", methods=["POST"])
+@shop_member(owner=True)
+def choose_plan(member: ShopMember) -> Response:
+    form = _plan_form()
+    if not form.validate_on_submit():
+        flash(_l("Choisissez un forfait."), "error")
+        return redirect(url_for(".finances", slug=member.shop.slug) + "#forfait")
+    return _billing(
+        member,
+        lambda: subscriptions.choose_plan(
+            acting_user(), member.shop, form.plan.data, form.payment_method.data or None
+        ),
+        _l("Forfait enregistré."),
+    )
+
+
+@blueprint.route("/<slug>/finances/payer", methods=["POST"])
+@shop_member(owner=True)
+def pay_now(member: ShopMember) -> Response:
+    form = PayNowForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _billing(
+        member,
+        lambda: subscriptions.pay_now(acting_user(), member.shop, form.payment_method.data or None),
+        _l("Paiement reçu : votre vitrine est en ligne."),
+    )

@@ -1,0 +1,111 @@
+"""Payouts forms: commission rules, plans, a shop's plan and card, statement periods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from app import money
+from app.forms import MoneyField
+from app.orders.forms import TEST_CARDS
+
+
+class RateField(StringField):
+    """A percentage typed as "8,5" or "12 %", held as basis points in ``data``."""
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if self.data is None:
+            return ""
+        return money.format_rate(int(self.data)).replace("\u00a0", " ").replace("%", "").strip()
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        text = str(valuelist[0]).strip() if valuelist else ""
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = money.parse_rate(text.replace("%", "").strip())
+        except money.MoneyError as error:
+            self.data = None
+            raise ValueError(_l("Un pourcentage entre 0 et 100, par exemple 8 ou 8,5.")) from error
+
+
+SCOPES = [
+    SelectChoice("platform", _l("Toute la place de marché (taux par défaut)")),
+    SelectChoice("plan", _l("Un forfait")),
+    SelectChoice("category", _l("Une catégorie")),
+    SelectChoice("shop", _l("Une boutique (remplace tout le reste)")),
+]
+
+
+class RuleForm(FlaskForm):
+    scope = SelectField(_l("S’applique à"), choices=SCOPES, default="platform")
+    target = SelectField(_l("Lequel"), coerce=int, default=0, validate_choice=False)
+    rate = RateField(
+        _l("Taux de commission (%)"), validators=[InputRequired(message=_l("Indiquez un taux."))]
+    )
+    fixed_fee = MoneyField(_l("Frais fixes par commande de la boutique (€)"), default=0)
+    effective_from = DateField(_l("À partir du"), validators=[Optional()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
+
+
+class PlanForm(FlaskForm):
+    name = StringField(
+        _l("Nom"), validators=[DataRequired(message=_l("Donnez un nom au forfait.")), Length(max=80)]
+    )
+    slug = StringField(
+        _l("Identifiant"), validators=[DataRequired(message=_l("Donnez un identifiant.")), Length(max=40)]
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=500)])
+    monthly_price = MoneyField(
+        _l("Prix mensuel TTC (€)"),
+        validators=[InputRequired(message=_l("Indiquez un prix (0 pour gratuit)."))],
+    )
+    commission = RateField(_l("Commission (%)"), validators=[InputRequired(message=_l("Indiquez un taux."))])
+    product_limit = IntegerField(
+        _l("Produits en ligne au plus"),
+        validators=[Optional(), NumberRange(min=1, message=_l("Au moins 1, ou vide pour aucune limite."))],
+    )
+    effective_from = DateField(_l("Nouveau taux à partir du"), validators=[Optional()])
+
+    def validate_monthly_price(self, field: MoneyField) -> None:
+        if field.data is not None and field.data < 0:
+            raise ValidationError(_l("Le prix mensuel ne peut pas être négatif."))
+
+
+class ChoosePlanForm(FlaskForm):
+    plan = RadioField(
+        _l("Forfait"), coerce=int, validators=[DataRequired(message=_l("Choisissez un forfait."))]
+    )
+    payment_method = StringField()
+
+
+class EmulatorChoosePlanForm(ChoosePlanForm):
+    payment_method = RadioField(
+        _l("Carte de test"), choices=TEST_CARDS, default="pm_card_visa", validate_choice=False
+    )
+
+
+class PayNowForm(FlaskForm):
+    payment_method = StringField()
+
+
+class StatementForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form: it only reads
+
+    start = DateField(_l("Du"), validators=[DataRequired()])
+    end = DateField(_l("Au"), validators=[DataRequired()])
+    format = SelectField(
+        _l("Format"), choices=[SelectChoice("pdf", "PDF"), SelectChoice("csv", "CSV")], default="pdf"
+    )
+
+    def validate_end(self, field: DateField) -> None:
+        if self.start.data and field.data and field.data < self.start.data:
+            raise ValidationError(_l("La fin de la période précède son début."))
