@@ -126,6 +126,26 @@ def product_limit(shop: Shop) -> int | None:
 # -- a shop's subscription ------------------------------------------------------------------------
 
 
+def record_choice(owner: User, shop: Shop, plan_id: Any) -> ShopSubscription:
+    """The plan chosen when the shop applies: a paid plan's billing starts once a card is given, which
+    the owner is asked for after approval (without one, the grace period runs from the approval)."""
+    plan = db.session.get(Plan, plan_id) if isinstance(plan_id, int) else None
+    if plan is None or not plan.active:
+        raise BillingError(_l("Choisissez un des forfaits proposés."), "plan")
+    subscription = subscription_of(shop)
+    if subscription is not None and subscription.stripe_subscription_id:
+        return choose_plan(owner, shop, plan.id, None)
+    if subscription is None:
+        subscription = ShopSubscription(shop_id=shop.id, plan_id=plan.id, status=SubscriptionStatus.ACTIVE)
+        db.session.add(subscription)
+    subscription.plan_id = plan.id
+    subscription.status = (
+        SubscriptionStatus.INCOMPLETE if plan.monthly_price_cents else SubscriptionStatus.ACTIVE
+    )
+    db.session.flush()
+    return subscription
+
+
 def choose_plan(owner: User, shop: Shop, plan_id: Any, payment_method: str | None) -> ShopSubscription:
     """Subscribe the shop to a plan, or move it to another (from the next invoice on)."""
     plan = db.session.get(Plan, plan_id) if isinstance(plan_id, int) else None
@@ -372,7 +392,15 @@ def hide_unpaid(now: dt.datetime | None = None) -> int:
         .join(ShopSubscription, ShopSubscription.shop_id == Shop.id)
         .where(
             ShopSubscription.status.in_((SubscriptionStatus.PAST_DUE, SubscriptionStatus.INCOMPLETE)),
-            ShopSubscription.past_due_since <= now - grace(),
+            sa.or_(
+                ShopSubscription.past_due_since <= now - grace(),
+                # a paid plan chosen at onboarding, no card given since the approval
+                sa.and_(
+                    ShopSubscription.past_due_since.is_(None),
+                    ShopSubscription.stripe_subscription_id.is_(None),
+                    Shop.approved_at <= now - grace(),
+                ),
+            ),
             Shop.billing_hidden_at.is_(None),
         )
     )

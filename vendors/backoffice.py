@@ -15,12 +15,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
+from app import money
 from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
 from app.forms import show_error
-from payouts import gateway
+from payouts import gateway, subscriptions
 from vendors import forms, hours, services
 from vendors.models import MemberRole, ShopMember, ShopStatus, VatRegime
 
@@ -378,10 +380,24 @@ STEP_HANDLERS: dict[str, Callable[[ShopMember], tuple[FlaskForm, bool]]] = {
 def submit(member: ShopMember) -> Response | str:
     shop = member.shop
     form = forms.SubmitForm()
+    plans = subscriptions.active_plans()
+    if plans:
+        form.plan.choices = [
+            SelectChoice(plan.id, f"{plan.name} — {money.format_money(plan.monthly_price_cents)} / {_l('mois')}")
+            for plan in plans
+        ]
+        chosen = subscriptions.subscription_of(shop)
+        if request.method == "GET" and chosen is not None:
+            form.plan.data = chosen.plan_id
+    else:
+        del form.plan  # a marketplace without plans: nothing to choose
     if member.is_owner and form.validate_on_submit():
         try:
+            if plans:
+                subscriptions.record_choice(member.user, shop, form.plan.data)
             services.submit(member, accept_terms=bool(form.accept_terms.data))
-        except services.ShopError as error:
+        except (services.ShopError, subscriptions.BillingError) as error:
+            db.session.rollback()
             show_error(form, error)
         else:
             db.session.commit()

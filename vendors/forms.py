@@ -278,6 +278,14 @@ class LegalForm(FlaskForm):
 
 
 class SubmitForm(FlaskForm):
+    plan = RadioField(
+        _l("Votre forfait"),
+        coerce=int,
+        validators=[DataRequired(_l("Choisissez un forfait."))],
+        description=_l(
+            "Modifiable à tout moment ; un forfait payant se règle par carte, une fois la boutique validée."
+        ),
+    )
     accept_terms = BooleanField(
         _l(
             "J’accepte les conditions de vente de la place de marché "
