@@ -383,7 +383,14 @@ def submit(member: ShopMember) -> Response | str:
     plans = subscriptions.active_plans()
     if plans:
         form.plan.choices = [
-            SelectChoice(plan.id, f"{plan.name} — {money.format_money(plan.monthly_price_cents)} / {_l('mois')}")
+            SelectChoice(
+                plan.id,
+                _l(
+                    "%(plan)s — %(price)s par mois",
+                    plan=plan.name,
+                    price=money.format_money(plan.monthly_price_cents),
+                ),
+            )
             for plan in plans
         ]
         chosen = subscriptions.subscription_of(shop)

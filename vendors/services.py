@@ -806,9 +806,7 @@ def directory_categories() -> list[tuple[Category, int]]:
     """Top-level categories with their number of open shops (children included), for the filters."""
     counts = dict(
         db.session.execute(
-            sa.select(Shop.category_id, sa.func.count())
-            .where(Shop.is_public)
-            .group_by(Shop.category_id)
+            sa.select(Shop.category_id, sa.func.count()).where(Shop.is_public).group_by(Shop.category_id)
         ).all()
     )
     roots = db.session.scalars(
