@@ -11,7 +11,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app import money
 from app.forms import MoneyField
-from app.orders.forms import TEST_CARDS
 
 
 class RateField(StringField):
@@ -86,9 +85,19 @@ class ChoosePlanForm(FlaskForm):
     payment_method = StringField()
 
 
+# Stripe's documented test payment methods for subscriptions (offered with the local emulator only).
+BILLING_TEST_CARDS = [
+    SelectChoice("pm_card_visa", _l("Carte acceptée (4242 4242 4242 4242)")),
+    SelectChoice(
+        "pm_card_chargeCustomerFail",
+        _l("Carte enregistrée mais refusée à chaque paiement (4000 0000 0000 0341)"),
+    ),
+]
+
+
 class EmulatorChoosePlanForm(ChoosePlanForm):
     payment_method = RadioField(
-        _l("Carte de test"), choices=TEST_CARDS, default="pm_card_visa", validate_choice=False
+        _l("Carte de test"), choices=BILLING_TEST_CARDS, default="pm_card_visa", validate_choice=False
     )
 
 

@@ -156,8 +156,13 @@ def choose_plan(owner: User, shop: Shop, plan_id: Any, payment_method: str | Non
     if subscription is None:
         subscription = ShopSubscription(shop_id=shop.id, plan_id=plan.id, status=SubscriptionStatus.ACTIVE)
         db.session.add(subscription)
-    elif subscription.plan_id == plan.id and subscription.status != SubscriptionStatus.CANCELED:
-        return subscription
+    elif (
+        subscription.plan_id == plan.id
+        and subscription.status != SubscriptionStatus.CANCELED
+        and (not paid or subscription.stripe_subscription_id)
+        and not payment_method
+    ):
+        return subscription  # nothing changes
     if paid:
         if subscription.stripe_customer_id is None:
             if not payment_method:
