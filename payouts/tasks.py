@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import click
 from flask.cli import AppGroup
 
 from app.extensions import db
-from payouts import services, subscriptions
+from payouts import documents, services, subscriptions
 
 log = logging.getLogger(__name__)
 
-payouts_cli = AppGroup("payouts", help="Transfers to shops, subscriptions.")
+payouts_cli = AppGroup("payouts", help="Transfers to shops, subscriptions, commission invoices.")
 
 
 def transfer_due() -> int:
@@ -38,7 +39,16 @@ def enforce_billing() -> int:
     return hidden
 
 
-SCHEDULE = ((transfer_due, 3600), (enforce_billing, 3600))
+def issue_last_month() -> int:
+    """Issue last month's commission invoices not issued yet (run daily: a day missed is caught up
+    the next one, and the invoices already issued are found, not issued again)."""
+    year, month = documents.previous_month()
+    issued = documents.issue_month(year, month)
+    db.session.commit()
+    return issued
+
+
+SCHEDULE = ((transfer_due, 3600), (enforce_billing, 3600), (issue_last_month, 86400))
 
 
 @payouts_cli.command("transfer")
@@ -51,3 +61,27 @@ def transfer_command() -> None:
 def billing_command() -> None:
     """Hide storefronts unpaid past the grace period (``flask cron`` runs it hourly)."""
     click.echo(f"{enforce_billing()} storefronts hidden")
+
+
+def _month(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    found = re.fullmatch(r"([0-9]{4})-([0-9]{2})", value)
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        raise click.BadParameter("expected a month as YYYY-MM, e.g. 2026-11")
+    return int(found.group(1)), int(found.group(2))
+
+
+@payouts_cli.command("invoices")
+@click.option(
+    "--month", callback=_month, metavar="YYYY-MM", help="The month to invoice (default: last month)."
+)
+def invoices_command(month: tuple[int, int] | None) -> None:
+    """Issue a month's commission invoices to shops (``flask cron`` runs it daily for last month)."""
+    year, number = month or documents.previous_month()
+    try:
+        issued = documents.issue_month(year, number)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    db.session.commit()
+    click.echo(f"{issued} commission invoices issued for {year}-{number:02d}")

@@ -4,26 +4,22 @@ Invoices are the shop's own (the marketplace is only the intermediary): each sho
 own series per year, without gaps (``issue_invoice``). What an invoice prints is computed once, by
 ``invoice_figures``, and the PDF is drawn from those figures.
 
-Every document is written in the order's language (French source strings, Flask-Babel) and drawn
-with DejaVu Sans, which has "€", the French letters and typographic punctuation the PDF core fonts lack.
+Every document is written in the order's language (French source strings, Flask-Babel) and drawn on
+``app.pdf``'s document, in DejaVu Sans.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel import Locale
 from flask import current_app
 from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from fpdf import FPDF, FontFace
-from fpdf.enums import Align, TableBordersLayout, XPos, YPos
+from fpdf.enums import Align, TableBordersLayout
 from sqlalchemy.exc import IntegrityError
 
 from app.cart.models import DeliveryMethod
@@ -31,6 +27,17 @@ from app.database import utcnow
 from app.extensions import db
 from app.money import format_money, format_rate, vat_breakdown
 from app.orders.models import InvoiceCounter, Order, RefundReason, RefundStatus, VendorOrder
+from app.pdf import (
+    BOLD,
+    HEADINGS,
+    LINE_HEIGHT,
+    Document,
+    FontMissingError,
+    country_name,
+    long_date,
+    new_document,
+    output,
+)
 from vendors.models import Shop, VatRegime
 
 __all__ = [
@@ -45,10 +52,6 @@ __all__ = [
     "packing_slip_pdf",
     "withdrawal_form_pdf",
 ]
-
-FONT_FAMILY = "DejaVuSans"
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-FONT_PACKAGE = "fonts-dejavu-core"  # the Debian package that ships FONT_FILES
 
 DELIVERY_LABELS = {
     DeliveryMethod.CLICK_COLLECT: _l("Retrait en boutique"),
@@ -67,16 +70,6 @@ FRANCHISE_MENTIONS = {
     "FR": _l("TVA non applicable, art. 293 B du CGI"),
     "BE": _l("Régime particulier de franchise des petites entreprises"),
 }
-
-_BOLD = FontFace(emphasis="BOLD")
-_HEADINGS = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
-_LINE_HEIGHT = 5.0
-_FORM_LINE_HEIGHT = 8.0  # room to write by hand
-
-
-class FontMissingError(RuntimeError):
-    """The PDF font is not installed on this machine."""
-
 
 # --------------------------------------------------------------------------------------------------
 # Invoice numbers
@@ -238,130 +231,17 @@ def invoice_figures(vendor_order: VendorOrder) -> InvoiceFigures:
 # Drawing
 
 
-class _Document(FPDF):
-    """A4 page with the shop's name as header and "Page 1/2" in the footer."""
-
-    def __init__(self, heading: str, reference: str) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.heading = heading
-        self.reference = reference
-        _add_fonts(self)
-        self.set_margins(18, 16, 18)
-        self.set_auto_page_break(auto=True, margin=20)
-        self.set_font(FONT_FAMILY, size=9.5)
-
-    def header(self) -> None:
-        self.set_font(FONT_FAMILY, "B", 15)
-        self.cell(w=self.epw * 0.65, h=8, text=self.heading)
-        self.set_font(FONT_FAMILY, size=9)
-        self.cell(w=0, h=8, text=self.reference, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_draw_color(160, 160, 160)
-        self.line(self.l_margin, self.get_y() + 1, self.w - self.r_margin, self.get_y() + 1)
-        self.set_draw_color(0, 0, 0)
-        self.ln(5)
-        self.set_font(FONT_FAMILY, size=9.5)
-
-    def footer(self) -> None:
-        self.set_y(-14)
-        self.set_font(FONT_FAMILY, size=8)
-        self.set_text_color(90, 90, 90)
-        page = _("Page %(page)s/%(pages)s", page=self.page_no(), pages=self.str_alias_nb_pages)
-        self.cell(w=0, h=5, text=f"{self.heading} · {self.reference}", align=Align.L)
-        self.set_x(self.l_margin)
-        self.cell(w=0, h=5, text=page, align=Align.R)
-        self.set_text_color(0, 0, 0)
-
-    def title_line(self, text: str) -> None:
-        self.set_font(FONT_FAMILY, "B", 13)
-        self.multi_cell(w=0, h=7, text=text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_font(FONT_FAMILY, size=9.5)
-
-    def paragraph(self, text: str, *, bold: bool = False, size: float = 9.5, gap: float = 1.5) -> None:
-        self.set_font(FONT_FAMILY, "B" if bold else "", size)
-        self.multi_cell(w=0, h=_LINE_HEIGHT, text=text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_font(FONT_FAMILY, size=9.5)
-        self.ln(gap)
-
-    def field(self, label: str, value: str = "", *, bold: bool = False, gap: float = 3) -> None:
-        """A form's line: its label, then the value, or a rule to write on when there is none."""
-        if value:
-            self.paragraph(f"{label} {value}", bold=bold, gap=gap)
-            return
-        self.set_font(FONT_FAMILY, "B" if bold else "", 9.5)
-        self.cell(w=self.get_string_width(label) + 2, h=_FORM_LINE_HEIGHT, text=label)
-        self.rule(start=self.get_x())
-        self.set_font(FONT_FAMILY, size=9.5)
-        self.ln(gap)
-
-    def rule(self, start: float | None = None) -> None:
-        """A line to write on, from ``start`` (the left margin) to the right margin."""
-        baseline = self.get_y() + _FORM_LINE_HEIGHT - 1.5
-        self.set_draw_color(150, 150, 150)
-        self.line(self.l_margin if start is None else start, baseline, self.w - self.r_margin, baseline)
-        self.set_draw_color(0, 0, 0)
-        self.set_xy(self.l_margin, self.get_y() + _FORM_LINE_HEIGHT)
-
-    def blocks(self, *columns: tuple[str, Sequence[str]]) -> None:
-        """Side-by-side blocks of text (seller and buyer...), each under its bold heading."""
-        with self.table(
-            borders_layout=TableBordersLayout.NONE,
-            headings_style=_BOLD,
-            text_align=Align.L,
-            line_height=_LINE_HEIGHT,
-            padding=(0, 2, 0, 0),
-            v_align="TOP",
-        ) as table:
-            headings = table.row()
-            for heading, _lines in columns:
-                headings.cell(heading)
-            row = table.row()
-            for _heading, lines in columns:
-                row.cell("\n".join(line for line in lines if line))
-        self.ln(4)
-
-
-def _add_fonts(pdf: FPDF) -> None:
-    directory = Path(current_app.config["PDF_FONT_DIR"])
-    for style, filename in FONT_FILES.items():
-        path = directory / filename
-        if not path.is_file():
-            raise FontMissingError(
-                f"{path} not found: the PDF documents need DejaVu Sans. Install Debian's {FONT_PACKAGE} "
-                f"package (apt-get install {FONT_PACKAGE}, or make browser) or set PDF_FONT_DIR to a "
-                f"folder holding {', '.join(FONT_FILES.values())}."
-            )
-        pdf.add_font(FONT_FAMILY, style, str(path))
-
-
-def _new_document(heading: str, reference: str, title: str, author: str, locale: str) -> _Document:
-    pdf = _Document(heading, reference)
-    pdf.set_title(title)
-    pdf.set_author(author)
-    pdf.set_creator(current_app.config["MARKETPLACE_NAME"])
-    pdf.set_lang(locale)
-    pdf.add_page()
-    return pdf
-
-
-def _output(pdf: FPDF) -> bytes:
-    return bytes(pdf.output())
-
-
-def _date(value: dt.datetime) -> str:
-    return format_date(value, "long")
-
-
-def _country(code: str) -> str:
-    locale = get_locale() or Locale.parse("fr")
-    return str(locale.territories.get(code, code))
-
-
 def _shop_address(shop: Shop) -> list[str]:
-    return [shop.street, f"{shop.postcode} {shop.city}".strip(), _country(shop.country)]
+    return [shop.street, f"{shop.postcode} {shop.city}".strip(), country_name(shop.country)]
 
 
 def _buyer_address(order: Order) -> list[str]:
-    return [order.full_name, order.street, f"{order.postcode} {order.city}".strip(), _country(order.country)]
+    return [
+        order.full_name,
+        order.street,
+        f"{order.postcode} {order.city}".strip(),
+        country_name(order.country),
+    ]
 
 
 def _legal_name(shop: Shop) -> str:
@@ -410,7 +290,7 @@ def invoice_pdf(vendor_order: VendorOrder) -> bytes:
     with force_locale(order.locale):
         figures = invoice_figures(vendor_order)
         number = vendor_order.invoice_number
-        pdf = _new_document(
+        pdf = new_document(
             heading=shop.name,
             reference=_("Facture %(number)s", number=number),
             title=_("Facture %(number)s", number=number),
@@ -421,11 +301,11 @@ def invoice_pdf(vendor_order: VendorOrder) -> bytes:
         pdf.paragraph(
             "\n".join(
                 [
-                    _("Date d’émission : %(date)s", date=_date(vendor_order.invoiced_at)),
+                    _("Date d’émission : %(date)s", date=long_date(vendor_order.invoiced_at)),
                     _(
                         "Commande n° %(number)s du %(date)s",
                         number=order.number,
-                        date=_date(order.paid_at or order.created_at),
+                        date=long_date(order.paid_at or order.created_at),
                     ),
                 ]
             ),
@@ -444,13 +324,13 @@ def invoice_pdf(vendor_order: VendorOrder) -> bytes:
         _invoice_lines(pdf, figures)
         _invoice_totals(pdf, figures, shop)
         if order.paid_at is not None:
-            pdf.paragraph(_("Payée par carte le %(date)s.", date=_date(order.paid_at)), bold=True, gap=3)
+            pdf.paragraph(_("Payée par carte le %(date)s.", date=long_date(order.paid_at)), bold=True, gap=3)
         if figures.refunds:
             _invoice_refunds(pdf, figures)
-        return _output(pdf)
+        return output(pdf)
 
 
-def _invoice_lines(pdf: _Document, figures: InvoiceFigures) -> None:
+def _invoice_lines(pdf: Document, figures: InvoiceFigures) -> None:
     money = figures.currency
     if figures.vat_exempt:
         headings = [_("Désignation"), _("Réf."), _("Qté"), _("Prix unitaire"), _("Total")]
@@ -463,8 +343,8 @@ def _invoice_lines(pdf: _Document, figures: InvoiceFigures) -> None:
     with pdf.table(
         col_widths=widths,
         text_align=align,
-        headings_style=_HEADINGS,
-        line_height=_LINE_HEIGHT,
+        headings_style=HEADINGS,
+        line_height=LINE_HEIGHT,
         padding=1,
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
     ) as table:
@@ -487,7 +367,7 @@ def _franchise_mention(shop: Shop) -> str:
     return str(FRANCHISE_MENTIONS.get(shop.country, FRANCHISE_MENTIONS["FR"]))
 
 
-def _invoice_totals(pdf: _Document, figures: InvoiceFigures, shop: Shop) -> None:
+def _invoice_totals(pdf: Document, figures: InvoiceFigures, shop: Shop) -> None:
     money = figures.currency
     if figures.vat_exempt:
         with pdf.table(
@@ -496,11 +376,11 @@ def _invoice_totals(pdf: _Document, figures: InvoiceFigures, shop: Shop) -> None
             align=Align.R,
             text_align=(Align.L, Align.R),
             first_row_as_headings=False,
-            line_height=_LINE_HEIGHT + 1,
+            line_height=LINE_HEIGHT + 1,
             padding=1,
             borders_layout=TableBordersLayout.HORIZONTAL_LINES,
         ) as table:
-            table.row([_("Total à payer"), format_money(figures.gross_cents, money)], style=_BOLD)
+            table.row([_("Total à payer"), format_money(figures.gross_cents, money)], style=BOLD)
         pdf.ln(2)
         pdf.paragraph(_franchise_mention(shop), gap=4)
         return
@@ -509,8 +389,8 @@ def _invoice_totals(pdf: _Document, figures: InvoiceFigures, shop: Shop) -> None
         col_widths=(1, 1, 1, 1),
         align=Align.R,
         text_align=(Align.R, Align.R, Align.R, Align.R),
-        headings_style=_HEADINGS,
-        line_height=_LINE_HEIGHT,
+        headings_style=HEADINGS,
+        line_height=LINE_HEIGHT,
         padding=1,
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
     ) as table:
@@ -531,23 +411,23 @@ def _invoice_totals(pdf: _Document, figures: InvoiceFigures, shop: Shop) -> None
         align=Align.R,
         text_align=(Align.L, Align.R),
         first_row_as_headings=False,
-        line_height=_LINE_HEIGHT + 1,
+        line_height=LINE_HEIGHT + 1,
         padding=1,
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
     ) as table:
         table.row([_("Total HT"), format_money(figures.net_cents, money)])
         table.row([_("Total TVA"), format_money(figures.vat_cents, money)])
-        table.row([_("Total TTC"), format_money(figures.gross_cents, money)], style=_BOLD)
+        table.row([_("Total TTC"), format_money(figures.gross_cents, money)], style=BOLD)
     pdf.ln(4)
 
 
-def _invoice_refunds(pdf: _Document, figures: InvoiceFigures) -> None:
+def _invoice_refunds(pdf: Document, figures: InvoiceFigures) -> None:
     pdf.paragraph(_("Remboursements effectués (pour information)"), bold=True, gap=1)
     with pdf.table(
         col_widths=(3, 5, 2),
         text_align=(Align.L, Align.L, Align.R),
-        headings_style=_HEADINGS,
-        line_height=_LINE_HEIGHT,
+        headings_style=HEADINGS,
+        line_height=LINE_HEIGHT,
         padding=1,
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
     ) as table:
@@ -555,13 +435,13 @@ def _invoice_refunds(pdf: _Document, figures: InvoiceFigures) -> None:
         for refund in figures.refunds:
             table.row(
                 [
-                    _date(refund.refunded_at),
+                    long_date(refund.refunded_at),
                     str(REFUND_REASONS[refund.reason]),
                     format_money(refund.amount_cents, figures.currency),
                 ]
             )
         table.row(
-            ["", _("Total remboursé"), format_money(figures.refunded_cents, figures.currency)], style=_BOLD
+            ["", _("Total remboursé"), format_money(figures.refunded_cents, figures.currency)], style=BOLD
         )
 
 
@@ -605,7 +485,7 @@ def packing_slip_pdf(vendor_order: VendorOrder) -> bytes:
     order, shop = vendor_order.order, vendor_order.shop
     with force_locale(order.locale):
         reference = _("Commande %(number)s", number=order.number)
-        pdf = _new_document(
+        pdf = new_document(
             heading=shop.name,
             reference=reference,
             title=_("Bon de préparation, commande %(number)s", number=order.number),
@@ -613,7 +493,7 @@ def packing_slip_pdf(vendor_order: VendorOrder) -> bytes:
             locale=order.locale,
         )
         pdf.title_line(_("Bon de préparation — commande n° %(number)s", number=order.number))
-        pdf.paragraph(_("Commandée le %(date)s", date=_date(order.paid_at or order.created_at)), gap=4)
+        pdf.paragraph(_("Commandée le %(date)s", date=long_date(order.paid_at or order.created_at)), gap=4)
         recipient = [order.full_name]
         if vendor_order.delivery_method != DeliveryMethod.CLICK_COLLECT:
             recipient += _buyer_address(order)[1:]
@@ -626,8 +506,8 @@ def packing_slip_pdf(vendor_order: VendorOrder) -> bytes:
         with pdf.table(
             col_widths=(6, 8, 22, 64),
             text_align=(Align.C, Align.R, Align.L, Align.L),
-            headings_style=_HEADINGS,
-            line_height=_LINE_HEIGHT + 1,
+            headings_style=HEADINGS,
+            line_height=LINE_HEIGHT + 1,
             padding=1,
         ) as table:
             table.row(["✓", _("Qté"), _("Réf."), _("Article")])
@@ -636,7 +516,7 @@ def packing_slip_pdf(vendor_order: VendorOrder) -> bytes:
         pdf.ln(3)
         units = sum(line.quantity for line in vendor_order.lines)
         pdf.paragraph(_("Articles à préparer : %(units)d", units=units), bold=True)
-        return _output(pdf)
+        return output(pdf)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -654,7 +534,7 @@ def withdrawal_form_pdf(vendor_order: VendorOrder | None = None) -> bytes:
     with force_locale(locale):
         marketplace = current_app.config["MARKETPLACE_NAME"]
         title = _("Formulaire de rétractation")
-        pdf = _new_document(
+        pdf = new_document(
             heading=shop.name if shop is not None else marketplace,
             reference=_("Commande %(number)s", number=order.number) if order is not None else title,
             title=title,
@@ -701,7 +581,7 @@ def withdrawal_form_pdf(vendor_order: VendorOrder | None = None) -> bytes:
                     ),
                     gap=0.5,
                 )
-            ordered_on = _date(order.paid_at or order.created_at)
+            ordered_on = long_date(order.paid_at or order.created_at)
             names = order.full_name
             address = ", ".join(part for part in _buyer_address(order)[1:] if part.strip())
         else:
@@ -724,4 +604,4 @@ def withdrawal_form_pdf(vendor_order: VendorOrder | None = None) -> bytes:
         pdf.ln(24)
         pdf.field(_("Date :"), gap=6)
         pdf.paragraph(_("(*) Rayez la mention inutile."), size=8.5)
-        return _output(pdf)
+        return output(pdf)
