@@ -91,11 +91,11 @@ def statement(member: ShopMember) -> Response:
     name = f"releve-{member.shop.slug}-{form.start.data:%Y%m%d}-{form.end.data:%Y%m%d}"
     if form.format.data == "csv":
         return Response(
-            documents.statement_csv(found),
+            documents.statement_csv(found, locale=acting_user().locale),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
-    return _pdf(documents.statement_pdf(found), f"{name}.pdf")
+    return _pdf(documents.statement_pdf(found, locale=acting_user().locale), f"{name}.pdf")
 
 
 @blueprint.route("/<slug>/finances/factures/<int:invoice_id>.pdf")
@@ -106,7 +106,9 @@ def commission_invoice(member: ShopMember, invoice_id: int) -> Response:
     invoice = db.session.get(CommissionInvoice, invoice_id)
     if invoice is None or invoice.shop_id != member.shop.id:
         abort(404)
-    return _pdf(documents.commission_invoice_pdf(invoice), f"{invoice.number}.pdf")
+    return _pdf(
+        documents.commission_invoice_pdf(invoice, locale=acting_user().locale), f"{invoice.number}.pdf"
+    )
 
 
 def _pdf(content: bytes, name: str) -> Response:
