@@ -141,6 +141,7 @@ def test_a_shop_opens_is_approved_and_sets_up_payouts(
     shots("legal")
     save_and_continue(page, "Envoyer pour validation")
 
+    main.get_by_role("radio", name=re.compile("Découverte")).check()  # the free plan: no card to give
     main.get_by_label("J’accepte les conditions de vente de la place de marché", exact=False).check()
     shots("submit")
     main.get_by_role("button", name="Envoyer ma boutique").click()
