@@ -5,6 +5,7 @@ report finds nothing to flag."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -18,7 +19,7 @@ from app.cart.models import DeliveryMethod
 from app.extensions import db
 from app.orders import services as orders
 from app.orders.models import VendorOrderStatus
-from payouts import commission, gateway, ledger, reports, subscriptions, tasks
+from payouts import commission, documents, gateway, ledger, reports, subscriptions, tasks
 from payouts.models import RuleScope, ShopTransfer, SubscriptionStatus, TransferStatus
 from tests.factories import ProductFactory, ShopFactory, UserFactory, owner_of
 from tests.orders.support import Town, fill_cart, make_town, part_of
@@ -171,6 +172,23 @@ def test_three_shops_one_checkout_and_the_books_agree_to_the_cent(
         assert money.pending_cents == 0
         assert money.available_cents == 0
     assert connected_balance(accounts[town.baker_id]) == 0, "the cancelled part was never transferred"
+
+    # Each shop's statement says the same: what it was due, what it was sent, what it still holds.
+    for shop_id in (town.baker_id, town.books_id, cellar_id):
+        statement = documents.statement(
+            shop_id,
+            order.created_at.date() - dt.timedelta(days=1),
+            order.created_at.date() + dt.timedelta(days=1),
+        )
+        totals = statement.totals
+        assert (
+            totals.net_due_cents - (totals.transferred_cents - totals.reversed_cents)
+            == (statement.pending_cents + statement.available_cents)
+            == 0
+        )
+        assert statement.paid_out_cents == connected_balance(accounts[shop_id])
+        part = part_of(order, shop_id)
+        assert totals.refunds_cents == sum(r.amount_cents for r in part.refunds)
 
     books = part_of(order, town.books_id)
     figures = reports.platform_figures()
