@@ -96,3 +96,27 @@ def protect_pool_across_forks(engine: Engine) -> None:
         if record.info.get("pid") != os.getpid():
             record.dbapi_connection = proxy.dbapi_connection = None
             raise exc.DisconnectionError("connection opened in another process")
+
+
+def next_in_series(counter: Any, **key: Any) -> int:
+    """The next number of a gapless series: ``counter`` is a model with the ``key`` columns as its primary
+    key and a ``last`` column. Taken by an UPDATE ... RETURNING, which holds the row's lock until the
+    transaction ends, so two writers never draw the same number and a rollback leaves no gap; the
+    series' first row is created in a savepoint, a concurrent creation being retried as an update."""
+    from sqlalchemy.exc import IntegrityError
+
+    bump = (
+        sa.update(counter)
+        .where(*(getattr(counter, column) == value for column, value in key.items()))
+        .values(last=counter.last + 1)
+        .returning(counter.last)
+    )
+    last = db.session.execute(bump).scalar_one_or_none()
+    if last is not None:
+        return int(last)
+    try:
+        with db.session.begin_nested():
+            db.session.add(counter(**key, last=1))
+        return 1
+    except IntegrityError:
+        return int(db.session.execute(bump).scalar_one())

@@ -38,7 +38,7 @@ from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
 from app.catalog.imports import neutralise
-from app.database import utcnow
+from app.database import next_in_series, utcnow
 from app.extensions import db
 from app.money import DEFAULT_CURRENCY, cents_to_decimal, format_money, format_rate
 from app.orders.models import Order, VendorOrder
@@ -249,20 +249,7 @@ def _invoice_of(shop_id: int, year: int, month: int) -> CommissionInvoice | None
 
 def _next_number(year: int) -> str:
     """C-2026-00001: the platform's next commission invoice number, under the series row's lock."""
-    bump = (
-        sa.update(InvoiceSeries)
-        .where(InvoiceSeries.year == year)
-        .values(last=InvoiceSeries.last + 1)
-        .returning(InvoiceSeries.last)
-    )
-    last = db.session.execute(bump).scalar_one_or_none()
-    if last is None:  # the year's first invoice; another issuer may be creating the row too
-        try:
-            with db.session.begin_nested():
-                db.session.add(InvoiceSeries(year=year, last=1))
-            last = 1
-        except IntegrityError:
-            last = db.session.execute(bump).scalar_one()
+    last = next_in_series(InvoiceSeries, year=year)
     return f"C-{year}-{int(last):05d}"
 
 

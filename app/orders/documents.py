@@ -14,16 +14,14 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf.enums import Align, TableBordersLayout
-from sqlalchemy.exc import IntegrityError
 
 from app.cart.models import DeliveryMethod
-from app.database import utcnow
+from app.database import next_in_series, utcnow
 from app.extensions import db
 from app.money import format_money, format_rate, vat_breakdown
 from app.orders.models import InvoiceCounter, Order, RefundReason, RefundStatus, VendorOrder
@@ -79,25 +77,6 @@ def _town_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
-def _next_invoice_counter(shop_id: int, year: int) -> int:
-    """The shop's next invoice counter of the year, taken under the counter row's lock."""
-    bump = (
-        sa.update(InvoiceCounter)
-        .where(InvoiceCounter.shop_id == shop_id, InvoiceCounter.year == year)
-        .values(last=InvoiceCounter.last + 1)
-        .returning(InvoiceCounter.last)
-    )
-    counter = db.session.execute(bump).scalar_one_or_none()
-    if counter is not None:
-        return int(counter)
-    try:  # the shop's first invoice of the year; another acceptance may be creating the row too
-        with db.session.begin_nested():
-            db.session.add(InvoiceCounter(shop_id=shop_id, year=year, last=1))
-        return 1
-    except IntegrityError:
-        return int(db.session.execute(bump).scalar_one())
-
-
 def issue_invoice(vendor_order: VendorOrder) -> str:
     """Give the shop's part of an order its invoice number, F-2026-00001, once; the number.
 
@@ -110,7 +89,7 @@ def issue_invoice(vendor_order: VendorOrder) -> str:
         return vendor_order.invoice_number
     now = utcnow()
     year = now.astimezone(_town_zone()).year
-    counter = _next_invoice_counter(vendor_order.shop_id, year)
+    counter = next_in_series(InvoiceCounter, shop_id=vendor_order.shop_id, year=year)
     vendor_order.invoice_number = f"F-{year}-{counter:05d}"
     vendor_order.invoiced_at = now
     return vendor_order.invoice_number

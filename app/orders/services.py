@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
-from sqlalchemy.exc import IntegrityError
 
 from app import mail
 from app.accounts.models import Address, User
@@ -35,7 +34,7 @@ from app.cart import services as cart_services
 from app.cart.models import Cart, DeliveryMethod
 from app.catalog.models import StockReason
 from app.catalog.services import move_stock
-from app.database import utcnow
+from app.database import next_in_series, utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.orders import documents
@@ -83,20 +82,7 @@ class Contact:
 
 def next_number(year: int) -> str:
     """M-2026-000123: the year's next number, taken under the counter row's lock (no gaps, no twins)."""
-    bump = (
-        sa.update(OrderCounter)
-        .where(OrderCounter.year == year)
-        .values(last=OrderCounter.last + 1)
-        .returning(OrderCounter.last)
-    )
-    counter = db.session.execute(bump).scalar_one_or_none()
-    if counter is None:  # the year's first order; another checkout may be creating the row too
-        try:
-            with db.session.begin_nested():
-                db.session.add(OrderCounter(year=year, last=1))
-            counter = 1
-        except IntegrityError:
-            counter = db.session.execute(bump).scalar_one()
+    counter = next_in_series(OrderCounter, year=year)
     return f"M-{year}-{counter:06d}"
 
 
