@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,33 +46,6 @@ def _answers(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="module")
-def emulator(receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    log = tmp_path_factory.mktemp("stripe-emulator") / "emulator.log"
-    running = start_emulator(log, "--webhook-url", receiver.url, "--webhook-secret", WEBHOOK_SECRET)
-    yield running
-    assert stop_emulator(running) == 0, log.read_text()
-
-
-@pytest.fixture(scope="module")
-def client(emulator: Running) -> Iterator[stripe.StripeClient]:
-    """Built as payouts.gateway builds it, with an HTTP client we can close."""
-    http_client = stripe.RequestsClient()
-    yield stripe.StripeClient(
-        API_KEY,
-        base_addresses={"api": emulator.url, "connect": emulator.url},
-        max_network_retries=2,
-        http_client=http_client,
-    )
-    http_client.close()
 
 
 def _express_account(client: stripe.StripeClient, **extra: Any) -> Any:

@@ -12,15 +12,15 @@ import calendar
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import stripe
 
-from tests.devtools.support import Receiver, http, webhook_receiver
-from tests.plugins.stripe import Running, start_emulator, stop_emulator
+from tests.devtools.support import Receiver, http
+from tests.plugins.stripe import Running
 
 API_KEY = "sk_test_local_emulator"
 WEBHOOK_SECRET = "whsec_emulator_billing_tests"
@@ -31,35 +31,6 @@ FEB_28 = int(dt.datetime(2026, 2, 28, 10, 0, tzinfo=dt.UTC).timestamp())
 MAR_31 = int(dt.datetime(2026, 3, 31, 10, 0, tzinfo=dt.UTC).timestamp())
 APR_30 = int(dt.datetime(2026, 4, 30, 10, 0, tzinfo=dt.UTC).timestamp())
 HOUR = 3600
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="module")
-def emulator(receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    log = tmp_path_factory.mktemp("stripe-emulator") / "emulator.log"
-    running = start_emulator(
-        log, "--webhook-url", receiver.url, "--webhook-secret", WEBHOOK_SECRET, "--quiet"
-    )
-    yield running
-    assert stop_emulator(running) == 0, log.read_text()
-
-
-@pytest.fixture(scope="module")
-def client(emulator: Running) -> Iterator[stripe.StripeClient]:
-    """Built as payouts.gateway builds it."""
-    http_client = stripe.RequestsClient()
-    yield stripe.StripeClient(
-        API_KEY,
-        base_addresses={"api": emulator.url, "connect": emulator.url},
-        max_network_retries=2,
-        http_client=http_client,
-    )
-    http_client.close()
 
 
 @pytest.fixture(scope="module")

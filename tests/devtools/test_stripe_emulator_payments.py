@@ -9,49 +9,19 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import stripe
 
-from tests.devtools.support import Receiver, http, webhook_receiver
-from tests.plugins.stripe import Running, start_emulator, stop_emulator
+from tests.devtools.support import Receiver, http
+from tests.plugins.stripe import Running
 
 API_KEY = "sk_test_local_emulator"
 WEBHOOK_SECRET = "whsec_emulator_payment_tests"
 RETURN_URL = "http://127.0.0.1:5000/checkout/M-2026-000123/return?step=pay"
 _orders = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="module")
-def emulator(receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    log = tmp_path_factory.mktemp("stripe-emulator") / "emulator.log"
-    running = start_emulator(
-        log, "--webhook-url", receiver.url, "--webhook-secret", WEBHOOK_SECRET, "--quiet"
-    )
-    yield running
-    assert stop_emulator(running) == 0, log.read_text()
-
-
-@pytest.fixture(scope="module")
-def client(emulator: Running) -> Iterator[stripe.StripeClient]:
-    """Built as payouts.gateway builds it."""
-    http_client = stripe.RequestsClient()
-    yield stripe.StripeClient(
-        API_KEY,
-        base_addresses={"api": emulator.url, "connect": emulator.url},
-        max_network_retries=2,
-        http_client=http_client,
-    )
-    http_client.close()
 
 
 def _order_params(amount: int = 2350) -> dict[str, Any]:
