@@ -114,9 +114,7 @@ def _buyable(variant_id: Any) -> Variant:
         sa.select(Variant)
         .join(Product, Product.id == Variant.product_id)
         .join(Shop, Shop.id == Product.shop_id)
-        .where(
-            Variant.id == wanted, Product.status == ProductStatus.ACTIVE, Shop.is_public
-        )
+        .where(Variant.id == wanted, Product.status == ProductStatus.ACTIVE, Shop.is_public)
     )
     if variant is None:
         raise CartError(_l("Cet article n’est plus en vente."))

@@ -544,9 +544,7 @@ def public_products(
     query = (
         sa.select(Product)
         .join(Shop, Shop.id == Product.shop_id)
-        .where(
-            Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any()
-        )
+        .where(Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any())
     )
     if shop is not None:
         query = query.where(Product.shop_id == shop.id)
