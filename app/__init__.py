@@ -106,7 +106,8 @@ def import_models() -> None:
     import app.audit.models
     import app.cart.models
     import app.catalog.models
-    import app.orders.models  # noqa: F401
+    import app.orders.models
+    import app.reviews.models  # noqa: F401
     import payouts.models  # noqa: F401
     import search.models  # noqa: F401
     import vendors.models  # noqa: F401
@@ -123,6 +124,9 @@ def register_blueprints(app: Flask) -> None:
     from app.manager.views import blueprint as manager
     from app.orders.backoffice import blueprint as orders_backoffice
     from app.orders.views import blueprint as orders
+    from app.reviews.admin import blueprint as reviews_admin
+    from app.reviews.backoffice import blueprint as reviews_backoffice
+    from app.reviews.views import blueprint as reviews
     from app.site.views import blueprint as site
     from payouts.admin import blueprint as payouts_admin
     from payouts.backoffice import blueprint as payouts_backoffice
@@ -147,6 +151,9 @@ def register_blueprints(app: Flask) -> None:
         cart_views.blueprint,
         orders,
         orders_backoffice,
+        reviews,
+        reviews_backoffice,
+        reviews_admin,
         payouts_backoffice,
         payouts_admin,
         stripe_webhooks,
@@ -173,11 +180,13 @@ def register_cli(app: Flask) -> None:
     from app.demo import demo
     from app.jobs import cron_command, worker_command
     from app.orders.tasks import orders_cli
+    from app.reviews.tasks import reviews_cli
     from payouts.tasks import payouts_cli
     from search.cli import search
 
     app.cli.add_command(orders_cli)
     app.cli.add_command(payouts_cli)
+    app.cli.add_command(reviews_cli)
     app.cli.add_command(search)
     app.cli.add_command(users)
     app.cli.add_command(demo)

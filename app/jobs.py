@@ -222,7 +222,7 @@ def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
 
 
 # The periodic jobs of every domain: (function, every so many seconds). Domains list theirs in tasks.py.
-SCHEDULES = ("app.orders.tasks.SCHEDULE", "payouts.tasks.SCHEDULE")
+SCHEDULES = ("app.orders.tasks.SCHEDULE", "payouts.tasks.SCHEDULE", "app.reviews.tasks.SCHEDULE")
 
 
 def schedule() -> list[tuple[Callable[..., Any], int]]:
