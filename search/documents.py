@@ -1,9 +1,9 @@
 """Search documents: what the index knows of each product, built from the database.
 
 One document per active product of an open shop. Everything a shopper filters, sorts or facets on is
-here (category path, shop and its geo point, delivery methods, price range, stock, labels, rating,
-GTIN); what a result card shows (photo, exact prices) is read back from the database by id, so the
-index never shows a stale price on a card.
+here (category path, shop and its geo point, delivery methods, price range, stock, labels, rating
+and review count, GTIN); what a result card shows (photo, exact prices) is read back from the
+database by id, so the index never shows a stale price on a card.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.catalog.models import Category, Product, ProductStatus
 from app.catalog.text import plain_text
 from app.extensions import db
+from app.reviews.models import RatingSubject, RatingSummary
 from vendors.models import Shop
 
 # Attribute keys whose values are searchable facts ("cuir", "chèvre", "3-6 ans", "Loire"). Author
@@ -59,7 +60,7 @@ class ProductDocument:
     price_min_cents: int
     price_max_cents: int
     in_stock: bool
-    rating: float
+    rating: float  # the average of the product's published reviews, 0 without any
     gtin: str | None
     created_at: int  # microseconds since the epoch (fine enough that "newest" rarely ties)
     lat: float | None = None
@@ -67,11 +68,15 @@ class ProductDocument:
     popularity: int = 0
     # The collapse key: the same GTIN (a book at three bookshops) is one product for the shopper.
     group: str = ""
+    review_count: int = 0
     rank_weight: float = field(default=0.0)
+    # The sort "best rated": the average to the hundredth, then the number of reviews.
+    rating_rank: int = field(default=0)
 
     def __post_init__(self) -> None:
         self.group = self.group or (f"gtin:{self.gtin}" if self.gtin else f"product:{self.id}")
         self.rank_weight = rank_weight(self.in_stock, self.rating)
+        self.rating_rank = rating_rank(self.rating, self.review_count)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +95,11 @@ def rank_weight(in_stock: bool, rating: float) -> float:
     """
     rating = min(max(rating, 0.0), 5.0)
     return (1.0 if in_stock else 0.0) + rating / 10.0
+
+
+def rating_rank(rating: float, review_count: int) -> int:
+    """One integer both backends sort on: the average first, then how many reviews make it."""
+    return round(min(max(rating, 0.0), 5.0) * 100) * 1_000_000 + min(max(review_count, 0), 999_999)
 
 
 def spelling_words(document: ProductDocument) -> list[str]:
@@ -113,8 +123,8 @@ def _labels(attributes: dict[str, Any]) -> list[str]:
     return sorted({str(label).strip().lower() for label in labels if str(label).strip()})
 
 
-def build(product: Product, rating: float = 0.0) -> ProductDocument:
-    """The document of one product (its shop, category and variants loaded)."""
+def build(product: Product, rating: float = 0.0, review_count: int = 0) -> ProductDocument:
+    """The document of one product (its shop, category and variants loaded) and its rating."""
     shop = product.shop
     path: list[Category] = product.category.path
     prices = [variant.price_cents for variant in product.variants]
@@ -136,6 +146,7 @@ def build(product: Product, rating: float = 0.0) -> ProductDocument:
         price_max_cents=max(prices),
         in_stock=product.in_stock,
         rating=rating,
+        review_count=review_count,
         gtin=product.gtin,
         created_at=math.floor(product.created_at.timestamp() * 1_000_000),
         lat=shop.latitude if has_point else None,
@@ -161,14 +172,33 @@ def _searchable() -> sa.Select[Any]:
     )
 
 
+def _ratings(product_ids: Sequence[int]) -> dict[int, tuple[float, int]]:
+    """(average, count) of the products' published reviews, from their rating summaries."""
+    if not product_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(RatingSummary.subject_id, RatingSummary.rating_sum, RatingSummary.review_count).where(
+            RatingSummary.subject == RatingSubject.PRODUCT,
+            RatingSummary.subject_id.in_(product_ids),
+            RatingSummary.review_count > 0,
+        )
+    )
+    return {int(pid): (total / count, int(count)) for pid, total, count in rows}
+
+
+def _build_all(products: Sequence[Product]) -> list[ProductDocument]:
+    ratings = _ratings([product.id for product in products])
+    return [build(product, *ratings.get(product.id, (0.0, 0))) for product in products]
+
+
 def documents_for(product_ids: Iterable[int]) -> dict[int, ProductDocument]:
     """The documents of those products that are searchable now; the others are absent (to delete)."""
     ids = sorted(set(product_ids))
     found: dict[int, ProductDocument] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for product in db.session.scalars(_searchable().where(Product.id.in_(chunk))).unique():
-            found[product.id] = build(product)
+        products = list(db.session.scalars(_searchable().where(Product.id.in_(chunk))).unique())
+        found.update((document.id, document) for document in _build_all(products))
     return found
 
 
@@ -183,7 +213,7 @@ def all_documents(batch_size: int = 1000) -> Iterator[list[ProductDocument]]:
         )
         if not batch:
             return
-        yield [build(product) for product in batch]
+        yield _build_all(batch)
         last_id = batch[-1].id
         db.session.expunge_all()  # keep memory flat over a whole catalogue
 

@@ -1,9 +1,10 @@
 """Changes reach the index through the outbox, written in the same transaction as the change itself.
 
-A flush that adds, changes or deletes a product, variant, photo, stock movement, shop or category
-writes one ``search_outbox`` row per entity, on the flushing connection: the row commits or rolls
-back with the change. It also asks, once per transaction, for the ``drain`` job, which runs after
-the commit. No domain imports search: this listener watches their models.
+A flush that adds, changes or deletes a product, variant, photo, stock movement, shop, category,
+or a product's reviews or rating summary writes one ``search_outbox`` row per entity, on the
+flushing connection: the row commits or rolls back with the change. It also asks, once per
+transaction, for the ``drain`` job, which runs after the commit. No domain imports search: this
+listener watches their models.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog.models import Category, Product, ProductPhoto, StockMovement, Variant
 from app.jobs import enqueue_on
+from app.reviews.models import RatingSubject, RatingSummary, Review
 from search.models import ChangedEntity, IndexChange
 from vendors.models import Shop
 
@@ -35,6 +37,11 @@ def _changed(instance: Any) -> tuple[ChangedEntity, int] | None:
         return ChangedEntity.SHOP, instance.id
     if isinstance(instance, Category):
         return ChangedEntity.CATEGORY, instance.id
+    # A product's rating and review count are in its document.
+    if isinstance(instance, RatingSummary) and instance.subject == RatingSubject.PRODUCT:
+        return ChangedEntity.PRODUCT, instance.subject_id
+    if isinstance(instance, Review) and instance.product_id is not None:
+        return ChangedEntity.PRODUCT, instance.product_id
     return None
 
 

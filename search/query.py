@@ -29,7 +29,7 @@ MAX_RADIUS_KM = 100.0
 DEFAULT_RADIUS_KM = 5.0
 MAX_PRICE_CENTS = 100_000_000  # one million euros: anything above is a typing slip
 
-SORTS = ("relevance", "price_asc", "price_desc", "newest", "distance")
+SORTS = ("relevance", "price_asc", "price_desc", "newest", "distance", "rating")
 DELIVERY_METHODS = ("click_collect", "local_delivery", "home_delivery", "relay")
 # Price facets, in cents tax included: [from, to).
 PRICE_RANGES: tuple[tuple[int | None, int | None], ...] = (
@@ -39,7 +39,9 @@ PRICE_RANGES: tuple[tuple[int | None, int | None], ...] = (
     (5000, 10000),
     (10000, None),
 )
-FACETS = ("category", "shop", "price", "labels", "delivery", "in_stock")
+# "4 ★ et plus", "3 ★ et plus": the average of the product's published reviews.
+RATING_FILTERS = (4, 3)
+FACETS = ("category", "shop", "price", "labels", "delivery", "in_stock", "rating")
 # Filter values are slugs and label words: nothing else is looked up.
 _VALUE = re.compile(r"^[\w][\w \-']{0,79}$")
 
@@ -54,6 +56,7 @@ class SearchQuery:
     price_min_cents: int | None = None
     price_max_cents: int | None = None
     in_stock: bool = False
+    min_rating: int | None = None  # an average of at least this many stars
     near: tuple[float, float] | None = None
     within_km: float | None = None  # with ``near``: only shops this close
     sort: str = "relevance"
@@ -97,6 +100,8 @@ class SearchQuery:
             args.append(("prix_max", _euros(self.price_max_cents)))
         if self.in_stock:
             args.append(("en_stock", "1"))
+        if self.min_rating is not None:
+            args.append(("note", str(self.min_rating)))
         if self.within_km is not None:
             args.append(("rayon", f"{self.within_km:g}"))
         if self.sort != "relevance":
@@ -150,6 +155,11 @@ class SearchQuery:
             within = None
             notices.append(_l("Indiquez où vous êtes pour chercher autour de vous."))
 
+        min_rating = _integer(args.get("note")) if args.get("note") not in (None, "") else None
+        if min_rating is not None and not 1 <= min_rating <= 5:
+            min_rating = None
+            notices.append(_l("La note minimale va de 1 à 5 étoiles : elle est ignorée."))
+
         page = _integer(args.get("page")) or 1
         last_page = MAX_RESULT_WINDOW // PER_PAGE
         if page < 1:
@@ -168,6 +178,7 @@ class SearchQuery:
             price_min_cents=price_min,
             price_max_cents=price_max,
             in_stock=str(args.get("en_stock", "")) in {"1", "on", "true", "oui"},
+            min_rating=min_rating,
             near=near,
             within_km=within,
             sort=sort,

@@ -15,7 +15,14 @@ from typing import Any, Protocol
 from flask import Flask, current_app
 
 from search.documents import ProductDocument
-from search.query import PRICE_RANGES, FacetValue, SearchQuery, SearchResult, price_range_key
+from search.query import (
+    PRICE_RANGES,
+    RATING_FILTERS,
+    FacetValue,
+    SearchQuery,
+    SearchResult,
+    price_range_key,
+)
 
 # Field boosts: a word in the title counts most, then the product's facts (material, colour, labels,
 # age, author), its category and shop, then its description.
@@ -51,6 +58,13 @@ def facet_aggregations() -> dict[str, Any]:
         "labels": {"terms": {"field": "labels", "size": FACET_SIZES["labels"]}},
         "delivery": {"terms": {"field": "delivery_methods", "size": FACET_SIZES["delivery"]}},
         "in_stock": {"terms": {"field": "in_stock", "size": 2}},
+        # Ratings from 3 to 4 and from 4 up, which "3 ★ et plus" and "4 ★ et plus" add up.
+        "rating": {
+            "range": {
+                "field": "rating",
+                "ranges": [{"from": 3.0, "to": 4.0}, {"from": 4.0}],
+            }
+        },
         "price": {
             "range": {
                 "field": "price_min_cents",
@@ -102,6 +116,16 @@ def facets_from(aggregations: dict[str, Any]) -> dict[str, list[FacetValue]]:
         FacetValue("1", int(bucket["doc_count"]))
         for bucket in aggregations["in_stock"]["buckets"]
         if bucket["doc_count"] and (bucket.get("key_as_string") == "true" or bucket["key"] in (True, 1))
+    ]
+    # Both answer the ranges asked; tantivy adds one for the gap below 3, which is not a filter.
+    from_counts: dict[float, int] = {}
+    for bucket in aggregations["rating"]["buckets"]:
+        if bucket.get("from") is not None:
+            from_counts[float(bucket["from"])] = int(bucket["doc_count"])
+    facets["rating"] = [
+        FacetValue(str(stars), count)
+        for stars in RATING_FILTERS
+        if (count := sum(found for low, found in from_counts.items() if low >= stars))
     ]
     facets["price"] = [
         FacetValue(price_range_key(_bound(bucket, "from"), _bound(bucket, "to")), int(bucket["doc_count"]))

@@ -91,6 +91,8 @@ MAPPINGS: dict[str, Any] = {
         "price_max_cents": {"type": "long"},
         "in_stock": {"type": "boolean"},
         "rating": {"type": "float"},
+        "review_count": {"type": "integer"},
+        "rating_rank": {"type": "long"},
         "gtin": {"type": "keyword"},
         "group": {"type": "keyword"},
         "created_at": {"type": "long"},
@@ -165,6 +167,8 @@ class ElasticsearchBackend:
         filters.extend({"term": {"delivery_methods": method}} for method in query.delivery)
         if query.in_stock:
             filters.append({"term": {"in_stock": True}})
+        if query.min_rating is not None:
+            filters.append({"range": {"rating": {"gte": float(query.min_rating)}}})
         price: dict[str, int] = {}
         if query.price_min_cents is not None:
             price["gte"] = query.price_min_cents
@@ -199,6 +203,8 @@ class ElasticsearchBackend:
             return [{"price_max_cents": "desc"}, "_score", {"id": "asc"}]
         if sort == "newest":
             return [{"created_at": "desc"}, {"id": "desc"}]
+        if sort == "rating":
+            return [{"rating_rank": "desc"}, "_score", {"id": "asc"}]
         if sort == "distance" and query.near is not None:
             lat, lon = query.near
             return [

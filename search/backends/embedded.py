@@ -51,6 +51,8 @@ INTEGER_FIELDS = (
     "price_max_cents",
     "created_at",
     "popularity",
+    "review_count",
+    "rating_rank",
     "group_key",
 )
 FLOAT_FIELDS = ("rating", "rank_weight", "lat", "lon")
@@ -59,6 +61,7 @@ FIELD_SORTS = {
     "price_asc": ("price_min_cents", tantivy.Order.Asc),
     "price_desc": ("price_max_cents", tantivy.Order.Desc),
     "newest": ("created_at", tantivy.Order.Desc),
+    "rating": ("rating_rank", tantivy.Order.Desc),
 }
 LOCK_WAIT_SECONDS = 30.0
 
@@ -113,7 +116,16 @@ def _document(document: ProductDocument) -> tantivy.Document:
     }
     if data["gtin"]:
         fields["gtin"] = data["gtin"]
-    for name in ("id", "shop_id", "price_min_cents", "price_max_cents", "created_at", "popularity"):
+    for name in (
+        "id",
+        "shop_id",
+        "price_min_cents",
+        "price_max_cents",
+        "created_at",
+        "popularity",
+        "review_count",
+        "rating_rank",
+    ):
         fields[name] = int(data[name])
     for name in ("rating", "rank_weight"):
         fields[name] = float(data[name])
@@ -344,6 +356,12 @@ class TantivyBackend:
         filters.extend(term(SCHEMA, "delivery_methods", method) for method in query.delivery)
         if query.in_stock:
             filters.append(term(SCHEMA, "in_stock", True))
+        if query.min_rating is not None:
+            filters.append(
+                tantivy.Query.range_query(
+                    SCHEMA, "rating", tantivy.FieldType.Float, float(query.min_rating), 5.0
+                )
+            )
         if query.price_min_cents is not None or query.price_max_cents is not None:
             filters.append(
                 tantivy.Query.range_query(

@@ -46,6 +46,8 @@ def doc(
     in_stock: bool = True,
     gtin: str | None = None,
     created: int = 0,
+    rating: float = 0.0,
+    review_count: int = 0,
 ) -> ProductDocument:
     shop_id, slug, name, lat, lon, methods = SHOPS[shop]
     path, names = CATEGORIES[category]
@@ -65,7 +67,8 @@ def doc(
         price_min_cents=price,
         price_max_cents=price,
         in_stock=in_stock,
-        rating=0.0,
+        rating=rating,
+        review_count=review_count,
         gtin=gtin,
         created_at=1_790_000_000_000_000 + created * 1_000_000,
         lat=lat,

@@ -304,3 +304,44 @@ def test_a_shared_gtin_collapses_across_upserts(search_backend: SearchBackend) -
     search_backend.upsert([doc(13, "Le Petit Prince", "boussole", "livres", 890, gtin=PETIT_PRINCE_GTIN)])
     result = search_backend.search(SearchQuery(text="prince"))
     assert ([hit.shop_count for hit in result.hits], result.total) == ([2], 1)
+
+
+# -- ratings --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rated(search_backend: SearchBackend) -> SearchBackend:
+    """Cheeses with their reviews' averages: the best, two ties on the average, a poor one, none."""
+    search_backend.upsert(
+        [
+            doc(1, "Crottin fermier", "fromagerie", "fromagerie", 390, rating=4.5, review_count=10),
+            doc(2, "Sainte-Maure fermier", "fromagerie", "fromagerie", 1150, rating=5.0, review_count=1),
+            doc(3, "Comté fermier", "fromagerie", "fromagerie", 2890, rating=0.0, review_count=0),
+            doc(4, "Tomme fermière", "ferme", "fromagerie", 900, rating=4.5, review_count=3),
+            doc(5, "Brie fermier", "fromagerie", "fromagerie", 1290, rating=3.2, review_count=5),
+            doc(6, "Bleu fermier", "ferme", "fromagerie", 990, rating=2.0, review_count=2),
+        ]
+    )
+    return search_backend
+
+
+def test_sort_by_rating_puts_the_best_average_first_then_the_most_reviewed(rated: SearchBackend) -> None:
+    assert search(rated, sort="rating") == [2, 1, 4, 5, 6, 3]
+
+
+def test_sort_by_rating_applies_to_a_text_search_too(rated: SearchBackend) -> None:
+    assert search(rated, "fermier", sort="rating")[:2] == [2, 1]
+
+
+def test_four_stars_and_up_keeps_averages_of_four_or_more(rated: SearchBackend) -> None:
+    assert set(search(rated, min_rating=4)) == {1, 2, 4}
+
+
+def test_three_stars_and_up(rated: SearchBackend) -> None:
+    assert set(search(rated, min_rating=3)) == {1, 2, 4, 5}
+
+
+def test_the_rating_facet_counts_what_its_filter_finds(rated: SearchBackend) -> None:
+    counts = {value.value: value.count for value in rated.search(SearchQuery()).facets["rating"]}
+    narrowed = {stars: rated.search(SearchQuery(min_rating=int(stars))).total for stars in counts}
+    assert (counts, narrowed) == ({"4": 3, "3": 4}, {"4": 3, "3": 4})
