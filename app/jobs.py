@@ -76,6 +76,9 @@ def enqueue_on(
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+    # SQLAlchemy also calls this when a savepoint is released: its jobs wait for the real commit.
+    if session.in_nested_transaction():
+        return
     pending: list[JobRequest] = session.info.pop(PENDING_KEY, [])
     if pending:
         current_app.extensions["jobs"].dispatch(pending)

@@ -63,6 +63,16 @@ def test_a_savepoint_rollback_forgets_only_its_own_jobs(app: Flask, db_session) 
     assert [job.args for job in recorded(app).jobs] == [("kept",)]
 
 
+def test_a_released_savepoint_does_not_send_the_jobs_before_the_commit(app: Flask, db_session) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        jobs.enqueue(remember, "before")
+        with db.session.begin_nested():
+            jobs.enqueue(remember, "inside")
+        assert recorded(app).jobs == [], "a savepoint is not the commit"
+        db.session.commit()
+    assert [job.args for job in recorded(app).jobs] == [("before",), ("inside",)]
+
+
 def test_only_module_level_functions_can_be_jobs(app: Flask, db_session) -> None:  # type: ignore[no-untyped-def]
     def local() -> None:
         pass
