@@ -78,10 +78,19 @@ def load_people(ctx: DemoContext) -> None:
 def _steps() -> list[Callable[[DemoContext], None]]:
     """Each domain's loader, in dependency order."""
     from app.catalog.demo import load_categories, load_products
+    from app.reviews.demo import load_reviews
     from payouts.demo import load_plans
     from vendors.demo import load_relay_points, load_shops
 
-    return [load_people, load_categories, load_relay_points, load_shops, load_products, load_plans]
+    return [
+        load_people,
+        load_categories,
+        load_relay_points,
+        load_shops,
+        load_products,
+        load_plans,
+        load_reviews,
+    ]
 
 
 def load(data_dir: Path | None = None, with_photos: bool = True) -> DemoContext:

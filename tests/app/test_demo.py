@@ -29,11 +29,16 @@ def test_demo_load_is_idempotent(app: Flask, db_session) -> None:  # type: ignor
     assert (demo.MANAGER_EMAIL, Role.MANAGER) in people
     assert (demo.SHOPPER_EMAIL, Role.SHOPPER) in people
 
+    assert "demo orders created: 5" in first.output
+    assert "reviews created: 9" in first.output
+
     second = runner.invoke(args=["demo", "load", "--no-photos"])
     assert second.exit_code == 0, second.output
     assert "people created: 0" in second.output
     assert "shops created: 0" in second.output
     assert "products created: 0" in second.output
+    assert "demo orders created: 0" in second.output
+    assert "reviews created: 0" in second.output
     assert _people() == people
 
 
@@ -95,3 +100,28 @@ def test_demo_products_get_placeholder_photos(app: Flask, db_session, tmp_path) 
         assert len(product.photos) == 1
         assert (media / product.photos[0].path).is_file()
         assert set(product.photos[0].thumbnails) == {"thumb", "card"}
+
+
+def test_demo_orders_were_delivered_and_their_reviews_are_published_with_replies(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
+    """Demo orders are marked as such and never went through Stripe; their reviews are on the pages."""
+    from app.orders.models import Order, VendorOrderStatus
+    from app.reviews.models import RatingSubject, RatingSummary, Review, ReviewStatus
+
+    assert app.test_cli_runner().invoke(args=["demo", "load", "--no-photos"]).exit_code == 0
+    orders = list(db.session.scalars(sa.select(Order).where(Order.number.like("M-DEMO-%"))))
+    assert len(orders) == 5
+    assert all(order.payment_intent_id is None and order.payment_status == "demo" for order in orders)
+    parts = [part for order in orders for part in order.vendor_orders]
+    assert all(part.status == VendorOrderStatus.DELIVERED and part.received_at for part in parts)
+    assert {order.user.email for order in orders} >= {demo.SHOPPER_EMAIL}
+    reviews = list(db.session.scalars(sa.select(Review)))
+    assert {review.status for review in reviews} == {ReviewStatus.PUBLISHED}
+    assert sum(1 for review in reviews if review.reply is not None) == 3
+    shop_summary = db.session.scalars(
+        sa.select(RatingSummary).where(RatingSummary.subject == RatingSubject.SHOP)
+    ).all()
+    assert sorted(summary.review_count for summary in shop_summary) == [1, 2]
+    storefront = client.get("/boutiques/fournil-saint-martin").get_data(as_text=True)
+    assert "Accueil adorable, commande prête à l’heure" in storefront
+    assert "Merci pour ce mot, à très bientôt au fournil !" in storefront
+    assert "Camille M." in storefront
