@@ -438,3 +438,22 @@ def test_only_the_author_edits_a_review(app_ctx: Flask, purchase: Bought) -> Non
     review = services.submit_review(purchase.buyer(), purchase.vendor_order_id, None, data)
     with pytest.raises(services.ReviewError, match="Seule la personne qui l’a écrit"):
         services.edit_review(UserFactory(), review.id, services.ReviewData(1, "Nul", GOOD["body"]))
+
+
+# -- the forms' protections -----------------------------------------------------------------------
+
+
+def test_posting_without_the_csrf_token_is_refused(client: Client, purchase: Bought) -> None:
+    response = client.post(purchase.url(0), data=GOOD)
+    assert response.status_code == 400
+    assert "Formulaire expiré" in text_of(response)
+    assert reviews_of(purchase.vendor_order_id) == []
+
+
+def test_posting_is_rate_limited(client: Client, purchase: Bought) -> None:
+    token = client.csrf_token(purchase.url(0))
+    statuses = [
+        client.post(purchase.url(0), data={**GOOD, "rating": "0", "csrf_token": token}).status_code
+        for _ in range(11)
+    ]
+    assert statuses == [200] * 10 + [429]
