@@ -5,20 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import flask_migrate
 import pytest
 import sqlalchemy as sa
 import time_machine
 from flask import Flask
 from pypdf import PdfReader
 
-from app import create_app
 from app.cart.models import DeliveryMethod
 from app.extensions import db
 from app.orders import documents
@@ -34,9 +31,7 @@ from app.orders.models import (
     VendorOrderStatus,
 )
 from tests.factories import SIRET, VAT_NUMBER, RelayPointFactory, ShopFactory, UserFactory
-from tests.plugins.application import MIGRATIONS_DIR
-from tests.plugins.application import test_config as app_config
-from tests.plugins.database import create_test_database, drop_test_database
+from tests.plugins.application import at_once, own_database_app
 from tests.plugins.services import Services
 from vendors.models import Shop, VatRegime
 
@@ -159,65 +154,32 @@ def test_concurrent_acceptances_leave_no_gap_and_no_twin(
     services: Services, postgres_only: None, tmp_path: Path
 ) -> None:
     """Each vendor order accepted twice at once, by threads on their own connections, real commits."""
-    name = f"marketplace_invoices_{uuid.uuid4().hex[:8]}"
-    url = create_test_database(services, tmp_path, name)
-    try:
-        app = create_app(
-            app_config(
-                url,
-                services,
-                tmp_path,
-                JOBS_DISPATCHER="recording",
-                SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 20},
-            )
-        )
+    with own_database_app(services, tmp_path, "marketplace_invoices") as app:
         with app.app_context():
-            flask_migrate.upgrade(directory=MIGRATIONS_DIR)
             shops = [ShopFactory(), ShopFactory()]
             part_ids = [vendor_order(shops[n % 2]).id for n in range(12)]
             db.session.commit()
             db.session.remove()
-        start = threading.Barrier(len(part_ids) * 2)
-        failures: list[BaseException] = []
 
         def accept(part_id: int) -> None:
-            with app.app_context():
-                try:
-                    part = db.session.get(VendorOrder, part_id)
-                    assert part is not None
-                    start.wait()
-                    documents.issue_invoice(part)
-                    db.session.commit()
-                except BaseException as exc:
-                    failures.append(exc)
-                finally:
-                    db.session.remove()
+            part = db.session.get(VendorOrder, part_id)
+            assert part is not None
+            documents.issue_invoice(part)
+            db.session.commit()
 
-        threads = [threading.Thread(target=accept, args=(part_id,)) for part_id in part_ids * 2]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        at_once(app, accept, [(part_id,) for part_id in part_ids * 2])
         with app.app_context():
             issued = db.session.execute(
                 sa.select(VendorOrder.shop_id, VendorOrder.invoice_number).order_by(VendorOrder.id)
             ).all()
             last = db.session.execute(sa.select(InvoiceCounter.shop_id, InvoiceCounter.last)).all()
-            db.session.remove()
-            db.engine.dispose()
-        year = dt.datetime.now(ZoneInfo("Europe/Paris")).year
-        by_shop = {
-            shop_id: sorted(number for owner, number in issued if owner == shop_id)
-            for shop_id in {owner for owner, _ in issued}
-        }
-        expected = [f"F-{year}-{n:05d}" for n in range(1, 7)]
-        assert (failures, list(by_shop.values()), sorted(count for _, count in last)) == (
-            [],
-            [expected, expected],
-            [6, 6],
-        )
-    finally:
-        drop_test_database(services, name)
+    year = dt.datetime.now(ZoneInfo("Europe/Paris")).year
+    by_shop = {
+        shop_id: sorted(number for owner, number in issued if owner == shop_id)
+        for shop_id in {owner for owner, _ in issued}
+    }
+    expected = [f"F-{year}-{n:05d}" for n in range(1, 7)]
+    assert (list(by_shop.values()), sorted(count for _, count in last)) == ([expected, expected], [6, 6])
 
 
 def test_issuing_keeps_the_acceptance_not_yet_flushed(shop: Shop) -> None:

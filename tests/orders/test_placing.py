@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from pathlib import Path
 
-import flask_migrate
 import pytest
 import sqlalchemy as sa
 import time_machine
 from flask import Flask
 
-from app import create_app
 from app.accounts.models import User
 from app.cart import services as cart
 from app.cart.models import Cart, DeliveryMethod
@@ -23,9 +20,7 @@ from app.orders import services as orders
 from app.orders import tasks
 from app.orders.models import Order, OrderLine, OrderStatus, VendorOrderStatus
 from tests.factories import ProductFactory, ShopFactory, UserFactory
-from tests.plugins.application import MIGRATIONS_DIR
-from tests.plugins.application import test_config as app_config
-from tests.plugins.database import create_test_database, drop_test_database
+from tests.plugins.application import at_once, own_database_app
 from tests.plugins.services import Services
 
 CONTACT = orders.Contact(
@@ -213,49 +208,28 @@ def test_fifty_checkouts_for_the_last_five_units_make_five_orders(
     services: Services, postgres_only: None, tmp_path: Path
 ) -> None:
     """Real commits, real connections: a database of its own, outside the test transaction."""
-    name = f"marketplace_race_{uuid.uuid4().hex[:8]}"
-    url = create_test_database(services, tmp_path, name)
-    try:
-        app = create_app(
-            app_config(
-                url,
-                services,
-                tmp_path,
-                JOBS_DISPATCHER="recording",
-                SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 40},
-            )
-        )
+    with own_database_app(services, tmp_path, "marketplace_race") as app:
         with app.app_context():
-            flask_migrate.upgrade(directory=MIGRATIONS_DIR)
             shop = ShopFactory(home_delivery=False, local_delivery=False)
             variant_id = ProductFactory(shop=shop, variants=[{"stock": 5}]).variants[0].id
             user_ids = [UserFactory().id for _ in range(50)]
             for user_id in user_ids:
                 ready_cart(db.session.get(User, user_id), (variant_id, 1))  # type: ignore[arg-type]
             db.session.remove()
-        start = threading.Barrier(len(user_ids))
         outcomes: list[str] = []
 
         def checkout(user_id: int) -> None:
-            with app.app_context():
-                user = db.session.get(User, user_id)
-                shopper_cart = cart.find_cart(user, None)
-                start.wait()
-                try:
-                    orders.place_order(user, shopper_cart, CONTACT, uuid.uuid4().hex)  # type: ignore[arg-type]
-                    db.session.commit()
-                    outcomes.append("ordered")
-                except orders.OrderError:
-                    db.session.rollback()
-                    outcomes.append("sold out")
-                finally:
-                    db.session.remove()
+            user = db.session.get(User, user_id)
+            shopper_cart = cart.find_cart(user, None)
+            try:
+                orders.place_order(user, shopper_cart, CONTACT, uuid.uuid4().hex)  # type: ignore[arg-type]
+                db.session.commit()
+                outcomes.append("ordered")
+            except orders.OrderError:
+                db.session.rollback()
+                outcomes.append("sold out")
 
-        threads = [threading.Thread(target=checkout, args=(user_id,)) for user_id in user_ids]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        at_once(app, checkout, [(user_id,) for user_id in user_ids])
         with app.app_context():
             left = db.session.get(Variant, variant_id).stock  # type: ignore[union-attr]
             placed = db.session.scalar(sa.select(sa.func.count()).select_from(Order))
@@ -264,14 +238,4 @@ def test_fifty_checkouts_for_the_last_five_units_make_five_orders(
                 .select_from(StockMovement)
                 .where(StockMovement.reason == StockReason.SALE)
             )
-            db.session.remove()
-            db.engine.dispose()
-        assert (outcomes.count("ordered"), outcomes.count("sold out"), placed, sales, left) == (
-            5,
-            45,
-            5,
-            5,
-            0,
-        )
-    finally:
-        drop_test_database(services, name)
+    assert (outcomes.count("ordered"), outcomes.count("sold out"), placed, sales, left) == (5, 45, 5, 5, 0)

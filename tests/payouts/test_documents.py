@@ -7,19 +7,15 @@ import csv
 import datetime as dt
 import io
 import re
-import threading
-import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import flask_migrate
 import pytest
 import sqlalchemy as sa
 import time_machine
 from flask import Flask
 from pypdf import PdfReader
 
-from app import create_app
 from app.extensions import db
 from app.money import parse_amount
 from app.orders import services as orders
@@ -31,9 +27,7 @@ from payouts.models import CommissionInvoice, InvoiceSeries, ShopTransfer, Trans
 from tests.factories import SIRET, VAT_NUMBER, ShopFactory
 from tests.orders.support import Town, fill_cart, make_town, part_of
 from tests.orders.test_lifecycle import place_and_pay
-from tests.plugins.application import MIGRATIONS_DIR
-from tests.plugins.application import test_config as app_config
-from tests.plugins.database import create_test_database, drop_test_database
+from tests.plugins.application import at_once, own_database_app
 from tests.plugins.services import Services
 from tests.plugins.stripe import StripeEmulator
 from vendors.models import Shop
@@ -286,20 +280,8 @@ def test_concurrent_issuing_leaves_no_gap_and_no_twin(
     services: Services, postgres_only: None, tmp_path: Path
 ) -> None:
     """Each shop's invoice of two months issued twice at once, by threads on their own connections."""
-    name = f"marketplace_commission_invoices_{uuid.uuid4().hex[:8]}"
-    url = create_test_database(services, tmp_path, name)
-    try:
-        app = create_app(
-            app_config(
-                url,
-                services,
-                tmp_path,
-                JOBS_DISPATCHER="recording",
-                SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 20},
-            )
-        )
+    with own_database_app(services, tmp_path, "marketplace_commission_invoices") as app:
         with app.app_context():
-            flask_migrate.upgrade(directory=MIGRATIONS_DIR)
             shop_ids = [ShopFactory().id for _ in range(4)]
             for shop_id in shop_ids:
                 for month in (9, 10):
@@ -317,38 +299,20 @@ def test_concurrent_issuing_leaves_no_gap_and_no_twin(
                     )
             db.session.commit()
             db.session.remove()
-        jobs = [(shop_id, month) for shop_id in shop_ids for month in (9, 10)] * 2
-        start = threading.Barrier(len(jobs))
-        failures: list[BaseException] = []
 
         def issue(shop_id: int, month: int) -> None:
-            with app.app_context():
-                try:
-                    start.wait()
-                    documents.issue_commission_invoice(shop_id, 2026, month)
-                    db.session.commit()
-                except BaseException as exc:
-                    failures.append(exc)
-                finally:
-                    db.session.remove()
+            documents.issue_commission_invoice(shop_id, 2026, month)
+            db.session.commit()
 
-        threads = [threading.Thread(target=issue, args=job) for job in jobs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        at_once(app, issue, [(shop_id, month) for shop_id in shop_ids for month in (9, 10)] * 2)
         with app.app_context():
             issued = db.session.execute(
                 sa.select(CommissionInvoice.shop_id, CommissionInvoice.month, CommissionInvoice.number)
             ).all()
             last = db.session.execute(sa.select(InvoiceSeries.last)).scalars().all()
-            db.session.remove()
-            db.engine.dispose()
-        year = dt.datetime.now(PARIS).year
-        assert (failures, len({(shop_id, month) for shop_id, month, _ in issued}), last) == ([], 8, [8])
-        assert sorted(number for *_, number in issued) == [f"C-{year}-{n:05d}" for n in range(1, 9)]
-    finally:
-        drop_test_database(services, name)
+    year = dt.datetime.now(PARIS).year
+    assert (len({(shop_id, month) for shop_id, month, _ in issued}), last) == (8, [8])
+    assert sorted(number for *_, number in issued) == [f"C-{year}-{n:05d}" for n in range(1, 9)]
 
 
 # -- payout statements ----------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterator
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +18,9 @@ from sqlalchemy import orm
 from werkzeug.test import TestResponse
 
 from app import create_app, mail
-from app.extensions import limiter
+from app.extensions import db, limiter
 from app.jobs import RecordingDispatcher
-from tests.plugins.database import _worker
+from tests.plugins.database import _worker, create_test_database, drop_test_database
 from tests.plugins.services import Services
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parents[2] / "migrations")
@@ -132,3 +135,54 @@ def app_ctx(app: Flask, db_session: orm.scoped_session[orm.Session]) -> Iterator
     """A request context, for tests that call services directly (they build URLs, read config)."""
     with app.test_request_context("/"):
         yield app
+
+
+@contextlib.contextmanager
+def own_database_app(services: Services, tmp_path: Path, prefix: str) -> Iterator[Flask]:
+    """An app on a migrated database of its own, outside the test transaction, for tests whose threads
+    commit for real (races); the database is dropped afterwards, whatever happens."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    url = create_test_database(services, tmp_path, name)
+    try:
+        application = create_app(
+            test_config(
+                url,
+                services,
+                tmp_path,
+                JOBS_DISPATCHER="recording",
+                SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 40},
+            )
+        )
+        with application.app_context():
+            flask_migrate.upgrade(directory=MIGRATIONS_DIR)
+            try:
+                yield application
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        drop_test_database(services, name)
+
+
+def at_once(application: Flask, work: Callable[..., object], calls: list[tuple[Any, ...]]) -> None:
+    """Run ``work(*args)`` for every call, each in a thread with its own app context and session, all
+    released together by a barrier; an exception in a thread fails the test."""
+    start = threading.Barrier(len(calls))
+    failures: list[BaseException] = []
+
+    def run(*args: Any) -> None:
+        with application.app_context():
+            try:
+                start.wait()
+                work(*args)
+            except BaseException as error:
+                failures.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=args) for args in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
