@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,9 +29,9 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.orders.models import Refund, VendorOrder
 from payouts.models import CommissionRule, Plan, RuleScope, ShopSubscription
+from vendors.hours import TOWN_TZ
 
 COMMISSION_VAT_BPS = 2000  # the platform sells its service to shops with French VAT at 20 %
-LOCAL = ZoneInfo("Europe/Paris")
 
 
 class CommissionError(ServiceError):
@@ -40,7 +39,7 @@ class CommissionError(ServiceError):
 
 
 def today() -> dt.date:
-    return utcnow().astimezone(LOCAL).date()
+    return utcnow().astimezone(TOWN_TZ).date()
 
 
 @dataclass(frozen=True)

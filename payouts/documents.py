@@ -26,7 +26,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -55,6 +54,7 @@ from payouts.models import (
     TransactionKind,
     TransferStatus,
 )
+from vendors.hours import TOWN_TZ
 from vendors.models import Shop
 
 __all__ = [
@@ -79,13 +79,9 @@ log = logging.getLogger(__name__)
 COMMISSION_KINDS = (TransactionKind.COMMISSION, TransactionKind.COMMISSION_REFUND)
 
 
-def _town_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
 def _day_start(day: dt.date) -> dt.datetime:
     """Midnight of ``day`` on the town's calendar, in UTC (DST-safe: the zone gives each day's offset)."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=_town_zone()).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(), tzinfo=TOWN_TZ).astimezone(dt.UTC)
 
 
 def _month_bounds(year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
@@ -98,7 +94,7 @@ def _month_bounds(year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
 
 def previous_month(now: dt.datetime | None = None) -> tuple[int, int]:
     """(year, month) of the month before the town's current one."""
-    today = (now or utcnow()).astimezone(_town_zone()).date()
+    today = (now or utcnow()).astimezone(TOWN_TZ).date()
     last_day = today.replace(day=1) - dt.timedelta(days=1)
     return last_day.year, last_day.month
 
@@ -281,7 +277,7 @@ def _issue(shop_id: int, year: int, month: int) -> tuple[CommissionInvoice | Non
     try:
         # The number and the invoice together: if the invoice cannot be kept, the number is not spent.
         with db.session.begin_nested():
-            number = _next_number(now.astimezone(_town_zone()).year)
+            number = _next_number(now.astimezone(TOWN_TZ).year)
             # Holding the series lock now, an issuer of the same invoice that got it first has committed.
             existing = _invoice_of(shop_id, year, month)
             if existing is not None:
@@ -691,7 +687,6 @@ def statement(shop_id: int, start: dt.date, end: dt.date) -> Statement:
             sa.select(ShopTransfer).where(ShopTransfer.vendor_order_id.in_([part.id for part in parts]))
         )
     }
-    zone = _town_zone()
     rows = []
     for part in parts:
         found = money[part.id]
@@ -705,7 +700,7 @@ def statement(shop_id: int, start: dt.date, end: dt.date) -> Statement:
             StatementRow(
                 vendor_order_id=part.id,
                 order_number=part.order.number,
-                paid_on=paid_at.astimezone(zone).date(),
+                paid_on=paid_at.astimezone(TOWN_TZ).date(),
                 goods_cents=part.items_cents,
                 delivery_cents=found.sold - part.items_cents,
                 commission_cents=found.commission,
@@ -713,7 +708,9 @@ def statement(shop_id: int, start: dt.date, end: dt.date) -> Statement:
                 refunds_cents=found.refunds,
                 commission_back_cents=found.commission_back,
                 transferred_cents=found.transferred,
-                transferred_on=found.transferred_at.astimezone(zone).date() if found.transferred_at else None,
+                transferred_on=found.transferred_at.astimezone(TOWN_TZ).date()
+                if found.transferred_at
+                else None,
                 reversed_cents=found.reversed,
                 status=_status(transfers.get(part.id), found.held),
             )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale, format_date, format_time, get_locale
@@ -36,6 +35,7 @@ from app.pdf import (
     new_document,
     output,
 )
+from vendors.hours import TOWN_TZ
 from vendors.models import Shop, VatRegime
 
 __all__ = [
@@ -73,10 +73,6 @@ FRANCHISE_MENTIONS = {
 # Invoice numbers
 
 
-def _town_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
 def issue_invoice(vendor_order: VendorOrder) -> str:
     """Give the shop's part of an order its invoice number, F-2026-00001, once; the number.
 
@@ -88,7 +84,7 @@ def issue_invoice(vendor_order: VendorOrder) -> str:
     if vendor_order.invoice_number:
         return vendor_order.invoice_number
     now = utcnow()
-    year = now.astimezone(_town_zone()).year
+    year = now.astimezone(TOWN_TZ).year
     counter = next_in_series(InvoiceCounter, shop_id=vendor_order.shop_id, year=year)
     vendor_order.invoice_number = f"F-{year}-{counter:05d}"
     vendor_order.invoiced_at = now

@@ -21,7 +21,6 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import url_for
@@ -55,6 +54,7 @@ from app.orders.models import (
 from payouts import gateway
 from payouts import services as payouts
 from vendors import services as vendor_services
+from vendors.hours import TOWN_TZ
 from vendors.models import Shop
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,6 @@ log = logging.getLogger(__name__)
 RESERVATION = dt.timedelta(minutes=30)
 WITHDRAWAL_DAYS = 14  # the legal minimum; a shop may give more (Shop.return_days)
 REFUND_DAYS = 14  # a withdrawal is refunded within 14 days of the request
-LOCAL = ZoneInfo("Europe/Paris")
 
 
 class OrderError(ServiceError):
@@ -580,7 +579,7 @@ def advance_completed(now: dt.datetime | None = None) -> int:
     )
     for part in db.session.scalars(query.with_for_update(skip_locked=True)):
         deadline = withdrawal_deadline(part)
-        if deadline is not None and deadline < now.astimezone(LOCAL).date():
+        if deadline is not None and deadline < now.astimezone(TOWN_TZ).date():
             _step(part, "complete")
             part.completed_at = now
             done += 1
@@ -595,7 +594,7 @@ def withdrawal_deadline(part: VendorOrder) -> dt.date | None:
     if part.received_at is None:
         return None
     days = max(WITHDRAWAL_DAYS, part.shop.return_days)
-    return part.received_at.astimezone(LOCAL).date() + dt.timedelta(days=days)
+    return part.received_at.astimezone(TOWN_TZ).date() + dt.timedelta(days=days)
 
 
 def returnable(part: VendorOrder) -> dict[int, int]:
@@ -611,7 +610,7 @@ def returnable(part: VendorOrder) -> dict[int, int]:
 
 def can_withdraw(part: VendorOrder, today: dt.date | None = None) -> bool:
     deadline = withdrawal_deadline(part)
-    today = today or utcnow().astimezone(LOCAL).date()
+    today = today or utcnow().astimezone(TOWN_TZ).date()
     return (
         part.status in STEPS["request_return"][0]
         and deadline is not None
@@ -625,7 +624,7 @@ def request_withdrawal(part: VendorOrder, quantities: Mapping[int, Any], reason:
     deadline = withdrawal_deadline(part)
     if deadline is None or part.status not in STEPS["request_return"][0]:
         raise OrderError(_l("Le droit de rétractation s’ouvre à la réception de la commande."))
-    today = utcnow().astimezone(LOCAL).date()
+    today = utcnow().astimezone(TOWN_TZ).date()
     if today > deadline:
         raise OrderError(
             _l("Le délai de rétractation a pris fin le %(date)s.", date=deadline.strftime("%d/%m/%Y"))

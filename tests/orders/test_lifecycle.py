@@ -21,6 +21,7 @@ from payouts import gateway
 from tests.orders.support import Town, fill_cart, make_town, part_of, stock
 from tests.plugins.application import Mailbox
 from tests.plugins.stripe import StripeEmulator
+from vendors.hours import TOWN_TZ
 
 S = VendorOrderStatus
 CONTACT = orders.Contact(
@@ -208,9 +209,9 @@ def test_a_withdrawal_asks_for_valid_quantities(order: Order, town: Town) -> Non
 def test_the_window_is_fourteen_days_from_the_day_after_receipt(order: Order, town: Town) -> None:
     bakery = _delivered(order, town)
     deadline = orders.withdrawal_deadline(bakery)
-    assert deadline == bakery.received_at.astimezone(orders.LOCAL).date() + dt.timedelta(days=14)  # type: ignore[union-attr]
+    assert deadline == bakery.received_at.astimezone(TOWN_TZ).date() + dt.timedelta(days=14)  # type: ignore[union-attr]
     bread = bakery.lines[0]
-    last_day = dt.datetime.combine(deadline, dt.time(22, 0), tzinfo=orders.LOCAL)  # type: ignore[arg-type]
+    last_day = dt.datetime.combine(deadline, dt.time(22, 0), tzinfo=TOWN_TZ)  # type: ignore[arg-type]
     with time_machine.travel(last_day):
         assert orders.can_withdraw(bakery)
         assert tasks.complete_received() == 0

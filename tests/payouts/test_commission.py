@@ -18,6 +18,7 @@ from payouts import commission
 from payouts.models import Plan, RuleScope, ShopSubscription, SubscriptionStatus
 from tests.factories import UserFactory
 from tests.orders.support import Town, fill_cart, make_town, part_of
+from vendors.hours import TOWN_TZ
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def test_a_dated_rule_waits_for_its_day_and_past_orders_never_change(town: Town,
     first = place(town, (town.bread, 2))
     assert part_of(first, town.baker_id).commission_cents == 90  # 10 % of 9,00
     assert [rule.rate_bps for rule in commission.upcoming_rules()] == [500]
-    with time_machine.travel(dt.datetime.combine(tomorrow, dt.time(12), tzinfo=commission.LOCAL)):
+    with time_machine.travel(dt.datetime.combine(tomorrow, dt.time(12), tzinfo=TOWN_TZ)):
         second = place(town, (town.bread, 2))
         assert part_of(second, town.baker_id).commission_cents == 45
     db.session.expire_all()
