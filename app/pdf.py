@@ -9,16 +9,18 @@ which follows the language forced around the drawing (``flask_babel.force_locale
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 from babel import Locale
-from flask import current_app
+from flask import current_app, send_file
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from fpdf import FPDF, FontFace
 from fpdf.enums import Align, TableBordersLayout, XPos, YPos
+from werkzeug.wrappers import Response
 
 __all__ = [
     "BOLD",
@@ -236,3 +238,8 @@ def short_date(value: dt.date | dt.datetime) -> str:
 def country_name(code: str) -> str:
     locale = get_locale() or Locale.parse("fr")
     return str(locale.territories.get(code, code))
+
+
+def download(content: bytes, name: str) -> Response:
+    """A PDF as the answer to a request, downloaded under ``name``, never cached."""
+    return send_file(io.BytesIO(content), mimetype="application/pdf", download_name=name, max_age=0)

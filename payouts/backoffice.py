@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -15,7 +14,8 @@ from app import money
 from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
-from payouts import reports, subscriptions
+from app.pdf import download
+from payouts import gateway, reports, subscriptions
 from payouts.forms import ChoosePlanForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
 from payouts.models import BillingInvoice, CommissionInvoice
 from vendors.backoffice import shop_member
@@ -24,12 +24,8 @@ from vendors.models import ShopMember
 blueprint = Blueprint("payouts_backoffice", __name__, url_prefix="/vendeur")
 
 
-def _emulated() -> bool:
-    return bool(current_app.config.get("STRIPE_API_BASE"))
-
-
 def _plan_form() -> ChoosePlanForm:
-    form = EmulatorChoosePlanForm() if _emulated() else ChoosePlanForm()
+    form = EmulatorChoosePlanForm() if gateway.emulated() else ChoosePlanForm()
     form.plan.choices = [
         SelectChoice(plan.id, f"{plan.name} — {money.format_money(plan.monthly_price_cents)}")
         for plan in subscriptions.active_plans()
@@ -58,7 +54,7 @@ def finances(member: ShopMember) -> str:
         pay_form=PayNowForm(),
         plans=subscriptions.active_plans(),
         subscription=subscription,
-        emulated=_emulated(),
+        emulated=gateway.emulated(),
         billing_invoices=list(
             db.session.scalars(
                 sa.select(BillingInvoice)
@@ -95,7 +91,7 @@ def statement(member: ShopMember) -> Response:
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
-    return _pdf(documents.statement_pdf(found, locale=acting_user().locale), f"{name}.pdf")
+    return download(documents.statement_pdf(found, locale=acting_user().locale), f"{name}.pdf")
 
 
 @blueprint.route("/<slug>/finances/factures/<int:invoice_id>.pdf")
@@ -106,13 +102,9 @@ def commission_invoice(member: ShopMember, invoice_id: int) -> Response:
     invoice = db.session.get(CommissionInvoice, invoice_id)
     if invoice is None or invoice.shop_id != member.shop.id:
         abort(404)
-    return _pdf(
+    return download(
         documents.commission_invoice_pdf(invoice, locale=acting_user().locale), f"{invoice.number}.pdf"
     )
-
-
-def _pdf(content: bytes, name: str) -> Response:
-    return send_file(io.BytesIO(content), mimetype="application/pdf", download_name=name, max_age=0)
 
 
 def _billing(member: ShopMember, change: Any, success: Any) -> Response:
@@ -123,7 +115,7 @@ def _billing(member: ShopMember, change: Any, success: Any) -> Response:
     except subscriptions.BillingError as error:
         db.session.rollback()
         flash(error.message, "error")
-    except subscriptions.gateway.StripeError as error:
+    except gateway.StripeError as error:
         db.session.rollback()
         current_app.logger.warning("billing for %s: %s", member.shop.slug, error)
         flash(

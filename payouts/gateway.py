@@ -37,6 +37,12 @@ def client() -> stripe.StripeClient:
     return cache[(key, base)][0]
 
 
+def emulated() -> bool:
+    """The app talks to the local Stripe emulator (a base URL is set), not to Stripe: pages offer
+    Stripe's documented test cards instead of the Payment Element."""
+    return bool(current_app.config.get("STRIPE_API_BASE"))
+
+
 def close_clients(app: Any) -> None:
     """Close the pooled connections (tests, and a clean shutdown)."""
     for _, http_client in app.extensions.pop("stripe_clients", {}).values():

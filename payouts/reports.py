@@ -135,11 +135,6 @@ def platform_figures() -> PlatformFigures:
         )
         or 0
     )
-    transfers = lambda status: list(  # noqa: E731 - a query per status, read once each
-        db.session.scalars(
-            sa.select(ShopTransfer).where(ShopTransfer.status == status).order_by(ShopTransfer.id)
-        )
-    )
     return PlatformFigures(
         stripe_cents=ledger.balance(ledger.STRIPE),
         commission_cents=ledger.balance(ledger.COMMISSION),
@@ -148,9 +143,17 @@ def platform_figures() -> PlatformFigures:
         subscription_vat_cents=ledger.balance(ledger.SUBSCRIPTION_VAT),
         owed_to_shops_cents=owed,
         unallocated_cents=ledger.balance(ledger.UNALLOCATED),
-        in_flight=transfers(TransferStatus.WAITING),
-        failed=transfers(TransferStatus.FAILED),
+        in_flight=_transfers(TransferStatus.WAITING),
+        failed=_transfers(TransferStatus.FAILED),
         negative_balances=[(shops[shop_id], amount) for shop_id, amount in negative if shop_id in shops],
+    )
+
+
+def _transfers(status: TransferStatus) -> list[ShopTransfer]:
+    return list(
+        db.session.scalars(
+            sa.select(ShopTransfer).where(ShopTransfer.status == status).order_by(ShopTransfer.id)
+        )
     )
 
 

@@ -84,10 +84,9 @@ def record_late_payment(order: Order) -> None:
     )
 
 
-def _shop_account(part: VendorOrder) -> str:
-    """Where the part's money is now: still pending, or released to the shop's available balance."""
-    released = db.session.scalar(sa.select(ShopTransfer.id).where(ShopTransfer.vendor_order_id == part.id))
-    return ledger.available(part.shop_id) if released else ledger.pending(part.shop_id)
+def _transfer_of(part: VendorOrder) -> ShopTransfer | None:
+    """The part's transfer, once it was released (the row exists from the release on)."""
+    return db.session.scalar(sa.select(ShopTransfer).where(ShopTransfer.vendor_order_id == part.id))
 
 
 def record_refund(refund: Refund) -> None:
@@ -105,7 +104,9 @@ def record_refund(refund: Refund) -> None:
             memo=part.order.number,
         )
         return
-    account = _shop_account(part)
+    transfer = _transfer_of(part)
+    # Where the part's money is now: still pending, or released to the shop's available balance.
+    account = ledger.available(part.shop_id) if transfer else ledger.pending(part.shop_id)
     ledger.post(
         key,
         TransactionKind.REFUND,
@@ -128,7 +129,6 @@ def record_refund(refund: Refund) -> None:
         vendor_order_id=part.id,
         memo=part.order.number,
     )
-    transfer = db.session.scalar(sa.select(ShopTransfer).where(ShopTransfer.vendor_order_id == part.id))
     if transfer is not None and transfer.status == TransferStatus.PAID:
         share = refund.amount_cents - refund.commission_cents - refund.commission_vat_cents
         _reverse(transfer, refund, min(share, transfer.amount_cents - transfer.reversed_cents))
@@ -202,7 +202,7 @@ def retry_parts(now: dt.datetime | None = None) -> list[int]:
 
 def release(part: VendorOrder) -> ShopTransfer:
     """Move the part's pending money to the shop's available balance (once), with its transfer to make."""
-    existing = db.session.scalar(sa.select(ShopTransfer).where(ShopTransfer.vendor_order_id == part.id))
+    existing = _transfer_of(part)
     if existing is not None:
         return existing
     held = ledger.balance(ledger.pending(part.shop_id), vendor_order_id=part.id)

@@ -126,12 +126,17 @@ def product_limit(shop: Shop) -> int | None:
 # -- a shop's subscription ------------------------------------------------------------------------
 
 
-def record_choice(owner: User, shop: Shop, plan_id: Any) -> ShopSubscription:
-    """The plan chosen when the shop applies: a paid plan's billing starts once a card is given, which
-    the owner is asked for after approval (without one, the grace period runs from the approval)."""
+def _offered_plan(plan_id: Any) -> Plan:
     plan = db.session.get(Plan, plan_id) if isinstance(plan_id, int) else None
     if plan is None or not plan.active:
         raise BillingError(_l("Choisissez un des forfaits proposés."), "plan")
+    return plan
+
+
+def record_choice(owner: User, shop: Shop, plan_id: Any) -> ShopSubscription:
+    """The plan chosen when the shop applies: a paid plan's billing starts once a card is given, which
+    the owner is asked for after approval (without one, the grace period runs from the approval)."""
+    plan = _offered_plan(plan_id)
     subscription = subscription_of(shop)
     if subscription is not None and subscription.stripe_subscription_id:
         return choose_plan(owner, shop, plan.id, None)
@@ -148,9 +153,7 @@ def record_choice(owner: User, shop: Shop, plan_id: Any) -> ShopSubscription:
 
 def choose_plan(owner: User, shop: Shop, plan_id: Any, payment_method: str | None) -> ShopSubscription:
     """Subscribe the shop to a plan, or move it to another (from the next invoice on)."""
-    plan = db.session.get(Plan, plan_id) if isinstance(plan_id, int) else None
-    if plan is None or not plan.active:
-        raise BillingError(_l("Choisissez un des forfaits proposés."), "plan")
+    plan = _offered_plan(plan_id)
     subscription = subscription_of(shop)
     paid = plan.monthly_price_cents > 0
     if subscription is None:
@@ -306,8 +309,9 @@ def _subscription_by_stripe(invoice_or_subscription_id: str | None) -> ShopSubsc
     )
 
 
-def record_invoice(invoice: dict[str, Any]) -> BillingInvoice | None:
-    """An invoice of a shop's subscription, as Stripe sends it; a paid one writes the ledger once."""
+def record_invoice(invoice: dict[str, Any]) -> tuple[BillingInvoice, ShopSubscription] | None:
+    """An invoice of a shop's subscription, as Stripe sends it; a paid one writes the ledger once.
+    The invoice's row and its subscription (locked), or None for an invoice that is no shop's."""
     subscription = _subscription_by_stripe(gateway.invoice_subscription_id(invoice))
     if subscription is None:
         log.warning("invoice %s is for no shop subscription of ours", invoice.get("id"))
@@ -321,7 +325,7 @@ def record_invoice(invoice: dict[str, Any]) -> BillingInvoice | None:
         )
         db.session.add(row)
     if row.status == "paid":
-        return row  # a late "failed" never undoes a payment
+        return row, subscription  # a late "failed" never undoes a payment
     row.status = str(invoice.get("status") or "")
     row.number = str(invoice.get("number") or "")
     row.amount_cents = int(invoice.get("amount_paid") or invoice.get("amount_due") or 0)
@@ -346,15 +350,14 @@ def record_invoice(invoice: dict[str, Any]) -> BillingInvoice | None:
             memo=row.number,
         )
     db.session.flush()
-    return row
+    return row, subscription
 
 
 def invoice_paid(invoice: dict[str, Any]) -> None:
-    row = record_invoice(invoice)
-    if row is None:
+    recorded = record_invoice(invoice)
+    if recorded is None:
         return
-    subscription = _subscription_by_stripe(gateway.invoice_subscription_id(invoice))
-    assert subscription is not None
+    _, subscription = recorded
     subscription.status = SubscriptionStatus.ACTIVE
     subscription.past_due_since = None
     shop = db.session.get(Shop, subscription.shop_id)
@@ -363,11 +366,10 @@ def invoice_paid(invoice: dict[str, Any]) -> None:
 
 
 def invoice_failed(invoice: dict[str, Any], failed_at: dt.datetime) -> None:
-    row = record_invoice(invoice)
-    if row is None or row.status == "paid":
+    recorded = record_invoice(invoice)
+    if recorded is None or recorded[0].status == "paid":
         return
-    subscription = _subscription_by_stripe(gateway.invoice_subscription_id(invoice))
-    assert subscription is not None
+    _, subscription = recorded
     if subscription.status == SubscriptionStatus.ACTIVE:
         subscription.status = SubscriptionStatus.PAST_DUE
     subscription.past_due_since = subscription.past_due_since or failed_at

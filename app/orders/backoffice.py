@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.orders import documents, forms, services
 from app.orders.models import VendorOrder, VendorOrderStatus
-from app.orders.views import pdf
+from app.pdf import download
 from vendors.backoffice import shop_member
 from vendors.models import ShopMember
 
@@ -182,7 +182,7 @@ def return_received(member: ShopMember, vendor_order_id: int) -> Response:
 @shop_member()
 def packing_slip(member: ShopMember, vendor_order_id: int) -> Response:
     part = _part(member, vendor_order_id)
-    return pdf(documents.packing_slip_pdf(part), f"preparation-{part.order.number}.pdf")
+    return download(documents.packing_slip_pdf(part), f"preparation-{part.order.number}.pdf")
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/facture.pdf")
@@ -191,4 +191,4 @@ def invoice(member: ShopMember, vendor_order_id: int) -> Response:
     part = _part(member, vendor_order_id)
     if not part.invoice_number:
         abort(404)
-    return pdf(documents.invoice_pdf(part), f"facture-{part.invoice_number}.pdf")
+    return download(documents.invoice_pdf(part), f"facture-{part.invoice_number}.pdf")

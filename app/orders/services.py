@@ -27,7 +27,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
-from app import mail
+from app import mail, money
 from app.accounts.models import Address, User
 from app.cart import services as cart_services
 from app.cart.models import Cart, DeliveryMethod
@@ -721,7 +721,7 @@ def refund(
         raise OrderError(
             _l(
                 "Le remboursement dépasse ce qui reste à rembourser (%(left)s).",
-                left=_money(part.remaining_cents),
+                left=money.format_money(part.remaining_cents),
             )
         )
     order = part.order
@@ -755,7 +755,7 @@ def refund(
     _send_to_shopper(
         order,
         "orders/refunded",
-        _l("Remboursement de %(amount)s", amount=_money(amount_cents)),
+        _l("Remboursement de %(amount)s", amount=money.format_money(amount_cents)),
         part=part,
         refund=done,
     )
@@ -820,12 +820,6 @@ def payment_error_message(code: str) -> Any:
 
 def status_label(status: VendorOrderStatus) -> Any:
     return STATUS_LABELS[status]
-
-
-def _money(cents: int) -> str:
-    from app.money import format_money
-
-    return format_money(cents)
 
 
 def _send_to_shopper(order: Order, template: str, subject: Any, **context: Any) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import segno
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.wrappers import Response
@@ -23,14 +23,10 @@ from app.extensions import db, limiter
 from app.forms import show_error
 from app.orders import documents, forms, services
 from app.orders.models import Order, OrderStatus, VendorOrder
+from app.pdf import download
 from payouts import gateway
 
 blueprint = Blueprint("orders", __name__)
-
-
-def _emulated() -> bool:
-    """The app talks to the local Stripe emulator: the payment page offers Stripe's test cards."""
-    return bool(current_app.config.get("STRIPE_API_BASE"))
 
 
 def _order(number: str, lock: bool = False) -> Order:
@@ -134,7 +130,7 @@ def _start_payment(order: Order) -> None:
 
 
 def _payment_form() -> forms.PaymentForm:
-    return forms.EmulatorCardForm() if _emulated() else forms.PaymentForm()
+    return forms.EmulatorCardForm() if gateway.emulated() else forms.PaymentForm()
 
 
 @blueprint.route("/commandes/<number>/paiement", methods=["GET", "POST"])
@@ -171,7 +167,7 @@ def payment(number: str) -> Response | str:
         "orders/payment.html",
         order=order,
         form=form,
-        emulated=_emulated(),
+        emulated=gateway.emulated(),
         error=services.payment_error_message(order.payment_error) if order.payment_error else None,
     )
 
@@ -298,26 +294,22 @@ def reorder(number: str) -> Response:
 # -- documents ------------------------------------------------------------------------------------
 
 
-def pdf(content: bytes, name: str) -> Response:
-    return send_file(io.BytesIO(content), mimetype="application/pdf", download_name=name, max_age=0)
-
-
 @blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/facture.pdf")
 @login_required
 def invoice(number: str, vendor_order_id: int) -> Response:
     part = _part(number, vendor_order_id)
     if not part.invoice_number:
         abort(404)
-    return pdf(documents.invoice_pdf(part), f"facture-{part.invoice_number}.pdf")
+    return download(documents.invoice_pdf(part), f"facture-{part.invoice_number}.pdf")
 
 
 @blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/formulaire-retractation.pdf")
 @login_required
 def withdrawal_form(number: str, vendor_order_id: int) -> Response:
     part = _part(number, vendor_order_id)
-    return pdf(documents.withdrawal_form_pdf(part), f"retractation-{part.order.number}.pdf")
+    return download(documents.withdrawal_form_pdf(part), f"retractation-{part.order.number}.pdf")
 
 
 @blueprint.route("/formulaire-retractation.pdf")
 def blank_withdrawal_form() -> Response:
-    return pdf(documents.withdrawal_form_pdf(None), "formulaire-retractation.pdf")
+    return download(documents.withdrawal_form_pdf(None), "formulaire-retractation.pdf")
