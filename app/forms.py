@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
 from app import money
 from app.errors import ServiceError
+from app.extensions import db
 
 
 class MoneyField(StringField):
@@ -87,3 +90,19 @@ def show_error(form: Any, error: ServiceError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def commit_or_say(change: Callable[[], Any], success: Any = None) -> Any:
+    """Run one use case from a view: committed (and ``success`` flashed) when it succeeds; refused, it is
+    rolled back and its message flashed. The use case's result (True if it returns nothing), or None
+    when it was refused."""
+    try:
+        done = change()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return None
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    return done if done is not None else True

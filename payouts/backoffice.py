@@ -14,6 +14,7 @@ from app import money
 from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
+from app.forms import commit_or_say
 from app.pdf import download
 from payouts import gateway, reports, subscriptions
 from payouts.forms import ChoosePlanForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
@@ -111,19 +112,13 @@ def _billing(member: ShopMember, change: Any, success: Any) -> Response:
     if not member.is_owner:
         abort(403)
     try:
-        change()
-    except subscriptions.BillingError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        commit_or_say(change, success)
     except gateway.StripeError as error:
         db.session.rollback()
         current_app.logger.warning("billing for %s: %s", member.shop.slug, error)
         flash(
             _l("Le prestataire de paiement a refusé l’opération : vérifiez la carte et réessayez."), "error"
         )
-    else:
-        db.session.commit()
-        flash(success, "success")
     return redirect(url_for(".finances", slug=member.shop.slug) + "#forfait")
 
 

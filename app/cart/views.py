@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
@@ -16,6 +15,7 @@ from app.cart import services
 from app.cart.forms import CartForm
 from app.cart.models import Cart
 from app.extensions import db
+from app.forms import commit_or_say
 
 blueprint = Blueprint("cart", __name__)
 TOKEN_KEY = "cart_token"  # noqa: S105 - the session key of a guest's cart, not a secret
@@ -50,24 +50,12 @@ def show() -> str:
     return render_template("cart/cart.html", summary=services.summary(_cart()), form=CartForm())
 
 
-def _apply(change: Callable[[], Any]) -> Any:
-    """Run one cart change: committed when it succeeds; refused, it is rolled back and said."""
-    try:
-        done = change()
-    except services.CartError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return None
-    db.session.commit()
-    return done if done is not None else True
-
-
 @blueprint.route("/panier/ajouter", methods=["POST"])
 def add() -> Response:
     _posted()
     cart = _cart(create=True)
     assert cart is not None
-    item = _apply(
+    item = commit_or_say(
         lambda: services.add(cart, request.form.get("variant_id"), request.form.get("quantity", "1"))
     )
     if item:
@@ -81,9 +69,9 @@ def change(item_id: int) -> Response:
     cart = _cart()
     if cart is not None:
         if "remove" in request.form:
-            _apply(lambda: services.remove(cart, item_id))
+            commit_or_say(lambda: services.remove(cart, item_id))
         else:
-            _apply(lambda: services.set_quantity(cart, item_id, request.form.get("quantity")))
+            commit_or_say(lambda: services.set_quantity(cart, item_id, request.form.get("quantity")))
     return redirect(url_for("cart.show"))
 
 
@@ -94,7 +82,7 @@ def delivery(shop_id: int) -> Response:
     if cart is not None:
         method, relay = request.form.get("method", ""), request.form.get("relay_point")
         slot = request.form.get("pickup_slot")
-        _apply(lambda: services.choose_delivery(cart, shop_id, method, relay, slot))
+        commit_or_say(lambda: services.choose_delivery(cart, shop_id, method, relay, slot))
     return redirect(url_for("cart.show") + f"#boutique-{shop_id}")
 
 
@@ -103,7 +91,7 @@ def postcode() -> Response:
     _posted()
     cart = _cart(create=True)
     assert cart is not None
-    _apply(lambda: services.set_postcode(cart, request.form.get("postcode", "")))
+    commit_or_say(lambda: services.set_postcode(cart, request.form.get("postcode", "")))
     return redirect(url_for("cart.show"))
 
 

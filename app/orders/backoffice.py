@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from app.extensions import db
+from app.forms import commit_or_say
 from app.orders import documents, forms, services
 from app.orders.models import VendorOrder, VendorOrderStatus
 from app.pdf import download
@@ -92,14 +92,7 @@ def _act(
                 flash(error, "error")
     else:
         part = _part(member, vendor_order_id, lock=True)
-        try:
-            change(part)
-        except services.OrderError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(success, "success")
+        commit_or_say(lambda: change(part), success)
     return redirect(url_for(".detail", slug=member.shop.slug, vendor_order_id=vendor_order_id))
 
 

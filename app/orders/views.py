@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import Callable
-from typing import Any
 
 import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -20,7 +18,7 @@ from wtforms import SelectChoice
 from app.accounts.auth import acting_user
 from app.cart import services as cart_services
 from app.extensions import db, limiter
-from app.forms import show_error
+from app.forms import commit_or_say, show_error
 from app.orders import documents, forms, services
 from app.orders.models import Order, OrderStatus, VendorOrder
 from app.pdf import download
@@ -41,20 +39,6 @@ def _part(number: str, vendor_order_id: int, lock: bool = False) -> VendorOrder:
         return services.shopper_part(acting_user(), number, vendor_order_id, lock=lock)
     except services.OrderError:
         abort(404)
-
-
-def _done(change: Callable[[], Any], success: Any = None) -> bool:
-    """Run one change: committed and said when it succeeds; refused, rolled back and said."""
-    try:
-        change()
-    except services.OrderError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return False
-    db.session.commit()
-    if success:
-        flash(success, "success")
-    return True
 
 
 # -- checkout -------------------------------------------------------------------------------------
@@ -210,7 +194,7 @@ def history() -> str:
 def forget_address(address_id: int) -> Response:
     if not forms.ActionForm().validate_on_submit():
         abort(400)
-    _done(lambda: services.forget_address(acting_user(), address_id), _l("Adresse supprimée."))
+    commit_or_say(lambda: services.forget_address(acting_user(), address_id), _l("Adresse supprimée."))
     return redirect(url_for(".history") + "#adresses")
 
 
@@ -250,7 +234,7 @@ def cancel(number: str, vendor_order_id: int) -> Response:
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     part = _part(number, vendor_order_id, lock=True)
-    _done(lambda: services.cancel_by_shopper(part), _l("Commande annulée : vous êtes remboursé."))
+    commit_or_say(lambda: services.cancel_by_shopper(part), _l("Commande annulée : vous êtes remboursé."))
     return redirect(url_for(".detail", number=number))
 
 
@@ -261,7 +245,7 @@ def withdraw(number: str, vendor_order_id: int) -> Response | str:
     form = forms.WithdrawalForm()
     if form.validate_on_submit():
         quantities = {line.id: request.form.get(f"quantity-{line.id}", "0") for line in part.lines}
-        if _done(
+        if commit_or_say(
             lambda: services.request_withdrawal(part, quantities, form.reason.data or ""),
             _l("Rétractation enregistrée : renvoyez les articles à la boutique, le remboursement suivra."),
         ):
