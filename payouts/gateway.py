@@ -134,7 +134,6 @@ class Payment:
     charge_id: str | None
     error: str  # why the last attempt failed: Stripe's decline or error code ("" when it did not)
     redirect_url: str | None  # where the shopper authenticates (3-D Secure), when status is requires_action
-    metadata: dict[str, str]
 
     @classmethod
     def from_stripe(cls, intent: Any) -> Payment:
@@ -154,7 +153,6 @@ class Payment:
             charge_id=charge,
             error=str(error.get("decline_code") or error.get("code") or ("declined" if error else "")),
             redirect_url=redirect,
-            metadata=dict(intent.get("metadata") or {}),
         )
 
 
@@ -300,7 +298,6 @@ class Subscription:
     status: str  # incomplete, active, past_due, canceled, unpaid...
     item_id: str | None
     current_period_end: int | None
-    customer: str
 
     @classmethod
     def from_stripe(cls, subscription: Any) -> Subscription:
@@ -309,13 +306,11 @@ class Subscription:
         items = (subscription.get("items") or {}).get("data") or []
         item = items[0] if items else {}
         end = item.get("current_period_end") or subscription.get("current_period_end")
-        customer = subscription.get("customer")
         return cls(
             id=subscription["id"],
             status=subscription["status"],
             item_id=item.get("id"),
             current_period_end=int(end) if end else None,
-            customer=customer["id"] if isinstance(customer, dict) else str(customer),
         )
 
 

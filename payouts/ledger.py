@@ -144,7 +144,7 @@ def _refuse_unbalanced(session: orm.Session, context: object, instances: object)
 # -- reading --------------------------------------------------------------------------------------
 
 
-def balance(code: str, *, vendor_order_id: int | None = None, until: dt.datetime | None = None) -> int:
+def balance(code: str, *, vendor_order_id: int | None = None) -> int:
     """The account's balance, in the account's natural sign (owed to a shop, earned, held: positive)."""
     query = (
         sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount_cents), 0))
@@ -154,8 +154,6 @@ def balance(code: str, *, vendor_order_id: int | None = None, until: dt.datetime
     )
     if vendor_order_id is not None:
         query = query.where(LedgerTransaction.vendor_order_id == vendor_order_id)
-    if until is not None:
-        query = query.where(LedgerTransaction.occurred_at <= until)
     total = int(db.session.scalar(query) or 0)
     kind = KINDS.get(code, AccountKind.LIABILITY)
     return total if kind in (AccountKind.ASSET, AccountKind.EXPENSE) else -total
@@ -172,21 +170,6 @@ def totals_by_kind(code: str) -> dict[TransactionKind, int]:
     )
     sign = 1 if KINDS.get(code, AccountKind.LIABILITY) in (AccountKind.ASSET, AccountKind.EXPENSE) else -1
     return {kind: sign * int(total) for kind, total in rows}
-
-
-def transactions(
-    *, shop_id: int | None = None, vendor_order_id: int | None = None, limit: int = 500
-) -> list[LedgerTransaction]:
-    query = sa.select(LedgerTransaction).options(
-        orm.selectinload(LedgerTransaction.entries).selectinload(LedgerEntry.account)
-    )
-    if shop_id is not None:
-        query = query.where(LedgerTransaction.shop_id == shop_id)
-    if vendor_order_id is not None:
-        query = query.where(LedgerTransaction.vendor_order_id == vendor_order_id)
-    return list(
-        db.session.scalars(query.order_by(LedgerTransaction.occurred_at, LedgerTransaction.id).limit(limit))
-    )
 
 
 def unbalanced() -> list[str]:
