@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    virtualenv, install, migrate, demo town, serve on http://127.0.0.1:5000
+#   make run    virtualenv, install, migrate, demo town, serve on http://127.0.0.1:5000 (DEBUG=1: debugger)
 #   make test   everything the suite needs, then the whole suite (lint, types, migrations, tests)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -18,7 +18,7 @@ TRANSLATIONS := app/translations
         test lint typecheck db-check browser fonts services clean lock
 
 help:
-	@echo "make run      set up everything and serve the demo town on http://$(HOST):$(PORT)"
+	@echo "make run      set up everything and serve the demo town on http://$(HOST):$(PORT) (DEBUG=1: debugger)"
 	@echo "make test     set up everything and run lint, type checks, migration check and tests"
 	@echo "make worker   run an RQ worker with its scheduler (needs REDIS_URL)"
 	@echo "make messages extract the strings to translate and update the catalogues"
@@ -52,20 +52,19 @@ demo: migrate
 	$(FLASK) demo load
 	$(FLASK) search reindex
 
-# The local Stripe emulator on 127.0.0.1 (devtools/stripe_emulator in front of localstripe): the app
-# reaches it through STRIPE_API_BASE, and it sends its signed webhooks back to the app.
+# The local Stripe emulator on 127.0.0.1 (devtools/stripe_emulator in front of localstripe), alone and in
+# the foreground, for an app served some other way: the app finds it through STRIPE_EMULATOR_PORT (or
+# STRIPE_API_BASE), and it sends its signed webhooks back to the app. Ctrl-C stops it.
 stripe-emulator: install-dev
-	@if ! (exec 3<>/dev/tcp/127.0.0.1/$(STRIPE_EMULATOR_PORT)) 2>/dev/null; then \
-		mkdir -p instance; \
-		nohup $(BIN)/python -m devtools.stripe_emulator --port $(STRIPE_EMULATOR_PORT) --quiet \
-			--webhook-url http://$(HOST):$(PORT)/webhooks/stripe --webhook-secret whsec_local_emulator \
-			>instance/stripe-emulator.log 2>&1 & \
-		echo "Stripe emulator started on 127.0.0.1:$(STRIPE_EMULATOR_PORT) (log: instance/stripe-emulator.log)"; \
-	fi
+	$(BIN)/python -m devtools.stripe_emulator --port $(STRIPE_EMULATOR_PORT) --quiet \
+		--webhook-url http://127.0.0.1:$(PORT)/webhooks/stripe --webhook-secret whsec_local_emulator
 
-run: demo stripe-emulator fonts
-	@echo "Serving on http://$(HOST):$(PORT)  (dev mailbox: http://$(HOST):$(PORT)/dev/mailbox)"
-	$(FLASK) run --host $(HOST) --port $(PORT) --debug
+# The app on $(HOST):$(PORT) with its own Stripe emulator, stopped with it (devtools/run.py). Werkzeug's
+# debugger runs any code typed into the browser: only with DEBUG=1, and only on a loopback address.
+DEBUG ?=
+run: demo fonts
+	$(BIN)/python -m devtools.run --host $(HOST) --port $(PORT) --emulator-port $(STRIPE_EMULATOR_PORT) \
+		$(if $(filter 1 true yes,$(DEBUG)),--debug)
 
 worker: install-dev
 	$(FLASK) worker

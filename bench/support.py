@@ -29,7 +29,7 @@ from search.backends.embedded import TantivyBackend
 from search.documents import ProductDocument
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = ROOT.parent / "shared" / "data" / "demo-town"
+DATA_DIR = ROOT / "demo"
 
 
 def demo_records() -> list[dict[str, Any]]:

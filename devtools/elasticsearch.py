@@ -54,8 +54,16 @@ def _answers(url: str) -> bool:
 
 
 def start(data_dir: Path, port: int | None = None, timeout: float = 30.0) -> LocalElasticsearch:
-    """Start the server (Elasticsearch only) and wait until it answers."""
+    """Start the server (Elasticsearch only) and wait until it answers.
+
+    A server already answering on ``port`` is an error: it would otherwise pass for the one started here
+    (noida-db, failing to bind, exits a moment later).
+    """
     port = port or free_port()
+    if _answers(f"http://127.0.0.1:{port}"):
+        raise RuntimeError(
+            f"another server already answers on 127.0.0.1:{port}: stop it or choose another port"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "server.log"
     command = [
@@ -76,7 +84,7 @@ def start(data_dir: Path, port: int | None = None, timeout: float = 30.0) -> Loc
         )
     server = LocalElasticsearch(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + timeout
-    while not _answers(server.url):
+    while not _answers(server.url) or process.poll() is not None:
         if process.poll() is not None or time.monotonic() > deadline:
             stop(server)
             raise RuntimeError(f"the local Elasticsearch did not start:\n{log.read_text(errors='replace')}")
@@ -108,7 +116,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=9200)
     parser.add_argument("--data-dir", type=Path, default=Path("instance/elasticsearch"))
     args = parser.parse_args()
-    server = start(args.data_dir, args.port)
+    try:
+        server = start(args.data_dir, args.port)
+    except RuntimeError as error:
+        raise SystemExit(str(error)) from None
     print(f"Elasticsearch API on {server.url} (Ctrl-C stops it)")  # noqa: T201 - a command's output
     try:
         server.process.wait()

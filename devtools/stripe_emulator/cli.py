@@ -1,8 +1,14 @@
-"""``python -m devtools.stripe_emulator``: localstripe as a child, the emulator in front, stopped together."""
+"""``python -m devtools.stripe_emulator``: localstripe as a child, the emulator in front, stopped together.
+
+Both listen on 127.0.0.1 only. Whoever starts the emulator knows it is answering, and not some other
+server on that port, when ``GET /_emulator/identity`` returns the ``--identity`` token it passed
+(:mod:`devtools.stripe_emulator.launcher` does this).
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 import sys
 from types import FrameType
@@ -18,8 +24,25 @@ HOST = "127.0.0.1"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--port", type=int, default=8420, show_default=True, help="Port of the emulator on 127.0.0.1.")
-@click.option("--localstripe-port", type=int, help="Port of the localstripe child.  [default: port+1]")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8420,
+    envvar="STRIPE_EMULATOR_PORT",
+    show_default=True,
+    help="Port of the emulator on 127.0.0.1 (or STRIPE_EMULATOR_PORT).",
+)
+@click.option(
+    "--localstripe-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Port of the localstripe child on 127.0.0.1.  [default: a free port]",
+)
+@click.option(
+    "--identity",
+    envvar="STRIPE_EMULATOR_IDENTITY",
+    help="Token GET /_emulator/identity answers, for the starter to recognise us.  [default: random]",
+)
 @click.option(
     "--webhook-url",
     "webhook_urls",
@@ -36,7 +59,8 @@ HOST = "127.0.0.1"
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def main(
     port: int,
-    localstripe_port: int | None,
+    localstripe_port: int,
+    identity: str | None,
     webhook_urls: tuple[str, ...],
     webhook_secret: str | None,
     public_url: str | None,
@@ -54,13 +78,14 @@ def main(
     # SIGTERM stops us as Ctrl-C does: the server returns, and localstripe is stopped on the way out.
     signal.signal(signal.SIGTERM, _interrupt)
 
-    child = Localstripe(localstripe_port or port + 1, quiet=quiet)
+    child = Localstripe(localstripe_port, quiet=quiet)
     public_url = (public_url or f"http://{HOST}:{port}").rstrip("/")
     emulator: Emulator | None = None
     server: BaseWSGIServer | None = None
     try:
         child.start()
-        emulator = Emulator(Settings(public_url, child.url, child.pid))
+        emulator = Emulator(Settings(public_url, child.url, child.pid, identity or secrets.token_urlsafe(16)))
+        # A port already taken: werkzeug says so and exits, and localstripe is stopped on the way out.
         server = make_server(HOST, port, emulator, threaded=True)
         child.wait_ready()
         for url in webhook_urls:

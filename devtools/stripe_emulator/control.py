@@ -7,6 +7,7 @@ without a browser.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -25,6 +26,12 @@ def health(backend: Backend, request: Request, args: dict[str, str]) -> Response
     return json_response(
         {"status": "ok", "localstripe": {"url": settings.localstripe_url, "pid": settings.localstripe_pid}}
     )
+
+
+def identity(backend: Backend, request: Request, args: dict[str, str]) -> Response:
+    """The token the emulator was started with: its starter compares it with the one it passed."""
+    token = backend.settings.identity
+    return json_response({"object": "stripe_emulator", "token": token, "pid": os.getpid()})
 
 
 def list_webhooks(backend: Backend, request: Request, args: dict[str, str]) -> Response:
@@ -95,6 +102,7 @@ def list_events(backend: Backend, request: Request, args: dict[str, str]) -> Res
 
 ROUTES = [
     WebRoute("GET", "/_emulator/health", health),
+    WebRoute("GET", "/_emulator/identity", identity),
     WebRoute("GET", "/_emulator/webhooks", list_webhooks),
     WebRoute("POST", "/_emulator/webhooks", add_webhook),
     WebRoute("DELETE", "/_emulator/webhooks", clear_webhooks),

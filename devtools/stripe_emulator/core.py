@@ -19,11 +19,13 @@ DEFAULT_API_VERSION = "2026-10-28.endive"
 
 @dataclass(frozen=True)
 class Settings:
-    """How the emulator is reached (``public_url``, for the links it hands out) and where localstripe is."""
+    """How the emulator is reached (``public_url``, for the links it hands out), where localstripe is,
+    and the token its starter recognises it by (``GET /_emulator/identity``)."""
 
     public_url: str
     localstripe_url: str | None = None
     localstripe_pid: int | None = None
+    identity: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ process. Each test makes its own accounts, so the order of the tests does not ma
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import socket
@@ -15,10 +16,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import pytest
 import stripe
 
+from devtools.stripe_emulator import launcher
 from tests.devtools.support import Receiver, http, webhook_receiver
 from tests.plugins.stripe import Running, free_ports, start_emulator, stop_emulator
 
@@ -91,10 +94,48 @@ def test_prints_one_line_saying_where_it_listens(emulator: Running) -> None:
     assert f"Stripe emulator listening on {emulator.url}" in lines[0]
 
 
+def _localstripe_port(emulator: Running) -> int:
+    url = http("GET", f"{emulator.url}/_emulator/health").json()["localstripe"]["url"]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url), url
+    return int(url.rsplit(":", 1)[1])
+
+
 def test_health(emulator: Running) -> None:
     answer = http("GET", f"{emulator.url}/_emulator/health")
     assert answer.status == 200
-    assert answer.json()["localstripe"]["url"] == f"http://127.0.0.1:{emulator.localstripe_port}"
+    assert answer.json()["localstripe"]["pid"] > 0
+    assert _localstripe_port(emulator) != emulator.started.port
+
+
+def test_answers_with_the_identity_token_its_starter_gave(emulator: Running) -> None:
+    answer = http("GET", f"{emulator.url}/_emulator/identity")
+    assert answer.json() == {
+        "object": "stripe_emulator",
+        "token": emulator.started.token,
+        "pid": emulator.process.pid,
+    }
+    assert launcher.identity(emulator.url) == emulator.started.token
+
+
+def _listening_addresses(port: int) -> list[str]:
+    """The local addresses of the sockets listening on ``port`` (IPv4 and IPv6), from /proc/net."""
+    addresses = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            host, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(host)
+                # The kernel prints each 32-bit word in host (little-endian) order.
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                addresses.append(str(ipaddress.ip_address(words)))
+    return addresses
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc/net")
+def test_listens_on_the_loopback_only_localstripe_too(emulator: Running) -> None:
+    assert _listening_addresses(emulator.started.port) == ["127.0.0.1"]
+    assert _listening_addresses(_localstripe_port(emulator)) == ["127.0.0.1"]
 
 
 def test_stopping_the_emulator_stops_localstripe(tmp_path: Path) -> None:
@@ -107,13 +148,42 @@ def test_stopping_the_emulator_stops_localstripe(tmp_path: Path) -> None:
     endpoints = http("GET", f"{running.url}/_emulator/webhooks").json()["data"]
     assert [endpoint["url"] for endpoint in endpoints] == ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]
     localstripe_pid = http("GET", f"{running.url}/_emulator/health").json()["localstripe"]["pid"]
-    assert _answers(running.localstripe_port)
+    localstripe_port = _localstripe_port(running)
+    assert _answers(localstripe_port)
 
     assert stop_emulator(running) == 0
 
-    assert not _answers(running.localstripe_port)
+    assert not _answers(localstripe_port)
     with pytest.raises(ProcessLookupError):
         os.kill(localstripe_pid, 0)
+
+
+def test_a_server_already_on_its_port_is_an_error_not_the_emulator(emulator: Running, tmp_path: Path) -> None:
+    log = tmp_path / "second.log"
+    with log.open("wb") as output, pytest.raises(launcher.EmulatorError, match="exited with code 1"):
+        launcher.start(emulator.started.port, "--quiet", output=output)
+    assert "in use" in log.read_text()
+    assert launcher.identity(emulator.url) == emulator.started.token, "the first one is left alone"
+
+
+def test_a_server_on_the_localstripe_port_is_an_error_not_localstripe(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    # The receiver answers a GET with an HTTP error: an answer, which must not pass for localstripe's.
+    taken = int(urlsplit(receiver.url).port or 0)
+    command = [sys.executable, "-m", "devtools.stripe_emulator", "--port", str(free_ports(1)[0])]
+    result = subprocess.run(  # noqa: S603
+        [*command, "--localstripe-port", str(taken), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"localstripe cannot listen on 127.0.0.1:{taken}" in result.stderr.decode()
+
+
+def test_identity_is_none_for_a_server_that_is_no_emulator(receiver: Receiver) -> None:
+    assert launcher.identity(receiver.url.removesuffix("/webhooks/stripe")) is None
 
 
 def test_a_webhook_url_without_a_secret_is_refused(tmp_path: Path) -> None:

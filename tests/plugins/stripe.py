@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,10 +21,9 @@ import pytest
 from flask import Flask
 
 import config as settings
+from devtools.stripe_emulator import launcher
 from payouts import gateway
 from tests.devtools.support import Receiver, webhook_receiver
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -35,7 +31,7 @@ class Running:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
-    localstripe_port: int
+    started: launcher.EmulatorProcess
 
 
 def free_ports(count: int) -> list[int]:
@@ -50,33 +46,20 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def start_emulator(log: Path, *args: str, env: dict[str, str] | None = None) -> Running:
-    port, localstripe_port = free_ports(2)
-    command = [sys.executable, "-m", "devtools.stripe_emulator", "--port", str(port)]
-    command += ["--localstripe-port", str(localstripe_port), *args]
+def start_emulator(
+    log: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
+) -> Running:
+    """An emulator of this test run's own: ready once it answers with the identity token it was given."""
     with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output
-        )
-    running = Running(f"http://127.0.0.1:{port}", process, log, localstripe_port)
-    deadline = time.monotonic() + 30
-    while "listening on" not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_emulator(running)
-            pytest.fail(f"the emulator did not start:\n{log.read_text()}")
-        time.sleep(0.05)
-    return running
+        try:
+            started = launcher.start(port or free_ports(1)[0], *args, output=output, env=env)
+        except launcher.EmulatorError as error:
+            pytest.fail(f"{error}:\n{log.read_text()}")
+    return Running(started.url, started.process, log, started)
 
 
 def stop_emulator(running: Running) -> int:
-    if running.process.poll() is None:
-        running.process.send_signal(signal.SIGTERM)
-    try:
-        return running.process.wait(15)
-    except subprocess.TimeoutExpired:
-        running.process.kill()
-        running.process.wait()
-        raise
+    return launcher.stop(running.started)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ be_numbers = st.integers(min_value=0, max_value=19_999_999).map(be_number)
         # Luhn, doubling every second digit from the right:
         # 4 + 5(7×2) + 0 + 0 + 0 + 0 + 2 + 6(3×2) + 9 + 4(2×2) + 8 + 4(2×2) + 3 + 5(7×2) = 50
         "73282932000074",
-        # The demo bakery (shared/data/demo-town): Luhn total 60, though its SIREN 972281866 fails Luhn.
+        # The demo bakery (demo/vendors.json): Luhn total 60, though its SIREN 972281866 fails Luhn.
         "97228186620119",
         # SIREN 303265045: 1 + 2 + 0 + 0 + 0 + 1(5×2) + 4 + 0 + 5 + 3(6×2) + 2 + 6 + 0 + 6 = 30
         "30326504500011",
