@@ -2,7 +2,15 @@
 
 Every setting has an embedded default so that the app runs on a bare machine (SQLite, inline jobs,
 an embedded search index, the local Stripe emulator, mail written to ``instance/outbox``). Production
-(``APP_ENV=production``) refuses to start without a secret key and a PostgreSQL database.
+(``APP_ENV=production``) refuses to start without a secret key, a PostgreSQL database, Redis (rate-limit
+counters shared by every worker) and ``PUBLIC_URL``.
+
+Links and hosts: every absolute link the app hands out (in mail, to Stripe as a return address) is built
+from ``PUBLIC_URL`` (``app.urls.external_url``), never from the request's ``Host`` header, which the
+sender of a request chooses. Flask's own ``SERVER_NAME`` stays unset on purpose: set, it would make Flask
+route only requests for that exact host (404 for 127.0.0.1 in development, for the test client, for a
+health probe). Requests for a host outside ``ALLOWED_HOSTS`` are refused with a 400 (``app.urls``).
+Flask's ``TRUSTED_HOSTS`` is left unset too: its refusal happens before routing and breaks the error page.
 """
 
 from __future__ import annotations
@@ -11,11 +19,13 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 # The key the local Stripe emulator accepts; it opens nothing anywhere else.
 EMULATOR_STRIPE_KEY = "sk_test_local_emulator"
 EMULATOR_WEBHOOK_SECRET = "whsec_local_emulator"  # noqa: S105 - signs the local emulator's webhooks only
+EMULATOR_PORT = 8420  # the local Stripe emulator's, unless STRIPE_EMULATOR_PORT says otherwise
 
 
 class ConfigError(RuntimeError):
@@ -40,6 +50,14 @@ def _env_int(name: str, default: int) -> int:
         return int(value) if value is not None else default
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _public_url(value: str) -> str:
+    """The site's address as people reach it, ``scheme://host[:port][/path]``, without a trailing slash."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"PUBLIC_URL must look like https://bellerive-commerces.fr, got {value!r}")
+    return value.strip().rstrip("/")
 
 
 def _development_secret(instance_path: Path) -> str:
@@ -79,6 +97,16 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
 
     redis_url = _env("REDIS_URL")
     secure_cookies = _env_bool("SECURE_COOKIES", production)
+    # Where the site is reached: links in mail and Stripe's return addresses are built on it.
+    configured_public_url = overrides.get("PUBLIC_URL") or _env("PUBLIC_URL")
+    local_url = "http://localhost" if env == "testing" else "http://127.0.0.1:5000"
+    public_url = _public_url(configured_public_url or local_url)
+    # The hosts requests may name; any other Host header gets a 400. Locally, both loopback names work.
+    hosts = tuple(host.strip() for host in (_env("ALLOWED_HOSTS") or "").split(",") if host.strip())
+    if not hosts:
+        hosts = (str(urlsplit(public_url).hostname),)
+        if not production:
+            hosts += tuple(host for host in ("127.0.0.1", "localhost") if host not in hosts)
 
     config: dict[str, Any] = {
         "APP_ENV": env,
@@ -92,8 +120,12 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         ),
         "PLATFORM_SIRET": _env("PLATFORM_SIRET", "55210055400013"),
         "PLATFORM_VAT_NUMBER": _env("PLATFORM_VAT_NUMBER", "FR26552100554"),
-        "SERVER_NAME": _env("SERVER_NAME"),
-        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # The site's public address (see the module docstring); Flask's SERVER_NAME stays unset.
+        "PUBLIC_URL": public_url,
+        "ALLOWED_HOSTS": hosts,
+        "PREFERRED_URL_SCHEME": urlsplit(public_url).scheme,
+        # Reverse proxies in front: their X-Forwarded-For gives the client's address to the rate limits.
+        # Left at 0 behind a proxy, every client shares the proxy's address, and so one limit.
         "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 0),
         # Database
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -121,12 +153,17 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "marketplace"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        # Failed or not, log-in attempts count per client address and per (address, account) pair, so
+        # no one can lock an account out from elsewhere; a locked-out person can ask for a login link.
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),
+        "LOGIN_ADDRESS_RATE_LIMIT": _env("LOGIN_ADDRESS_RATE_LIMIT", "30 per minute; 200 per hour"),
+        "SIGNUP_RATE_LIMIT": _env("SIGNUP_RATE_LIMIT", "5 per minute; 30 per hour"),
         "SECOND_FACTOR_RATE_LIMIT": _env("SECOND_FACTOR_RATE_LIMIT", "5 per minute; 20 per hour"),
         "RESET_RATE_LIMIT": _env("RESET_RATE_LIMIT", "5 per minute; 20 per hour"),
         # Tokens sent by e-mail
         "CONFIRM_TOKEN_MAX_AGE": _env_int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 48),
         "RESET_TOKEN_MAX_AGE": _env_int("RESET_TOKEN_MAX_AGE", 60 * 60),
+        "LOGIN_LINK_MAX_AGE": _env_int("LOGIN_LINK_MAX_AGE", 15 * 60),
         # Mail
         "MAIL_FROM": _env("MAIL_FROM", "Bellerive Commerces <bonjour@bellerive-commerces.example.com>"),
         "SMTP_HOST": _env("SMTP_HOST"),
@@ -143,7 +180,7 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # fonts-dejavu-core): the PDF core fonts lack "€" and much of French typography.
         "PDF_FONT_DIR": _env("PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"),
         # Demo town (``flask demo load``)
-        "DEMO_DATA_DIR": _env("DEMO_DATA_DIR", str(BASE_DIR.parent / "shared" / "data" / "demo-town")),
+        "DEMO_DATA_DIR": _env("DEMO_DATA_DIR", str(BASE_DIR / "demo")),
         # Search (the search domain reads these)
         "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
         # The alias searches read; each reindex fills a new "<alias>-<timestamp>" index behind it.
@@ -151,8 +188,12 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "SEARCH_INDEX_DIR": _env("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
         # Payments (the payouts domain reads these)
         "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY", EMULATOR_STRIPE_KEY),
-        # In development the stripe library talks to the local emulator; in production to Stripe itself.
-        "STRIPE_API_BASE": _env("STRIPE_API_BASE", None if production else "http://127.0.0.1:8420"),
+        # In development the stripe library talks to the local emulator (on STRIPE_EMULATOR_PORT, as
+        # `make run` starts it); in production to Stripe itself.
+        "STRIPE_API_BASE": _env(
+            "STRIPE_API_BASE",
+            None if production else f"http://127.0.0.1:{_env_int('STRIPE_EMULATOR_PORT', EMULATOR_PORT)}",
+        ),
         # The publishable key the payment page's Payment Element uses (not needed with the emulator).
         "STRIPE_PUBLISHABLE_KEY": _env("STRIPE_PUBLISHABLE_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": _env(
@@ -177,5 +218,14 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         raise ConfigError("STRIPE_PUBLISHABLE_KEY must be set in production")
     if production and not config["STRIPE_WEBHOOK_SECRET"]:
         raise ConfigError("STRIPE_WEBHOOK_SECRET must be set in production")
+    if production and not configured_public_url:
+        raise ConfigError(
+            "PUBLIC_URL must be set in production (the site's address, e.g. https://bellerive-commerces.fr): "
+            "links in mail are built from it"
+        )
+    if production and not redis_url:
+        raise ConfigError(
+            "REDIS_URL must be set in production: rate limits kept in each worker's memory do not add up"
+        )
     config.update(overrides)
     return config

@@ -62,8 +62,19 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             x_proto=app.config["PROXY_FIX_HOPS"],
             x_host=app.config["PROXY_FIX_HOPS"],
         )
+    elif app.config["APP_ENV"] == "production":
+        app.logger.warning(
+            "PROXY_FIX_HOPS is 0: if a reverse proxy stands in front, every client has its address "
+            "and they all share one rate limit. Set PROXY_FIX_HOPS to the number of proxies."
+        )
 
+    from app import urls
+
+    urls.init_app(app)  # first: a request for a host not ours is refused before any other hook
     register_extensions(app)
+    from app import routing
+
+    routing.init_app(app)  # before the blueprints: their <int:…> ids take the bounded converter
     import_models()
     register_blueprints(app)
     register_cli(app)

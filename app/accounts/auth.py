@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -26,6 +28,7 @@ OPEN_TO_UNENROLLED = {
     "accounts.two_factor_setup",
     "accounts.logout",
     "site.set_language",
+    "site.save_language",
     "static",
 }
 
@@ -73,18 +76,50 @@ def manager_required(view: F) -> F:
     return cast(F, wrapped)
 
 
+MAX_NEXT_LENGTH = 2048
+
+
 def safe_next(target: str | None, default: str = "site.home") -> str:
-    """A local path to go back to after logging in; anything else (another host, a scheme) is ignored."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for(default)
+    """A path on this site to go back to (after logging in, switching language...); anything else
+    (another host, a scheme, a trick a browser would read as one) gives the ``default`` page."""
+    return local_path(target) or url_for(default)
 
 
-# -- rate-limit keys: per address and per account, so neither many IPs nor many accounts get through --
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None.
+
+    Browsers are lenient where a check is strict: they drop tabs and newlines anywhere in a URL, strip
+    leading spaces and control characters, read ``\\`` as ``/``, and ``//host`` or ``/\\host`` as another
+    host. So a target with any control, format or line-separator character, or a backslash, or leading
+    or trailing space is refused outright, and what remains must start with exactly one ``/`` and have
+    no scheme and no host, both as given and once percent-decoded (in case it is decoded again later).
+    """
+    if not target or len(target) > MAX_NEXT_LENGTH:
+        return None
+    for candidate in (target, unquote(target)):
+        if candidate != candidate.strip() or "\\" in candidate:
+            return None
+        if any(unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"} for char in candidate):
+            return None
+        if not candidate.startswith("/") or candidate.startswith("//"):
+            return None
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc:
+            return None
+    return target
+
+
+# -- rate-limit keys: per client address, and per (address, account) pair for log-in, so that failing
+# on purpose from one place locks out only that place, never the account itself --
 
 
 def email_key() -> str:
     return "email:" + services.normalize_email(request.form.get("email", ""))
+
+
+def address_and_email_key() -> str:
+    email = services.normalize_email(request.form.get("email", ""))
+    return f"address-email:{get_remote_address()}:{email}"
 
 
 def pending_user_key() -> str:

@@ -106,6 +106,10 @@ class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("Adresse e-mail"), validators=_email_validators(), filters=[_strip])
 
 
+class LoginLinkForm(FlaskForm):
+    email = EmailField(_l("Adresse e-mail"), validators=_email_validators(), filters=[_strip])
+
+
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("Nouveau mot de passe"), validators=[*_password_validators(), _not_only_digits_or_email]

@@ -35,8 +35,8 @@ class User(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     is_active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # Changes whenever the password changes: sessions and "remember me" cookies carry it, so a
-    # password change or reset logs every other device out.
+    # The generation of the account's sessions: sessions and "remember me" cookies carry it, and it
+    # changes on a password change or reset and on "log out everywhere", which logs every device out.
     session_token: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     # Two-factor authentication (TOTP). The secret is set at enrolment and kept only once confirmed.
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
@@ -48,6 +48,16 @@ class User(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
         back_populates="user", cascade="all, delete-orphan", order_by="RecoveryCode.id"
     )
 
+    @property
+    def session_key(self) -> str | None:
+        """The key of the login session this object was loaded for (not a column): Flask-Login stores
+        ``get_id()`` in the session and the remember cookie, so it names that one session."""
+        return self.__dict__.get("_login_session_key")
+
+    @session_key.setter
+    def session_key(self, key: str | None) -> None:
+        self.__dict__["_login_session_key"] = key
+
     # Flask-Login protocol
     @property
     def is_authenticated(self) -> bool:
@@ -58,7 +68,7 @@ class User(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        return f"{self.id}:{self.session_token}:{self.session_key or ''}"
 
     @property
     def is_manager(self) -> bool:
@@ -99,6 +109,19 @@ class RecoveryCode(IdMixin, db.Model):  # type: ignore[name-defined]
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="recovery_codes")
+
+
+class LoginSession(IdMixin, db.Model):  # type: ignore[name-defined]
+    """One device's log-in. Logging out deletes it, so a copied session or remember-me cookie stops
+    working too; the random key is in the cookie, only its hash here."""
+
+    __tablename__ = "login_sessions"
+
+    user_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
 class Address(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]

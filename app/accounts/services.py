@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -9,17 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
+import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import mail
-from app.accounts.models import RecoveryCode, Role, User
+from app.accounts.models import LoginSession, RecoveryCode, Role, User
 from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
+from app.urls import external_url
 
 RECOVERY_CODE_COUNT = 10
 TOTP_ISSUER_FALLBACK = "Marketplace"
@@ -60,7 +63,7 @@ def _verify_password(user: User, password: str) -> bool:
 
 def _set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
-    user.session_token = secrets.token_hex(16)
+    _end_all_sessions(user)
 
 
 def normalize_email(address: str) -> str:
@@ -74,11 +77,27 @@ def find_by_email(address: str) -> User | None:
 # -- sign-up and confirmation -------------------------------------------------------------------
 
 
-def register(email: str, password: str, first_name: str, last_name: str, locale: str) -> User:
-    """Create a shopper account and send the confirmation link."""
+def register(email: str, password: str, first_name: str, last_name: str, locale: str) -> User | None:
+    """Create a shopper account and send the confirmation link.
+
+    If the address already has an account, nothing is created and its owner is told by mail instead
+    (None is returned): the page answers the same either way, so sign-up tells no one who has an account.
+    """
     email = normalize_email(email)
-    if find_by_email(email):
-        raise AccountError(_l("Un compte existe déjà avec cette adresse e-mail."), field="email")
+    existing = find_by_email(email)
+    if existing is not None:
+        hash_password(password)  # the time creating an account takes, so the timing says nothing either
+        if existing.is_active:
+            mail.send(
+                existing.email,
+                _l("Quelqu’un a voulu créer un compte avec votre adresse"),
+                "accounts/signup_existing",
+                locale=existing.locale,
+                user=existing,
+                login_link=external_url("accounts.login"),
+                reset_link=external_url("accounts.forgot_password"),
+            )
+        return None
     user = User(
         email=email,
         first_name=first_name.strip(),
@@ -126,7 +145,7 @@ def send_confirmation(user: User) -> None:
         "accounts/confirm",
         locale=user.locale,
         user=user,
-        link=url_for("accounts.confirm_email", token=token, _external=True),
+        link=external_url("accounts.confirm_email", token=token),
     )
 
 
@@ -159,14 +178,137 @@ def record_login(user: User) -> None:
     user.last_login_at = utcnow()
 
 
+# -- login sessions -----------------------------------------------------------------------------
+#
+# Flask-Login keeps ``User.get_id()``, ``<user id>:<session token>:<session key>``, in the signed
+# session cookie and in the remember-me cookie. Both are checked against the database on every request:
+# the session token is the account's generation (changed by a password change or reset and by "log out
+# everywhere"), the session key names one device's LoginSession row (deleted when that device logs out).
+# A copied cookie therefore dies with the session it was copied from.
+
+
+def _session_lifetime() -> dt.timedelta:
+    """The longest a login session can last: the remember-me cookie's or the session cookie's life."""
+    remember = current_app.config["REMEMBER_COOKIE_DURATION"]
+    if not isinstance(remember, dt.timedelta):
+        remember = dt.timedelta(seconds=remember)
+    return max(remember, current_app.permanent_session_lifetime)
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def open_session(user: User) -> None:
+    """Start a login session for one device; its key goes into the cookies through ``user.get_id()``."""
+    now = utcnow()
+    db.session.execute(
+        sa.delete(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.created_at < now - _session_lifetime()
+        )
+    )
+    key = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, key_hash=_key_hash(key), created_at=now))
+    user.session_key = key
+
+
+def close_session(user: User) -> None:
+    """Log this device out: its session key stops working, even in a copy of its cookies."""
+    if user.session_key:
+        db.session.execute(
+            sa.delete(LoginSession).where(
+                LoginSession.user_id == user.id, LoginSession.key_hash == _key_hash(user.session_key)
+            )
+        )
+    user.session_key = None
+
+
+def log_out_everywhere(user: User) -> None:
+    """End every login session of the account, on every device, this one included."""
+    _end_all_sessions(user)
+
+
+def _end_all_sessions(user: User) -> None:
+    user.session_token = secrets.token_hex(16)
+    user.session_key = None
+    if user.id is not None:
+        db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
 def load_session_user(session_id: str) -> User | None:
-    """The user of a Flask-Login id ``<user id>:<session token>``; None once the password changed."""
-    user_id, _, token = session_id.partition(":")
+    """The user of a Flask-Login id, or None once that session ended (logged out there or everywhere,
+    password changed, account disabled) or outlived the cookies' lifetime."""
+    parts = session_id.split(":")
+    if len(parts) != 3:
+        return None
+    user_id, token, key = parts
+    if not user_id.isdigit() or not token or not key:
+        return None
+    found = db.session.execute(
+        sa.select(User, LoginSession.created_at)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == int(user_id), LoginSession.key_hash == _key_hash(key))
+    ).first()
+    if found is None:
+        return None
+    user, started_at = found
+    if not user.is_active or not hmac.compare_digest(user.session_token, token):
+        return None
+    if started_at < utcnow() - _session_lifetime():
+        return None
+    user.session_key = key
+    return user
+
+
+def pending_login_id(user: User) -> str:
+    """Who passed the password step and still owes the second factor (kept in their session)."""
+    return f"{user.id}:{user.session_token}"
+
+
+def load_pending_user(pending_id: str) -> User | None:
+    user_id, _, token = pending_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.is_active or not hmac.compare_digest(user.session_token, token):
         return None
+    return user
+
+
+# -- one-time login links -----------------------------------------------------------------------
+
+
+def _login_fingerprint(user: User) -> str:
+    # Changes when the person logs in (by any means) or their sessions are ended: the link works once.
+    last_login = f"{user.last_login_at.timestamp():.6f}" if user.last_login_at else ""
+    material = f"{user.session_token}:{last_login}".encode()
+    return hashlib.sha256(material).hexdigest()[:16]
+
+
+def request_login_link(email: str) -> None:
+    """Mail a short-lived, single-use link that logs in without the password (for someone locked out
+    by the log-in rate limit). Says nothing either way, like the password reset."""
+    user = find_by_email(email)
+    if user is None or not user.is_active or not user.email_confirmed:
+        return
+    token = _serializer("login-link").dumps({"u": user.id, "f": _login_fingerprint(user)})
+    mail.send(
+        user.email,
+        _l("Votre lien de connexion"),
+        "accounts/login_link",
+        locale=user.locale,
+        user=user,
+        link=external_url("accounts.login_link", token=token),
+        minutes=current_app.config["LOGIN_LINK_MAX_AGE"] // 60,
+    )
+
+
+def check_login_link(token: str) -> User:
+    """The account a login link is for; refused once used, expired or after the sessions ended."""
+    data = _load_token("login-link", token, current_app.config["LOGIN_LINK_MAX_AGE"])
+    user = _token_user(data)
+    if not user.email_confirmed or data.get("f") != _login_fingerprint(user):
+        raise TokenError(_l("Ce lien a déjà servi. Demandez-en un nouveau."))
     return user
 
 
@@ -186,7 +328,7 @@ def request_password_reset(email: str) -> None:
         "accounts/reset_password",
         locale=user.locale,
         user=user,
-        link=url_for("accounts.reset_password", token=token, _external=True),
+        link=external_url("accounts.reset_password", token=token),
         minutes=current_app.config["RESET_TOKEN_MAX_AGE"] // 60,
     )
 
@@ -227,7 +369,7 @@ def _notify_password_changed(user: User) -> None:
         "accounts/password_changed",
         locale=user.locale,
         user=user,
-        link=url_for("accounts.forgot_password", _external=True),
+        link=external_url("accounts.forgot_password"),
     )
 
 
@@ -248,7 +390,7 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
         locale=user.locale,
         user=user,
         new_email=new_email,
-        link=url_for("accounts.confirm_email_change", token=token, _external=True),
+        link=external_url("accounts.confirm_email_change", token=token),
     )
 
 

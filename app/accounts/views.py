@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -16,6 +16,7 @@ from app.accounts.models import User
 from app.extensions import db, limiter
 from app.forms import show_error
 from app.i18n import SESSION_KEY as LOCALE_SESSION_KEY
+from app.site.errors import MESSAGES as ERROR_MESSAGES
 
 blueprint = Blueprint("accounts", __name__)
 
@@ -26,24 +27,24 @@ TOTP_SETUP_SECRET = "accounts.totp_setup_secret"  # noqa: S105 - a session key, 
 
 
 @blueprint.route("/inscription", methods=["GET", "POST"])
+@limiter.limit(auth.limit("SIGNUP_RATE_LIMIT"), methods=["POST"])
+# Per address, and per e-mail like every form that sends mail, so no one gets a flood of them.
+@limiter.limit(auth.limit("RESET_RATE_LIMIT"), key_func=auth.email_key, methods=["POST"])
 def signup() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("site.home"))
     form = forms.SignupForm()
     if form.validate_on_submit():
-        try:
-            user = services.register(
-                email=form.email.data,
-                password=form.password.data,
-                first_name=form.first_name.data,
-                last_name=form.last_name.data,
-                locale=str(get_locale()),  # the language they are reading the site in
-            )
-        except services.AccountError as error:
-            show_error(form, error)
-        else:
-            db.session.commit()
-            return redirect(url_for("accounts.check_inbox", email=user.email))
+        # An address that already has an account gets the same answer (its owner is told by mail).
+        services.register(
+            email=form.email.data,
+            password=form.password.data,
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
+            locale=str(get_locale()),  # the language they are reading the site in
+        )
+        db.session.commit()
+        return redirect(url_for("accounts.check_inbox", email=services.normalize_email(form.email.data)))
     return render_template("accounts/signup.html", form=form)
 
 
@@ -88,8 +89,8 @@ def confirm_email(token: str) -> str | Response:
 
 
 @blueprint.route("/connexion", methods=["GET", "POST"])
-@limiter.limit(auth.limit("LOGIN_RATE_LIMIT"), methods=["POST"])
-@limiter.limit(auth.limit("LOGIN_RATE_LIMIT"), key_func=auth.email_key, methods=["POST"])
+@limiter.limit(auth.limit("LOGIN_ADDRESS_RATE_LIMIT"), methods=["POST"])
+@limiter.limit(auth.limit("LOGIN_RATE_LIMIT"), key_func=auth.address_and_email_key, methods=["POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("site.home"))
@@ -106,10 +107,7 @@ def login() -> str | Response:
             )
         elif user.two_factor_enabled:
             db.session.commit()  # a password rehash, if any
-            session[auth.PENDING_SECOND_FACTOR] = user.get_id()
-            session[auth.PENDING_REMEMBER] = bool(form.remember.data)
-            session[auth.PENDING_NEXT] = form.next.data or ""
-            return redirect(url_for("accounts.second_factor"))
+            return _ask_second_factor(user, remember=bool(form.remember.data), next_url=form.next.data)
         else:
             return _complete_login(user, remember=bool(form.remember.data), next_url=form.next.data)
     return render_template(
@@ -120,8 +118,16 @@ def login() -> str | Response:
     )
 
 
+def _ask_second_factor(user: User, remember: bool, next_url: str | None) -> Response:
+    session[auth.PENDING_SECOND_FACTOR] = services.pending_login_id(user)
+    session[auth.PENDING_REMEMBER] = remember
+    session[auth.PENDING_NEXT] = next_url or ""
+    return redirect(url_for("accounts.second_factor"))
+
+
 def _complete_login(user: User, remember: bool, next_url: str | None) -> Response:
     services.record_login(user)
+    services.open_session(user)
     db.session.commit()
     session.pop(LOCALE_SESSION_KEY, None)  # from now on the account's language applies
     login_user(user, remember=remember)
@@ -136,7 +142,7 @@ def _complete_login(user: User, remember: bool, next_url: str | None) -> Respons
 @limiter.limit(auth.limit("SECOND_FACTOR_RATE_LIMIT"), methods=["POST"])
 def second_factor() -> str | Response:
     pending = session.get(auth.PENDING_SECOND_FACTOR)
-    user = services.load_session_user(pending) if pending else None
+    user = services.load_pending_user(pending) if pending else None
     if user is None:
         return redirect(url_for("accounts.login"))
     form = forms.SecondFactorForm()
@@ -166,9 +172,77 @@ def second_factor() -> str | Response:
 def logout() -> Response:
     form = FlaskForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            # This device's session ends for good: a copy of its cookies stops working too.
+            services.close_session(acting_user())
+            db.session.commit()
         logout_user()
         flash(_l("Vous êtes déconnecté."), "info")
     return redirect(url_for("site.home"))
+
+
+@blueprint.route("/compte/securite/deconnexion-partout", methods=["POST"])
+@login_required
+def logout_everywhere() -> Response:
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("accounts.security"))
+    services.log_out_everywhere(acting_user())
+    db.session.commit()
+    logout_user()
+    flash(_l("Vous êtes déconnecté sur tous vos appareils, celui-ci compris."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+# -- login by a mailed link, for someone the log-in rate limit stops ------------------------------
+
+
+@blueprint.errorhandler(429)
+def too_many_attempts(error: Exception) -> tuple[str, int]:
+    if request.endpoint == "accounts.login":
+        # The limit holds for this address (and this address and account): the owner may still get in
+        # with a link sent to their mailbox, which no one failing on purpose can read.
+        form = forms.LoginLinkForm(formdata=None, email=request.form.get("email", "")[:254])
+        return render_template("accounts/login_link_request.html", form=form, locked=True), 429
+    return render_template("errors/error.html", status=429, message=ERROR_MESSAGES[429]), 429
+
+
+@blueprint.route("/connexion/lien", methods=["GET", "POST"])
+@limiter.limit(auth.limit("RESET_RATE_LIMIT"), methods=["POST"])
+@limiter.limit(auth.limit("RESET_RATE_LIMIT"), key_func=auth.address_and_email_key, methods=["POST"])
+def request_login_link() -> str | Response:
+    form = forms.LoginLinkForm()
+    if form.validate_on_submit():
+        services.request_login_link(form.email.data)
+        db.session.commit()
+        flash(
+            _l(
+                "Si un compte existe à cette adresse, vous allez recevoir un lien de connexion, "
+                "valable %(minutes)d minutes.",
+                minutes=current_app.config["LOGIN_LINK_MAX_AGE"] // 60,
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/login_link_request.html", form=form, locked=False)
+
+
+@blueprint.route("/connexion/lien/<token>", methods=["GET", "POST"])
+@limiter.limit(auth.limit("RESET_RATE_LIMIT"), methods=["POST"])
+def login_link(token: str) -> str | Response:
+    """The link asks for a click before logging in: mail scanners that open links must not spend it."""
+    if current_user.is_authenticated:
+        return redirect(url_for("site.home"))
+    try:
+        user = services.check_login_link(token)
+    except services.TokenError as error:
+        return render_template("accounts/token_error.html", message=error.message), 400  # type: ignore[return-value]
+    form = FlaskForm()
+    if form.validate_on_submit():
+        if user.two_factor_enabled:
+            return _ask_second_factor(user, remember=False, next_url=None)
+        return _complete_login(user, remember=False, next_url=None)
+    return render_template("accounts/login_link.html", form=form, user=user)
 
 
 # -- forgotten password -------------------------------------------------------------------------
@@ -237,8 +311,9 @@ def change_password() -> str | Response:
         except services.AccountError as error:
             show_error(form, error)
         else:
+            # Every session ended with the old password: this device gets a new one, the others are out.
+            services.open_session(user)
             db.session.commit()
-            # The session token changed: log in again on this device, the others are logged out.
             login_user(user)
             flash(_l("Votre mot de passe est changé. Vos autres appareils sont déconnectés."), "success")
             return redirect(url_for("accounts.account"))
@@ -291,6 +366,7 @@ def security() -> str:
         user=user,
         remaining=services.remaining_recovery_codes(user),
         password_form=forms.PasswordConfirmForm(),
+        logout_everywhere_form=FlaskForm(),
     )
 
 

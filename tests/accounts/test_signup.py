@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import Role, User
 from app.extensions import db
+from tests.accounts.test_login import without_csrf_token
 from tests.factories import UserFactory
 from tests.plugins.application import Client, Mailbox
 
@@ -47,13 +48,35 @@ def test_following_the_link_confirms_the_address(client: Client, mailbox: Mailbo
     assert user.email_confirmed_at is not None
 
 
-def test_a_duplicate_email_gets_a_message_on_the_field(client: Client) -> None:
-    UserFactory(email="camille.durand@example.com")
-    response = client.submit("/inscription", VALID)
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "Un compte existe déjà avec cette adresse e-mail." in page
-    assert 'id="email-error"' in page
+def test_a_taken_address_gets_the_same_answer_and_its_owner_a_mail(client: Client, mailbox: Mailbox) -> None:
+    owner = UserFactory(email="camille.durand@example.com", first_name="Camille")
+    owner_hash = owner.password_hash
+    answers = []
+    for email in ("Camille.Durand@Example.com", "Someone.Else@Example.com"):
+        response = client.submit("/inscription", {**VALID, "email": email})
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/inscription/verifiez-vos-e-mails")
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        answers.append(without_csrf_token(page).replace(email.lower(), "EMAIL"))
+    assert answers[0] == answers[1], "nothing tells whether the address has an account"
+
+    message = mailbox.last_to("camille.durand@example.com")
+    assert message.subject == "Quelqu’un a voulu créer un compte avec votre adresse"
+    assert "Bonjour Camille," in message.text
+    assert mailbox.link(message, "/connexion")
+    assert mailbox.link(message, "/mot-de-passe-oublie")
+    assert "/confirmer/" not in message.text
+    users = db.session.scalars(sa.select(User).where(User.email == "camille.durand@example.com")).all()
+    assert [user.password_hash for user in users] == [owner_hash], "the account is left as it was"
+
+
+def test_signing_up_is_rate_limited(client: Client) -> None:
+    statuses = [
+        client.submit("/inscription", {**VALID, "email": f"person{number}@example.com"}).status_code
+        for number in range(6)
+    ]
+    assert statuses[:5] == [302] * 5
+    assert statuses[5] == 429
 
 
 def test_every_field_is_validated_on_the_server(client: Client) -> None:

@@ -106,9 +106,22 @@ def test_a_signed_in_person_keeps_their_language(client: Client) -> None:
     client.submit("/connexion", {"email": "ana@example.com", "password": PASSWORD})
     assert '<html lang="en">' in client.get("/compte").get_data(as_text=True)
     client.get("/langue/fr")
+    assert '<html lang="en">' in client.get("/compte").get_data(as_text=True), "a GET saves nothing"
+    response = client.submit("/langue", {"code": "fr", "next": "/compte"}, form_url="/compte")
+    assert response.headers["Location"] == "/compte"
     client.submit("/deconnexion", {}, form_url="/compte")
     client.submit("/connexion", {"email": "ana@example.com", "password": PASSWORD})
     assert '<html lang="fr">' in client.get("/compte").get_data(as_text=True), "the switch was saved"
+
+
+def test_the_signed_in_switch_is_a_form_with_a_token(client: Client) -> None:
+    UserFactory(email="ana@example.com")
+    client.submit("/connexion", {"email": "ana@example.com", "password": PASSWORD})
+    page = client.get("/compte").get_data(as_text=True)
+    assert 'action="/langue"' in page
+    assert 'data-testid="lang-en"' in page
+    assert client.post("/langue", data={"code": "en"}).status_code == 400, "no CSRF token"
+    assert '<html lang="fr">' in client.get("/compte").get_data(as_text=True)
 
 
 def test_mail_goes_out_in_the_recipients_language(client: Client, mailbox) -> None:  # type: ignore[no-untyped-def]

@@ -92,9 +92,9 @@ def test_login_is_rate_limited(client: Client) -> None:
     ]
     assert statuses[:10] == [200] * 10
     assert statuses[10] == 429
-    assert "Trop de tentatives" in client.submit(
-        "/connexion", {"email": "x@example.com", "password": "y"}
-    ).get_data(as_text=True)
+    page = client.submit("/connexion", {"email": "ana@example.com", "password": "y"}).get_data(as_text=True)
+    assert "Trop de tentatives" in page
+    assert "Envoyer le lien de connexion" in page, "the owner is offered a way in"
 
 
 def test_an_unexpected_error_shows_a_friendly_500_without_a_trace(
@@ -117,3 +117,65 @@ def test_an_unexpected_error_shows_a_friendly_500_without_a_trace(
     assert "Une erreur est survenue de notre côté" in page
     assert "secret internals" not in page
     assert "Traceback" not in page
+
+
+# -- the Host header: links in mail never follow it, and requests for other hosts are refused ------
+
+
+def test_a_request_for_another_host_is_refused(client: Client) -> None:
+    response = client.get("/", base_url="http://evil.example")
+    assert response.status_code == 400
+    assert "La demande n’a pas pu être traitée." in response.get_data(as_text=True)
+    assert client.get("/", headers={"Host": "evil.example:80"}).status_code == 400
+    for allowed in ("http://localhost", "http://127.0.0.1:5000"):
+        assert client.get("/", base_url=allowed).status_code == 200, allowed
+
+
+def test_the_health_check_answers_whatever_the_host(client: Client) -> None:
+    """Load balancers often probe a server by its address."""
+    assert client.get("/healthz", base_url="http://10.0.0.7:8000").status_code in (200, 503)
+
+
+def test_a_reset_requested_for_another_host_mails_nothing(client: Client, mailbox) -> None:  # type: ignore[no-untyped-def]
+    UserFactory(email="ana@example.com")
+    token = client.csrf_token("/mot-de-passe-oublie")
+    response = client.post(
+        "/mot-de-passe-oublie",
+        data={"csrf_token": token, "email": "ana@example.com"},
+        base_url="http://evil.example",
+    )
+    assert response.status_code == 400
+    assert mailbox.to("ana@example.com") == []
+
+
+def test_links_in_mail_lead_to_the_public_address_whatever_the_request(
+    app: Flask,
+    client: Client,
+    mailbox,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://bellerive-commerces.example")
+    UserFactory(email="ana@example.com")
+    # Asked on "localhost", with a forged forwarded host (no proxy is trusted here).
+    client.submit(
+        "/mot-de-passe-oublie", {"email": "ana@example.com"}, headers={"X-Forwarded-Host": "evil.example"}
+    )
+    text = mailbox.last_to("ana@example.com").text
+    assert "https://bellerive-commerces.example/mot-de-passe/" in text
+    assert "evil.example" not in text
+    assert "localhost" not in text
+
+
+def test_links_built_outside_a_request_use_the_public_address(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs and commands (review requests under cron) build the same links as pages do."""
+    from app.urls import external_url
+
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://bellerive-commerces.example/ville")
+    with app.app_context():
+        assert external_url("accounts.login") == "https://bellerive-commerces.example/ville/connexion"
+        assert (
+            external_url("catalog.product", product_id=7, _anchor="avis")
+            == "https://bellerive-commerces.example/ville/produits/7#avis"
+        )

@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 from app import create_app, mail
 from app.extensions import db, limiter
 from app.jobs import RecordingDispatcher
-from tests.plugins.database import _worker, create_test_database, drop_test_database
+from tests.plugins.database import RUN_ID, _worker, create_test_database, drop_test_database
 from tests.plugins.services import Services
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parents[2] / "migrations")
@@ -39,7 +39,8 @@ def test_config(database_url: str, services: Services, tmp_root: Path, **extra: 
         "MEDIA_DIR": str(tmp_root / "media"),
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": services.redis_url or "memory://",
-        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"marketplace-test-{_worker()}"},
+        # Per run and worker: runs sharing one Redis must not count (or reset) each other's attempts.
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"marketplace-test-{RUN_ID}-{_worker()}"},
         "STRIPE_API_BASE": "http://127.0.0.1:9",  # nothing listens: no test reaches Stripe by accident
     }
     config.update(extra)

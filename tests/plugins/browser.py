@@ -81,6 +81,8 @@ def live_server(
         with application.app_context():
             flask_migrate.upgrade(directory=MIGRATIONS_DIR)
         server = make_server("127.0.0.1", 0, application, threaded=True)
+        # Links in mail and Stripe's return addresses lead back to this server, on its random port.
+        application.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
         thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
         thread.start()
         try:
