@@ -16,6 +16,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.forms import commit_or_say
 from app.pdf import download
+from app.permissions import Permission
 from payouts import gateway, reports, subscriptions
 from payouts.forms import ChoosePlanForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
 from payouts.models import BillingInvoice, CommissionInvoice
@@ -35,7 +36,7 @@ def _plan_form() -> ChoosePlanForm:
 
 
 @blueprint.route("/<slug>/finances")
-@shop_member()
+@shop_member(Permission.FINANCES)
 def finances(member: ShopMember) -> str:
     shop = member.shop
     today = utcnow().date()
@@ -74,7 +75,7 @@ def finances(member: ShopMember) -> str:
 
 
 @blueprint.route("/<slug>/finances/releve")
-@shop_member()
+@shop_member(Permission.FINANCES)
 def statement(member: ShopMember) -> Response:
     from payouts import documents
 
@@ -96,7 +97,7 @@ def statement(member: ShopMember) -> Response:
 
 
 @blueprint.route("/<slug>/finances/factures/<int:invoice_id>.pdf")
-@shop_member()
+@shop_member(Permission.FINANCES)
 def commission_invoice(member: ShopMember, invoice_id: int) -> Response:
     from payouts import documents
 
@@ -109,8 +110,6 @@ def commission_invoice(member: ShopMember, invoice_id: int) -> Response:
 
 
 def _billing(member: ShopMember, change: Any, success: Any) -> Response:
-    if not member.is_owner:
-        abort(403)
     try:
         commit_or_say(change, success)
     except gateway.StripeError as error:
@@ -123,7 +122,7 @@ def _billing(member: ShopMember, change: Any, success: Any) -> Response:
 
 
 @blueprint.route("/<slug>/finances/forfait", methods=["POST"])
-@shop_member(owner=True)
+@shop_member(Permission.FINANCES)
 def choose_plan(member: ShopMember) -> Response:
     form = _plan_form()
     if not form.validate_on_submit():
@@ -139,7 +138,7 @@ def choose_plan(member: ShopMember) -> Response:
 
 
 @blueprint.route("/<slug>/finances/payer", methods=["POST"])
-@shop_member(owner=True)
+@shop_member(Permission.FINANCES)
 def pay_now(member: ShopMember) -> Response:
     form = PayNowForm()
     if not form.validate_on_submit():

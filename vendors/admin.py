@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from app.accounts.auth import acting_user, manager_required
 from app.audit import services as audit
 from app.extensions import db
+from app.routing import parse_id
 from vendors import forms, hours, services
 from vendors.models import RelayPoint, Shop, ShopStatus
 
@@ -35,7 +36,7 @@ def shops() -> str:
     status_value = request.args.get("statut", "")
     status = ShopStatus(status_value) if status_value in {s.value for s in ShopStatus} else None
     text = request.args.get("q", "")[:100]
-    category_id = request.args.get("categorie", type=int)
+    category_id = request.args.get("categorie", type=parse_id)
     return render_template(
         "vendors/admin/shops.html",
         shops=services.search_shops(status, text, category_id),

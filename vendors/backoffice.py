@@ -1,7 +1,8 @@
 """The shop's back office (``/vendeur``): the onboarding wizard, settings, team and payouts.
 
 Every page is addressed by the shop's slug and resolved through the signed-in person's membership:
-a person who is not a member of that shop gets a 404, whatever the page or action.
+a person who is not a member of that shop gets a 404, whatever the page or action; a member whose
+role the permission table does not allow there gets a 403.
 """
 
 from __future__ import annotations
@@ -10,26 +11,39 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from app import money
+from app import money, permissions
 from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
 from app.forms import show_error
+from app.permissions import Permission
+from app.urls import external_url
 from payouts import gateway, subscriptions
-from vendors import forms, hours, services
-from vendors.models import MemberRole, ShopMember, ShopStatus, VatRegime
+from vendors import forms, hours, services, stripe_requirements
+from vendors.dashboard import figures as dashboard_figures
+from vendors.models import MemberRole, ShopMember, ShopStatus, StaffInvitation, VatRegime
 
 blueprint = Blueprint("vendors_backoffice", __name__, url_prefix="/vendeur")
 
 F = TypeVar("F", bound=Callable[..., Any])
 CURRENT_SHOP = "vendors.current_shop"
+# What a route needs: one permission, or a function of the URL's arguments (None: no such page).
+Needed = Permission | Callable[..., Permission | None]
+# The columns of the permission table on the team page.
+TEAM_PAGE_ACTORS = (
+    permissions.Actor.STAFF,
+    permissions.Actor.OWNER,
+    permissions.Actor.MANAGER,
+    permissions.Actor.SHOPPER,
+)
 
 STEP_TITLES = {
     "identity": _l("La boutique"),
@@ -42,8 +56,22 @@ STEP_TITLES = {
 }
 
 
-def shop_member(owner: bool = False) -> Callable[[F], F]:
-    """Resolve ``slug`` to the person's membership (404 otherwise) and pass it as ``member``."""
+def _resolver(needed: Needed, post: Permission | None) -> Callable[[str, dict[str, Any]], Permission | None]:
+    def required(method: str, arguments: dict[str, Any]) -> Permission | None:
+        wanted = post if post is not None and method == "POST" else needed
+        return wanted if isinstance(wanted, Permission) else wanted(**arguments)
+
+    return required
+
+
+def shop_member(needed: Needed, *, post: Permission | None = None) -> Callable[[F], F]:
+    """Resolve ``slug`` to the person's membership and ask the permission table before the view.
+
+    Not signed in: the login page. Not a member of that shop, whoever one is elsewhere: 404, so a
+    shop's URLs reveal nothing. A member whose role lacks the permission: 403. ``post`` is the
+    permission of the page's form when it is not the page's own. The view gets ``member``.
+    """
+    required = _resolver(needed, post)
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -52,11 +80,33 @@ def shop_member(owner: bool = False) -> Callable[[F], F]:
             member = services.membership(acting_user(), slug)
             if member is None:
                 abort(404)
-            if owner and not member.is_owner:
+            permission = required(request.method, kwargs)
+            if permission is None:
+                abort(404)
+            if not member.may(permission):
                 abort(403)
             session[CURRENT_SHOP] = member.shop.slug
             return view(member, *args, **kwargs)
 
+        wrapped.required_permission = required  # type: ignore[attr-defined]
+        return cast(F, wrapped)
+
+    return decorate
+
+
+def signed_in(permission: Permission) -> Callable[[F], F]:
+    """A back-office page outside any shop (choosing or opening one): the table decides from the
+    person's platform role."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not permissions.allows(permissions.platform_actor(current_user), permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = _resolver(permission, None)  # type: ignore[attr-defined]
         return cast(F, wrapped)
 
     return decorate
@@ -78,7 +128,7 @@ def _after_save(member: ShopMember, step: str) -> Response:
 
 
 @blueprint.route("/")
-@login_required
+@signed_in(Permission.OPEN_SHOP)
 def home() -> Response | str:
     """The shop last worked on, the only shop, a chooser, or an invitation to open one."""
     memberships = services.memberships(acting_user())
@@ -94,7 +144,7 @@ def home() -> Response | str:
 
 
 @blueprint.route("/boutiques")
-@login_required
+@signed_in(Permission.OPEN_SHOP)
 def choose() -> str:
     return render_template(
         "vendors/backoffice/choose_shop.html", memberships=services.memberships(acting_user())
@@ -102,7 +152,7 @@ def choose() -> str:
 
 
 @blueprint.route("/nouvelle-boutique", methods=["GET", "POST"])
-@login_required
+@signed_in(Permission.OPEN_SHOP)
 def new_shop() -> Response | str:
     form = forms.IdentityForm()
     form.category_id.choices = _category_choices()
@@ -145,7 +195,7 @@ def _identity(form: forms.IdentityForm) -> services.Identity:
 
 
 @blueprint.route("/<slug>/")
-@shop_member()
+@shop_member(Permission.DASHBOARD)
 def dashboard(member: ShopMember) -> str:
     shop = member.shop
     return render_template(
@@ -155,6 +205,7 @@ def dashboard(member: ShopMember) -> str:
         steps=_step_list(member),
         missing=services.missing_steps(shop),
         open_state=hours.open_state(shop.opening_hours, shop.closures, utcnow()),
+        figures=dashboard_figures(member),
     )
 
 
@@ -165,7 +216,7 @@ def _step_list(member: ShopMember) -> list[dict[str, Any]]:
             "title": STEP_TITLES[step],
             "done": services.step_done(member.shop, step),
             "optional": step in services.OPTIONAL_STEPS,
-            "locked": step in services.OWNER_ONLY_STEPS and not member.is_owner,
+            "locked": not member.may(services.STEP_PERMISSIONS[step]),
         }
         for step in services.STEPS
     ]
@@ -175,12 +226,8 @@ def _step_list(member: ShopMember) -> list[dict[str, Any]]:
 
 
 @blueprint.route("/<slug>/reglages/<step>", methods=["GET", "POST"])
-@shop_member()
+@shop_member(lambda step: services.STEP_PERMISSIONS.get(step))
 def step(member: ShopMember, step: str) -> Response | str:
-    if step not in services.STEPS:
-        abort(404)
-    if step in services.OWNER_ONLY_STEPS and not member.is_owner:
-        abort(403)
     shop = member.shop
     handler = STEP_HANDLERS[step]
     form, saved = handler(member)
@@ -376,7 +423,7 @@ STEP_HANDLERS: dict[str, Callable[[ShopMember], tuple[FlaskForm, bool]]] = {
 
 
 @blueprint.route("/<slug>/envoyer", methods=["GET", "POST"])
-@shop_member()
+@shop_member(Permission.SUBMIT)
 def submit(member: ShopMember) -> Response | str:
     shop = member.shop
     form = forms.SubmitForm()
@@ -398,7 +445,7 @@ def submit(member: ShopMember) -> Response | str:
             form.plan.data = chosen.plan_id
     else:
         del form.plan  # a marketplace without plans: nothing to choose
-    if member.is_owner and form.validate_on_submit():
+    if form.validate_on_submit():
         try:
             if plans:
                 subscriptions.record_choice(member.user, shop, form.plan.data)
@@ -425,10 +472,10 @@ def submit(member: ShopMember) -> Response | str:
 
 
 @blueprint.route("/<slug>/equipe", methods=["GET", "POST"])
-@shop_member()
+@shop_member(Permission.TEAM, post=Permission.TEAM_MANAGE)
 def team(member: ShopMember) -> Response | str:
     form = forms.InviteForm()
-    if member.is_owner and form.validate_on_submit():
+    if form.validate_on_submit():
         try:
             services.invite(member, form.email.data, MemberRole(form.role.data))
         except services.ShopError as error:
@@ -442,14 +489,24 @@ def team(member: ShopMember) -> Response | str:
         member=member,
         shop=member.shop,
         form=form,
-        invitations=services.pending_invitations(member.shop) if member.is_owner else [],
+        invitations=services.pending_invitations(member.shop) if member.may(Permission.TEAM_MANAGE) else [],
         action_form=FlaskForm(),
+        actors=[permissions.ACTOR_LABELS[actor] for actor in TEAM_PAGE_ACTORS],
+        permission_rows=permissions.rows(TEAM_PAGE_ACTORS),
     )
 
 
+def _of_this_shop(member: ShopMember, model: type[ShopMember | StaffInvitation], object_id: int) -> None:
+    """Another shop's person or invitation under this shop's address is a 404, as for its products."""
+    shop_id = db.session.scalar(sa.select(model.shop_id).where(model.id == object_id))
+    if shop_id != member.shop_id:
+        abort(404)
+
+
 @blueprint.route("/<slug>/equipe/<int:member_id>/retirer", methods=["POST"])
-@shop_member(owner=True)
+@shop_member(Permission.TEAM_MANAGE)
 def remove_member(member: ShopMember, member_id: int) -> Response:
+    _of_this_shop(member, ShopMember, member_id)
     return _team_action(
         member,
         lambda: services.remove_member(member, member_id),
@@ -458,8 +515,9 @@ def remove_member(member: ShopMember, member_id: int) -> Response:
 
 
 @blueprint.route("/<slug>/equipe/invitations/<int:invitation_id>/annuler", methods=["POST"])
-@shop_member(owner=True)
+@shop_member(Permission.TEAM_MANAGE)
 def revoke_invitation(member: ShopMember, invitation_id: int) -> Response:
+    _of_this_shop(member, StaffInvitation, invitation_id)
     return _team_action(
         member, lambda: services.revoke_invitation(member, invitation_id), _l("Invitation annulée.")
     )
@@ -482,15 +540,19 @@ def _team_action(member: ShopMember, action: Callable[[], None], done: Any) -> R
 
 
 @blueprint.route("/<slug>/paiements")
-@shop_member()
+@shop_member(Permission.PAYMENTS)
 def payouts(member: ShopMember) -> str:
     return render_template(
-        "vendors/backoffice/payouts.html", member=member, shop=member.shop, form=FlaskForm()
+        "vendors/backoffice/payouts.html",
+        member=member,
+        shop=member.shop,
+        form=FlaskForm(),
+        requirements=stripe_requirements.labels(member.shop.stripe_requirements or []),
     )
 
 
 @blueprint.route("/<slug>/paiements/inscription", methods=["POST"])
-@shop_member(owner=True)
+@shop_member(Permission.PAYMENTS)
 def payouts_onboarding(member: ShopMember) -> Response:
     """Send the owner to Stripe's hosted onboarding (the link is made on demand: it expires fast)."""
     if not FlaskForm().validate_on_submit():
@@ -499,8 +561,8 @@ def payouts_onboarding(member: ShopMember) -> Response:
     try:
         link = services.start_payouts_onboarding(
             member,
-            refresh_url=url_for(".payouts_refresh", slug=slug, _external=True),
-            return_url=url_for(".payouts_return", slug=slug, _external=True),
+            refresh_url=external_url("vendors_backoffice.payouts_refresh", slug=slug),
+            return_url=external_url("vendors_backoffice.payouts_return", slug=slug),
         )
     except gateway.StripeError:
         db.session.rollback()
@@ -511,7 +573,7 @@ def payouts_onboarding(member: ShopMember) -> Response:
 
 
 @blueprint.route("/<slug>/paiements/retour")
-@shop_member()
+@shop_member(Permission.PAYMENTS)
 def payouts_return(member: ShopMember) -> Response:
     try:
         services.refresh_payouts_status(member)
@@ -527,7 +589,7 @@ def payouts_return(member: ShopMember) -> Response:
 
 
 @blueprint.route("/<slug>/paiements/relancer")
-@shop_member(owner=True)
+@shop_member(Permission.PAYMENTS)
 def payouts_refresh(member: ShopMember) -> Response:
     """Stripe sends the owner here when the onboarding link expired: make a new one at once."""
     flash(_l("Le lien Stripe a expiré : reprenez l’inscription."), "info")
@@ -535,7 +597,7 @@ def payouts_refresh(member: ShopMember) -> Response:
 
 
 @blueprint.route("/<slug>/paiements/tableau-de-bord", methods=["POST"])
-@shop_member(owner=True)
+@shop_member(Permission.PAYMENTS)
 def payouts_dashboard(member: ShopMember) -> Response:
     if not FlaskForm().validate_on_submit():
         abort(400)

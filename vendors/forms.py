@@ -13,7 +13,6 @@ from wtforms import (
     EmailField,
     Form,
     FormField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -26,7 +25,7 @@ from wtforms.fields import FieldList
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.forms import FloatCoordinate, MoneyField, require_if
+from app.forms import BoundedIntegerField, FloatCoordinate, MoneyField, coerce_id, require_if
 from vendors import hours
 from vendors.models import MemberRole, VatRegime
 
@@ -194,7 +193,7 @@ class CheckboxList(SelectMultipleField):
 
 class DeliveryForm(FlaskForm):
     click_collect = BooleanField(_l("Retrait en boutique (click & collect)"))
-    click_collect_prep_minutes = IntegerField(
+    click_collect_prep_minutes = BoundedIntegerField(
         _l("Délai de préparation (minutes)"),
         default=120,
         validators=[
@@ -218,11 +217,11 @@ class DeliveryForm(FlaskForm):
     home_delivery_fee = MoneyField(_l("Frais d’envoi (€)"))
     relay = BooleanField(_l("Envoi en point relais"))
     # Choices are checked by the service, which says when a point no longer exists.
-    relay_point_ids = CheckboxList(_l("Points relais desservis"), coerce=int, validate_choice=False)
+    relay_point_ids = CheckboxList(_l("Points relais desservis"), coerce=coerce_id, validate_choice=False)
 
 
 class ReturnsForm(FlaskForm):
-    return_days = IntegerField(
+    return_days = BoundedIntegerField(
         _l("Délai de retour (jours)"),
         default=14,
         validators=[
@@ -315,7 +314,7 @@ class InviteForm(FlaskForm):
     role = RadioField(
         _l("Rôle"),
         choices=[
-            SelectChoice(MemberRole.STAFF.value, _l("Équipe : commandes et produits")),
+            SelectChoice(MemberRole.STAFF.value, _l("Équipe : commandes, produits, avis et horaires")),
             SelectChoice(
                 MemberRole.OWNER.value, _l("Propriétaire : tout, y compris mentions légales et paiements")
             ),

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import permissions
 from app.accounts.models import User
 from app.catalog.models import Category
 from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enum
@@ -193,6 +194,17 @@ class ShopMember(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-define
     @property
     def is_owner(self) -> bool:
         return self.role == MemberRole.OWNER
+
+    @property
+    def actor(self) -> permissions.Actor:
+        return MEMBER_ACTORS[self.role]
+
+    def may(self, permission: permissions.Permission | str) -> bool:
+        """Whether the permission table lets this member do ``permission`` in this shop."""
+        return permissions.allows(self.actor, permission)
+
+
+MEMBER_ACTORS = {MemberRole.OWNER: permissions.Actor.OWNER, MemberRole.STAFF: permissions.Actor.STAFF}
 
 
 class StaffInvitation(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -26,6 +26,8 @@ from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.i18n import sort_key
+from app.permissions import Permission
+from app.urls import external_url
 from payouts import gateway
 from vendors import geo, hours, validators
 from vendors.models import (
@@ -44,7 +46,16 @@ from vendors.models import (
 # The wizard's steps, in order. The same pages are the shop's settings once it is open.
 STEPS = ("identity", "photos", "address", "hours", "delivery", "returns", "legal")
 OPTIONAL_STEPS = frozenset({"photos"})
-OWNER_ONLY_STEPS = frozenset({"legal"})
+# Who may open each step is the permission table's business: staff keep the opening hours.
+STEP_PERMISSIONS = {
+    "identity": Permission.SETTINGS,
+    "photos": Permission.SETTINGS,
+    "address": Permission.SETTINGS,
+    "hours": Permission.HOURS,
+    "delivery": Permission.SETTINGS,
+    "returns": Permission.SETTINGS,
+    "legal": Permission.LEGAL,
+}
 EDITABLE_STATUSES = frozenset(
     {ShopStatus.DRAFT, ShopStatus.REJECTED, ShopStatus.APPROVED, ShopStatus.SUSPENDED}
 )
@@ -74,8 +85,8 @@ def membership(user: User, slug: str) -> ShopMember | None:
     )
 
 
-def _require_owner(member: ShopMember) -> None:
-    if not member.is_owner:
+def _require(member: ShopMember, permission: Permission) -> None:
+    if not member.may(permission):
         raise ShopError(_l("Seul le propriétaire de la boutique peut faire cela."))
 
 
@@ -144,6 +155,8 @@ def create_shop(owner: User, identity: Identity) -> Shop:
 
 
 def update_identity(member: ShopMember, identity: Identity) -> None:
+    """The shop's name, address on the site, category and story."""
+    _require(member, Permission.SETTINGS)
     _apply_identity(member.shop, identity)
 
 
@@ -167,6 +180,7 @@ PHOTO_SPECS: dict[str, dict[str, Any]] = {
 
 def set_photo(member: ShopMember, kind: str, stream: IO[bytes]) -> None:
     """Store a logo or banner (checked by content, re-encoded without metadata) and drop the old one."""
+    _require(member, Permission.SETTINGS)
     spec = PHOTO_SPECS[kind]
     media_dir = Path(current_app.config["MEDIA_DIR"])
     try:
@@ -190,6 +204,8 @@ def set_photo(member: ShopMember, kind: str, stream: IO[bytes]) -> None:
 
 
 def remove_photo(member: ShopMember, kind: str) -> None:
+    """Take the logo or banner down (the file goes once the change is committed)."""
+    _require(member, Permission.SETTINGS)
     shop = member.shop
     old = getattr(shop, f"{kind}_path")
     setattr(shop, f"{kind}_path", None)
@@ -214,6 +230,7 @@ class Address:
 
 def update_address(member: ShopMember, address: Address) -> None:
     """Address and contact. Without coordinates, the town's street list places the shop."""
+    _require(member, Permission.SETTINGS)
     shop = member.shop
     if address.country not in {"FR", "BE"}:
         raise ShopError(
@@ -272,6 +289,7 @@ def update_hours(
     closures: Sequence[ClosureDates],
 ) -> None:
     """Replace the weekly hours and the closures. Overlapping intervals of one day are refused."""
+    _require(member, Permission.HOURS)
     for weekday, intervals in week.items():
         if any(interval.opens_at >= interval.closes_at for interval in intervals):
             raise ShopError(
@@ -319,6 +337,8 @@ def active_relay_points() -> list[RelayPoint]:
 
 
 def update_delivery(member: ShopMember, options: DeliveryOptions) -> None:
+    """The ways the shop hands its goods over, and their fees."""
+    _require(member, Permission.SETTINGS)
     if not (options.click_collect or options.local_delivery or options.home_delivery or options.relay):
         raise ShopError(_l("Proposez au moins un mode de livraison ou de retrait."), field="click_collect")
     if options.click_collect_prep_minutes < 0:
@@ -367,6 +387,8 @@ def update_delivery(member: ShopMember, options: DeliveryOptions) -> None:
 
 
 def update_returns(member: ShopMember, return_days: int, policy: str) -> None:
+    """The shop's return window (the legal 14 days at least) and its policy."""
+    _require(member, Permission.SETTINGS)
     if return_days < 14:
         raise ShopError(_l("Le délai légal de rétractation est de 14 jours au moins."), field="return_days")
     if return_days > 365:
@@ -389,7 +411,7 @@ class LegalDetails:
 
 def update_legal(member: ShopMember, details: LegalDetails) -> None:
     """Legal mentions and identifiers, checked by their check digits. The owner's business only."""
-    _require_owner(member)
+    _require(member, Permission.LEGAL)
     shop = member.shop
     if not details.legal_name.strip():
         raise ShopError(_l("Indiquez la raison sociale."), field="legal_name")
@@ -463,7 +485,7 @@ def next_step(shop: Shop, after: str | None = None) -> str | None:
 
 def submit(member: ShopMember, accept_terms: bool) -> None:
     """Send the shop to the town manager for review, with the platform terms accepted now."""
-    _require_owner(member)
+    _require(member, Permission.SUBMIT)
     shop = member.shop
     if shop.status not in {ShopStatus.DRAFT, ShopStatus.REJECTED}:
         raise ShopError(_l("Cette boutique a déjà été envoyée."))
@@ -487,7 +509,7 @@ def submit(member: ShopMember, accept_terms: bool) -> None:
             locale=manager.locale,
             shop=shop,
             person=manager,
-            review_url=url_for("vendors_admin.shop", shop_id=shop.id, _external=True),
+            review_url=external_url("vendors_admin.shop", shop_id=shop.id),
         )
 
 
@@ -540,8 +562,8 @@ def _transition(actor: User, shop: Shop, target: ShopStatus, reason: str | None,
             shop=shop,
             reason=reason,
             person=owner,
-            dashboard_url=url_for("vendors_backoffice.dashboard", slug=shop.slug, _external=True),
-            storefront_url=url_for("vendors.storefront", slug=shop.slug, _external=True),
+            dashboard_url=external_url("vendors_backoffice.dashboard", slug=shop.slug),
+            storefront_url=external_url("vendors.storefront", slug=shop.slug),
         )
 
 
@@ -596,7 +618,7 @@ def _invitation_serializer() -> URLSafeTimedSerializer:
 
 def invite(member: ShopMember, email: str, role: MemberRole) -> StaffInvitation:
     """Invite someone by e-mail; they join by following the link, with an account of their own."""
-    _require_owner(member)
+    _require(member, Permission.TEAM_MANAGE)
     email = email.strip().lower()
     shop = member.shop
     if any(existing.user.email == email for existing in shop.members):
@@ -619,7 +641,7 @@ def invite(member: ShopMember, email: str, role: MemberRole) -> StaffInvitation:
         shop=shop,
         inviter=member.user,
         role=role,
-        link=url_for("vendors.accept_invitation", token=token, _external=True),
+        link=external_url("vendors.accept_invitation", token=token),
         days=INVITATION_DAYS,
     )
     audit.record(member.user, SUBJECT, shop.id, "staff_invited", email=email, role=role.value)
@@ -679,7 +701,7 @@ def pending_invitations(shop: Shop) -> list[StaffInvitation]:
 
 
 def revoke_invitation(member: ShopMember, invitation_id: int) -> None:
-    _require_owner(member)
+    _require(member, Permission.TEAM_MANAGE)
     invitation = db.session.get(StaffInvitation, invitation_id)
     if invitation is None or invitation.shop_id != member.shop_id:
         raise ShopError(_l("Invitation introuvable."))
@@ -688,7 +710,7 @@ def revoke_invitation(member: ShopMember, invitation_id: int) -> None:
 
 def remove_member(member: ShopMember, member_id: int) -> None:
     """Remove someone from the shop. The last owner cannot leave: a shop always has an owner."""
-    _require_owner(member)
+    _require(member, Permission.TEAM_MANAGE)
     target = db.session.get(ShopMember, member_id)
     if target is None or target.shop_id != member.shop_id:
         raise ShopError(_l("Cette personne ne fait pas partie de la boutique."))
@@ -703,7 +725,7 @@ def remove_member(member: ShopMember, member_id: int) -> None:
 
 def start_payouts_onboarding(member: ShopMember, refresh_url: str, return_url: str) -> str:
     """The link to Stripe's hosted onboarding; the Express account is created the first time."""
-    _require_owner(member)
+    _require(member, Permission.PAYMENTS)
     shop = member.shop
     if shop.stripe_account_id is None:
         account = gateway.create_express_account(
@@ -720,13 +742,14 @@ def start_payouts_onboarding(member: ShopMember, refresh_url: str, return_url: s
 
 def refresh_payouts_status(member: ShopMember) -> None:
     """Ask Stripe for the account's state (on return from onboarding, before the webhook arrives)."""
+    _require(member, Permission.PAYMENTS)
     shop = member.shop
     if shop.stripe_account_id:
         _apply_account(shop, gateway.retrieve_account(shop.stripe_account_id))
 
 
 def payouts_dashboard_url(member: ShopMember) -> str:
-    _require_owner(member)
+    _require(member, Permission.PAYMENTS)
     if not member.shop.stripe_account_id or not member.shop.stripe_details_submitted:
         raise ShopError(_l("Terminez d’abord l’inscription auprès de Stripe."))
     return gateway.dashboard_link(member.shop.stripe_account_id)

@@ -11,6 +11,8 @@ from werkzeug.wrappers import Response
 from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
+from app.routing import parse_page
+from app.templating import de_shop
 from vendors import geo, hours, services
 
 blueprint = Blueprint("vendors", __name__)
@@ -62,7 +64,7 @@ def storefront(slug: str) -> str:
     return render_template(
         "vendors/storefront.html",
         shop=shop,
-        products=catalog.public_products(shop=shop, page=request.args.get("page", 1, type=int)),
+        products=catalog.public_products(shop=shop, page=request.args.get("page", 1, type=parse_page)),
         preview=preview,
         schedule=hours.week(shop.opening_hours),
         open_state=hours.open_state(shop.opening_hours, shop.closures, utcnow()),
@@ -86,6 +88,6 @@ def accept_invitation(token: str) -> Response | str:
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_l("Bienvenue dans l’équipe de %(shop)s !", shop=member.shop.name), "success")
+            flash(_l("Bienvenue dans l’équipe %(de_shop)s !", de_shop=de_shop(member.shop.name)), "success")
             return redirect(url_for("vendors_backoffice.dashboard", slug=member.shop.slug))
     return render_template("vendors/invitation.html", invitation=invitation, form=form, token=token)

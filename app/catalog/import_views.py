@@ -17,6 +17,7 @@ from app.catalog.models import CatalogImport, ImportStatus
 from app.catalog.services import CatalogError
 from app.database import utcnow
 from app.extensions import db
+from app.permissions import Permission
 from vendors.backoffice import shop_member
 from vendors.models import ShopMember
 
@@ -68,7 +69,7 @@ def _csv(text: str, name: str) -> Response:
 
 
 @blueprint.route("/<slug>/produits/import", methods=["GET", "POST"])
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def index(member: ShopMember) -> Response | str:
     form = ImportForm()
     if form.validate_on_submit():
@@ -96,7 +97,7 @@ def index(member: ShopMember) -> Response | str:
 
 
 @blueprint.route("/<slug>/produits/import/<int:import_id>")
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def status(member: ShopMember, import_id: int) -> str:
     catalog_import = _import(member, import_id)
     return render_template(
@@ -115,7 +116,7 @@ def status(member: ShopMember, import_id: int) -> str:
 
 
 @blueprint.route("/<slug>/produits/import/<int:import_id>/appliquer", methods=["POST"])
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def apply(member: ShopMember, import_id: int) -> Response:
     catalog_import = _import(member, import_id)
     if not ApplyForm().validate_on_submit():
@@ -132,13 +133,13 @@ def apply(member: ShopMember, import_id: int) -> Response:
 
 
 @blueprint.route("/<slug>/produits/export.csv")
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def export(member: ShopMember) -> Response:
     name = f"{member.shop.slug}-produits-{utcnow():%Y-%m-%d}.csv"
     return _csv(imports.export_csv(member.shop), name)
 
 
 @blueprint.route("/<slug>/produits/modele.csv")
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def template(member: ShopMember) -> Response:
     return _csv(imports.template_csv(member.shop), "modele-produits.csv")

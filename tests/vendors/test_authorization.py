@@ -66,7 +66,8 @@ def test_guests_are_sent_to_login(app: Flask, client: Client) -> None:
             assert "/connexion" in response.headers["Location"]
 
 
-def test_staff_cannot_touch_legal_details_payouts_or_the_team(app: Flask, client: Client) -> None:
+def test_staff_cannot_touch_money_legal_details_settings_or_the_team(app: Flask, client: Client) -> None:
+    """Staff handle orders, products, reviews and opening hours; what binds the shop is the owner's."""
     member = owner_of(ShopFactory(slug="shop-a"), email="owner@example.com")
     staff = owner_of(email="staff@example.com")
     staff.shop.members  # noqa: B018 - the staff user also owns another shop, irrelevant here
@@ -75,17 +76,29 @@ def test_staff_cannot_touch_legal_details_payouts_or_the_team(app: Flask, client
     db.session.add(ShopMember(shop_id=member.shop_id, user_id=staff.user_id, role=MemberRole.STAFF))
     db.session.commit()
     client.submit("/connexion", {"email": "staff@example.com", "password": PASSWORD})
-    assert client.get("/vendeur/shop-a/reglages/identity").status_code == 200
-    assert client.get("/vendeur/shop-a/reglages/legal").status_code == 403
+    assert client.get("/vendeur/shop-a/reglages/hours").status_code == 200
+    for path in (
+        "/vendeur/shop-a/reglages/identity",
+        "/vendeur/shop-a/reglages/legal",
+        "/vendeur/shop-a/finances",
+        "/vendeur/shop-a/finances/releve?start=2026-01-01&end=2026-01-31&format=csv",
+        "/vendeur/shop-a/paiements",
+        "/vendeur/shop-a/envoyer",
+    ):
+        assert client.get(path).status_code == 403, path
     token = client.csrf_token("/vendeur/shop-a/")
     for path in (
         "/vendeur/shop-a/reglages/legal",
         "/vendeur/shop-a/paiements/inscription",
         "/vendeur/shop-a/paiements/tableau-de-bord",
+        "/vendeur/shop-a/finances/forfait",
         "/vendeur/shop-a/equipe/1/retirer",
+        "/vendeur/shop-a/equipe",
     ):
-        assert client.post(path, data={"csrf_token": token}).status_code == 403, path
-    team = client.submit("/vendeur/shop-a/equipe", {"email": "x@example.com", "role": "owner"})
+        assert client.post(path, data={"csrf_token": token, "email": "x@example.com"}).status_code == 403, (
+            path
+        )
+    team = client.get("/vendeur/shop-a/equipe")
     assert team.status_code == 200
     assert "Inviter une personne" not in team.get_data(as_text=True)
     from vendors.models import StaffInvitation
