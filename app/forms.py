@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import wtforms
 from flask import flash
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from app import money
 from app.errors import ServiceError
 from app.extensions import db
+from app.routing import MAX_ID
+
+# What an INTEGER column holds (stock, quantities, thresholds, weights, minutes, days).
+MAX_INT = 2**31 - 1
+# One million euros: no price, fee or plan here comes near it; more is a typing slip (as in search).
+MAX_AMOUNT_CENTS = 100_000_000
+# The dates a period, a rule or a closure can name: the years the platform can have records for.
+MIN_DATE = dt.date(2000, 1, 1)
+MAX_DATE = dt.date(2099, 12, 31)
 
 
 class MoneyField(StringField):
     """An amount typed in euros ("12,50", "12.50") held as integer cents in ``data``."""
 
-    def __init__(self, *args: Any, allow_negative: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, allow_negative: bool = False, maximum: int = MAX_AMOUNT_CENTS, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
         super().__init__(*args, **kwargs)
         self.allow_negative = allow_negative
+        self.maximum = maximum
 
     def _value(self) -> str:
         if self.raw_data:
@@ -42,6 +57,52 @@ class MoneyField(StringField):
         if self.data is not None and self.data < 0 and not self.allow_negative:
             self.data = None
             raise ValueError(_l("Le montant ne peut pas être négatif."))
+        if self.data is not None and abs(self.data) > self.maximum:
+            self.data = None
+            raise ValueError(
+                _l("Le montant ne peut pas dépasser %(amount)s.", amount=money.format_money(self.maximum))
+            )
+
+
+class BoundedIntegerField(wtforms.IntegerField):
+    """A whole number that fits its column: outside ``minimum``..``maximum`` (an INTEGER column's
+    range unless told) the form says so and the value never reaches a query. Narrower domain limits
+    stay the field's own ``NumberRange`` validators."""
+
+    def __init__(self, *args: Any, minimum: int = -MAX_INT, maximum: int = MAX_INT, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def pre_validate(self, form: Any) -> None:
+        if isinstance(self.data, int) and self.data > self.maximum:
+            raise StopValidation(_l("Ce nombre est trop grand."))
+        if isinstance(self.data, int) and self.data < self.minimum:
+            raise StopValidation(_l("Ce nombre est trop petit."))
+
+
+class BoundedDateField(wtforms.DateField):
+    """A date between ``MIN_DATE`` and ``MAX_DATE``: year 1 or 9999 is a typing slip, and a day
+    computed from it (the day after, the town's midnight in UTC) would not exist."""
+
+    def pre_validate(self, form: Any) -> None:
+        if isinstance(self.data, dt.date) and not MIN_DATE <= self.data <= MAX_DATE:
+            raise StopValidation(
+                _l(
+                    "Choisissez une date entre le %(start)s et le %(end)s.",
+                    start=format_date(MIN_DATE),
+                    end=format_date(MAX_DATE),
+                )
+            )
+
+
+def coerce_id(value: Any) -> int:
+    """``coerce`` for a select of database ids posted as text: an id the database can hold (0 for
+    "none"), else ValueError, which the field reports as an invalid choice."""
+    number = int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError("not an id")
+    return number
 
 
 class FloatCoordinate(StringField):

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app import money
-from app.forms import MoneyField
+from app.forms import BoundedDateField, BoundedIntegerField, MoneyField, coerce_id
 
 
 class RateField(StringField):
@@ -45,12 +45,12 @@ SCOPES = [
 
 class RuleForm(FlaskForm):
     scope = SelectField(_l("S’applique à"), choices=SCOPES, default="platform")
-    target = SelectField(_l("Lequel"), coerce=int, default=0, validate_choice=False)
+    target = SelectField(_l("Lequel"), coerce=coerce_id, default=0, validate_choice=False)
     rate = RateField(
         _l("Taux de commission (%)"), validators=[InputRequired(message=_l("Indiquez un taux."))]
     )
     fixed_fee = MoneyField(_l("Frais fixes par commande de la boutique (€)"), default=0)
-    effective_from = DateField(_l("À partir du"), validators=[Optional()])
+    effective_from = BoundedDateField(_l("À partir du"), validators=[Optional()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
 
@@ -67,11 +67,11 @@ class PlanForm(FlaskForm):
         validators=[InputRequired(message=_l("Indiquez un prix (0 pour gratuit)."))],
     )
     commission = RateField(_l("Commission (%)"), validators=[InputRequired(message=_l("Indiquez un taux."))])
-    product_limit = IntegerField(
+    product_limit = BoundedIntegerField(
         _l("Produits en ligne au plus"),
         validators=[Optional(), NumberRange(min=1, message=_l("Au moins 1, ou vide pour aucune limite."))],
     )
-    effective_from = DateField(_l("Nouveau taux à partir du"), validators=[Optional()])
+    effective_from = BoundedDateField(_l("Nouveau taux à partir du"), validators=[Optional()])
 
     def validate_monthly_price(self, field: MoneyField) -> None:
         if field.data is not None and field.data < 0:
@@ -109,12 +109,12 @@ class StatementForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form: it only reads
 
-    start = DateField(_l("Du"), validators=[DataRequired()])
-    end = DateField(_l("Au"), validators=[DataRequired()])
+    start = BoundedDateField(_l("Du"), validators=[DataRequired()])
+    end = BoundedDateField(_l("Au"), validators=[DataRequired()])
     format = SelectField(
         _l("Format"), choices=[SelectChoice("pdf", "PDF"), SelectChoice("csv", "CSV")], default="pdf"
     )
 
-    def validate_end(self, field: DateField) -> None:
+    def validate_end(self, field: BoundedDateField) -> None:
         if self.start.data and field.data and field.data < self.start.data:
             raise ValidationError(_l("La fin de la période précède son début."))

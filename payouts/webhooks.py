@@ -28,6 +28,9 @@ blueprint = Blueprint("stripe_webhooks", __name__)
 
 Handler = Callable[[dict[str, Any], dt.datetime], None]
 HANDLERS: dict[str, list[Handler]] = defaultdict(list)
+# The columns that record an event: longer values are not Stripe's.
+MAX_ID_LENGTH = 255
+MAX_TYPE_LENGTH = 100
 
 
 def handles(event_type: str) -> Callable[[Handler], Handler]:
@@ -40,22 +43,44 @@ def handles(event_type: str) -> Callable[[Handler], Handler]:
     return register
 
 
+class MalformedEvent(ValueError):
+    """A signed event without the fields every Stripe event has; the message names what is wrong."""
+
+
+def _fields(event: dict[str, Any]) -> tuple[str, str, dt.datetime, dict[str, Any]]:
+    """The event's id, type, creation time and object, or MalformedEvent."""
+    event_id, event_type = event.get("id"), event.get("type")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_ID_LENGTH:
+        raise MalformedEvent("the event has no valid id")
+    if not isinstance(event_type, str) or not 0 < len(event_type) <= MAX_TYPE_LENGTH:
+        raise MalformedEvent("the event has no valid type")
+    try:
+        created = dt.datetime.fromtimestamp(int(event["created"]), tz=dt.UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        raise MalformedEvent("the event has no valid created timestamp") from None
+    data = event.get("data")
+    found = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(found, dict):
+        raise MalformedEvent("the event has no data.object")
+    return event_id, event_type, created, found
+
+
 def apply_event(event: dict[str, Any]) -> bool:
-    """Apply an event unless it was already applied; return whether it was applied now. Never commits."""
-    event_id = str(event["id"])
+    """Apply an event unless it was already applied; return whether it was applied now. Never commits.
+    Raises MalformedEvent, before touching anything, for an event without id, type, created or data."""
+    event_id, event_type, created, found = _fields(event)
     if db.session.get(StripeEvent, event_id) is not None:
         return False
-    created = dt.datetime.fromtimestamp(int(event["created"]), tz=dt.UTC)
     savepoint = db.session.begin_nested()
     try:
-        db.session.add(StripeEvent(id=event_id, type=event["type"], created=created))
+        db.session.add(StripeEvent(id=event_id, type=event_type, created=created))
         db.session.flush()
     except IntegrityError:
         # The same event, delivered twice at once: the other delivery applies it.
         savepoint.rollback()
         return False
-    for handler in HANDLERS.get(event["type"], []):
-        handler(event["data"]["object"], created)
+    for handler in HANDLERS.get(event_type, []):
+        handler(found, created)
     savepoint.commit()
     return True
 
@@ -69,7 +94,12 @@ def receive() -> tuple[Response, int]:
         event = gateway.construct_event(payload, request.headers.get("Stripe-Signature", ""))
     except (ValueError, gateway.SignatureVerificationError):
         return jsonify(error="invalid signature"), 400
-    applied = apply_event(event.to_dict() if hasattr(event, "to_dict") else dict(event))
+    try:
+        applied = apply_event(event.to_dict() if hasattr(event, "to_dict") else dict(event))
+    except MalformedEvent as error:
+        # Correctly signed but not an event this endpoint can read: say why, so the delivery log shows it.
+        log.error("stripe event refused: %s", error)
+        return jsonify(error=str(error)), 400
     db.session.commit()
     log.info("stripe event %s %s", event["id"], "applied" if applied else "already applied")
     return jsonify(received=True, applied=applied), 200

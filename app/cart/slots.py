@@ -35,6 +35,17 @@ class Slot:
         return self.start.isoformat()
 
 
+def parse_start(text: str) -> dt.datetime | None:
+    """A slot start as the cart form posts it (ISO 8601 with its offset), in UTC; None when it is not
+    an instant at all: malformed, without an offset, or beyond the calendar once moved to UTC (year 1
+    or 9999 with an offset)."""
+    try:
+        start = dt.datetime.fromisoformat(text.strip())
+        return start.astimezone(dt.UTC) if start.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None
+
+
 def pickup_slots(shop: Shop, now: dt.datetime, days: int = DAYS_AHEAD) -> list[Slot]:
     """The slots from today (in the town) for ``days`` days, closures skipped, the first one starting
     no earlier than ``now`` plus the shop's preparation time. ``now`` is any aware datetime."""

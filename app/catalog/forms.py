@@ -12,7 +12,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -23,7 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app import money
 from app.catalog.models import ProductStatus
-from app.forms import MoneyField
+from app.forms import BoundedIntegerField, MoneyField
 
 STATUS_CHOICES = [
     SelectChoice(ProductStatus.DRAFT.value, _l("Brouillon (non visible)")),
@@ -74,7 +73,7 @@ class VariantForm(Form):
     )
     price = MoneyField(_l("Prix TTC (€)"), validators=[InputRequired(_l("Indiquez le prix."))])
     compare_at = MoneyField(_l("Prix barré (€)"), description=_l("Facultatif : le prix avant promotion."))
-    stock = IntegerField(
+    stock = BoundedIntegerField(
         _l("Stock"),
         default=0,
         validators=[
@@ -82,12 +81,12 @@ class VariantForm(Form):
             NumberRange(min=0, message=_l("Le stock ne peut pas être négatif.")),
         ],
     )
-    low_stock_threshold = IntegerField(
+    low_stock_threshold = BoundedIntegerField(
         _l("Alerte stock bas"),
         default=3,
         validators=[Optional(), NumberRange(min=0, message=_l("0 au moins."))],
     )
-    weight_grams = IntegerField(
+    weight_grams = BoundedIntegerField(
         _l("Poids (g)"), validators=[Optional(), NumberRange(min=0, message=_l("0 au moins."))]
     )
     remove = BooleanField(_l("Supprimer cette déclinaison"))
@@ -147,7 +146,7 @@ class PhotoForm(FlaskForm):
 
 class StockForm(FlaskForm):
     variant_id = SelectField(_l("Déclinaison"), coerce=int)
-    delta = IntegerField(
+    delta = BoundedIntegerField(
         _l("Quantité à ajouter (ou retirer avec un signe moins)"),
         validators=[InputRequired(_l("Indiquez une quantité.")), NumberRange(min=-100_000, max=100_000)],
     )
@@ -169,7 +168,9 @@ class BulkForm(FlaskForm):
             SelectChoice("stock", _l("Ajuster le stock de chaque déclinaison")),
         ],
     )
-    delta = IntegerField(_l("Quantité"), validators=[Optional(), NumberRange(min=-100_000, max=100_000)])
+    delta = BoundedIntegerField(
+        _l("Quantité"), validators=[Optional(), NumberRange(min=-100_000, max=100_000)]
+    )
     note = StringField(_l("Raison"), filters=[_strip], validators=[Length(max=200)])
 
 

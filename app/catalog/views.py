@@ -13,13 +13,14 @@ from app.catalog import services
 from app.catalog.models import Product, Variant
 from app.catalog.text import plain_text, render_markdown
 from app.database import utcnow
+from app.routing import parse_id, parse_page
 from vendors import hours
 
 blueprint = Blueprint("catalog", __name__)
 
 
 def _chosen_variant(product: Product) -> Variant:
-    wanted = request.args.get("variante", type=int)
+    wanted = request.args.get("variante", type=parse_id)
     in_stock = [variant for variant in product.variants if variant.stock > 0]
     chosen = next((variant for variant in product.variants if variant.id == wanted), None)
     return chosen or (in_stock[0] if in_stock else product.variants[0])
@@ -92,6 +93,6 @@ def category(slug: str) -> str:
         abort(404)
     category, children = found
     page = services.public_products(
-        categories=[category, *children], page=request.args.get("page", 1, type=int)
+        categories=[category, *children], page=request.args.get("page", 1, type=parse_page)
     )
     return render_template("catalog/category.html", category=category, children=children, page=page)

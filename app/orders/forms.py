@@ -18,6 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from app.forms import coerce_id
+
 POSTCODE = {"FR": re.compile(r"\d{5}"), "BE": re.compile(r"\d{4}")}
 
 # Stripe's documented test payment methods: offered only when the app talks to the local emulator.
@@ -38,7 +40,7 @@ class CheckoutForm(FlaskForm):
     """Who receives the order and where; the terms are accepted here, before paying."""
 
     checkout_token = HiddenField()
-    address_id = SelectField(_l("Adresse enregistrée"), coerce=int, default=0, validate_choice=False)
+    address_id = SelectField(_l("Adresse enregistrée"), coerce=coerce_id, default=0, validate_choice=False)
     email = EmailField(
         _l("E-mail"),
         filters=[_strip],

@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from app.forms import coerce_id
 from app.reviews.models import BODY_MAX, REPLY_MAX, TITLE_MAX, RejectionReason
 from app.reviews.services import MAX_PHOTOS, REASON_LABELS
 
@@ -88,7 +89,7 @@ class ReviewForm(FlaskForm):
     )
     remove_photos = SelectMultipleField(
         _l("Retirer des photos"),
-        coerce=int,
+        coerce=coerce_id,
         choices=[],
         validate_choice=False,
         option_widget=widgets.CheckboxInput(),

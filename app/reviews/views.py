@@ -21,6 +21,7 @@ from app.forms import show_error
 from app.orders.models import VendorOrder
 from app.reviews import forms, moderation, services
 from app.reviews.models import RatingSubject, RatingSummary, Review, ReviewKind
+from app.routing import parse_page
 
 blueprint = Blueprint("reviews", __name__)
 
@@ -47,7 +48,7 @@ def review_section(subject: str, subject_id: int) -> ReviewSection:
     return ReviewSection(
         subject=kind,
         summary=services.summary(kind, subject_id),
-        page=services.public_reviews(kind, subject_id, request.args.get("avis", 1, type=int) or 1),
+        page=services.public_reviews(kind, subject_id, request.args.get("avis", 1, type=parse_page)),
         report_form=forms.ReasonForm(formdata=None),
     )
 

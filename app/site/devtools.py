@@ -12,6 +12,9 @@ from app import mail
 blueprint = Blueprint("dev", __name__, url_prefix="/dev")
 
 URL_PATTERN = re.compile(r"https?://[^\s<>\"']+")
+# The outbox names its files "<timestamp>-<hex>"; anything else (a 120-character or unicode name the
+# file system refuses, a path) is no message.
+MESSAGE_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 
 
 def _linkify(text: str) -> Markup:
@@ -27,7 +30,7 @@ def mailbox() -> str:
 
 @blueprint.route("/mailbox/<message_id>")
 def mailbox_message(message_id: str) -> str:
-    message = mail.outbox_message(message_id)
+    message = mail.outbox_message(message_id) if MESSAGE_ID.fullmatch(message_id) else None
     if message is None:
         abort(404)
     return render_template("dev/message.html", message=message, body=_linkify(message.text))

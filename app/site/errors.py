@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
+from app import routing
 from app.extensions import db
 
 MESSAGES = {
@@ -50,6 +51,8 @@ def register(app: Flask) -> None:
         status = error.code or 500
         if status < 400:
             return error
+        if isinstance(error, routing.RefusedRequest):
+            return _render(status, error.description)  # the app's own words for what was wrong
         return _render(status, MESSAGES.get(status, error.description))
 
     @app.errorhandler(InternalServerError)
