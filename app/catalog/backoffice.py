@@ -18,6 +18,8 @@ from app.catalog import forms, services
 from app.catalog.models import Product, ProductStatus, StockReason
 from app.extensions import db
 from app.forms import show_error
+from app.permissions import Permission
+from app.routing import parse_id, parse_page
 from vendors.backoffice import shop_member
 from vendors.models import ShopMember
 from vendors.services import active_categories
@@ -45,16 +47,16 @@ def _category_choices() -> list[tuple[int, str]]:
 
 
 @blueprint.route("/<slug>/produits")
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def products(member: ShopMember) -> str:
     status_value = request.args.get("statut", "")
     filters = services.ProductFilter(
         text=request.args.get("q", "")[:100],
         status=ProductStatus(status_value) if status_value in {s.value for s in ProductStatus} else None,
-        category_id=request.args.get("categorie", type=int),
+        category_id=request.args.get("categorie", type=parse_id),
         low_stock=request.args.get("stock") == "bas",
     )
-    page = services.list_products(member, filters, page=request.args.get("page", 1, type=int))
+    page = services.list_products(member, filters, page=request.args.get("page", 1, type=parse_page))
     limit = services.product_limit(member.shop)
     return render_template(
         "catalog/backoffice/products.html",
@@ -70,10 +72,10 @@ def products(member: ShopMember) -> str:
 
 
 @blueprint.route("/<slug>/produits/lot", methods=["POST"])
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def bulk(member: ShopMember) -> Response:
     form = forms.BulkForm()
-    ids = [int(value) for value in request.form.getlist("product_ids") if value.isdigit()]
+    ids = request.form.getlist("product_ids", type=parse_id)
     chosen = [
         product for product in (services.shop_product(member, product_id) for product_id in ids) if product
     ]
@@ -199,19 +201,19 @@ def _edit(member: ShopMember, product: Product | None) -> Response | str:
 
 
 @blueprint.route("/<slug>/produits/nouveau", methods=["GET", "POST"])
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def new(member: ShopMember) -> Response | str:
     return _edit(member, None)
 
 
 @blueprint.route("/<slug>/produits/<int:product_id>", methods=["GET", "POST"])
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def edit(member: ShopMember, product_id: int) -> Response | str:
     return _edit(member, _product(member, product_id))
 
 
 @blueprint.route("/<slug>/produits/<int:product_id>/dupliquer", methods=["POST"])
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def duplicate(member: ShopMember, product_id: int) -> Response:
     product = _product(member, product_id)
     if not FlaskForm().validate_on_submit():
@@ -226,7 +228,7 @@ def duplicate(member: ShopMember, product_id: int) -> Response:
 
 
 @blueprint.route("/<slug>/produits/<int:product_id>/photos", methods=["POST"])
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def add_photo(member: ShopMember, product_id: int) -> Response:
     product = _product(member, product_id)
     form = forms.PhotoForm()
@@ -246,7 +248,7 @@ def add_photo(member: ShopMember, product_id: int) -> Response:
 
 
 @blueprint.route("/<slug>/produits/<int:product_id>/photos/ordre", methods=["POST"])
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def update_photos(member: ShopMember, product_id: int) -> Response:
     product = _product(member, product_id)
     if not FlaskForm().validate_on_submit():
@@ -258,7 +260,7 @@ def update_photos(member: ShopMember, product_id: int) -> Response:
         positions.append((position if position is not None else photo.position, photo.id))
         alts[photo.id] = request.form.get(f"alt-{photo.id}", photo.alt)
     order = [photo_id for _, photo_id in sorted(positions)]
-    remove = {int(value) for value in request.form.getlist("remove") if value.isdigit()}
+    remove = set(request.form.getlist("remove", type=parse_id))
     services.update_photos(member, product, order, alts, remove)
     db.session.commit()
     flash(_l("Photos enregistrées."), "success")
@@ -269,7 +271,7 @@ def update_photos(member: ShopMember, product_id: int) -> Response:
 
 
 @blueprint.route("/<slug>/produits/<int:product_id>/stock", methods=["GET", "POST"])
-@shop_member()
+@shop_member(Permission.PRODUCTS)
 def stock(member: ShopMember, product_id: int) -> Response | str:
     product = _product(member, product_id)
     form = forms.StockForm()

@@ -78,10 +78,23 @@ def _limit_message(limit: int) -> Any:
     )
 
 
-def _check_limit(shop: Shop, product: Product, adding: int = 1) -> None:
+def _lock_shop(shop: Shop) -> None:
+    """Hold the shop's row until the transaction ends, so that two requests putting products online count
+    one after the other and cannot both take the last free slot. ``FOR NO KEY UPDATE`` leaves the rows
+    that merely reference the shop (orders, products) free to be written meanwhile."""
+    db.session.execute(sa.select(Shop.id).where(Shop.id == shop.id).with_for_update(key_share=True))
+
+
+def _check_limit(shop: Shop, product: Product | None, adding: int = 1, field: str | None = "status") -> None:
+    """Refuse ``adding`` more products online beyond the plan's limit (``product``: one already counted
+    as online is not counted twice). Call it before a new product joins the session: the count would
+    flush it half-filled."""
     limit = product_limit(shop)
-    if limit is not None and active_product_count(shop, excluding=product) + adding > limit:
-        raise CatalogError(_limit_message(limit), field="status")
+    if limit is None:
+        return
+    _lock_shop(shop)
+    if active_product_count(shop, excluding=product) + adding > limit:
+        raise CatalogError(_limit_message(limit), field=field)
 
 
 # -- products and variants ------------------------------------------------------------------------
@@ -201,11 +214,10 @@ def save_product(
     if product is not None and product.shop_id != shop.id:
         raise CatalogError(_l("Produit introuvable."))
     creating = product is None
+    if data.status == ProductStatus.ACTIVE and (product is None or product.status != ProductStatus.ACTIVE):
+        _check_limit(shop, product)
     if product is None:
         product = Product(shop_id=shop.id, status=ProductStatus.DRAFT)
-        db.session.add(product)
-    if data.status == ProductStatus.ACTIVE and product.status != ProductStatus.ACTIVE:
-        _check_limit(shop, product)
     product.title = data.title.strip()
     product.category_id = int(data.category_id or 0)
     product.vat_bps = data.vat_bps
@@ -213,6 +225,8 @@ def save_product(
     product.attributes = clean_attributes(data.attributes)
     product.gtin = normalize_gtin(data.gtin) if data.gtin.strip() else None
     product.status = data.status
+    if creating:
+        db.session.add(product)  # only now: every NOT NULL column is set
     db.session.flush()
     _save_variants(member, product, data.variants, reason)
     if creating:
@@ -281,9 +295,8 @@ def set_status(member: ShopMember, products: Iterable[Product], status: ProductS
         product for product in products if product.shop_id == member.shop_id and product.status != status
     ]
     if status == ProductStatus.ACTIVE:
-        limit = product_limit(member.shop)
-        if limit is not None and active_product_count(member.shop) + len(chosen) > limit:
-            raise CatalogError(_limit_message(limit))
+        if chosen:
+            _check_limit(member.shop, None, adding=len(chosen), field=None)
         for product in chosen:
             if not product.variants:
                 raise CatalogError(

@@ -16,6 +16,7 @@ from app.forms import commit_or_say
 from app.orders import documents, forms, services
 from app.orders.models import VendorOrder, VendorOrderStatus
 from app.pdf import download
+from app.permissions import Permission
 from vendors.backoffice import shop_member
 from vendors.models import ShopMember
 
@@ -49,7 +50,7 @@ def _badge() -> dict[str, Any]:
 
 
 @blueprint.route("/<slug>/commandes")
-@shop_member()
+@shop_member(Permission.ORDERS)
 def orders(member: ShopMember) -> str:
     tab = request.args.get("etat", "")
     status = TABS[tab][0] if tab in TABS else None
@@ -65,7 +66,7 @@ def orders(member: ShopMember) -> str:
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>")
-@shop_member()
+@shop_member(Permission.ORDERS)
 def detail(member: ShopMember, vendor_order_id: int) -> str:
     part = _part(member, vendor_order_id)
     return render_template(
@@ -80,12 +81,14 @@ def detail(member: ShopMember, vendor_order_id: int) -> str:
         collect_form=forms.CollectForm(),
         status_label=services.status_label,
         deadline=services.withdrawal_deadline(part),
+        refundable=services.refundable_cents(part),
     )
 
 
 def _act(
     member: ShopMember, vendor_order_id: int, form: Any, change: Callable[[VendorOrder], Any], success: Any
 ) -> Response:
+    _part(member, vendor_order_id)  # another shop's order is a 404, whatever the form holds
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
@@ -97,13 +100,13 @@ def _act(
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/accepter", methods=["POST"])
-@shop_member()
+@shop_member(Permission.ORDERS)
 def accept(member: ShopMember, vendor_order_id: int) -> Response:
     return _act(member, vendor_order_id, forms.ActionForm(), services.accept, _l("Commande acceptée."))
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/refuser", methods=["POST"])
-@shop_member()
+@shop_member(Permission.ORDERS)
 def refuse(member: ShopMember, vendor_order_id: int) -> Response:
     form = forms.RefuseForm()
     return _act(
@@ -116,7 +119,7 @@ def refuse(member: ShopMember, vendor_order_id: int) -> Response:
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/expedier", methods=["POST"])
-@shop_member()
+@shop_member(Permission.ORDERS)
 def ship(member: ShopMember, vendor_order_id: int) -> Response:
     form = forms.ShipForm()
     return _act(
@@ -129,7 +132,7 @@ def ship(member: ShopMember, vendor_order_id: int) -> Response:
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/prete", methods=["POST"])
-@shop_member()
+@shop_member(Permission.ORDERS)
 def ready(member: ShopMember, vendor_order_id: int) -> Response:
     return _act(
         member,
@@ -141,13 +144,13 @@ def ready(member: ShopMember, vendor_order_id: int) -> Response:
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/livree", methods=["POST"])
-@shop_member()
+@shop_member(Permission.ORDERS)
 def delivered(member: ShopMember, vendor_order_id: int) -> Response:
     return _act(member, vendor_order_id, forms.ActionForm(), services.mark_delivered, _l("Commande livrée."))
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/retiree", methods=["POST"])
-@shop_member()
+@shop_member(Permission.ORDERS)
 def collected(member: ShopMember, vendor_order_id: int) -> Response:
     form = forms.CollectForm()
     return _act(
@@ -160,26 +163,29 @@ def collected(member: ShopMember, vendor_order_id: int) -> Response:
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/retour-recu", methods=["POST"])
-@shop_member()
+@shop_member(Permission.ORDERS)
 def return_received(member: ShopMember, vendor_order_id: int) -> Response:
-    return _act(
-        member,
-        vendor_order_id,
-        forms.ActionForm(),
-        services.receive_return,
-        _l("Retour reçu : le client est remboursé."),
-    )
+    def receive(part: VendorOrder) -> None:
+        if services.receive_return(part) is None:
+            flash(
+                _l("Retour reçu et remis en stock : rien à rembourser, la commande n’a pas été payée."),
+                "success",
+            )
+        else:
+            flash(_l("Retour reçu : le client est remboursé."), "success")
+
+    return _act(member, vendor_order_id, forms.ActionForm(), receive, None)
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/bon-de-preparation.pdf")
-@shop_member()
+@shop_member(Permission.ORDERS)
 def packing_slip(member: ShopMember, vendor_order_id: int) -> Response:
     part = _part(member, vendor_order_id)
     return download(documents.packing_slip_pdf(part), f"preparation-{part.order.number}.pdf")
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/facture.pdf")
-@shop_member()
+@shop_member(Permission.ORDERS)
 def invoice(member: ShopMember, vendor_order_id: int) -> Response:
     part = _part(member, vendor_order_id)
     if not part.invoice_number:
