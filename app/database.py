@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import os
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
@@ -16,6 +16,9 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+
+_Row = TypeVar("_Row")
+_Select = TypeVar("_Select", bound=sa.Select[Any])
 
 # BIGINT identities on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -96,6 +99,20 @@ def protect_pool_across_forks(engine: Engine) -> None:
         if record.info.get("pid") != os.getpid():
             record.dbapi_connection = proxy.dbapi_connection = None
             raise exc.DisconnectionError("connection opened in another process")
+
+
+def lock(model: type[_Row], ident: Any, **for_update: Any) -> _Row | None:
+    """The row of ``model`` with primary key ``ident``, locked (SELECT ... FOR UPDATE) until the transaction
+    ends, or None. Read afresh: an object the session already holds is overwritten with the row as it is
+    once the lock is ours, not left as it was before waiting for it (the identity map would hand it back
+    unchanged, and a second request would redo what the first has just done)."""
+    return db.session.get(model, ident, with_for_update=for_update or True, populate_existing=True)
+
+
+def locked(statement: _Select, **for_update: Any) -> _Select:
+    """``statement`` as SELECT ... FOR UPDATE whose rows overwrite what the session already holds of them:
+    the query form of ``lock`` (``for_update`` as ``with_for_update``'s: ``skip_locked``, ``of``...)."""
+    return statement.with_for_update(**for_update).execution_options(populate_existing=True)
 
 
 def next_in_series(counter: Any, **key: Any) -> int:

@@ -15,7 +15,7 @@ import logging
 import sqlalchemy as sa
 from flask import current_app
 
-from app.database import utcnow
+from app.database import locked, utcnow
 from app.extensions import db
 from app.orders.models import Order, Refund, RefundReason, VendorOrder, VendorOrderStatus
 from payouts import commission, gateway, ledger
@@ -228,9 +228,7 @@ def pay_out(vendor_order_id: int) -> ShopTransfer:
     The row lock on the part keeps two workers from paying it twice; the idempotency key keeps a retry
     after a lost answer from creating a second Stripe transfer.
     """
-    part = db.session.scalars(
-        sa.select(VendorOrder).where(VendorOrder.id == vendor_order_id).with_for_update()
-    ).one()
+    part = db.session.scalars(locked(sa.select(VendorOrder).where(VendorOrder.id == vendor_order_id))).one()
     transfer = release(part)
     if transfer.status in (TransferStatus.PAID, TransferStatus.NETTED):
         return transfer

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from app import money
 from app.accounts.models import User
 from app.audit import services as audit
-from app.database import utcnow
+from app.database import locked, utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from payouts import commission, gateway, ledger
@@ -303,9 +303,11 @@ def _subscription_by_stripe(invoice_or_subscription_id: str | None) -> ShopSubsc
     if not invoice_or_subscription_id:
         return None
     return db.session.scalar(
-        sa.select(ShopSubscription)
-        .where(ShopSubscription.stripe_subscription_id == invoice_or_subscription_id)
-        .with_for_update()
+        locked(
+            sa.select(ShopSubscription).where(
+                ShopSubscription.stripe_subscription_id == invoice_or_subscription_id
+            )
+        )
     )
 
 

@@ -20,11 +20,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from app import money
 from app.accounts.models import User
 from app.cart.models import MAX_QUANTITY, Cart, CartDelivery, CartItem, DeliveryMethod
-from app.cart.slots import DAYS_AHEAD, Slot, pickup_slots
+from app.cart.slots import DAYS_AHEAD, Slot, parse_start, pickup_slots
 from app.catalog.models import Product, ProductStatus, Variant
-from app.database import utcnow
+from app.database import locked, utcnow
 from app.errors import ServiceError
 from app.extensions import db
+from app.routing import parse_id
+from app.templating import de_shop
 from vendors.models import RelayPoint, Shop, VatRegime
 
 POSTCODE = {"FR": re.compile(r"^\d{5}$"), "BE": re.compile(r"^\d{4}$")}
@@ -64,6 +66,14 @@ def find_cart(user: User | None, token: str | None) -> Cart | None:
     if token:
         return _loaded(sa.select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
     return None
+
+
+def lock_cart(cart: Cart) -> Cart:
+    """The cart locked until the transaction ends, read afresh with its lines and deliveries: a checkout
+    of the same cart that committed while this one waited has emptied it, and this one must see that."""
+    fresh = _loaded(locked(sa.select(Cart).where(Cart.id == cart.id)))
+    assert fresh is not None  # a cart is never deleted, only emptied
+    return fresh
 
 
 def open_cart(user: User | None, token: str | None) -> Cart:
@@ -107,8 +117,8 @@ def _quantity(raw: Any, allow_zero: bool = False) -> int:
 
 def _buyable(variant_id: Any) -> Variant:
     try:
-        wanted = int(variant_id)
-    except (TypeError, ValueError):
+        wanted = parse_id(str(variant_id))
+    except ValueError:
         raise CartError(_l("Choisissez un article.")) from None
     variant = db.session.scalar(
         sa.select(Variant)
@@ -187,15 +197,12 @@ def _pickup_slot(raw: Any) -> dt.datetime | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, dt.datetime):
-        start = raw
+        start = raw.astimezone(dt.UTC) if raw.tzinfo is not None else None
     else:
-        try:
-            start = dt.datetime.fromisoformat(str(raw).strip())
-        except ValueError:
-            raise CartError(_l("Choisissez un des créneaux de retrait proposés."), "pickup_slot") from None
-    if start.tzinfo is None:
+        start = parse_start(str(raw))
+    if start is None:
         raise CartError(_l("Choisissez un des créneaux de retrait proposés."), "pickup_slot")
-    return start.astimezone(dt.UTC)
+    return start
 
 
 def choose_delivery(
@@ -366,12 +373,12 @@ class CartSummary:
     def problems(self) -> list[Any]:
         found: list[Any] = [line.problem for part in self.parts for line in part.lines if line.problem]
         found += [
-            _l("Choisissez comment recevoir la commande de %(shop)s.", shop=part.shop.name)
+            _l("Choisissez comment recevoir la commande %(de_shop)s.", de_shop=de_shop(part.shop.name))
             for part in self.parts
             if part.chosen is None
         ]
         found += [
-            _l("Choisissez le point relais de %(shop)s.", shop=part.shop.name)
+            _l("Choisissez le point relais %(de_shop)s.", de_shop=de_shop(part.shop.name))
             for part in self.parts
             if part.chosen is not None
             and part.chosen.method == DeliveryMethod.RELAY

@@ -51,6 +51,7 @@ from app.catalog.services import (
     product_limit,
     save_product,
 )
+from app.database import locked
 from app.extensions import db
 from vendors.models import Shop, ShopMember
 
@@ -1003,9 +1004,7 @@ def shop_import(member: ShopMember, import_id: int, lock: bool = False) -> Catal
     query = sa.select(CatalogImport).where(
         CatalogImport.id == import_id, CatalogImport.shop_id == member.shop_id
     )
-    if lock:
-        query = query.with_for_update()
-    return db.session.scalar(query)
+    return db.session.scalar(locked(query) if lock else query)
 
 
 def recent_imports(member: ShopMember, limit: int = 20) -> list[CatalogImport]:

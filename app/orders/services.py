@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
+from sqlalchemy.exc import IntegrityError
 
 from app import mail, money
 from app.accounts.models import Address, User
@@ -33,7 +33,7 @@ from app.cart import services as cart_services
 from app.cart.models import Cart, DeliveryMethod
 from app.catalog.models import StockReason
 from app.catalog.services import move_stock
-from app.database import next_in_series, utcnow
+from app.database import lock, locked, next_in_series, utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.orders import documents
@@ -51,6 +51,7 @@ from app.orders.models import (
     VendorOrder,
     VendorOrderStatus,
 )
+from app.urls import external_url
 from payouts import gateway
 from payouts import services as payouts
 from vendors import services as vendor_services
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 RESERVATION = dt.timedelta(minutes=30)
 WITHDRAWAL_DAYS = 14  # the legal minimum; a shop may give more (Shop.return_days)
 REFUND_DAYS = 14  # a withdrawal is refunded within 14 days of the request
+CHECKOUT_TOKEN_LENGTH = Order.checkout_token.type.length or 64
 
 
 class OrderError(ServiceError):
@@ -96,15 +98,21 @@ def place_order(
 ) -> Order:
     """An order awaiting payment from a ready cart; the stock is reserved and the cart emptied.
 
-    The same ``checkout_token`` twice (a double click, a replayed request) returns the first order.
+    The same ``checkout_token`` twice (a double click, a replayed request, the same form posted several
+    times at once) returns the first order: checkouts of one cart wait for each other on the cart's row
+    lock, and the one that waited finds the order by its token rather than an emptied cart.
     """
-    existing = db.session.scalar(sa.select(Order).where(Order.checkout_token == checkout_token))
+    if not 0 < len(checkout_token) <= CHECKOUT_TOKEN_LENGTH:  # the form's token, not something forged
+        raise OrderError(_l("Ce formulaire de commande n’est plus valable : rechargez la page."))
+    existing = checkout_order(shopper, checkout_token)
     if existing is not None:
-        if existing.user_id != shopper.id:
-            raise OrderError(_l("Ce formulaire de commande a déjà servi."))
         return existing
     if cart.user_id != shopper.id:
         raise OrderError(_l("Ce panier n’est pas le vôtre."))
+    cart = cart_services.lock_cart(cart)
+    existing = checkout_order(shopper, checkout_token)
+    if existing is not None:
+        return existing
     summary = cart_services.summary(cart)
     if not summary.ready:
         raise OrderError(summary.problems[0] if summary.problems else _l("Votre panier est vide."))
@@ -124,6 +132,36 @@ def place_order(
                 ),
                 "postcode",
             )
+    try:
+        with db.session.begin_nested():
+            return _place(shopper, cart, summary, contact, checkout_token, terms_version)
+    except IntegrityError:
+        # The token committed meanwhile by a placing that did not wait on this cart (the unique index
+        # waited for it instead): everything this one did is undone, and that order is the answer.
+        existing = checkout_order(shopper, checkout_token)
+        if existing is None:
+            raise
+        return existing
+
+
+def checkout_order(shopper: User, checkout_token: str) -> Order | None:
+    """The order already placed with this checkout form, if any; another shopper's is refused."""
+    if not checkout_token:
+        return None
+    existing = db.session.scalar(sa.select(Order).where(Order.checkout_token == checkout_token))
+    if existing is not None and existing.user_id != shopper.id:
+        raise OrderError(_l("Ce formulaire de commande a déjà servi."))
+    return existing
+
+
+def _place(
+    shopper: User,
+    cart: Cart,
+    summary: cart_services.CartSummary,
+    contact: Contact,
+    checkout_token: str,
+    terms_version: str,
+) -> Order:
     now = utcnow()
     order = Order(
         number=next_number(now.year),
@@ -182,6 +220,7 @@ def place_order(
     db.session.add(order)
     cart.items.clear()
     cart.deliveries.clear()
+    db.session.flush()  # inside the caller's savepoint: a token taken meanwhile fails here
     return order
 
 
@@ -219,21 +258,30 @@ def saved_addresses(shopper: User) -> list[Address]:
 
 
 def forget_address(shopper: User, address_id: int) -> None:
-    address = db.session.get(Address, address_id)
-    if address is None or address.user_id != shopper.id:
+    """Delete one of the shopper's saved addresses; another's, or one already gone, is "not found".
+
+    One conditional DELETE: two clicks racing delete it once and the second is told it is gone.
+    Past orders keep their own copy of the address.
+    """
+    deleted = db.session.execute(
+        sa.delete(Address)
+        .where(Address.id == address_id, Address.user_id == shopper.id)
+        .returning(Address.id)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one_or_none()
+    if deleted is None:
         raise OrderError(_l("Adresse introuvable."))
-    db.session.delete(address)
 
 
 # -- finding orders -------------------------------------------------------------------------------
 
 
 def shopper_order(shopper: User, number: str, lock: bool = False) -> Order:
-    """The shopper's own order by number (another's is "not found", never "forbidden")."""
+    """The shopper's own order by number (another's is "not found", never "forbidden").
+
+    With ``lock``, locked and read afresh: what a request that held the lock before has changed."""
     query = sa.select(Order).where(Order.number == number, Order.user_id == shopper.id)
-    if lock:
-        query = query.with_for_update()
-    order = db.session.scalar(query)
+    order = db.session.scalar(locked(query) if lock else query)
     if order is None:
         raise OrderError(_l("Commande introuvable."))
     return order
@@ -253,7 +301,7 @@ def shopper_orders(shopper: User) -> list[Order]:
 def shopper_part(shopper: User, number: str, vendor_order_id: int, lock: bool = False) -> VendorOrder:
     order = shopper_order(shopper, number)
     query = sa.select(VendorOrder).where(VendorOrder.id == vendor_order_id, VendorOrder.order_id == order.id)
-    part = db.session.scalar(query.with_for_update() if lock else query)
+    part = db.session.scalar(locked(query) if lock else query)
     if part is None:
         raise OrderError(_l("Commande introuvable."))
     return part
@@ -294,7 +342,7 @@ def shop_part(shop: Shop, vendor_order_id: int, lock: bool = False) -> VendorOrd
         VendorOrder.shop_id == shop.id,
         VendorOrder.status != VendorOrderStatus.PENDING_PAYMENT,
     )
-    part = db.session.scalar(query.with_for_update() if lock else query)
+    part = db.session.scalar(locked(query) if lock else query)
     if part is None:
         raise OrderError(_l("Commande introuvable."))
     return part
@@ -304,7 +352,10 @@ def shop_part(shop: Shop, vendor_order_id: int, lock: bool = False) -> VendorOrd
 
 
 def start_payment(order: Order) -> None:
-    """The order's PaymentIntent, created once (a retry after a network error finds the same one)."""
+    """The order's PaymentIntent, created once (a retry after a network error finds the same one).
+
+    Under the order's lock, read afresh: a request that created it meanwhile is seen, not repeated."""
+    lock(Order, order.id)
     if order.payment_intent_id or order.status != OrderStatus.PENDING_PAYMENT:
         return
     payment = gateway.create_payment(
@@ -329,7 +380,9 @@ class PaymentOutcome:
 def pay(shopper: User, number: str, payment_method: str, return_url: str, attempt: str) -> PaymentOutcome:
     """Confirm the order's payment with a payment method, once per ``attempt`` (the payment form's token).
 
-    Runs under the order's row lock: a second click waits, then finds the order paid or the attempt made.
+    Runs under the order's row lock, read afresh: a second click waits, then finds the order paid (and
+    answers as the first click did) or the attempt made. A tab that lost the race to another is told
+    where the payment stands, never that the bank refused it.
     """
     order = shopper_order(shopper, number, lock=True)
     if order.status == OrderStatus.PAID:
@@ -350,14 +403,29 @@ def pay(shopper: User, number: str, payment_method: str, return_url: str, attemp
             key=f"{order.payment_intent_id}-confirm-{attempt}",
         )
     except gateway.StripeError as error:
-        log.warning("confirming %s failed: %s", order.number, error)
-        raise OrderError(_l("Le paiement n’a pas pu être envoyé à la banque. Réessayez.")) from error
+        payment = _payment_under_way(order, error)
     apply_payment(order, payment)
     if payment.status == "requires_action" and payment.redirect_url:
         return PaymentOutcome(order, redirect_url=payment.redirect_url)
     if payment.status == "requires_payment_method":
         return PaymentOutcome(order, error=payment_error_message(order.payment_error))
     return PaymentOutcome(order)
+
+
+def _payment_under_way(order: Order, error: gateway.StripeError) -> gateway.Payment:
+    """Stripe would not confirm: most often because the PaymentIntent no longer waits for a payment
+    method (paid, or being paid, from another tab or by an attempt whose answer was lost). Its state
+    now is the answer; only one still waiting for a payment method means this attempt failed."""
+    assert order.payment_intent_id is not None
+    try:
+        payment = gateway.retrieve_payment(order.payment_intent_id)
+    except gateway.StripeError:
+        payment = None
+    if payment is None or payment.status not in ("succeeded", "processing", "requires_action"):
+        log.warning("confirming %s failed: %s", order.number, error)
+        raise OrderError(_l("Le paiement n’a pas pu être envoyé à la banque. Réessayez.")) from error
+    log.info("confirming %s refused, its payment is %s already", order.number, payment.status)
+    return payment
 
 
 def refresh_payment(order: Order) -> None:
@@ -407,6 +475,9 @@ def _reserve_again(order: Order) -> bool:
 
 
 def _mark_paid(order: Order) -> None:
+    """Once: the callers hold the order's lock and have read it afresh (``paid_at`` is never rewritten)."""
+    if order.status == OrderStatus.PAID:
+        return
     order.status = OrderStatus.PAID
     order.paid_at = utcnow()
     order.payment_error = ""
@@ -419,9 +490,8 @@ def _mark_paid(order: Order) -> None:
 
 
 def order_for_payment(payment_intent_id: str) -> Order | None:
-    return db.session.scalar(
-        sa.select(Order).where(Order.payment_intent_id == payment_intent_id).with_for_update()
-    )
+    """The order of a PaymentIntent, locked and read afresh (a webhook racing the shopper's return)."""
+    return db.session.scalar(locked(sa.select(Order).where(Order.payment_intent_id == payment_intent_id)))
 
 
 def release(order: Order) -> None:
@@ -445,14 +515,29 @@ def expire(order: Order) -> None:
     release(order)
 
 
-def expired_orders(now: dt.datetime | None = None) -> Iterable[Order]:
-    """Orders still awaiting payment past their reservation, locked for release."""
-    return db.session.scalars(
-        sa.select(Order)
-        .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.reserved_until < (now or utcnow()))
-        .order_by(Order.id)
-        .with_for_update(skip_locked=True)
+def expired_order_ids(now: dt.datetime | None = None) -> list[int]:
+    """Orders still awaiting payment past their reservation, oldest first; each is locked on its own by
+    ``lock_for_expiry`` (a lock taken here would end with the first order's commit)."""
+    return list(
+        db.session.scalars(
+            sa.select(Order.id)
+            .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.reserved_until < (now or utcnow()))
+            .order_by(Order.id)
+        )
     )
+
+
+def lock_for_expiry(order_id: int, now: dt.datetime | None = None) -> Order | None:
+    """The order, locked and read afresh, if it still awaits payment past its reservation; None if it was
+    paid or released meanwhile, or if a payment holds it right now (the next run looks again)."""
+    order = lock(Order, order_id, skip_locked=True)
+    if (
+        order is None
+        or order.status != OrderStatus.PENDING_PAYMENT
+        or order.reserved_until >= (now or utcnow())
+    ):
+        return None
+    return order
 
 
 def _restock(lines: Iterable[OrderLine], quantities: Mapping[int, int] | None = None) -> None:
@@ -518,13 +603,14 @@ def _cancel(part: VendorOrder, reason: str, why: RefundReason) -> None:
     part.cancel_reason = reason[:500]
     _restock(part.lines)
     payouts.record_cancellation(part)
-    refund(
-        part,
-        part.remaining_cents,
-        why,
-        key=f"vendor-order-{part.id}-cancel",
-        delivery=part.delivery_fee_cents,
-    )
+    if refundable_cents(part):
+        refund(
+            part,
+            part.remaining_cents,
+            why,
+            key=f"vendor-order-{part.id}-cancel",
+            delivery=part.delivery_fee_cents,
+        )
 
 
 def ship(part: VendorOrder, carrier: str, tracking_number: str) -> None:
@@ -577,7 +663,7 @@ def advance_completed(now: dt.datetime | None = None) -> int:
     query = sa.select(VendorOrder).where(
         VendorOrder.status.in_((S.DELIVERED, S.COLLECTED, S.REFUNDED)), VendorOrder.received_at.is_not(None)
     )
-    for part in db.session.scalars(query.with_for_update(skip_locked=True)):
+    for part in db.session.scalars(locked(query, skip_locked=True)):
         deadline = withdrawal_deadline(part)
         if deadline is not None and deadline < now.astimezone(TOWN_TZ).date():
             _step(part, "complete")
@@ -671,11 +757,13 @@ def open_return(part: VendorOrder) -> ReturnRequest | None:
     return next((r for r in part.returns if r.status == ReturnStatus.REQUESTED), None)
 
 
-def receive_return(part: VendorOrder) -> Refund:
+def receive_return(part: VendorOrder) -> Refund | None:
     """The shop has the goods back: they go back to stock and the shopper is refunded.
 
     Withdrawing from everything left refunds the delivery fee too (the law's standard delivery cost);
-    a partial withdrawal refunds the goods only.
+    a partial withdrawal refunds the goods only. An order made without a payment (``refundable_cents``
+    is 0) has nothing to give back: the return is closed all the same, the shopper is told, and no
+    refund is made (None).
     """
     request = open_return(part)
     if request is None:
@@ -691,17 +779,37 @@ def receive_return(part: VendorOrder) -> Refund:
     amount = sum(lines[line_id].unit_price_cents * count for line_id, count in by_line.items())
     everything = all(line.returned_quantity == line.quantity for line in part.lines)
     delivery = part.delivery_fee_cents if everything else 0
-    done = refund(
-        part,
-        min(amount + delivery, part.remaining_cents),
-        RefundReason.WITHDRAWAL,
-        key=f"return-{request.id}-refund",
-        delivery=delivery,
-    )
+    refundable = refundable_cents(part)
+    done = None
+    if refundable:
+        done = refund(
+            part,
+            min(amount + delivery, refundable),
+            RefundReason.WITHDRAWAL,
+            key=f"return-{request.id}-refund",
+            delivery=delivery,
+        )
     request.refund = done
     request.status = ReturnStatus.REFUNDED
     _step(part, "refund_return")
+    if done is None:
+        _send_to_shopper(
+            part.order,
+            "orders/return_closed",
+            _l("Retour reçu sur la commande %(number)s", number=part.order.number),
+            part=part,
+            request=request,
+        )
     return done
+
+
+def refundable_cents(part: VendorOrder) -> int:
+    """What can still be given back to the shopper through the order's payment.
+
+    Nothing for an order made without a payment (the demo town's orders, ``M-DEMO-…``, have no
+    PaymentIntent): its cancellations and returns close without a refund and without calling Stripe.
+    """
+    return part.remaining_cents if part.order.payment_intent_id else 0
 
 
 # -- refunds --------------------------------------------------------------------------------------
@@ -829,7 +937,7 @@ def _send_to_shopper(order: Order, template: str, subject: Any, **context: Any) 
         template,
         locale=order.locale,
         order=order,
-        order_url=url_for("orders.detail", number=order.number, _external=True),
+        order_url=external_url("orders.detail", number=order.number),
         **context,
     )
 
@@ -841,7 +949,7 @@ def _send_to_shop(part: VendorOrder, template: str, subject: Any, **context: Any
     people += [
         (owner.email, owner.locale) for owner in vendor_services.owners(shop) if owner.email != shop.email
     ]
-    url = url_for("orders_backoffice.detail", slug=shop.slug, vendor_order_id=part.id, _external=True)
+    url = external_url("orders_backoffice.detail", slug=shop.slug, vendor_order_id=part.id)
     for address, locale in people:
         mail.send(
             address,

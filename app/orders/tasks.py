@@ -22,7 +22,10 @@ def release_expired() -> int:
     Each order is committed on its own: one that Stripe cannot answer for now waits for the next run.
     """
     released = 0
-    for order in list(services.expired_orders()):
+    for order_id in services.expired_order_ids():
+        order = services.lock_for_expiry(order_id)
+        if order is None:
+            continue
         try:
             services.expire(order)
         except gateway.StripeError as error:

@@ -22,6 +22,7 @@ from app.forms import commit_or_say, show_error
 from app.orders import documents, forms, services
 from app.orders.models import Order, OrderStatus, VendorOrder
 from app.pdf import download
+from app.urls import external_url
 from payouts import gateway
 
 blueprint = Blueprint("orders", __name__)
@@ -49,6 +50,17 @@ def _part(number: str, vendor_order_id: int, lock: bool = False) -> VendorOrder:
 def checkout() -> Response | str:
     shopper = acting_user()
     cart = cart_services.find_cart(shopper, None)
+    if request.method == "POST":
+        # A form already used (a double click, a resent post) is answered with its order, whatever the
+        # cart holds now. Looked up after reading the cart: the order and the emptied cart are committed
+        # together, so a cart seen empty is always followed by the order found here.
+        try:
+            placed = services.checkout_order(shopper, request.form.get("checkout_token", ""))
+        except services.OrderError as error:
+            flash(error.message, "error")
+            return redirect(url_for("cart.show"))
+        if placed is not None:
+            return _to_order(placed)
     summary = cart_services.summary(cart)
     if cart is None or not summary.ready:
         for problem in summary.problems or [_l("Votre panier est vide.")]:
@@ -89,14 +101,26 @@ def checkout() -> Response | str:
                 services.remember_address(shopper, contact)
         except services.OrderError as error:
             db.session.rollback()
+            # The cart as it is now: another tab may have ordered it, or stock may have run out meanwhile.
+            summary = cart_services.summary(cart_services.find_cart(shopper, None))
+            if not summary.ready:
+                flash(error.message, "warning")
+                return redirect(url_for("cart.show"))
             show_error(form, error)
         else:
             db.session.commit()
             _start_payment(order)
-            return redirect(url_for(".payment", number=order.number))
+            return _to_order(order)
     return render_template(
         "orders/checkout.html", form=form, summary=summary, address_needed=address_needed, addresses=addresses
     )
+
+
+def _to_order(order: Order) -> Response:
+    """Where a placed order takes the shopper: its payment while it awaits one, else the order itself."""
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        return redirect(url_for(".payment", number=order.number))
+    return redirect(url_for(".detail", number=order.number))
 
 
 def _start_payment(order: Order) -> None:
@@ -123,13 +147,16 @@ def _payment_form() -> forms.PaymentForm:
 def payment(number: str) -> Response | str:
     order = _order(number)
     if order.status == OrderStatus.PAID:
+        if request.method == "POST":
+            # The form posted again (a double click, a tab left open) is answered as the post that paid.
+            return redirect(url_for(".detail", number=number, merci=1))
         return redirect(url_for(".detail", number=number))
     if order.status != OrderStatus.PENDING_PAYMENT:
         flash(_l("Cette commande n’est plus en attente de paiement."), "warning")
         return redirect(url_for(".detail", number=number))
     form = _payment_form()
     if form.validate_on_submit():
-        return_url = url_for(".payment_return", number=number, _external=True)
+        return_url = external_url("orders.payment_return", number=number)
         try:
             outcome = services.pay(
                 acting_user(), number, form.payment_method.data, return_url, form.attempt.data or ""
@@ -182,9 +209,12 @@ def payment_return(number: str) -> Response:
 @blueprint.route("/compte/commandes")
 @login_required
 def history() -> str:
+    shopper = acting_user()
     return render_template(
         "orders/history.html",
-        orders=services.shopper_orders(acting_user()),
+        orders=services.shopper_orders(shopper),
+        addresses=services.saved_addresses(shopper),
+        form=forms.ActionForm(),
         status_label=services.status_label,
     )
 
@@ -194,7 +224,12 @@ def history() -> str:
 def forget_address(address_id: int) -> Response:
     if not forms.ActionForm().validate_on_submit():
         abort(400)
-    commit_or_say(lambda: services.forget_address(acting_user(), address_id), _l("Adresse supprimée."))
+    try:
+        services.forget_address(acting_user(), address_id)
+    except services.OrderError:
+        abort(404)  # another shopper's address, or one already deleted: as if it never existed
+    db.session.commit()
+    flash(_l("Adresse supprimée."), "success")
     return redirect(url_for(".history") + "#adresses")
 
 

@@ -102,11 +102,26 @@ def test_a_double_click_or_replay_makes_one_order_and_one_charge(
     first = pay(client, order.number, attempt="same-click")
     second = pay(client, order.number, attempt="same-click")
     assert first.headers["Location"] == f"/commandes/{order.number}?merci=1"
-    assert second.headers["Location"] == f"/commandes/{order.number}"
+    assert second.headers["Location"] == first.headers["Location"], "answered as the first post"
     assert len(charges_of(only_order(town.shopper_id))) == 1
     third = pay(client, order.number, attempt="later-click")  # a new attempt on a paid order pays nothing
-    assert third.headers["Location"] == f"/commandes/{order.number}"
+    assert third.headers["Location"] == f"/commandes/{order.number}?merci=1"
     assert len(charges_of(only_order(town.shopper_id))) == 1
+
+
+def test_a_checkout_form_without_its_token_places_nothing(
+    client: Client, town: Town, stripe_api: StripeEmulator
+) -> None:
+    """Without its one-time token, a post could not be told from the last one made without it."""
+    login(client, "camille@example.com")
+    for forged in ("", "x" * 65):
+        response, _ = checkout(client, checkout_token=forged)
+        assert response.status_code == 200
+        assert "Ce formulaire de commande n’est plus valable : rechargez la page." in response.get_data(
+            as_text=True
+        )
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+    assert stock(town.bread) == 10
 
 
 def test_a_declined_card_keeps_the_order_and_another_card_pays_it(
@@ -315,3 +330,110 @@ def test_an_address_saved_at_checkout_is_offered_next_time_and_can_be_forgotten(
     assert re.search(rf"<option value=\"{saved.id}\" selected\s", page)
     client.submit(f"/compte/adresses/{saved.id}/supprimer", {}, form_url="/compte/commandes")
     assert db.session.scalars(sa.select(Address)).all() == []
+
+
+def summary_parts(page: str) -> dict[str, str]:
+    """Each shop's part of a checkout or payment summary, by shop name, as plain text."""
+    parts = re.findall(
+        r'<section class="summary-part" data-testid="summary-part">(.*?)</section>', page, re.S
+    )
+    found = {}
+    for part in parts:
+        name = re.search(r"<h3>(.*?)</h3>", part)
+        assert name is not None
+        found[name.group(1)] = " ".join(re.sub(r"<[^>]+>", " ", part).split()).replace("\u202f", " ")
+    return found
+
+
+def test_each_part_of_the_summary_says_how_and_where_it_comes(
+    client: Client, app_ctx: Flask, stripe_api: StripeEmulator
+) -> None:
+    from app.cart import services as cart_services
+    from app.cart import slots
+    from app.cart.models import DeliveryMethod
+    from app.database import utcnow
+    from tests.factories import ProductFactory, RelayPointFactory, ShopFactory
+    from vendors.hours import TOWN_TZ
+    from vendors.models import Shop
+
+    town = make_town()
+    books = db.session.get(Shop, town.books_id)
+    assert books is not None
+    books.street = "3 quai du Pont"
+    point = RelayPointFactory(name="Tabac de la Gare", street="2 place de la Gare", postcode="37000")
+    garden = ShopFactory(
+        name="Les Jardins de Flore",
+        street="9 rue des Lilas",
+        click_collect=False,
+        local_delivery=False,
+        relay=True,
+        relay_points=[point],
+    )
+    plant = ProductFactory(shop=garden, title="Basilic", variants=[{"price_cents": 390, "stock": 5}])
+    shopper_cart = cart_services.open_cart(town.shopper(), None)
+    for variant_id in (town.bread, town.novel, plant.variants[0].id):
+        cart_services.add(shopper_cart, variant_id, 1)
+    cart_services.set_postcode(shopper_cart, "37000")
+    db.session.flush()
+    slot = slots.pickup_slots(books, utcnow())[0]
+    cart_services.choose_delivery(shopper_cart, town.baker_id, DeliveryMethod.LOCAL_DELIVERY)
+    cart_services.choose_delivery(
+        shopper_cart, books.id, DeliveryMethod.CLICK_COLLECT, pickup_slot=slot.start
+    )
+    cart_services.choose_delivery(shopper_cart, garden.id, DeliveryMethod.RELAY, point.id)
+    db.session.commit()
+    hour = f"{slot.start.astimezone(TOWN_TZ):%H:%M}"
+    login(client, "camille@example.com")
+
+    def check(parts: dict[str, str], home: str) -> None:
+        assert sorted(parts) == ["Le Fournil", "Les Jardins de Flore", "Librairie du Pont"]
+        bakery, bookshop, garden_part = (
+            parts["Le Fournil"],
+            parts["Librairie du Pont"],
+            parts["Les Jardins de Flore"],
+        )
+        assert "Livraison locale" in bakery
+        assert home in bakery
+        assert "Retrait en boutique" in bookshop
+        assert "Librairie du Pont, 3 quai du Pont, 37000 Bellerive-sur-Loire" in bookshop
+        assert re.search(rf"Créneau : \w+ \d+ \w+, {hour}", bookshop), bookshop
+        assert "Point relais" in garden_part
+        assert "Tabac de la Gare, 2 place de la Gare, 37000" in garden_part
+        for other in (bookshop, garden_part):
+            assert "15 rue de la Paix" not in other, "the home address is only under home or local delivery"
+
+    review = client.get("/commande").get_data(as_text=True)
+    check(summary_parts(review), "À l’adresse de livraison indiquée dans le formulaire")
+    checkout(client)
+    order = only_order(town.shopper_id)
+    payment_page = client.get(f"/commandes/{order.number}/paiement").get_data(as_text=True)
+    check(summary_parts(payment_page), "Camille Martin, 15 rue de la Paix, 37000 Bellerive-sur-Loire")
+
+
+def test_the_checkout_steps_show_the_steps_done_and_the_current_one(
+    client: Client, town: Town, stripe_api: StripeEmulator
+) -> None:
+    def steps(page: str) -> list[tuple[str, str]]:
+        found = re.search(r'<ol class="checkout-steps" aria-label="Étapes">(.*?)</ol>', page, re.S)
+        assert found is not None
+        items = re.findall(r'<li( class="[^"]+")?( aria-current="step")?>(.*?)</li>', found.group(1), re.S)
+        return [(css.strip(), " ".join(re.sub(r"<[^>]+>", " ", text).split())) for css, _, text in items]
+
+    login(client, "camille@example.com")
+    review = client.get("/commande").get_data(as_text=True)
+    assert steps(review) == [
+        ('class="is-done"', "Panier (terminée)"),
+        ('class="is-current"', "Coordonnées"),
+        ("", "Paiement"),
+    ]
+    assert '<li class="is-done"><a href="/panier">Panier</a>' in review
+    checkout(client)
+    payment_page = client.get(f"/commandes/{only_order(town.shopper_id).number}/paiement").get_data(
+        as_text=True
+    )
+    assert steps(payment_page) == [
+        ('class="is-done"', "Panier (terminée)"),
+        ('class="is-done"', "Coordonnées (terminée)"),
+        ('class="is-current"', "Paiement"),
+    ]
+    assert 'aria-current="step">Paiement</li>' in payment_page
