@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -20,6 +22,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["km"] = _format_km
     app.jinja_env.filters["attribute_label"] = attribute_label
     app.jinja_env.filters["has_field_errors"] = has_field_errors
+    app.jinja_env.filters["de_shop"] = de_shop
+    app.jinja_env.filters["a_shop"] = a_shop
     app.jinja_env.filters["reject_page"] = lambda args: {
         key: value for key, value in args.items() if key != "page"
     }
@@ -84,6 +88,40 @@ def has_field_errors(form: Any) -> bool:
 def attribute_label(name: str) -> Any:
     """A product attribute's name for shoppers: known keys translated, others as typed."""
     return ATTRIBUTE_LABELS.get(name, name[:1].upper() + name[1:])
+
+
+# "de Le Fournil" is "du Fournil", "à Les Jardins" is "aux Jardins"; "La" and "L’" never contract.
+_CONTRACTED_ARTICLE = re.compile(r"(le|les)\s+(?=\S)", re.IGNORECASE)
+_CONTRACTIONS = {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"}
+
+
+def _after_preposition(preposition: str, name: str) -> str:
+    name = name.strip()
+    locale = get_locale()
+    if locale is not None and locale.language != "fr":
+        return name
+    article = _CONTRACTED_ARTICLE.match(name)
+    if article:
+        return f"{_CONTRACTIONS[preposition, article.group(1).lower()]} {name[article.end() :]}"
+    first = unicodedata.normalize("NFKD", name[:1]).lower()[:1]
+    if preposition == "de" and first in {"a", "e", "i", "o", "u"}:
+        return f"d’{name}"
+    return f"{preposition} {name}"
+
+
+def de_shop(name: str) -> str:
+    """A shop's name after "de", as French writes it: "du Fournil", "des Jardins de Flore",
+    "de La Boussole", "de L’Atelier Floral", "d’Atelier Terre et Feu", "de Chez Pierre".
+
+    In other languages the name alone: their sentence carries its own words ("%(de_shop)s's order")."""
+    return _after_preposition("de", name)
+
+
+def a_shop(name: str) -> str:
+    """A shop's name after "à", as French writes it: "au Fournil", "aux Jardins de Flore", "à La Boussole".
+
+    In other languages the name alone, like :func:`de_shop`."""
+    return _after_preposition("à", name)
 
 
 def _format_km(value: float) -> str:

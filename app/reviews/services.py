@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +50,7 @@ from app.reviews.models import (
     ReviewRevision,
     ReviewStatus,
 )
+from app.urls import external_url
 from vendors.models import ShopMember
 
 S = VendorOrderStatus
@@ -117,7 +118,7 @@ def read_token(token: str) -> tuple[int, int]:
 
 
 def review_url(part: VendorOrder) -> str:
-    return url_for("reviews.order", token=review_token(part), _external=True)
+    return external_url("reviews.order", token=review_token(part))
 
 
 # -- who may review what, until when ---------------------------------------------------------------
@@ -594,9 +595,9 @@ def _reason(reason: RejectionReason | str, note: str) -> tuple[RejectionReason, 
 def _tell_author(review: Review, template: str, subject: Any) -> None:
     author = review.author
     target = (
-        url_for("catalog.product", product_id=review.product_id, _external=True) + "#avis"
+        external_url("catalog.product", product_id=review.product_id) + "#avis"
         if review.kind == ReviewKind.PRODUCT and review.product_id
-        else url_for("vendors.storefront", slug=review.shop.slug, _external=True) + "#avis"
+        else external_url("vendors.storefront", slug=review.shop.slug) + "#avis"
     )
     mail.send(
         author.email,
@@ -607,7 +608,7 @@ def _tell_author(review: Review, template: str, subject: Any) -> None:
         author=author,
         reason_label=REASON_LABELS.get(review.rejection_reason) if review.rejection_reason else None,
         page_url=target,
-        how_url=url_for("reviews.how_it_works", _external=True),
+        how_url=external_url("reviews.how_it_works"),
     )
 
 
@@ -721,6 +722,6 @@ def send_request(part: VendorOrder) -> bool:
         part=part,
         buyer=order.user,
         link=review_url(part),
-        how_url=url_for("reviews.how_it_works", _external=True),
+        how_url=external_url("reviews.how_it_works"),
     )
     return True

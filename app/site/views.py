@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from app import images
@@ -35,13 +36,27 @@ def home() -> str:
 
 @blueprint.route("/langue/<code>")
 def set_language(code: str) -> Response:
-    """Switch the language (a plain link, so it works without JavaScript) and come back to the page."""
+    """Switch this session's language (a plain link, for visitors) and come back to the page.
+
+    A GET changes nothing stored: a signed-in person's saved language changes only by the form below.
+    """
     if code in current_app.config["LANGUAGES"]:
         session[SESSION_KEY] = code
-        if current_user.is_authenticated:
-            services.set_locale(current_user, code)
-            db.session.commit()
     return redirect(auth.safe_next(request.args.get("next")))
+
+
+@blueprint.route("/langue", methods=["POST"])
+def save_language() -> Response:
+    """The header's switch for a signed-in person (a form, so it works without JavaScript): the
+    language is saved on the account, which mail and later visits use."""
+    form = FlaskForm()
+    code = request.form.get("code", "")
+    if form.validate_on_submit() and code in current_app.config["LANGUAGES"]:
+        session[SESSION_KEY] = code
+        if current_user.is_authenticated:
+            services.set_locale(auth.acting_user(), code)
+            db.session.commit()
+    return redirect(auth.safe_next(request.form.get("next")))
 
 
 LEGAL_PAGES = ("conditions", "conditions-commercants", "confidentialite")
@@ -65,6 +80,18 @@ def media(path: str) -> Response:
     if found is None:
         abort(404)
     return send_file(found, mimetype="image/webp", max_age=60 * 60 * 24 * 365)
+
+
+FAVICON_MAX_AGE = 60 * 60 * 24 * 30  # a month: the address never changes, so not a year
+
+
+@blueprint.route("/favicon.ico")
+@limiter.exempt
+def favicon() -> Response:
+    """The marketplace's icon, where every browser asks for it on its first visit."""
+    assert current_app.static_folder is not None
+    icon = Path(current_app.static_folder) / "favicon.ico"
+    return send_file(icon, mimetype="image/vnd.microsoft.icon", max_age=FAVICON_MAX_AGE)
 
 
 @blueprint.route("/healthz")

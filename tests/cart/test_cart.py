@@ -285,3 +285,38 @@ def test_a_guest_cart_joins_the_account_at_log_in(
         "ajustée au stock" in page,
         db.session.scalar(db.select(db.func.count()).select_from(Cart).where(Cart.user_id.is_(None))),
     ) == ([("La Loire à vélo", 2), ("Pain au levain", 2)], True, 0)
+
+
+def test_the_cart_names_each_shop_as_french_writes_it(client: Client, two_shops: dict[str, int]) -> None:
+    page = add(client, two_shops["bread"], 1)
+    assert "Choisissez comment recevoir la commande du Fournil." in page
+    assert "de Le Fournil" not in page
+
+
+def test_the_relay_point_list_belongs_to_the_relay_method_and_shows_without_javascript(
+    client: Client,
+) -> None:
+    shop = ShopFactory(
+        relay=True, home_delivery=True, local_delivery=False, relay_points=[RelayPointFactory()]
+    )
+    product = ProductFactory(shop=shop)
+    db.session.commit()
+    page = add(client, product.variants[0].id, 1)
+    group = re.search(
+        r"<fieldset class=\"delivery-choice\" data-delivery-choice>(.*?)</fieldset>", page, re.S
+    )
+    assert group is not None, "site.js finds the delivery choice by data-delivery-choice"
+    relay = re.search(
+        r'<div class="delivery-choice__detail" data-for-method="relay">(.*?)</div>', group.group(1), re.S
+    )
+    assert relay is not None
+    assert 'name="relay_point"' in relay.group(1)
+    slot = re.search(
+        r'<div class="delivery-choice__detail" data-for-method="click_collect">(.*?)</div>',
+        group.group(1),
+        re.S,
+    )
+    assert slot is not None
+    assert 'name="pickup_slot"' in slot.group(1)
+    assert " hidden" not in group.group(1)
+    assert "disabled>" not in relay.group(1)

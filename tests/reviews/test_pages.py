@@ -109,7 +109,7 @@ def test_the_storefront_shows_the_shops_rating_reviews_and_replies(
     assert re.search(r'data-testid="rating-line".*?4,0.*?\(1 avis\)', html, re.S)
     assert "Accueil charmant" in html
     assert re.search(
-        r'data-testid="shop-reply".*?Réponse de Le Fournil.*?Merci Camille, à bientôt au fournil !',
+        r'data-testid="shop-reply".*?Réponse du Fournil.*?Merci Camille, à bientôt au fournil !',
         html,
         re.S,
     )

@@ -31,6 +31,23 @@ for (const group of document.querySelectorAll("fieldset[data-reveal]")) {
   update();
 }
 
+// Cart: a delivery method's own question (the relay point, the pickup slot) shows only while that method is
+// ticked, and is not sent otherwise (without JavaScript all show, and the server ignores what does not apply).
+for (const group of document.querySelectorAll("fieldset[data-delivery-choice]")) {
+  const details = group.querySelectorAll("[data-for-method]");
+  const update = () => {
+    const chosen = group.querySelector("input[name=method]:checked");
+    details.forEach((element) => {
+      const shown = chosen !== null && chosen.value === element.dataset.forMethod;
+      element.hidden = !shown;
+      element.querySelectorAll("select").forEach((select) => { select.disabled = !shown; });
+    });
+  };
+  group.addEventListener("change", update);
+  window.addEventListener("pageshow", update); // the browser may restore a ticked method on "back"
+  update();
+}
+
 // Product page: choosing a variant shows its price and stock at once (without JS, a button reloads).
 for (const picker of document.querySelectorAll("form[data-variant-picker]")) {
   for (const button of picker.querySelectorAll("[data-no-js-only]")) button.hidden = true;
