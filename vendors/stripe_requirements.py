@@ -58,7 +58,7 @@ COMPANY_FIELDS: dict[str, Any] = {
     "address": _l("Adresse du siège de l’entreprise"),
     "directors_provided": _l("Liste des dirigeants de l’entreprise"),
     "executives_provided": _l("Liste des cadres dirigeants de l’entreprise"),
-    "owners_provided": _l("Liste des associés qui détiennent plus de 25 % de l’entreprise"),
+    "owners_provided": _l("Liste des associés qui détiennent plus d’un quart (25 %) de l’entreprise"),
     "ownership_declaration": _l("Déclaration des bénéficiaires effectifs"),
     "verification.document": _l("Justificatif de l’entreprise (extrait Kbis)"),
 }
