@@ -41,11 +41,14 @@ class Permission(enum.StrEnum):
     TEAM_MANAGE = "shop.team.manage"
     PAYMENTS = "shop.payments"
     FINANCES = "shop.finances"
+    DISPUTES = "shop.disputes"
+    TOWN_CONSOLE = "town.console"
 
 
 _SIGNED_IN = frozenset({Actor.SHOPPER, Actor.STAFF, Actor.OWNER, Actor.MANAGER})
 _SHOP_PEOPLE = frozenset({Actor.STAFF, Actor.OWNER})
 _OWNER = frozenset({Actor.OWNER})
+_MANAGER = frozenset({Actor.MANAGER})
 
 # Staff run the shop day to day (orders, products, reviews, opening hours); the owner also answers
 # for what binds the shop: its public identity and terms, its legal identity, its money and its team.
@@ -64,6 +67,10 @@ TABLE: Mapping[Permission, frozenset[Actor]] = MappingProxyType(
         Permission.TEAM_MANAGE: _OWNER,
         Permission.PAYMENTS: _OWNER,
         Permission.FINANCES: _OWNER,
+        # Evidence about orders (tracking, collection, what was sold) is the staff's everyday work; what
+        # a lost dispute costs the shop shows in its finances, which stay the owner's.
+        Permission.DISPUTES: _SHOP_PEOPLE,
+        Permission.TOWN_CONSOLE: _MANAGER,
     }
 )
 
@@ -82,6 +89,10 @@ LABELS: Mapping[Permission, Any] = MappingProxyType(
         Permission.TEAM_MANAGE: _l("Inviter ou retirer des personnes"),
         Permission.PAYMENTS: _l("Compte de paiement Stripe"),
         Permission.FINANCES: _l("Finances : soldes, virements, relevés, factures, forfait"),
+        Permission.DISPUTES: _l("Voir les litiges bancaires et y apporter des preuves"),
+        Permission.TOWN_CONSOLE: _l(
+            "Console de la ville : boutiques, catégories, avis, commandes, commissions, forfaits, finances"
+        ),
     }
 )
 

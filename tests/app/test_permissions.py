@@ -255,7 +255,34 @@ def test_every_backoffice_route_answers_each_person_as_the_table_says(app: Flask
             if got != want:
                 failures.append(f"{person.name}: {method} {path} ({permission}) {got}, expected {want}")
     assert not failures, "\n".join(failures)
-    assert checked == set(Permission), "every permission of the table guards at least one route"
+    shop_permissions = set(Permission) - {Permission.TOWN_CONSOLE}
+    assert checked == shop_permissions, "every permission of the table guards at least one route"
+
+
+CONSOLE = "/gestion"
+
+
+def test_every_console_route_is_the_managers_alone(app: Flask, world: World) -> None:
+    """The town's console: the table's manager row. Others get a 404 (its URLs reveal nothing), a
+    visitor the log-in page; the manager opens every page that names no object."""
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith(CONSOLE)]
+    assert len(rules) >= 15
+    for rule in rules:
+        assert required(app, rule, "GET", {}) is Permission.TOWN_CONSOLE, rule.endpoint
+    failures = []
+    for person in people(app, world):
+        want = expected(person, Permission.TOWN_CONSOLE, in_a_shop=False)
+        if want == "forbidden":
+            want = "not found"
+        for rule in rules:
+            path = rule.build(dict.fromkeys(rule.arguments, 1), append_unknown=False)[1]
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                if want == "allowed" and (rule.arguments or method != "GET"):
+                    continue  # the manager's actions are the console's own tests
+                response = person.client.open(path, method=method, data={"csrf_token": person.token})
+                if (got := outcome(response)) != want:
+                    failures.append(f"{person.name}: {method} {path} {got}, expected {want}")
+    assert not failures, "\n".join(failures)
 
 
 def test_another_shops_ids_under_this_shops_address_are_404(app: Flask, world: World) -> None:
@@ -289,7 +316,8 @@ def test_the_table_keeps_money_legal_identity_and_the_team_for_the_owner() -> No
         Permission.SETTINGS,
         Permission.SUBMIT,
     }
-    for permission in Permission:
+    assert [actor for actor in Actor if permissions.allows(actor, Permission.TOWN_CONSOLE)] == [Actor.MANAGER]
+    for permission in set(Permission) - {Permission.TOWN_CONSOLE}:
         assert not permissions.allows(Actor.ANONYMOUS, permission), "a visitor is sent to sign in"
         assert permissions.allows(Actor.OWNER, permission)
         assert permissions.allows(Actor.STAFF, permission) == (permission not in owner_only), permission
