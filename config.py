@@ -152,6 +152,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "marketplace"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A sliding window: a fixed one lets twice the limit through across a minute's boundary, and
+        # forgets a burst that straddles it.
+        "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         # Failed or not, log-in attempts count per client address and per (address, account) pair, so
         # no one can lock an account out from elsewhere; a locked-out person can ask for a login link.
@@ -203,6 +206,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "TERMS_VERSION": _env("TERMS_VERSION", "2026-11"),
         # Payouts: a shop's part is transferred this many days after delivery or collection.
         "PAYOUT_HOLD_DAYS": _env_int("PAYOUT_HOLD_DAYS", 14),
+        # Who bears Stripe's fees on shoppers' payments: "platform" (its expense) or "shops" (each shop's
+        # part is charged its share, in proportion to its amount).
+        "STRIPE_FEES_BORNE_BY": _env("STRIPE_FEES_BORNE_BY", "platform"),
         # The commission rate when the manager has set no platform rule yet (basis points).
         "COMMISSION_DEFAULT_BPS": _env_int("COMMISSION_DEFAULT_BPS", 1000),
         # Whether the commission is given back, in proportion, when a shop refunds a shopper.
@@ -228,4 +234,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
             "REDIS_URL must be set in production: rate limits kept in each worker's memory do not add up"
         )
     config.update(overrides)
+    if config["STRIPE_FEES_BORNE_BY"] not in ("platform", "shops"):
+        raise ConfigError(
+            f"STRIPE_FEES_BORNE_BY must be 'platform' or 'shops', not {config['STRIPE_FEES_BORNE_BY']!r}"
+        )
     return config
