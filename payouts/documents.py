@@ -513,6 +513,7 @@ class StatementRow:
     transferred_on: dt.date | None
     reversed_cents: int  # taken back from the shop's Stripe account after refunds
     status: PayoutStatus
+    stripe_fees_cents: int = 0  # the part's share of Stripe's fee, when shops bear the fees
 
     @property
     def net_due_cents(self) -> int:
@@ -525,6 +526,7 @@ class StatementRow:
             - self.commission_vat_cents
             - self.refunds_cents
             + self.commission_back_cents
+            - self.stripe_fees_cents
         )
 
 
@@ -539,6 +541,7 @@ class StatementTotals:
     net_due_cents: int
     transferred_cents: int
     reversed_cents: int
+    stripe_fees_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -571,6 +574,7 @@ class Statement:
             net_due_cents=sum(row.net_due_cents for row in rows),
             transferred_cents=sum(row.transferred_cents for row in rows),
             reversed_cents=sum(row.reversed_cents for row in rows),
+            stripe_fees_cents=sum(row.stripe_fees_cents for row in rows),
         )
 
 
@@ -586,6 +590,7 @@ class _PartMoney:
     transferred: int = 0
     transferred_at: dt.datetime | None = None
     reversed: int = 0
+    stripe_fees: int = 0  # the part's share of Stripe's fee, charged to the shop
     held: int = 0  # still in the shop's pending and available accounts
 
 
@@ -611,7 +616,9 @@ def _ledger_by_part(shop_id: int, parts: Sequence[VendorOrder]) -> dict[int, _Pa
                 LedgerTransaction.vendor_order_id.in_([part.id for part in parts]),
                 LedgerTransaction.key.in_(list(sale_keys)),
             ),
-            LedgerAccount.code.in_((*shop_accounts, ledger.COMMISSION, ledger.COMMISSION_VAT)),
+            LedgerAccount.code.in_(
+                (*shop_accounts, ledger.COMMISSION, ledger.COMMISSION_VAT, ledger.STRIPE_FEES)
+            ),
         )
         .order_by(LedgerTransaction.occurred_at, LedgerTransaction.id)
     )
@@ -637,6 +644,8 @@ def _ledger_by_part(shop_id: int, parts: Sequence[VendorOrder]) -> dict[int, _Pa
             found.transferred_at = occurred_at
         elif kind == TransactionKind.TRANSFER_REVERSAL and code in shop_accounts:
             found.reversed -= amount
+        elif kind == TransactionKind.COMMISSION and code == ledger.STRIPE_FEES:
+            found.stripe_fees -= amount  # the shop's share of a payment's fee, credited to the expense
     return money
 
 
@@ -713,6 +722,7 @@ def statement(shop_id: int, start: dt.date, end: dt.date) -> Statement:
                 else None,
                 reversed_cents=found.reversed,
                 status=_status(transfers.get(part.id), found.held),
+                stripe_fees_cents=found.stripe_fees,
             )
         )
     return Statement(
@@ -748,7 +758,12 @@ def _amount(cents: int) -> str:
     return str(cents_to_decimal(cents)).replace(".", ",")
 
 
-def _columns() -> list[str]:
+def _with_fees(statement: Statement) -> bool:
+    """Stripe's fees have a column only on statements of shops that bear them."""
+    return any(row.stripe_fees_cents for row in statement.rows)
+
+
+def _columns(fees: bool = False) -> list[str]:
     return [
         _("Commande"),
         _("Payée le"),
@@ -758,6 +773,7 @@ def _columns() -> list[str]:
         _("TVA sur commission"),
         _("Remboursé"),
         _("Commission rendue TTC"),
+        *([_("Frais Stripe")] if fees else []),
         _("Net dû"),
         _("Versé"),
         _("Versé le"),
@@ -766,7 +782,7 @@ def _columns() -> list[str]:
     ]
 
 
-def _amounts(figures: StatementRow | StatementTotals) -> list[int]:
+def _amounts(figures: StatementRow | StatementTotals, fees: bool = False) -> list[int]:
     return [
         figures.goods_cents,
         figures.delivery_cents,
@@ -774,18 +790,20 @@ def _amounts(figures: StatementRow | StatementTotals) -> list[int]:
         figures.commission_vat_cents,
         figures.refunds_cents,
         figures.commission_back_cents,
+        *([figures.stripe_fees_cents] if fees else []),
         figures.net_due_cents,
         figures.transferred_cents,
     ]
 
 
 def _csv_rows(statement: Statement) -> Iterable[list[str]]:
-    yield _columns()
+    fees = _with_fees(statement)
+    yield _columns(fees)
     for row in statement.rows:
         yield [
             row.order_number,
             row.paid_on.isoformat(),
-            *(_amount(cents) for cents in _amounts(row)),
+            *(_amount(cents) for cents in _amounts(row, fees)),
             row.transferred_on.isoformat() if row.transferred_on else "",
             _amount(row.reversed_cents),
             str(PAYOUT_STATUS_LABELS[row.status]),
@@ -794,7 +812,7 @@ def _csv_rows(statement: Statement) -> Iterable[list[str]]:
     yield [
         _("Total"),
         "",
-        *(_amount(cents) for cents in _amounts(totals)),
+        *(_amount(cents) for cents in _amounts(totals, fees)),
         "",
         _amount(totals.reversed_cents),
         "",
@@ -842,11 +860,12 @@ def statement_pdf(statement: Statement, locale: str = "fr") -> bytes:
             ),
             gap=4,
         )
+        fees = _with_fees(statement)
         rows = [
             [
                 row.order_number,
                 short_date(row.paid_on),
-                *(format_money(cents, money) for cents in _amounts(row)),
+                *(format_money(cents, money) for cents in _amounts(row, fees)),
                 short_date(row.transferred_on) if row.transferred_on else "",
                 format_money(row.reversed_cents, money),
                 str(PAYOUT_STATUS_LABELS[row.status]),
@@ -858,23 +877,30 @@ def statement_pdf(statement: Statement, locale: str = "fr") -> bytes:
             [
                 _("Total"),
                 "",
-                *(format_money(cents, money) for cents in _amounts(totals)),
+                *(format_money(cents, money) for cents in _amounts(totals, fees)),
                 "",
                 format_money(totals.reversed_cents, money),
                 "",
             ]
         )
         pdf.lines_table(
-            _columns(),
+            _columns(fees),
             rows,
             # In mm on landscape A4 (261 between the margins): an amount of 12 345,67 € fits in 7 points.
-            col_widths=(22, 18, 23, 18, 19, 19, 18, 19, 18, 18, 18, 18, 33),
-            text_align=(Align.L, Align.L, *([Align.R] * 8), Align.L, Align.R, Align.L),
+            col_widths=(20, 18, 19, 18, 19, 18, 18, 18, 16, 18, 18, 18, 18, 25)
+            if fees
+            else (22, 18, 23, 18, 19, 19, 18, 19, 18, 18, 18, 18, 33),
+            text_align=(Align.L, Align.L, *([Align.R] * (9 if fees else 8)), Align.L, Align.R, Align.L),
             bold_rows=(len(rows) - 1,),
             size=7,
         )
         pdf.paragraph(
             _(
+                "Net dû = marchandises + livraison − commission − TVA sur commission − remboursé "
+                "+ commission rendue − frais Stripe."
+            )
+            if fees
+            else _(
                 "Net dû = marchandises + livraison − commission − TVA sur commission − remboursé "
                 "+ commission rendue."
             ),

@@ -7,6 +7,7 @@ idempotency key derived from the business object, so a retry never creates a sec
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,6 +193,32 @@ def retrieve_payment(intent_id: str) -> Payment:
     return Payment.from_stripe(client().v1.payment_intents.retrieve(intent_id))
 
 
+def charge_fee(charge_id: str) -> int | None:
+    """Stripe's fee on a charge, read from its balance transaction (``fee``, in the charge's currency);
+    None while Stripe has not made the balance transaction yet (it can lag behind the payment)."""
+    charge = client().v1.charges.retrieve(charge_id, params={"expand": ["balance_transaction"]}).to_dict()
+    transaction = charge.get("balance_transaction")
+    if not isinstance(transaction, dict):
+        return None
+    return int(transaction.get("fee") or 0)
+
+
+def invoice_charge(invoice: dict[str, Any]) -> str | None:
+    """The charge that paid an invoice: ``invoice.charge`` in older API versions, the latest charge of the
+    PaymentIntent of its invoice payment in newer ones."""
+    charge = invoice.get("charge")
+    if charge:
+        return str(charge["id"] if isinstance(charge, dict) else charge)
+    payments = client().v1.invoice_payments.list(params={"invoice": str(invoice["id"]), "status": "paid"})
+    for payment in payments.data:
+        intent = (payment.to_dict().get("payment") or {}).get("payment_intent")
+        if intent:
+            latest = Payment.from_stripe(client().v1.payment_intents.retrieve(str(intent))).charge_id
+            if latest:
+                return latest
+    return None
+
+
 def cancel_payment(intent_id: str) -> Payment:
     """Cancel a PaymentIntent nobody will pay; one that succeeded meanwhile is returned as it is."""
     try:
@@ -257,12 +284,58 @@ def create_transfer(
     return MoneyMove(transfer["id"], int(transfer["amount"]))
 
 
-def reverse_transfer(transfer_id: str, *, amount_cents: int, key: str) -> MoneyMove:
+def reverse_transfer(
+    transfer_id: str, *, amount_cents: int, key: str, metadata: dict[str, str] | None = None
+) -> MoneyMove:
     """Take back part of a transfer from the shop's Stripe account (a refund after the transfer)."""
+    params: dict[str, Any] = {"amount": amount_cents}
+    if metadata:
+        params["metadata"] = metadata
     reversal = client().v1.transfers.reversals.create(
-        transfer_id, params={"amount": amount_cents}, options={"idempotency_key": key}
+        transfer_id,
+        params=params,  # type: ignore[arg-type]
+        options={"idempotency_key": key},
     )
     return MoneyMove(reversal["id"], int(reversal["amount"]))
+
+
+def find_reversal(transfer_id: str, *, metadata_key: str, value: str) -> MoneyMove | None:
+    """A reversal of the transfer already made for this business object (its metadata says so): a retry
+    whose answer was lost finds it rather than taking the money back twice."""
+    reversals = client().v1.transfers.reversals.list(transfer_id, params={"limit": 100}).auto_paging_iter()
+    for reversal in reversals:
+        found = reversal.to_dict()
+        if (found.get("metadata") or {}).get(metadata_key) == value:
+            return MoneyMove(found["id"], int(found["amount"]))
+    return None
+
+
+@dataclass(frozen=True)
+class BankPayout:
+    """A payout from a shop's Stripe account to its bank, as Stripe reports it."""
+
+    id: str
+    amount_cents: int
+    currency: str
+    arrival_date: dt.datetime
+    status: str  # paid, pending, in_transit, canceled, failed
+    failure_message: str
+
+
+def bank_payouts(account_id: str, *, limit: int = 20) -> list[BankPayout]:
+    """The latest payouts of a connected account to its bank (newest first)."""
+    page = client().v1.payouts.list(params={"limit": limit}, options={"stripe_account": account_id})
+    return [
+        BankPayout(
+            id=payout["id"],
+            amount_cents=int(payout["amount"]),
+            currency=str(payout["currency"]),
+            arrival_date=dt.datetime.fromtimestamp(int(payout["arrival_date"]), tz=dt.UTC),
+            status=str(payout["status"]),
+            failure_message=str(payout.get("failure_message") or ""),
+        )
+        for payout in (item.to_dict() for item in page.data)
+    ]
 
 
 # -- billing: shops' monthly plans ----------------------------------------------------------------

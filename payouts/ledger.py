@@ -4,9 +4,18 @@ Entries are signed: debits positive, credits negative; a transaction's entries s
 liabilities and revenues are read with the sign turned (what the platform owes a shop is positive).
 
 Accounts:
-- ``platform:stripe`` (asset): the platform's Stripe balance;
+- ``platform:stripe`` (asset): the platform's Stripe balance, net of Stripe's fees, as Stripe's balance
+  transactions count it (``net``);
+- ``platform:stripe_fees`` (expense): Stripe's fees (card payments, subscription invoices, disputes),
+  each read from its balance transaction and written with the money event it belongs to, under the same
+  ``stripe_id``, so the Stripe entries of that id sum to the balance transaction's ``net``. When shops
+  bear the fees (``STRIPE_FEES_BORNE_BY = "shops"``) each shop's part of a payment is charged its share
+  (in proportion to its amount) from its pending balance, and the expense nets to zero; refunds never
+  give a fee back (Stripe keeps it);
 - ``platform:commission`` (revenue), ``platform:commission_vat`` (liability, VAT to pay on commissions);
 - ``platform:subscriptions`` (revenue), ``platform:subscription_vat`` (liability);
+- ``platform:disputes`` (asset): money disputed orders' banks took back, until the dispute is won
+  (Stripe gives it back) or lost (the shops bear it: see ``payouts.disputes``);
 - ``platform:unallocated`` (liability): money in for no order any more (a payment after its order
   expired), until it is refunded;
 - ``shop:<id>:pending`` (liability): a shop's parts paid but not yet delivered and past the hold;
@@ -37,6 +46,8 @@ COMMISSION_VAT = "platform:commission_vat"
 SUBSCRIPTIONS = "platform:subscriptions"
 SUBSCRIPTION_VAT = "platform:subscription_vat"
 UNALLOCATED = "platform:unallocated"
+STRIPE_FEES = "platform:stripe_fees"
+DISPUTES = "platform:disputes"
 
 KINDS = {
     STRIPE: AccountKind.ASSET,
@@ -45,6 +56,8 @@ KINDS = {
     SUBSCRIPTIONS: AccountKind.REVENUE,
     SUBSCRIPTION_VAT: AccountKind.LIABILITY,
     UNALLOCATED: AccountKind.LIABILITY,
+    STRIPE_FEES: AccountKind.EXPENSE,
+    DISPUTES: AccountKind.ASSET,
 }
 
 
@@ -119,6 +132,34 @@ def post(
     db.session.add(transaction)
     db.session.flush()
     return transaction
+
+
+def record_stripe_fee(
+    key: str,
+    kind: TransactionKind,
+    fee_cents: int,
+    *,
+    stripe_id: str,
+    shop_id: int | None = None,
+    vendor_order_id: int | None = None,
+    memo: str = "",
+) -> LedgerTransaction | None:
+    """Stripe's fee on the balance transaction of ``stripe_id`` (its ``fee``): an expense, paid from the
+    platform's Stripe balance; once per ``key``, nothing for a fee of 0 (negative: a fee Stripe gives
+    back, as ``fee_details`` show it).
+
+    Record it under the ``stripe_id`` the money event itself is recorded under (a charge, an invoice, a
+    dispute), with that event's ``kind``: the reconciliation then finds that id's ``net``.
+    """
+    return post(
+        key,
+        kind,
+        [Line(STRIPE_FEES, fee_cents), Line(STRIPE, -fee_cents)],
+        shop_id=shop_id,
+        vendor_order_id=vendor_order_id,
+        stripe_id=stripe_id,
+        memo=memo,
+    )
 
 
 @event.listens_for(orm.Session, "before_flush")

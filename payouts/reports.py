@@ -4,12 +4,14 @@ reconciliation of the ledger with Stripe. Read-only; every figure comes from the
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from app.database import utcnow
 from app.extensions import db
 from app.orders.models import VendorOrder, VendorOrderStatus
 from payouts import gateway, ledger, services
@@ -23,6 +25,8 @@ from payouts.models import (
     TransferStatus,
 )
 from vendors.models import Shop
+
+log = logging.getLogger(__name__)
 
 # -- a shop's money -------------------------------------------------------------------------------
 
@@ -74,7 +78,7 @@ def shop_money(shop: Shop) -> ShopMoney:
         if transfer is None:
             amount = ledger.balance(ledger.pending(shop.id), vendor_order_id=part.id)
             due = part.received_at + services.hold() if part.received_at else None
-            waiting = ""
+            waiting = "return" if services.return_open(part) else ""
         else:
             amount = ledger.balance(ledger.available(shop.id), vendor_order_id=part.id)
             due = transfer.next_attempt_at
@@ -85,7 +89,11 @@ def shop_money(shop: Shop) -> ShopMoney:
         db.session.scalars(
             sa.select(TransferReversal)
             .join(ShopTransfer, ShopTransfer.id == TransferReversal.transfer_id)
-            .where(ShopTransfer.shop_id == shop.id, TransferReversal.stripe_reversal_id.is_(None))
+            .where(
+                ShopTransfer.shop_id == shop.id,
+                TransferReversal.stripe_reversal_id.is_(None),
+                TransferReversal.settled_at.is_(None),
+            )
         )
     )
     return ShopMoney(
@@ -113,6 +121,9 @@ class PlatformFigures:
     in_flight: list[ShopTransfer]
     failed: list[ShopTransfer]
     negative_balances: list[tuple[Shop, int]]
+    stripe_fees_cents: int = (
+        0  # Stripe's fees the platform bore (an expense: the Stripe balance is net of it)
+    )
 
 
 def platform_figures() -> PlatformFigures:
@@ -143,6 +154,7 @@ def platform_figures() -> PlatformFigures:
         subscription_vat_cents=ledger.balance(ledger.SUBSCRIPTION_VAT),
         owed_to_shops_cents=owed,
         unallocated_cents=ledger.balance(ledger.UNALLOCATED),
+        stripe_fees_cents=ledger.balance(ledger.STRIPE_FEES),
         in_flight=_transfers(TransferStatus.WAITING),
         failed=_transfers(TransferStatus.FAILED),
         negative_balances=[(shops[shop_id], amount) for shop_id, amount in negative if shop_id in shops],
@@ -155,6 +167,66 @@ def _transfers(status: TransferStatus) -> list[ShopTransfer]:
             sa.select(ShopTransfer).where(ShopTransfer.status == status).order_by(ShopTransfer.id)
         )
     )
+
+
+# -- what shops owe the platform ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receivable:
+    shop: Shop
+    owed_cents: int  # what the shop's available balance still owes (the ledger's word)
+    since: dt.datetime  # the first refused reversal still open
+    reversals: list[TransferReversal]  # each with its attempts
+
+
+def receivables(now: dt.datetime | None = None) -> list[Receivable]:
+    """Shops still owing what refused transfer reversals left, after ``RECEIVABLE_AFTER`` (30 days):
+    the retries and later sales have not settled it, the manager has to claim it."""
+    now = now or utcnow()
+    open_reversals = list(
+        db.session.scalars(
+            sa.select(TransferReversal)
+            .join(ShopTransfer, ShopTransfer.id == TransferReversal.transfer_id)
+            .where(TransferReversal.stripe_reversal_id.is_(None), TransferReversal.settled_at.is_(None))
+            .options(orm.selectinload(TransferReversal.attempts))
+            .order_by(TransferReversal.id)
+        )
+    )
+    transfers = {
+        transfer.id: transfer
+        for transfer in db.session.scalars(
+            sa.select(ShopTransfer).where(ShopTransfer.id.in_({r.transfer_id for r in open_reversals}))
+        )
+    }
+    by_shop: dict[int, list[TransferReversal]] = {}
+    for reversal in open_reversals:
+        by_shop.setdefault(transfers[reversal.transfer_id].shop_id, []).append(reversal)
+    found: list[Receivable] = []
+    for shop_id, reversals in by_shop.items():
+        since = min(reversal.created_at for reversal in reversals)
+        owed = -ledger.balance(ledger.available(shop_id))
+        if since > now - services.RECEIVABLE_AFTER or owed <= 0:
+            continue
+        shop = db.session.get(Shop, shop_id)
+        assert shop is not None
+        found.append(Receivable(shop, owed, since, reversals))
+    return sorted(found, key=lambda receivable: receivable.since)
+
+
+# -- a shop's payouts to its bank -----------------------------------------------------------------
+
+
+def bank_payouts(shop: Shop) -> list[gateway.BankPayout] | None:
+    """The shop's latest payouts from its Stripe account to its bank; None when Stripe cannot be asked
+    (unreachable, or refusing): the page says so instead of failing."""
+    if not shop.stripe_account_id:
+        return []
+    try:
+        return gateway.bank_payouts(shop.stripe_account_id)
+    except gateway.StripeError as error:
+        log.warning("bank payouts of shop %d: %s", shop.id, error)
+        return None
 
 
 # -- reconciliation with Stripe -------------------------------------------------------------------
@@ -183,7 +255,11 @@ class Reconciliation:
 
 def reconcile() -> Reconciliation:
     """Every platform balance transaction against the ledger's Stripe entries, each transfer against the
-    shop transfer it pays, and the balances themselves; each difference is listed."""
+    shop transfer it pays, and the balances themselves; each difference is listed.
+
+    Amounts are net of Stripe's fees (a balance transaction's ``net``): the ledger writes each fee under
+    the Stripe id of its money event, so a fee the ledger does not know shows as an ``amount`` difference.
+    """
     report = Reconciliation()
     for key in ledger.unbalanced():
         report.differences.append(Difference("unbalanced", key, None, None))
@@ -199,10 +275,11 @@ def reconcile() -> Reconciliation:
         key = str(stripe_id)
         ledger_by_stripe[key] = ledger_by_stripe.get(key, 0) + int(total)
     seen: set[str] = set()
-    for transaction in gateway.balance_transactions():
+    for transaction in _by_source(gateway.balance_transactions()):
         report.checked += 1
         source = str(transaction.get("source") or "")
-        amount = int(transaction["amount"])
+        # What reached the balance: the amount less Stripe's fee, which the ledger records as an expense.
+        amount = int(transaction["net"])
         matched = _ledger_amount(source, transaction, ledger_by_stripe)
         seen.update(matched[1])
         if matched[0] is None:
@@ -256,6 +333,25 @@ def reconcile() -> Reconciliation:
             Difference("balance", "platform", report.stripe_balance_cents, report.ledger_balance_cents)
         )
     return report
+
+
+def _by_source(transactions: Any) -> list[dict[str, Any]]:
+    """One movement per Stripe object: a refund and its failure (both with the refund as ``source``)
+    are compared together with the ledger, which records both under the refund's id."""
+    merged: dict[str, dict[str, Any]] = {}
+    kept: list[dict[str, Any]] = []
+    for transaction in transactions:
+        source = str(transaction.get("source") or "")
+        if source and source in merged:
+            first = merged[source]
+            first["amount"] = int(first["amount"]) + int(transaction["amount"])
+            first["net"] = int(first["net"]) + int(transaction["net"])
+            continue
+        copy = dict(transaction)
+        kept.append(copy)
+        if source:
+            merged[source] = copy
+    return kept
 
 
 def _ledger_amount(

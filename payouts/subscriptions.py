@@ -28,6 +28,7 @@ from payouts import commission, gateway, ledger
 from payouts.ledger import Line
 from payouts.models import (
     BillingInvoice,
+    LedgerTransaction,
     Plan,
     RuleScope,
     ShopSubscription,
@@ -351,8 +352,29 @@ def record_invoice(invoice: dict[str, Any]) -> tuple[BillingInvoice, ShopSubscri
             stripe_id=str(invoice["id"]),
             memo=row.number,
         )
+        _record_invoice_fee(invoice, subscription.shop_id, row.number)
     db.session.flush()
     return row, subscription
+
+
+def _record_invoice_fee(invoice: dict[str, Any], shop_id: int, number: str) -> None:
+    """Stripe's fee on the charge that paid the invoice: the platform's expense, recorded under the
+    invoice's id as its payment is (unknown yet or unreadable: left to the reconciliation to show)."""
+    key = f"invoice-{invoice['id']}-stripe-fee"
+    if db.session.scalar(sa.select(LedgerTransaction.id).where(LedgerTransaction.key == key)) is not None:
+        return
+    try:
+        charge = gateway.invoice_charge(invoice)
+        fee = gateway.charge_fee(charge) if charge else None
+    except gateway.StripeError as error:
+        log.warning("Stripe's fee on invoice %s could not be read: %s", invoice.get("id"), error)
+        return
+    if fee is None:
+        log.warning("Stripe's fee on invoice %s is not known yet: recorded gross", invoice.get("id"))
+        return
+    ledger.record_stripe_fee(
+        key, TransactionKind.SUBSCRIPTION, fee, stripe_id=str(invoice["id"]), shop_id=shop_id, memo=number
+    )
 
 
 def invoice_paid(invoice: dict[str, Any]) -> None:

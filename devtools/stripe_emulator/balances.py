@@ -2,15 +2,18 @@
 
 Every movement on the platform or on a connected account is a ``balance_transaction`` (``txn_...``) owned
 by one of them (``state.owners``: the account's id, or ``None`` for the platform). A balance is the sum of
-its owner's transactions, so ``GET /v1/balance`` and ``GET /v1/balance_transactions`` always agree. There
-are no fees (``fee: 0``, ``net == amount``) and no pending period: money is available at once
-(``status: "available"``, ``available_on == created``).
+its owner's transactions' ``net``, so ``GET /v1/balance`` and ``GET /v1/balance_transactions`` always
+agree. A card charge carries Stripe's fee (``state.card_pricing``: 1.5 % + €0.25 by default, as for EEA
+cards) in ``fee`` and ``fee_details`` (``net = amount - fee``); a refund gives no fee back, and nothing
+else has a fee. There is no pending period: money is available at once (``status: "available"``,
+``available_on == created``).
 
 Resources that move money call these hooks with the state lock held, before they emit their events (so
 the events carry the ``balance_transaction``):
 
 - :func:`charge_succeeded` for a charge that succeeded (``+amount``, ``type: "charge"``);
 - :func:`refunded` for a refund (``-amount``, ``type: "refund"``);
+- :func:`refund_failed` for a refund that failed (``+amount``, ``type: "refund_failure"``);
 - :func:`record` for anything else (transfers, reversals, payouts and adjustments use it).
 """
 
@@ -39,8 +42,10 @@ def record(
     reporting_category: str,
     source: str | None,
     description: str | None = None,
+    fee: int = 0,
 ) -> StripeObject:
-    """Add a balance transaction to ``account``'s ledger (``None``: the platform's) and return it."""
+    """Add a balance transaction to ``account``'s ledger (``None``: the platform's) and return it;
+    ``fee`` is Stripe's, taken from it (``net = amount - fee``)."""
     now = state.now()
     transaction: StripeObject = {
         "id": new_id("txn", 24),
@@ -52,9 +57,21 @@ def record(
         "currency": currency,
         "description": description,
         "exchange_rate": None,
-        "fee": 0,
-        "fee_details": [],
-        "net": amount,
+        "fee": fee,
+        "fee_details": (
+            [
+                {
+                    "amount": fee,
+                    "application": None,
+                    "currency": currency,
+                    "description": "Stripe processing fees",
+                    "type": "stripe_fee",
+                }
+            ]
+            if fee
+            else []
+        ),
+        "net": amount - fee,
         "reporting_category": reporting_category,
         "source": source,
         "status": "available",
@@ -66,7 +83,8 @@ def record(
 
 
 def charge_succeeded(state: State, charge: StripeObject, account: str | None = None) -> StripeObject:
-    """A succeeded charge adds what it captured to the balance; fills ``charge["balance_transaction"]``."""
+    """A succeeded charge adds what it captured, less Stripe's fee on it, to the balance; fills
+    ``charge["balance_transaction"]``."""
     transaction = record(
         state,
         account,
@@ -76,13 +94,15 @@ def charge_succeeded(state: State, charge: StripeObject, account: str | None = N
         reporting_category="charge",
         source=charge["id"],
         description=charge.get("description"),
+        fee=state.card_pricing.fee(charge["amount_captured"]),
     )
     charge["balance_transaction"] = transaction["id"]
     return transaction
 
 
 def refunded(state: State, refund: StripeObject, account: str | None = None) -> StripeObject:
-    """A refund takes its amount from the balance; fills ``refund["balance_transaction"]``."""
+    """A refund takes its amount from the balance (Stripe keeps the charge's fee); fills
+    ``refund["balance_transaction"]``."""
     transaction = record(
         state,
         account,
@@ -94,6 +114,23 @@ def refunded(state: State, refund: StripeObject, account: str | None = None) -> 
         description=f"REFUND FOR CHARGE ({refund['charge']})" if refund.get("charge") else None,
     )
     refund["balance_transaction"] = transaction["id"]
+    return transaction
+
+
+def refund_failed(state: State, refund: StripeObject, account: str | None = None) -> StripeObject:
+    """A failed refund gives its amount back to the balance (``+amount``, ``type: "refund_failure"``);
+    fills ``refund["failure_balance_transaction"]``."""
+    transaction = record(
+        state,
+        account,
+        amount=refund["amount"],
+        currency=refund["currency"],
+        type="refund_failure",
+        reporting_category="refund_failure",
+        source=refund["id"],
+        description="REFUND FAILURE",
+    )
+    refund["failure_balance_transaction"] = transaction["id"]
     return transaction
 
 
@@ -159,11 +196,16 @@ def pay_out(
     currency: str,
     amount: int | None,
     request: RequestInfo,
+    *,
+    description: str | None = "STRIPE PAYOUT",
+    metadata: dict[str, str] | None = None,
+    statement_descriptor: str | None = None,
 ) -> StripeObject:
     """A payout of a connected account's available balance to its bank, as Stripe's payout schedule makes.
 
     Without ``amount``, the whole available balance is paid out, as an automatic payout: the transactions it
-    takes are then listed with ``GET /v1/balance_transactions?payout=po_...``.
+    takes are then listed with ``GET /v1/balance_transactions?payout=po_...``. With it, a manual payout
+    (``POST /v1/payouts``, its ``description``, ``metadata`` and ``statement_descriptor``).
     """
     state = backend.state
     with state.lock:
@@ -188,7 +230,7 @@ def pay_out(
             type="payout",
             reporting_category="payout",
             source=payout_id,
-            description="STRIPE PAYOUT",
+            description=description,
         )
         payout: StripeObject = {
             "id": payout_id,
@@ -201,20 +243,20 @@ def pay_out(
             "balance_transaction": transaction["id"],
             "created": now,
             "currency": currency,
-            "description": "STRIPE PAYOUT",
+            "description": description,
             "destination": None,
             "failure_balance_transaction": None,
             "failure_code": None,
             "failure_message": None,
             "livemode": False,
-            "metadata": {},
+            "metadata": dict(metadata or {}),
             "method": "standard",
             "original_payout": None,
             "payout_method": None,
             "reconciliation_status": "completed",
             "reversed_by": None,
             "source_type": "card",
-            "statement_descriptor": None,
+            "statement_descriptor": statement_descriptor,
             "status": "paid",
             "trace_id": {"status": "supported", "value": None},
             "type": "bank_account",

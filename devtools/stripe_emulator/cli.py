@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from devtools.stripe_emulator.app import Emulator
 from devtools.stripe_emulator.core import Settings
 from devtools.stripe_emulator.localstripe import Localstripe, LocalstripeError
+from devtools.stripe_emulator.state import CardPricing
 
 HOST = "127.0.0.1"
 
@@ -56,6 +57,20 @@ HOST = "127.0.0.1"
     help="The whsec_... secret that signs the webhooks (the app's STRIPE_WEBHOOK_SECRET).",
 )
 @click.option("--public-url", help="Base URL of the links handed out.  [default: http://127.0.0.1:PORT]")
+@click.option(
+    "--card-fee-bps",
+    type=click.IntRange(0, 10_000),
+    default=CardPricing.bps,
+    show_default=True,
+    help="Stripe's fee on each card charge, in basis points of its amount (150: EEA cards; 0: none).",
+)
+@click.option(
+    "--card-fee-fixed-cents",
+    type=click.IntRange(0),
+    default=CardPricing.fixed_cents,
+    show_default=True,
+    help="Stripe's fixed fee on each card charge, in cents (25: EEA cards; 0: none).",
+)
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def main(
     port: int,
@@ -64,6 +79,8 @@ def main(
     webhook_urls: tuple[str, ...],
     webhook_secret: str | None,
     public_url: str | None,
+    card_fee_bps: int,
+    card_fee_fixed_cents: int,
     quiet: bool,
 ) -> None:
     """Serve Stripe's API on 127.0.0.1: Connect emulated here, everything else by localstripe."""
@@ -84,7 +101,10 @@ def main(
     server: BaseWSGIServer | None = None
     try:
         child.start()
-        emulator = Emulator(Settings(public_url, child.url, child.pid, identity or secrets.token_urlsafe(16)))
+        pricing = CardPricing(card_fee_bps, card_fee_fixed_cents)
+        emulator = Emulator(
+            Settings(public_url, child.url, child.pid, identity or secrets.token_urlsafe(16), pricing)
+        )
         # A port already taken: werkzeug says so and exits, and localstripe is stopped on the way out.
         server = make_server(HOST, port, emulator, threaded=True)
         child.wait_ready()

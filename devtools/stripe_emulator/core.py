@@ -9,7 +9,7 @@ from typing import Any
 
 from devtools.stripe_emulator import localstripe
 from devtools.stripe_emulator.events import WebhookDispatcher, WebhookEndpoint, build_event
-from devtools.stripe_emulator.state import Clock, State, StripeObject, new_id
+from devtools.stripe_emulator.state import CardPricing, Clock, State, StripeObject, new_id
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +20,13 @@ DEFAULT_API_VERSION = "2026-10-28.endive"
 @dataclass(frozen=True)
 class Settings:
     """How the emulator is reached (``public_url``, for the links it hands out), where localstripe is,
-    and the token its starter recognises it by (``GET /_emulator/identity``)."""
+    and the token its starter recognises it by (``GET /_emulator/identity``); Stripe's fee on card charges."""
 
     public_url: str
     localstripe_url: str | None = None
     localstripe_pid: int | None = None
     identity: str | None = None
+    card_pricing: CardPricing = field(default_factory=CardPricing)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Backend:
     api_version: str = DEFAULT_API_VERSION
 
     def __post_init__(self) -> None:
-        self.state = State(self.clock)
+        self.state = State(self.clock, card_pricing=self.settings.card_pricing)
         self.webhooks = WebhookDispatcher(self._record_delivery, self.clock)
 
     def emit(

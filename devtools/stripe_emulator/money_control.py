@@ -6,6 +6,8 @@
   lowered by a payout to its bank (raised by an adjustment);
 - ``POST /_emulator/accounts/{id}/payout`` ``{"amount"?, "currency"?}``: a payout of the available balance
   (all of it by default, as an automatic payout);
+- ``POST /_emulator/fees`` ``{"card_fee_bps": 150, "card_fee_fixed_cents": 25}``: Stripe's fee on the card
+  charges made from now on (each key optional; 0 and 0: no fees); answers the pricing in force;
 - ``POST /_emulator/accounts/{id}/fail_transfers`` ``{"code": "account_closed", "message"?, "status"?,
   "count"?}``: the next ``count`` (default 1; ``null``: all) transfers to the account fail with that
   error; ``{"code": null}`` clears it.
@@ -24,7 +26,7 @@ from devtools.stripe_emulator.core import DASHBOARD, Backend
 from devtools.stripe_emulator.errors import ApiError
 from devtools.stripe_emulator.resources.transfers import FAILURE_MESSAGES
 from devtools.stripe_emulator.routing import WebRoute, json_response
-from devtools.stripe_emulator.state import TransferFailureRecord
+from devtools.stripe_emulator.state import CardPricing, TransferFailureRecord
 
 
 def platform_balance(backend: Backend, request: Request, args: dict[str, str]) -> Response:
@@ -57,6 +59,22 @@ def payout(backend: Backend, request: Request, args: dict[str, str]) -> Response
         currency = _currency(body, account["default_currency"])
         amount = None if body.get("amount") is None else p.integer(body["amount"], "amount")
         return json_response(balances.pay_out(backend, account["id"], currency, amount, DASHBOARD))
+
+
+def fees(backend: Backend, request: Request, args: dict[str, str]) -> Response:
+    body = _json(request)
+    p.check_known(body, ("card_fee_bps", "card_fee_fixed_cents"))
+    state = backend.state
+    with state.lock:
+        current = state.card_pricing
+        bps = p.integer(body.get("card_fee_bps", current.bps), "card_fee_bps")
+        fixed = p.integer(body.get("card_fee_fixed_cents", current.fixed_cents), "card_fee_fixed_cents")
+        if not 0 <= bps <= 10_000:
+            raise p.invalid_param("card_fee_bps", "card_fee_bps must be between 0 and 10000")
+        if fixed < 0:
+            raise p.invalid_param("card_fee_fixed_cents", "card_fee_fixed_cents must be 0 or more")
+        state.card_pricing = CardPricing(bps, fixed)
+        return json_response({"card_fee_bps": bps, "card_fee_fixed_cents": fixed})
 
 
 def fail_transfers(backend: Backend, request: Request, args: dict[str, str]) -> Response:
@@ -93,6 +111,7 @@ ROUTES = [
     WebRoute("POST", "/_emulator/accounts/<account>/balance", account_balance),
     WebRoute("POST", "/_emulator/accounts/<account>/payout", payout),
     WebRoute("POST", "/_emulator/accounts/<account>/fail_transfers", fail_transfers),
+    WebRoute("POST", "/_emulator/fees", fees),
 ]
 
 

@@ -158,6 +158,23 @@ class TransferFailureRecord:
     remaining: int | None = 1  # None: every transfer, until cleared
 
 
+@dataclass(frozen=True)
+class CardPricing:
+    """Stripe's fee on a card charge: ``bps`` of the amount (rounded half up) plus ``fixed_cents``.
+
+    The default is Stripe's standard pricing for European (EEA) cards, 1.5 % + €0.25; 0 and 0: no fees.
+    """
+
+    bps: int = 150
+    fixed_cents: int = 25
+
+    def fee(self, amount: int) -> int:
+        """The fee on a charge of ``amount``: never more than the charge itself."""
+        if amount <= 0 or (self.bps == 0 and self.fixed_cents == 0):
+            return 0
+        return min(amount, (amount * self.bps + 5_000) // 10_000 + self.fixed_cents)
+
+
 @dataclass
 class BillingRecords:
     """Billing's private side (billing.py): what links a PaymentIntent to its invoice, and hosted pages."""
@@ -198,9 +215,15 @@ class State:
         default_factory=lambda: Collection("balance_transaction", "/v1/balance_transactions")
     )
     payouts: Collection = field(default_factory=lambda: Collection("payout", "/v1/payouts"))
+    # Disputes (resources/disputes.py); their fee and whether a won dispute gives it back are settings.
+    disputes: Collection = field(default_factory=lambda: Collection("dispute", "/v1/disputes"))
+    dispute_settings: dict[str, Any] = field(
+        default_factory=lambda: {"fee": 2000, "fee_returned_on_win": False}
+    )
     owners: dict[str, str | None] = field(default_factory=dict)  # txn or payout id: account, None: platform
     paid_out: dict[str, str] = field(default_factory=dict)  # balance transaction id: the payout that took it
     transfer_failures: dict[str, TransferFailureRecord] = field(default_factory=dict)  # by account
+    card_pricing: CardPricing = field(default_factory=CardPricing)  # Stripe's fee on each card charge
 
     # Billing (billing.py, resources/customers.py, products.py, subscriptions.py, invoices.py, test_clocks.py)
     customers: Collection = field(default_factory=lambda: Collection("customer", "/v1/customers"))

@@ -503,14 +503,15 @@ def test_balances_and_balance_transactions_follow_every_movement_exactly(
     shop = _shop(client, emulator)
     platform_before = _available(client)
 
+    # Stripe's fee on the charge (1.5 % + €0.25, EEA cards) stays with Stripe, the refund included.
     paid = _paid(client, 10000)
-    assert _available(client) == platform_before + 10000
+    assert _available(client) == platform_before + 10000 - 175
     refund: Any = client.v1.refunds.create(params={"payment_intent": paid.id, "amount": 1500})
-    assert _available(client) == platform_before + 8500
+    assert _available(client) == platform_before + 8500 - 175
     transfer = _transfer(client, shop, 6000, paid)
-    assert (_available(client), _available(client, shop)) == (platform_before + 2500, 6000)
+    assert (_available(client), _available(client, shop)) == (platform_before + 2500 - 175, 6000)
     reversal: Any = client.v1.transfers.reversals.create(transfer.id, params={"amount": 2000})
-    assert (_available(client), _available(client, shop)) == (platform_before + 4500, 4000)
+    assert (_available(client), _available(client, shop)) == (platform_before + 4500 - 175, 4000)
 
     # The platform's newest four transactions are these four movements, each named by its object.
     charge: Any = client.v1.charges.retrieve(paid.latest_charge)
@@ -527,10 +528,20 @@ def test_balances_and_balance_transactions_follow_every_movement_exactly(
         refund.balance_transaction,
         charge.balance_transaction,
     ]
+    assert [(t.fee, t.net) for t in recent] == [(0, 2000), (0, -6000), (0, -1500), (175, 9825)]
+    assert [detail.to_dict() for detail in recent[3].fee_details] == [
+        {
+            "amount": 175,
+            "application": None,
+            "currency": "eur",
+            "description": "Stripe processing fees",
+            "type": "stripe_fee",
+        }
+    ]
     for transaction in recent:
         assert transaction.object == "balance_transaction"
-        assert (transaction.fee, transaction.net, transaction.currency) == (0, transaction.amount, "eur")
-        assert transaction.fee_details == []
+        assert transaction.currency == "eur"
+        assert transaction.fee_details == ([] if transaction.fee == 0 else recent[3].fee_details)
         assert (transaction.status, transaction.available_on) == ("available", transaction.created)
         assert client.v1.balance_transactions.retrieve(transaction.id).to_dict() == transaction.to_dict()
 

@@ -184,7 +184,9 @@ def assert_paid_once(race: Race) -> None:
             .select_from(LedgerTransaction)
             .where(LedgerTransaction.kind == TransactionKind.SALE)
         )
-    assert sales == 2, "the payment is written in the ledger once, for each shop's part"
+    assert sales == 3, (
+        "the payment is written in the ledger once, for each shop's part, and Stripe's fee once"
+    )
 
 
 def test_the_payment_form_posted_ten_times_at_once_pays_and_confirms_once(race: Race) -> None:

@@ -1,7 +1,7 @@
 """Three shops, one checkout: deliveries, the hold elapsed, transfers, a partial refund after its transfer,
-a cancellation, a failed subscription payment; then the ledger, the shops' balances on Stripe, the
-platform's balance on Stripe and the manager's figures agree to the cent, and the reconciliation
-report finds nothing to flag."""
+a cancellation, a failed subscription payment, Stripe's fees on every card charge; then the ledger, the
+shops' balances on Stripe, the platform's balance on Stripe and the manager's figures agree to the cent,
+and the reconciliation report finds nothing to flag."""
 
 from __future__ import annotations
 
@@ -198,7 +198,12 @@ def test_three_shops_one_checkout_and_the_books_agree_to_the_cent(
     paid_in = order.total_cents + 1900
     refunded = sum(r.amount_cents for p in order.vendor_orders for r in p.refunds)
     transferred = sum(t.amount_cents - t.reversed_cents for t in db.session.scalars(sa.select(ShopTransfer)))
-    assert figures.stripe_cents == paid_in - refunded - transferred
+    # Stripe's fees (1.5 % + 0,25 € a card charge: the order's and the plan's), kept by Stripe through
+    # the refunds, are the platform's expense: the ledger has them as Stripe's books do.
+    fees = sum(int(t["fee"]) for t in gateway.balance_transactions())
+    assert fees == (order.total_cents * 150 + 5_000) // 10_000 + 25 + 54
+    assert ledger.balance(ledger.STRIPE_FEES) == figures.stripe_fees_cents == fees
+    assert figures.stripe_cents == paid_in - refunded - transferred - fees
     assert figures.stripe_cents == (
         figures.commission_cents
         + figures.commission_vat_cents
@@ -206,5 +211,6 @@ def test_three_shops_one_checkout_and_the_books_agree_to_the_cent(
         + figures.subscription_vat_cents
         + figures.owed_to_shops_cents
         + figures.unallocated_cents
+        - figures.stripe_fees_cents
     )
     assert part_of(order, town.baker_id).status == VendorOrderStatus.CANCELLED

@@ -34,6 +34,9 @@ class FakeStripe:
         self.refuse_next_reversal = False
         self.refuse_next_transfer = False
 
+    def charge_fee(self, charge_id: str) -> int:
+        return 0  # the books' invariants here are those of gross amounts; fees: test_fees.py
+
     def refund_payment(self, intent_id: str, *, amount_cents: int, key: str, metadata: dict[str, str]) -> Any:
         return gateway.RefundResult(id=f"re_{key}", status="succeeded", amount=amount_cents)
 
@@ -43,7 +46,9 @@ class FakeStripe:
             raise gateway.StripeError("refused")
         return gateway.MoneyMove(f"tr_{next(ids)}", kwargs["amount_cents"])
 
-    def reverse_transfer(self, transfer_id: str, *, amount_cents: int, key: str) -> gateway.MoneyMove:
+    def reverse_transfer(
+        self, transfer_id: str, *, amount_cents: int, key: str, metadata: dict[str, str] | None = None
+    ) -> gateway.MoneyMove:
         if self.refuse_next_reversal:
             self.refuse_next_reversal = False
             raise gateway.StripeError("insufficient funds")
@@ -53,7 +58,7 @@ class FakeStripe:
 @pytest.fixture
 def stripe(monkeypatch: pytest.MonkeyPatch) -> FakeStripe:
     fake = FakeStripe()
-    for name in ("refund_payment", "create_transfer", "reverse_transfer"):
+    for name in ("charge_fee", "refund_payment", "create_transfer", "reverse_transfer"):
         monkeypatch.setattr(gateway, name, getattr(fake, name))
     return fake
 
