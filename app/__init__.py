@@ -133,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
     from app.catalog.import_views import blueprint as catalog_imports
     from app.catalog.views import blueprint as catalog
     from app.manager.views import blueprint as manager
+    from app.orders.admin import blueprint as orders_admin
     from app.orders.backoffice import blueprint as orders_backoffice
     from app.orders.views import blueprint as orders
     from app.reviews.admin import blueprint as reviews_admin
@@ -162,6 +163,7 @@ def register_blueprints(app: Flask) -> None:
         cart_views.blueprint,
         orders,
         orders_backoffice,
+        orders_admin,
         reviews,
         reviews_backoffice,
         reviews_admin,

@@ -27,7 +27,7 @@ from app.catalog.models import Category, Product
 from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
-from app.orders.models import Refund, VendorOrder
+from app.orders.models import Refund, RefundStatus, VendorOrder
 from payouts.models import CommissionRule, Plan, RuleScope, ShopSubscription
 from vendors.hours import TOWN_TZ
 
@@ -136,7 +136,12 @@ def refund_share(part: VendorOrder, refund: Refund) -> tuple[int, int]:
     platform keeps its commission on refunds (``COMMISSION_REFUNDED = False``)."""
     if not current_app.config.get("COMMISSION_REFUNDED", True) or not part.commission_cents:
         return 0, 0
-    others = [done for done in part.refunds if done is not refund and done.stripe_refund_id]
+    # Refunds that moved money (a failed one gave its commission back to the platform again).
+    others = [
+        done
+        for done in part.refunds
+        if done is not refund and done.stripe_id and done.status != RefundStatus.FAILED
+    ]
     given = sum(done.commission_cents for done in others)
     given_vat = sum(done.commission_vat_cents for done in others)
     goods_before = sum(done.amount_cents - done.delivery_cents for done in others)

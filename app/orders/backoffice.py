@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from app.extensions import db
 from app.forms import commit_or_say
 from app.orders import documents, forms, services
 from app.orders.models import VendorOrder, VendorOrderStatus
@@ -68,7 +69,18 @@ def orders(member: ShopMember) -> str:
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>")
 @shop_member(Permission.ORDERS)
 def detail(member: ShopMember, vendor_order_id: int) -> str:
-    part = _part(member, vendor_order_id)
+    return _detail(member, _part(member, vendor_order_id))
+
+
+def _detail(
+    member: ShopMember,
+    part: VendorOrder,
+    refund_form: forms.RefundForm | None = None,
+    cancel_form: forms.CancelForm | None = None,
+) -> str:
+    if refund_form is None:
+        refund_form = forms.RefundForm()
+        refund_form.token.data = services.new_refund_token()
     return render_template(
         "orders/backoffice/detail.html",
         member=member,
@@ -79,6 +91,10 @@ def detail(member: ShopMember, vendor_order_id: int) -> str:
         refuse_form=forms.RefuseForm(),
         ship_form=forms.ShipForm(),
         collect_form=forms.CollectForm(),
+        cancel_form=cancel_form or forms.CancelForm(),
+        refund_form=refund_form,
+        quantities={key: request.form.get(key, "") for key in request.form if key.startswith("quantity-")},
+        failed_refunds=services.failed_refunds(part),
         status_label=services.status_label,
         deadline=services.withdrawal_deadline(part),
         refundable=services.refundable_cents(part),
@@ -116,6 +132,50 @@ def refuse(member: ShopMember, vendor_order_id: int) -> Response:
         lambda part: services.refuse(part, form.reason.data or ""),
         _l("Commande refusée : le client est remboursé."),
     )
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/annuler", methods=["POST"])
+@shop_member(Permission.ORDERS)
+def cancel(member: ShopMember, vendor_order_id: int) -> Response:
+    form = forms.CancelForm()
+    return _act(
+        member,
+        vendor_order_id,
+        form,
+        lambda part: services.cancel_by_shop(part, form.reason.data or ""),
+        _l("Commande annulée : le client est remboursé et prévenu."),
+    )
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/rembourser", methods=["POST"])
+@shop_member(Permission.ORDERS)
+def refund(member: ShopMember, vendor_order_id: int) -> Response | tuple[str, int]:
+    """A partial refund of the shop's part: by lines (``quantity-<line id>``) or by amount."""
+    _part(member, vendor_order_id)  # another shop's order is a 404, whatever the form holds
+    form = forms.RefundForm()
+    if form.validate_on_submit():
+        part = _part(member, vendor_order_id, lock=True)
+        quantities = {
+            line.id: request.form.get(f"quantity-{line.id}", "")
+            for line in part.lines
+            if request.form.get(f"quantity-{line.id}", "").strip() not in ("", "0")
+        }
+        try:
+            services.refund_partial(
+                part,
+                token=form.token.data or "",
+                note=form.note.data or "",
+                amount_cents=None if quantities else form.amount.data,
+                quantities=quantities or None,
+            )
+        except services.OrderError as error:
+            db.session.rollback()
+            form.amount.errors = [*form.amount.errors, error.message]
+        else:
+            db.session.commit()
+            flash(_l("Remboursement fait : le client est prévenu."), "success")
+            return redirect(url_for(".detail", slug=member.shop.slug, vendor_order_id=vendor_order_id))
+    return _detail(member, _part(member, vendor_order_id), refund_form=form), 400
 
 
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/expedier", methods=["POST"])

@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from app.forms import coerce_id
+from app.forms import MoneyField, coerce_id
 
 POSTCODE = {"FR": re.compile(r"\d{5}"), "BE": re.compile(r"\d{4}")}
 
@@ -129,6 +129,34 @@ class RefuseForm(FlaskForm):
             DataRequired(message=_l("Dites au client pourquoi vous refusez la commande.")),
             Length(max=500),
         ],
+    )
+
+
+class CancelForm(FlaskForm):
+    """The shop cancels an order it had accepted, before the goods leave."""
+
+    reason = TextAreaField(
+        _l("Pourquoi annulez-vous ?"),
+        filters=[_strip],
+        description=_l("Le client le lira ; il est remboursé aussitôt et l’article revient en stock."),
+        validators=[
+            DataRequired(message=_l("Dites au client pourquoi vous annulez la commande.")),
+            Length(max=500),
+        ],
+    )
+
+
+class RefundForm(FlaskForm):
+    """A partial or goodwill refund: an amount (or, for the shop, ``quantity-<line id>`` fields checked
+    by the service), a reason, and the form's one-time ``token`` (a double click refunds once)."""
+
+    token = HiddenField()
+    amount = MoneyField(_l("Montant à rembourser (€)"), validators=[Optional()])
+    note = TextAreaField(
+        _l("Motif"),
+        filters=[_strip],
+        description=_l("Le client le lira avec son remboursement."),
+        validators=[DataRequired(message=_l("Indiquez le motif du remboursement.")), Length(max=500)],
     )
 
 

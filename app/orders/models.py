@@ -227,6 +227,9 @@ class RefundReason(enum.StrEnum):
     CANCELLED = "cancelled"  # cancelled before shipping
     WITHDRAWAL = "withdrawal"  # the legal withdrawal right
     EXPIRED = "expired"  # paid after its reservation had lapsed and the stock was gone
+    PARTIAL = "partial"  # the shop gives back part of its part (some lines, or an amount)
+    GOODWILL = "goodwill"  # the manager gives back part of a shop's part, as a gesture
+    EXTERNAL = "external"  # made on Stripe's dashboard, outside the marketplace
 
 
 class RefundStatus(enum.StrEnum):
@@ -258,8 +261,58 @@ class Refund(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     key: Mapped[str] = mapped_column(sa.String(80), unique=True, nullable=False)
     stripe_refund_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     error: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
+    # Why, in the words of whoever gave it (a partial or goodwill refund, a shop's cancellation).
+    note: Mapped[str] = mapped_column(sa.String(500), nullable=False, default="")
+    # A refund made outside the marketplace, of which this is one part's share (several parts may share
+    # one Stripe refund: its id is then on the outside refund, not here).
+    external_refund_id: Mapped[int | None] = mapped_column(
+        BigIntId, sa.ForeignKey("external_refunds.id", ondelete="SET NULL"), index=True
+    )
+    # A failed refund offered again: the refund that replaces it.
+    retried_by_id: Mapped[int | None] = mapped_column(BigIntId, sa.ForeignKey("refunds.id"))
 
     vendor_order: Mapped[VendorOrder] = relationship(back_populates="refunds")
+    external_refund: Mapped[ExternalRefund | None] = relationship(back_populates="parts")
+
+    @property
+    def stripe_id(self) -> str | None:
+        """The Stripe refund this money went out with."""
+        if self.stripe_refund_id:
+            return self.stripe_refund_id
+        return self.external_refund.stripe_refund_id if self.external_refund else None
+
+
+class ExternalRefundStatus(enum.StrEnum):
+    TO_ALLOCATE = "to_allocate"  # several parts could have given it: the manager chooses
+    ALLOCATED = "allocated"
+    FAILED = "failed"  # it failed before it was allocated: nothing to do
+
+
+class ExternalRefund(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """A refund made on Stripe's dashboard, not through the marketplace: allocated to the order's shop
+    parts (by itself when only one part can have given it, otherwise by the manager)."""
+
+    __tablename__ = "external_refunds"
+    __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    order_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    stripe_refund_id: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    amount_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    status: Mapped[ExternalRefundStatus] = mapped_column(
+        str_enum(ExternalRefundStatus, "external_refund_status"),
+        nullable=False,
+        default=ExternalRefundStatus.TO_ALLOCATE,
+        index=True,
+    )
+    allocated_by_id: Mapped[int | None] = mapped_column(
+        BigIntId, sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    allocated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    order: Mapped[Order] = relationship()
+    parts: Mapped[list[Refund]] = relationship(back_populates="external_refund", order_by="Refund.id")
 
 
 class ReturnStatus(enum.StrEnum):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.orders import documents
 from app.orders.models import (
+    ExternalRefund,
+    ExternalRefundStatus,
     Order,
     OrderCounter,
     OrderLine,
@@ -561,6 +564,7 @@ STEPS: dict[str, tuple[tuple[VendorOrderStatus, ...], VendorOrderStatus]] = {
     "deliver": ((S.SHIPPED,), S.DELIVERED),
     "collect": ((S.READY_FOR_PICKUP,), S.COLLECTED),
     "cancel": ((S.PAID, S.ACCEPTED), S.CANCELLED),
+    "shop_cancel": ((S.ACCEPTED, S.READY_FOR_PICKUP), S.CANCELLED),
     "request_return": ((S.DELIVERED, S.COLLECTED, S.REFUNDED), S.RETURN_REQUESTED),
     "receive_return": ((S.RETURN_REQUESTED,), S.RETURNED),
     "refund_return": ((S.RETURNED,), S.REFUNDED),
@@ -596,6 +600,15 @@ def cancel_by_shopper(part: VendorOrder) -> None:
     """Before shipping, the shopper cancels a shop's part: refunded at once."""
     _step(part, "cancel")
     _cancel(part, str(_l("Annulée par le client.")), RefundReason.CANCELLED)
+
+
+def cancel_by_shop(part: VendorOrder, reason: str) -> None:
+    """After accepting, before the goods leave, the shop cannot fulfil the order after all: the
+    shopper is refunded at once (and told why), the stock goes back."""
+    if not reason.strip():
+        raise OrderError(_l("Dites au client pourquoi vous annulez la commande."))
+    _step(part, "shop_cancel")
+    _cancel(part, reason.strip(), RefundReason.CANCELLED)
 
 
 def _cancel(part: VendorOrder, reason: str, why: RefundReason) -> None:
@@ -816,7 +829,13 @@ def refundable_cents(part: VendorOrder) -> int:
 
 
 def refund(
-    part: VendorOrder, amount_cents: int, reason: RefundReason, *, key: str, delivery: int = 0
+    part: VendorOrder,
+    amount_cents: int,
+    reason: RefundReason,
+    *,
+    key: str,
+    delivery: int = 0,
+    note: str = "",
 ) -> Refund:
     """Give ``amount_cents`` of a shop's share back to the shopper, through Stripe, once per ``key``.
 
@@ -841,6 +860,7 @@ def refund(
         delivery_cents=min(delivery, amount_cents),
         reason=reason,
         key=key,
+        note=note[:500],
     )
     db.session.add(done)
     try:
@@ -868,6 +888,321 @@ def refund(
         refund=done,
     )
     return done
+
+
+# -- partial and goodwill refunds -----------------------------------------------------------------
+
+REFUND_TOKEN = re.compile(r"[0-9a-f]{16,40}")
+
+
+def new_refund_token() -> str:
+    """The one-time token of a refund form: the same form posted twice refunds once."""
+    return secrets.token_hex(16)
+
+
+def _refund_key(part: VendorOrder, kind: str, token: str) -> str:
+    if not REFUND_TOKEN.fullmatch(token or ""):
+        raise OrderError(_l("Ce formulaire a expiré : rechargez la page."))
+    return f"vendor-order-{part.id}-{kind}-{token}"
+
+
+def lines_amount(part: VendorOrder, quantities: Mapping[int, Any]) -> int:
+    """What the chosen units of the part's lines cost, each line never more than what was bought (less
+    what came back through a withdrawal)."""
+    total = 0
+    for line in part.lines:
+        raw = quantities.get(line.id, 0)
+        try:
+            count = int(raw or 0)
+        except (TypeError, ValueError):
+            raise OrderError(_l("Quantité invalide pour « %(title)s ».", title=line.title)) from None
+        left = line.quantity - line.returned_quantity
+        if count < 0 or count > left:
+            raise OrderError(_l("« %(title)s » : %(count)d au plus.", title=line.title, count=max(left, 0)))
+        total += line.unit_price_cents * count
+    return total
+
+
+def refund_partial(
+    part: VendorOrder,
+    *,
+    token: str,
+    note: str,
+    amount_cents: int | None = None,
+    quantities: Mapping[int, Any] | None = None,
+) -> Refund:
+    """The shop gives back part of its own part: an amount, or some units of some lines, with a reason,
+    never more than what is left to refund. ``token`` comes from the form: a double click refunds once."""
+    return _refund_some(part, RefundReason.PARTIAL, "partial", token, note, amount_cents, quantities)
+
+
+def refund_goodwill(
+    manager: User, part: VendorOrder, *, token: str, note: str, amount_cents: int | None
+) -> Refund:
+    """The manager gives back part of any shop's part, as a gesture; the shop bears it as any refund."""
+    log.info("goodwill refund on vendor order %d by user %d", part.id, manager.id)
+    return _refund_some(part, RefundReason.GOODWILL, "goodwill", token, note, amount_cents, None)
+
+
+def _refund_some(
+    part: VendorOrder,
+    reason: RefundReason,
+    kind: str,
+    token: str,
+    note: str,
+    amount_cents: int | None,
+    quantities: Mapping[int, Any] | None,
+) -> Refund:
+    key = _refund_key(part, kind, token)
+    existing = db.session.scalar(sa.select(Refund).where(Refund.key == key))
+    if existing is not None:
+        return existing
+    if not note.strip():
+        raise OrderError(_l("Indiquez le motif du remboursement."))
+    if part.status in (S.PENDING_PAYMENT, S.CANCELLED):
+        raise OrderError(
+            _l("Impossible : cette commande est « %(status)s ».", status=status_label(part.status))
+        )
+    amount = lines_amount(part, quantities) if quantities else (amount_cents or 0)
+    if amount <= 0:
+        raise OrderError(_l("Indiquez un montant ou des articles à rembourser."))
+    if amount > refundable_cents(part):
+        raise OrderError(
+            _l(
+                "Le remboursement dépasse ce qui reste à rembourser (%(left)s).",
+                left=money.format_money(refundable_cents(part)),
+            )
+        )
+    return refund(part, amount, reason, key=key, note=note.strip())
+
+
+# -- refunds that fail ----------------------------------------------------------------------------
+
+
+def refund_failed(done: Refund, error: str) -> None:
+    """Stripe could not give the money back (the card was closed...): the part owes it again, the
+    ledger takes it back (Stripe's balance holds it again, the shop's share and the commission are
+    restored), and the refund is shown failed to the shop and the manager, to be offered again."""
+    if done.status == RefundStatus.FAILED:
+        return
+    part = db.session.scalars(
+        locked(sa.select(VendorOrder).where(VendorOrder.id == done.vendor_order_id))
+    ).one()
+    done.status = RefundStatus.FAILED
+    done.error = (error or "failed")[:300]
+    part.refunded_cents -= done.amount_cents
+    db.session.flush()
+    payouts.record_refund_failure(done)
+    log.warning("refund %s failed: %s", done.key, error)
+
+
+def failed_refunds(part: VendorOrder) -> list[Refund]:
+    """The part's failed refunds not offered again yet."""
+    return [
+        done for done in part.refunds if done.status == RefundStatus.FAILED and done.retried_by_id is None
+    ]
+
+
+def retry_refund(manager: User, failed: Refund) -> Refund:
+    """Offer a failed refund again, once per failure (a second failure is offered again on its own)."""
+    if failed.status != RefundStatus.FAILED:
+        raise OrderError(_l("Ce remboursement n’a pas échoué."))
+    if failed.retried_by_id is not None:
+        again = db.session.get(Refund, failed.retried_by_id)
+        assert again is not None
+        return again
+    log.info("refund %d offered again by user %d", failed.id, manager.id)
+    again = refund(
+        failed.vendor_order,
+        failed.amount_cents,
+        failed.reason,
+        key=f"refund-{failed.id}-retry",
+        delivery=failed.delivery_cents,
+        note=failed.note,
+    )
+    failed.retried_by_id = again.id
+    return again
+
+
+# -- refunds made outside the marketplace ---------------------------------------------------------
+
+
+def stripe_refund_changed(found: Mapping[str, Any]) -> None:
+    """A Stripe refund as it is now (read afresh by the webhook handler): the marketplace's own refund
+    failing, or a refund made on Stripe's dashboard to record. Replays change nothing."""
+    stripe_id = str(found["id"])
+    status = str(found.get("status") or "")
+    error = str(found.get("failure_reason") or status)
+    own = db.session.scalar(locked(sa.select(Refund).where(Refund.stripe_refund_id == stripe_id)))
+    if own is not None:
+        if status in ("failed", "canceled"):
+            refund_failed(own, error)
+        elif status == "succeeded" and own.status == RefundStatus.PENDING:
+            own.status = RefundStatus.SUCCEEDED
+        return
+    outside = db.session.scalar(
+        locked(sa.select(ExternalRefund).where(ExternalRefund.stripe_refund_id == stripe_id))
+    )
+    if outside is not None:
+        if status in ("failed", "canceled"):
+            _external_failed(outside, error)
+        return
+    if (found.get("metadata") or {}).get("vendor_order_id"):
+        if status in ("failed", "canceled"):
+            # The marketplace's own refund, failing before the request that made it has committed: the
+            # webhook answers an error and Stripe sends it again, when the refund is there to mark.
+            raise RuntimeError(f"refund {stripe_id} failed before it was recorded: retry")
+        return  # the marketplace's own, whose row is being written by the request that made it
+    if status in ("failed", "canceled"):
+        return  # no money moved
+    order = order_for_payment(str(found.get("payment_intent") or ""))
+    if order is None or not order.payment_intent_id:
+        return  # not an order's payment
+    outside = ExternalRefund(order=order, stripe_refund_id=stripe_id, amount_cents=int(found["amount"]))
+    try:
+        with db.session.begin_nested():
+            db.session.add(outside)
+    except IntegrityError:
+        return  # the same refund, told twice at once: the other event records it
+    # An order paid after it had expired holds its money unallocated: the manager decides.
+    part = _obvious_part(order, outside.amount_cents) if order.status == OrderStatus.PAID else None
+    if part is not None:
+        _allocate(outside, {part.id: outside.amount_cents})
+    log.info("refund %s made outside the marketplace on %s", stripe_id, order.number)
+
+
+def _obvious_part(order: Order, amount: int) -> VendorOrder | None:
+    """The one part an outside refund can only have come from: the order's only part that can still be
+    refunded, or the only one with exactly that much left to refund."""
+    open_parts = [part for part in order.vendor_orders if part.remaining_cents > 0]
+    if len(open_parts) == 1 and amount <= open_parts[0].remaining_cents:
+        return open_parts[0]
+    exact = [part for part in open_parts if part.remaining_cents == amount]
+    return exact[0] if len(exact) == 1 else None
+
+
+def _allocate(outside: ExternalRefund, amounts: Mapping[int, int], manager: User | None = None) -> None:
+    parts = {part.id: part for part in outside.order.vendor_orders}
+    for part_id, cents in amounts.items():
+        if cents <= 0:
+            continue
+        part = parts[part_id]
+        done = Refund(
+            vendor_order=part,
+            amount_cents=cents,
+            reason=RefundReason.EXTERNAL,
+            status=RefundStatus.SUCCEEDED,
+            key=f"external-{outside.id}-part-{part.id}",
+            external_refund=outside,
+            note=str(_l("Remboursement fait sur Stripe.")),
+        )
+        db.session.add(done)
+        part.refunded_cents += cents
+        db.session.flush()
+        payouts.record_refund(done)
+    outside.status = ExternalRefundStatus.ALLOCATED
+    outside.allocated_at = utcnow()
+    outside.allocated_by_id = manager.id if manager else None
+
+
+def allocate_external(manager: User, outside_id: int, amounts: Mapping[int, Any]) -> ExternalRefund:
+    """The manager says which shop parts an outside refund came from: the amounts add up to it, each
+    within what is left to refund of its part."""
+    outside = db.session.scalar(locked(sa.select(ExternalRefund).where(ExternalRefund.id == outside_id)))
+    if outside is None:
+        raise OrderError(_l("Ce remboursement est introuvable."))
+    if outside.status != ExternalRefundStatus.TO_ALLOCATE:
+        return outside  # already done (a double click): nothing twice
+    parts = {
+        part.id: part
+        for part in db.session.scalars(
+            locked(
+                sa.select(VendorOrder)
+                .where(VendorOrder.order_id == outside.order_id)
+                .order_by(VendorOrder.id)
+            )
+        )
+    }
+    chosen: dict[int, int] = {}
+    for part_id, part in parts.items():
+        raw = amounts.get(part_id)
+        try:
+            cents = raw if isinstance(raw, int) else money.parse_amount(str(raw or "0"))
+        except money.MoneyError:
+            cents = -1
+        if cents < 0:
+            raise OrderError(_l("Montant invalide pour %(shop)s.", shop=part.shop.name))
+        if cents > part.remaining_cents:
+            raise OrderError(
+                _l(
+                    "%(shop)s : %(left)s au plus.",
+                    shop=part.shop.name,
+                    left=money.format_money(part.remaining_cents),
+                )
+            )
+        chosen[part_id] = cents
+    if sum(chosen.values()) != outside.amount_cents:
+        raise OrderError(
+            _l(
+                "Les montants doivent faire %(amount)s en tout.",
+                amount=money.format_money(outside.amount_cents),
+            )
+        )
+    _allocate(outside, chosen, manager)
+    return outside
+
+
+def _external_failed(outside: ExternalRefund, error: str) -> None:
+    if outside.status == ExternalRefundStatus.TO_ALLOCATE:
+        outside.status = ExternalRefundStatus.FAILED
+        return
+    for done in outside.parts:
+        refund_failed(done, error)
+
+
+def external_queue(limit: int = 50) -> list[ExternalRefund]:
+    """Outside refunds waiting for the manager to allocate them, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(ExternalRefund)
+            .where(ExternalRefund.status == ExternalRefundStatus.TO_ALLOCATE)
+            .options(orm.selectinload(ExternalRefund.order).selectinload(Order.vendor_orders))
+            .order_by(ExternalRefund.id)
+            .limit(limit)
+        )
+    )
+
+
+def failed_refund_list(limit: int = 50) -> list[Refund]:
+    """Failed refunds not offered again, for the manager."""
+    return list(
+        db.session.scalars(
+            sa.select(Refund)
+            .where(Refund.status == RefundStatus.FAILED, Refund.retried_by_id.is_(None))
+            .options(orm.selectinload(Refund.vendor_order).selectinload(VendorOrder.order))
+            .order_by(Refund.id)
+            .limit(limit)
+        )
+    )
+
+
+def search_orders(query: str, limit: int = 20) -> list[Order]:
+    """Paid orders by number or shopper e-mail (exact, case-insensitive), newest first."""
+    text = query.strip()
+    if not text:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Order)
+            .where(sa.or_(Order.number == text.upper(), sa.func.lower(Order.email) == text.lower()))
+            .options(
+                orm.selectinload(Order.vendor_orders).selectinload(VendorOrder.refunds),
+                orm.selectinload(Order.vendor_orders).selectinload(VendorOrder.shop),
+            )
+            .order_by(Order.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 # -- reorder --------------------------------------------------------------------------------------

@@ -571,3 +571,27 @@ def test_unexpandable_properties_are_refused(client: stripe.StripeClient) -> Non
     with pytest.raises(stripe.InvalidRequestError) as raised:
         client.v1.payment_intents.retrieve(intent.id, params={"expand": ["customer_account"]})
     assert raised.value.param == "expand"
+
+
+def test_a_refund_of_the_refund_fail_card_is_answered_succeeded_then_fails(
+    client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    intent = _intent(client, 4000)
+    paid = _confirm(client, intent.id, "pm_card_refundFail")
+    assert paid.status == "succeeded"
+    refund: Any = client.v1.refunds.create(params={"payment_intent": paid.id, "amount": 1500})
+    assert refund.status == "succeeded"  # as Stripe answers; the failure comes after
+    failed = _event(receiver, "refund.failed", refund.id)
+    assert failed.data.object.status == "failed"
+    assert failed.data.object.failure_reason == "expired_or_canceled_card"
+    assert _event(receiver, "refund.updated", refund.id).data.previous_attributes.status == "succeeded"
+    now = client.v1.refunds.retrieve(refund.id)
+    assert (now.status, now.failure_balance_transaction is not None) == ("failed", True)
+    charge = client.v1.charges.retrieve(paid.latest_charge)
+    assert (charge.amount_refunded, charge.refunded) == (0, False)
+    movements = [
+        (t.type, t.amount)
+        for t in client.v1.balance_transactions.list(params={"limit": 100}).data
+        if t.source == refund.id
+    ]
+    assert sorted(movements) == [("refund", -1500), ("refund_failure", 1500)]

@@ -39,6 +39,7 @@ class TestCard:
     authentication: bool = False  # 3-D Secure on every payment
     decline: Decline | None = None  # after authentication, for a card that asks for both
     charges_only: bool = False  # declined when charged, but attaching it to a customer succeeds
+    refund_fails: bool = False  # the charge succeeds; a refund of it succeeds, then fails
 
     def attach_decline(self) -> Decline | None:
         """Why attaching it to a customer fails: Stripe checks the card then, as a charge would."""
@@ -63,6 +64,7 @@ TEST_CARDS: dict[str, TestCard] = {
     "pm_card_mastercard": TestCard("5555555555554444", brand="mastercard"),
     "pm_card_amex": TestCard("378282246310005", brand="amex"),
     "pm_card_fr": TestCard("4000002500000003", country="FR"),
+    "pm_card_createDispute": TestCard("4000000000000259"),  # disputed right after it succeeds
     "pm_card_visa_chargeDeclined": TestCard("4000000000000002", decline=GENERIC_DECLINE),
     "pm_card_chargeCustomerFail": TestCard("4000000000000341", decline=GENERIC_DECLINE, charges_only=True),
     "pm_card_visa_chargeDeclinedInsufficientFunds": TestCard("4000000000009995", decline=INSUFFICIENT_FUNDS),
@@ -111,6 +113,7 @@ TEST_CARDS: dict[str, TestCard] = {
             "The bank returned the decline code `processing_error`.",
         ),
     ),
+    "pm_card_refundFail": TestCard("4000000000005126", refund_fails=True),
     "pm_card_authenticationRequired": TestCard("4000002760003184", country="DE", authentication=True),
     "pm_card_threeDSecure2Required": TestCard("4000000000003220", authentication=True),
     "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds": TestCard(

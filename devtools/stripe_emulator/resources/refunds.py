@@ -1,7 +1,11 @@
 """Refunds of the emulator's charges: ``/v1/refunds``, whole or in parts, never more than what is left.
 
 A refund names the PaymentIntent (its successful charge is refunded) or the charge; it succeeds at once,
-as card refunds do in test mode, and emits ``refund.created`` and ``charge.refunded``. Refunds of
+as card refunds do in test mode, and emits ``refund.created`` and ``charge.refunded``. A refund of a
+charge paid with ``pm_card_refundFail`` (4000 0000 0000 5126) is answered as succeeded, then fails at
+once, as Stripe's does later: the money comes back to the balance (a ``refund_failure`` balance
+transaction), the charge is no longer refunded by it, and ``refund.updated`` and ``refund.failed`` are
+emitted. Refunds of
 localstripe's own charges (``charge=`` one the emulator does not know) go on to localstripe.
 """
 
@@ -13,6 +17,7 @@ from devtools.stripe_emulator import balances, expand
 from devtools.stripe_emulator import params as p
 from devtools.stripe_emulator.errors import ApiError, NotHandled
 from devtools.stripe_emulator.events import previous_attributes
+from devtools.stripe_emulator.resources import payment_methods
 from devtools.stripe_emulator.routing import ApiCall, ApiRoute
 from devtools.stripe_emulator.state import State, StripeObject, new_id
 
@@ -59,6 +64,8 @@ def create(call: ApiCall) -> StripeObject:
             "charge": charge["id"],
             "created": state.now(),
             "currency": charge["currency"],
+            "failure_balance_transaction": None,
+            "failure_reason": None,
             "destination_details": {
                 "card": {
                     "reference_status": "pending",
@@ -84,7 +91,30 @@ def create(call: ApiCall) -> StripeObject:
         call.backend.emit(
             "charge.refunded", charge, previous_attributes(before, charge), call.request, account=None
         )
-        return expand.expanded(state, refund, paths)
+        answer = expand.expanded(state, refund, paths)
+        if _refund_fails(state, charge):
+            _fail(call, charge, refund)
+        return answer
+
+
+def _refund_fails(state: State, charge: StripeObject) -> bool:
+    method = charge.get("payment_method")
+    if not method or method not in state.cards:
+        return False
+    return payment_methods.TEST_CARDS[state.cards[method]].refund_fails
+
+
+def _fail(call: ApiCall, charge: StripeObject, refund: StripeObject) -> None:
+    """The card cannot take the money back: the refund fails and its amount returns to the balance."""
+    before = deepcopy(refund)
+    refund["status"] = "failed"
+    refund["failure_reason"] = "expired_or_canceled_card"
+    balances.refund_failed(call.backend.state, refund)
+    charge["amount_refunded"] -= refund["amount"]
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+    previous = previous_attributes(before, refund)
+    call.backend.emit("refund.updated", refund, previous, call.request, account=None)
+    call.backend.emit("refund.failed", refund, previous, call.request, account=None)
 
 
 def retrieve(call: ApiCall) -> StripeObject:
