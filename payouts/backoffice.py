@@ -1,4 +1,4 @@
-"""The shop's money in its back office: balances, transfers, statements, invoices, its plan."""
+"""The shop's money in its back office: balances, transfers, statements, invoices, its plan, disputes."""
 
 from __future__ import annotations
 
@@ -7,17 +7,21 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
+from wtforms import SelectChoice, StringField, TextAreaField
+from wtforms.validators import Length
 
 from app import money
 from app.accounts.auth import acting_user
 from app.database import utcnow
+from app.errors import ServiceError
 from app.extensions import db
-from app.forms import commit_or_say
+from app.forms import commit_or_say, show_error
+from app.orders.models import VendorOrder
 from app.pdf import download
 from app.permissions import Permission
-from payouts import gateway, reports, subscriptions
+from payouts import disputes, gateway, reports, subscriptions
 from payouts.forms import ChoosePlanForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
 from payouts.models import BillingInvoice, CommissionInvoice
 from vendors.backoffice import shop_member
@@ -50,6 +54,7 @@ def finances(member: ShopMember) -> str:
         member=member,
         shop=shop,
         money_=reports.shop_money(shop),
+        bank_payouts=reports.bank_payouts(shop),
         hold_days=current_app.config["PAYOUT_HOLD_DAYS"],
         statement_form=statement_form,
         plan_form=plan_form,
@@ -147,4 +152,76 @@ def pay_now(member: ShopMember) -> Response:
         member,
         lambda: subscriptions.pay_now(acting_user(), member.shop, form.payment_method.data or None),
         _l("Paiement reçu : votre vitrine est en ligne."),
+    )
+
+
+# -- disputes -------------------------------------------------------------------------------------
+
+
+class DisputeEvidenceForm(FlaskForm):
+    """The shop's evidence for its part of a disputed order."""
+
+    tracking_number = StringField(
+        _l("Numéro de suivi"), validators=[Length(max=100, message=_l("100 caractères au plus."))]
+    )
+    text = TextAreaField(
+        _l("Ce que la boutique peut dire (remise en main propre, échanges avec le client…)"),
+        validators=[
+            Length(
+                max=disputes.MAX_EVIDENCE_TEXT,
+                message=_l("%(count)d caractères au plus.", count=disputes.MAX_EVIDENCE_TEXT),
+            )
+        ],
+    )
+
+
+@blueprint.route("/<slug>/litiges")
+@shop_member(Permission.DISPUTES)
+def disputes_list(member: ShopMember) -> str:
+    return render_template(
+        "payouts/backoffice/disputes.html",
+        member=member,
+        shop=member.shop,
+        parts=disputes.of_shop(member.shop),
+        reason_label=disputes.reason_label,
+        status_label=disputes.status_label,
+    )
+
+
+@blueprint.route("/<slug>/litiges/<int:dispute_id>", methods=["GET", "POST"])
+@shop_member(Permission.DISPUTES)
+def dispute(member: ShopMember, dispute_id: int) -> Response | str:
+    part_row = disputes.part_of_shop(member.shop, dispute_id)
+    if part_row is None:
+        abort(404)
+    form = DisputeEvidenceForm()
+    if request.method == "GET":
+        form.tracking_number.data = part_row.tracking_number
+        form.text.data = part_row.evidence_text
+    if form.validate_on_submit():
+        try:
+            disputes.save_evidence(
+                acting_user(),
+                part_row,
+                tracking_number=form.tracking_number.data or "",
+                text=form.text.data or "",
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_l("Preuves enregistrées : la gestion les enverra à la banque."), "success")
+            return redirect(url_for(".dispute", slug=member.shop.slug, dispute_id=dispute_id))
+    part = db.session.get(VendorOrder, part_row.vendor_order_id)
+    return render_template(
+        "payouts/backoffice/dispute.html",
+        member=member,
+        shop=member.shop,
+        part_row=part_row,
+        dispute=part_row.dispute,
+        part=part,
+        form=form,
+        reason_label=disputes.reason_label,
+        status_label=disputes.status_label,
     )

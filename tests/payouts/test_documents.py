@@ -341,10 +341,10 @@ def first(town: Town, connected_bakery: str) -> Order:
     bakery = part_of(first, town.baker_id)
     with at(2026, 11, 4):
         deliver(bakery)
-    with at(2026, 11, 10):
-        withdraw_one_bread(bakery)
-    with at(2026, 11, 19):  # the 14-day hold is over
+    with at(2026, 11, 18, 10):  # the 14-day hold is over (a withdrawal open would hold the transfer)
         assert tasks.transfer_due() == 1
+    with at(2026, 11, 18, 11):  # the last day to withdraw
+        withdraw_one_bread(bakery)
     return first
 
 
@@ -376,7 +376,7 @@ def test_the_statement_reads_the_ledger_and_agrees_with_the_orders(town: Town, f
             refunds_cents=450,
             commission_back_cents=54,
             transferred_cents=2866,
-            transferred_on=dt.date(2026, 11, 19),
+            transferred_on=dt.date(2026, 11, 18),
             reversed_cents=396,
             status=PayoutStatus.PAID,
         ),
@@ -496,7 +496,7 @@ def test_the_statement_as_csv_reads_back(town: Town, first: Order) -> None:
             "0,54",
             "24,70",
             "28,66",
-            "2026-11-19",
+            "2026-11-18",
             "3,96",
             "Versé",
         ],
@@ -616,7 +616,7 @@ def test_the_statement_pdf_is_a_landscape_table_with_the_balances(town: Town, fi
         "Commandes payées du 1 novembre 2026 au 30 novembre 2026",
         "Établi le 1 décembre 2026",
         f"{first.number} 03/11/2026 27,00 € 4,90 € 2,70 € 0,54 € 4,50 € 0,54 € 24,70 € 28,66 € "
-        "19/11/2026 3,96 € Versé",
+        "18/11/2026 3,96 € Versé",
         f"{second.number} 25/11/2026 4,50 € 4,90 € 0,45 € 0,09 € 0,00 € 0,00 € 8,86 € 0,00 €",
         "Total 31,50 € 9,80 € 3,15 € 0,63 € 4,50 € 0,54 € 33,56 € 28,66 €",
         "En attente de livraison et du délai de versement 8,86 €",

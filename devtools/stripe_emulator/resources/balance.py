@@ -3,8 +3,9 @@
 Without a ``Stripe-Account`` header these are the platform's; with one, that connected account's. Both
 are summed from the ledger kept by :mod:`devtools.stripe_emulator.balances`, so they always agree.
 ``/v1/balance/history`` (Stripe's old name for the balance transactions) is answered the same way.
-Payouts are only those the control endpoints simulate on a connected account; the platform's
-``/v1/payouts`` (without the header) and other payouts go on to localstripe.
+Payouts are a connected account's (``POST /v1/payouts``, see :mod:`.payouts`, or those the control
+endpoints simulate); the platform's ``/v1/payouts`` (without the header) and other payouts go on to
+localstripe.
 """
 
 from __future__ import annotations
