@@ -1,20 +1,23 @@
-"""The manager's money console (``/gestion/finances``): figures, transfers, rules, plans, reconciliation."""
+"""The manager's money console (``/gestion/finances``): figures, transfers, rules, plans, reconciliation,
+and the disputes of orders' charges (``/gestion/litiges``)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from app.accounts.auth import acting_user, manager_required
 from app.catalog.models import Category
 from app.extensions import db
-from app.forms import show_error
-from payouts import commission, reports, subscriptions
+from app.forms import commit_or_say, show_error
+from app.orders.models import Order
+from payouts import commission, disputes, reports, subscriptions
 from payouts.forms import PlanForm, RuleForm
-from payouts.models import Plan, RuleScope
+from payouts.models import Dispute, Plan, RuleScope
 from vendors.models import Shop
 
 blueprint = Blueprint("payouts_admin", __name__, url_prefix="/gestion")
@@ -126,3 +129,67 @@ def plans(plan_id: int | None = None) -> Response | str:
     return render_template(
         "payouts/admin/plans.html", form=form, plan=plan, plans=list(commission.plans()), rates=rates
     )
+
+
+@blueprint.route("/finances/creances")
+@manager_required
+def receivables() -> str:
+    return render_template("payouts/admin/receivables.html", receivables=reports.receivables())
+
+
+# -- disputes -------------------------------------------------------------------------------------
+
+
+@blueprint.route("/litiges")
+@manager_required
+def disputes_list() -> str:
+    return render_template(
+        "payouts/admin/disputes.html",
+        disputes=disputes.all_disputes(),
+        reason_label=disputes.reason_label,
+        status_label=disputes.status_label,
+    )
+
+
+@blueprint.route("/litiges/<int:dispute_id>")
+@manager_required
+def dispute(dispute_id: int) -> str:
+    found = db.session.get(Dispute, dispute_id)
+    if found is None:
+        abort(404)
+    return render_template(
+        "payouts/admin/dispute.html",
+        dispute=found,
+        order=db.session.get(Order, found.order_id) if found.order_id else None,
+        shops={row.shop_id: db.session.get(Shop, row.shop_id) for row in found.parts},
+        evidence=disputes.evidence_of(found),
+        form=FlaskForm(),
+        reason_label=disputes.reason_label,
+        status_label=disputes.status_label,
+    )
+
+
+@blueprint.route("/litiges/<int:dispute_id>/envoyer", methods=["POST"])
+@manager_required
+def dispute_submit(dispute_id: int) -> Response:
+    if db.session.get(Dispute, dispute_id) is None:
+        abort(404)
+    if FlaskForm().validate_on_submit():
+        commit_or_say(
+            lambda: disputes.submit(acting_user(), dispute_id),
+            _l("Preuves envoyées à la banque par Stripe."),
+        )
+    return redirect(url_for(".dispute", dispute_id=dispute_id))
+
+
+@blueprint.route("/litiges/<int:dispute_id>/accepter", methods=["POST"])
+@manager_required
+def dispute_accept(dispute_id: int) -> Response:
+    if db.session.get(Dispute, dispute_id) is None:
+        abort(404)
+    if FlaskForm().validate_on_submit():
+        commit_or_say(
+            lambda: disputes.accept(acting_user(), dispute_id),
+            _l("Litige accepté : il est perdu, les boutiques en supportent leur part."),
+        )
+    return redirect(url_for(".dispute", dispute_id=dispute_id))

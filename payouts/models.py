@@ -261,6 +261,34 @@ class TransferReversal(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-
     amount_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     stripe_reversal_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     error: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
+    # A refused reversal is retried on a schedule until taken back or netted by later transfers; then the
+    # debt is closed here (with ``recovered_cents`` taken back by the retry, the rest netted).
+    settled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    recovered_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0, server_default="0")
+
+    attempts: Mapped[list[ReversalAttempt]] = relationship(
+        back_populates="reversal", order_by="ReversalAttempt.id", cascade="all, delete-orphan"
+    )
+
+
+class ReversalAttempt(IdMixin, db.Model):  # type: ignore[name-defined]
+    """One retry of a refused transfer reversal: what was asked of Stripe, under which key, and its answer."""
+
+    __tablename__ = "transfer_reversal_attempts"
+    __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    reversal_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("transfer_reversals.id"), nullable=False, index=True
+    )
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    amount_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True, nullable=False)
+    succeeded: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    stripe_reversal_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # Stripe's answer when it refused (its message, with its error code).
+    error: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
+
+    reversal: Mapped[TransferReversal] = relationship(back_populates="attempts")
 
 
 # -- the platform's documents to shops ------------------------------------------------------------
@@ -293,3 +321,104 @@ class InvoiceSeries(db.Model):  # type: ignore[name-defined]
 
     year: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+
+
+# -- disputes (chargebacks) -----------------------------------------------------------------------
+
+
+class DisputeStatus(enum.StrEnum):
+    """Stripe's statuses of a dispute; ``won`` and ``lost`` are final."""
+
+    WARNING_NEEDS_RESPONSE = "warning_needs_response"
+    WARNING_UNDER_REVIEW = "warning_under_review"
+    WARNING_CLOSED = "warning_closed"
+    NEEDS_RESPONSE = "needs_response"
+    UNDER_REVIEW = "under_review"
+    WON = "won"
+    LOST = "lost"
+
+
+OPEN_DISPUTE_STATUSES = (
+    DisputeStatus.WARNING_NEEDS_RESPONSE,
+    DisputeStatus.WARNING_UNDER_REVIEW,
+    DisputeStatus.NEEDS_RESPONSE,
+    DisputeStatus.UNDER_REVIEW,
+)
+
+
+class Dispute(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """A cardholder's bank disputing an order's charge, as Stripe last told it; its parts say which shops
+    answer for it and with what evidence."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    stripe_dispute_id: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    # None for a charge that paid no order (a shop's subscription): the manager deals with it on Stripe.
+    order_id: Mapped[int | None] = mapped_column(
+        BigIntId, sa.ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    charge_id: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
+    amount_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    currency: Mapped[str] = mapped_column(sa.String(3), nullable=False, default="eur")
+    reason: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
+    status: Mapped[DisputeStatus] = mapped_column(
+        sa.Enum(
+            DisputeStatus,
+            name="dispute_status",
+            values_callable=lambda members: [member.value for member in members],
+            native_enum=False,
+            create_constraint=True,
+            length=30,  # Stripe's longest status is 22 characters
+        ),
+        nullable=False,
+        index=True,
+    )
+    evidence_due_by: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    submitted_by_id: Mapped[int | None] = mapped_column(
+        BigIntId, sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The shops were told once of the opening, once of the outcome.
+    opening_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closing_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    parts: Mapped[list[DisputePart]] = relationship(
+        back_populates="dispute", order_by="DisputePart.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_DISPUTE_STATUSES
+
+
+class DisputePart(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """One shop's part of a disputed order: its share of the amount (in proportion to the parts), the
+    evidence the shop gives, and what was taken back from its transfer when the dispute was lost."""
+
+    __tablename__ = "dispute_parts"
+    __table_args__ = (
+        sa.UniqueConstraint("dispute_id", "vendor_order_id"),
+        sa.CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+    )
+
+    dispute_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("disputes.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    vendor_order_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("vendor_orders.id"), nullable=False, index=True
+    )
+    shop_id: Mapped[int] = mapped_column(BigIntId, sa.ForeignKey("shops.id"), nullable=False, index=True)
+    amount_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    tracking_number: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")
+    evidence_text: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    evidence_by_id: Mapped[int | None] = mapped_column(
+        BigIntId, sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    evidence_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reversed_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    stripe_reversal_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    reversal_error: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
+
+    dispute: Mapped[Dispute] = relationship(back_populates="parts")

@@ -1,11 +1,11 @@
-"""Stripe webhook handlers of payouts: shops' subscription invoices and subscriptions."""
+"""Stripe webhook handlers of payouts: shops' subscription invoices and subscriptions, disputes."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from payouts import subscriptions
+from payouts import disputes, subscriptions
 from payouts.webhooks import handles
 
 
@@ -23,3 +23,13 @@ def invoice_payment_failed(invoice: dict[str, Any], created: dt.datetime) -> Non
 @handles("customer.subscription.deleted")
 def subscription_changed(subscription: dict[str, Any], created: dt.datetime) -> None:
     subscriptions.subscription_changed(subscription)
+
+
+@handles("charge.dispute.created")
+@handles("charge.dispute.updated")
+@handles("charge.dispute.closed")
+@handles("charge.dispute.funds_withdrawn")
+@handles("charge.dispute.funds_reinstated")
+def dispute_changed(dispute: dict[str, Any], created: dt.datetime) -> None:
+    # The event's snapshot may be older than another already applied: Stripe's current object decides.
+    disputes.sync(str(dispute["id"]))

@@ -17,7 +17,7 @@ from devtools.stripe_emulator import localstripe, money_control
 from devtools.stripe_emulator import params as p
 from devtools.stripe_emulator.core import DASHBOARD, Backend
 from devtools.stripe_emulator.errors import ApiError
-from devtools.stripe_emulator.resources import accounts, payment_intents
+from devtools.stripe_emulator.resources import accounts, disputes, payment_intents, payouts
 from devtools.stripe_emulator.routing import WebRoute, json_response
 
 
@@ -111,6 +111,8 @@ ROUTES = [
     WebRoute("POST", "/_emulator/payment_intents/<intent>/authenticate", authenticate),
     WebRoute("GET", "/_emulator/events", list_events),
     *money_control.ROUTES,  # balances, payouts, failing transfers
+    *disputes.CONTROL_ROUTES,  # disputes won or lost, their fee
+    *payouts.CONTROL_ROUTES,  # payouts the bank returns
 ]
 
 

@@ -28,7 +28,7 @@ from app.orders.models import VendorOrder, VendorOrderStatus
 from app.permissions import Actor, Permission
 from app.reviews import services as reviews
 from app.reviews.models import Review
-from payouts.models import CommissionInvoice
+from payouts.models import CommissionInvoice, Dispute, DisputePart, DisputeStatus
 from tests.factories import PASSWORD, ProductFactory, ShopFactory, UserFactory, owner_of
 from tests.plugins.application import Client
 from tests.plugins.stripe import StripeEmulator
@@ -81,7 +81,17 @@ def _shop(slug: str, owner_email: str, buyer_id: int) -> Shop:
     catalog_import = CatalogImport(
         shop_id=shop.id, filename="produits.csv", stored_path="x.csv", status=ImportStatus.UPLOADED
     )
-    db.session.add_all([extra, invitation, invoice, catalog_import])
+    dispute = Dispute(
+        stripe_dispute_id=f"dp_{slug}",
+        order_id=delivered.order_id,
+        charge_id=f"ch_{slug}",
+        amount_cents=delivered.total_cents,
+        status=DisputeStatus.NEEDS_RESPONSE,
+    )
+    dispute.parts.append(
+        DisputePart(vendor_order_id=delivered.id, shop_id=shop.id, amount_cents=delivered.total_cents)
+    )
+    db.session.add_all([extra, invitation, invoice, catalog_import, dispute])
     db.session.commit()
     return Shop(
         slug=slug,
@@ -95,6 +105,7 @@ def _shop(slug: str, owner_email: str, buyer_id: int) -> Shop:
             "invitation_id": invitation.id,
             "invoice_id": invoice.id,
             "import_id": catalog_import.id,
+            "dispute_id": dispute.id,
         },
     )
 

@@ -1,11 +1,11 @@
 """The Stripe API resources the emulator answers itself, one module per resource family.
 
 Connect (accounts, their links, their events) and card payments (PaymentIntents, the test PaymentMethods,
-charges, refunds) and Connect money movement (transfers and their reversals, balances, balance
+charges, refunds, disputes) and Connect money movement (transfers and their reversals, balances, balance
 transactions) are answered here, and Billing (customers, products and prices, subscriptions, invoices,
 test clocks: see ``billing.py``).
 
-To emulate another resource (disputes...), add a module with a ``ROUTES`` list of
+To emulate another resource, add a module with a ``ROUTES`` list of
 :class:`~devtools.stripe_emulator.routing.ApiRoute` and list it here; everything not routed goes to
 localstripe.
 """
@@ -18,11 +18,13 @@ from devtools.stripe_emulator.resources import (
     balance,
     charges,
     customers,
+    disputes,
     events,
     invoices,
     login_links,
     payment_intents,
     payment_methods,
+    payouts,
     products,
     refunds,
     subscriptions,
@@ -40,8 +42,10 @@ ROUTES: list[ApiRoute] = [
     *payment_methods.ROUTES,
     *charges.ROUTES,
     *refunds.ROUTES,
+    *disputes.ROUTES,
     *transfers.ROUTES,
     *balance.ROUTES,
+    *payouts.ROUTES,
     *customers.ROUTES,
     *products.ROUTES,
     *subscriptions.ROUTES,

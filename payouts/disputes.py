@@ -1,0 +1,474 @@
+"""Disputes (chargebacks): an order's charge disputed by the cardholder's bank, followed from Stripe.
+
+Every ``charge.dispute.*`` event re-reads the Dispute from Stripe (``sync``), and what Stripe's object
+says is applied once, whatever the order the events come in:
+
+- the money: each balance transaction of the dispute is written to the ledger under its own key and the
+  dispute's id: a withdrawal moves the amount from the Stripe balance to ``platform:disputes`` (a
+  receivable, until the outcome is known) and its fee to Stripe's fees (an expense: the platform bears
+  it); a reinstatement (won) moves it back, with the fee when Stripe gives it back;
+- the shops: the amount is shared over the order's shop parts in proportion to what each still holds
+  (``DisputePart``); while the dispute is open their parts are not transferred (``services.due_parts``
+  leaves them out: ``DISPUTE_SHOP_LIABILITY = "hold"``, the only policy); lost, each part bears its
+  share, its commission given back in proportion as for a refund, and what was already transferred is
+  taken back with a transfer reversal (what Stripe cannot take back stays owing, netted later);
+- the people: the shops are written to when a dispute opens and when it closes.
+
+Each shop gives its evidence from its back office (tracking number and a text; the emulator takes no
+files, so evidence is text only); the manager submits it all to Stripe in one go.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from app import mail, money
+from app.accounts.models import User
+from app.audit import services as audit
+from app.database import locked, utcnow
+from app.errors import ServiceError
+from app.extensions import db
+from app.orders.models import Order, VendorOrder, VendorOrderStatus
+from app.urls import external_url
+from payouts import gateway, ledger
+from payouts.ledger import Line
+from payouts.models import (
+    Dispute,
+    DisputePart,
+    DisputeStatus,
+    ShopTransfer,
+    TransactionKind,
+    TransferStatus,
+)
+from vendors import services as vendor_services
+from vendors.models import Shop
+
+log = logging.getLogger(__name__)
+
+DISPUTES = ledger.DISPUTES
+
+REASONS = {
+    "bank_cannot_process": _l("La banque ne peut pas traiter le paiement"),
+    "check_returned": _l("Chèque retourné"),
+    "credit_not_processed": _l("Remboursement non reçu"),
+    "customer_initiated": _l("Contesté par le client"),
+    "debit_not_authorized": _l("Prélèvement non autorisé"),
+    "duplicate": _l("Paiement en double"),
+    "fraudulent": _l("Paiement frauduleux"),
+    "general": _l("Motif général"),
+    "incorrect_account_details": _l("Coordonnées bancaires erronées"),
+    "insufficient_funds": _l("Provision insuffisante"),
+    "product_not_received": _l("Produit non reçu"),
+    "product_unacceptable": _l("Produit non conforme"),
+    "subscription_canceled": _l("Abonnement résilié"),
+    "unrecognized": _l("Paiement non reconnu"),
+}
+STATUS_LABELS = {
+    DisputeStatus.WARNING_NEEDS_RESPONSE: _l("Alerte : réponse attendue"),
+    DisputeStatus.WARNING_UNDER_REVIEW: _l("Alerte : en cours d’examen"),
+    DisputeStatus.WARNING_CLOSED: _l("Alerte close"),
+    DisputeStatus.NEEDS_RESPONSE: _l("Réponse attendue"),
+    DisputeStatus.UNDER_REVIEW: _l("En cours d’examen par la banque"),
+    DisputeStatus.WON: _l("Gagné"),
+    DisputeStatus.LOST: _l("Perdu"),
+}
+MAX_EVIDENCE_TEXT = 20_000  # per shop: Stripe takes 150 000 characters for the whole dispute
+
+
+def reason_label(reason: str) -> Any:
+    return REASONS.get(reason, reason)
+
+
+def status_label(status: DisputeStatus) -> Any:
+    return STATUS_LABELS[status]
+
+
+def liability() -> str:
+    """How shops answer for an open dispute: ``hold`` (their parts wait, taken back only when lost)."""
+    policy = str(current_app.config.get("DISPUTE_SHOP_LIABILITY", "hold"))
+    if policy != "hold":
+        raise ValueError(f"DISPUTE_SHOP_LIABILITY must be 'hold', not {policy!r}")
+    return policy
+
+
+# -- following Stripe -----------------------------------------------------------------------------
+
+
+def retrieve(stripe_dispute_id: str) -> dict[str, Any]:
+    """The Dispute as Stripe has it now."""
+    return dict(gateway.client().v1.disputes.retrieve(stripe_dispute_id).to_dict())
+
+
+def sync(stripe_dispute_id: str) -> Dispute:
+    """Bring the dispute up to what Stripe says of it now, and apply its money and outcome once.
+
+    Never commits. The dispute's row lock keeps two events of one dispute, delivered at once, from
+    applying its outcome twice; the ledger's keys keep a replay from writing anything again.
+    """
+    found = retrieve(stripe_dispute_id)
+    dispute = _row(found)
+    dispute.status = DisputeStatus(found["status"])
+    dispute.reason = str(found.get("reason") or "")[:40]
+    due_by = (found.get("evidence_details") or {}).get("due_by")
+    dispute.evidence_due_by = dt.datetime.fromtimestamp(int(due_by), tz=dt.UTC) if due_by else None
+    for transaction in found.get("balance_transactions") or []:
+        _record_money(dispute, transaction)
+    if dispute.status == DisputeStatus.LOST:
+        _charge_shops(dispute)
+    if not dispute.is_open and dispute.closed_at is None:
+        dispute.closed_at = utcnow()
+    _notify(dispute)
+    return dispute
+
+
+def _row(found: dict[str, Any]) -> Dispute:
+    """The dispute's row, locked; made (with its parts) the first time Stripe tells of it."""
+    query = locked(sa.select(Dispute).where(Dispute.stripe_dispute_id == found["id"]))
+    dispute = db.session.scalar(query)
+    if dispute is not None:
+        return dispute
+    charge = found["charge"]["id"] if isinstance(found["charge"], dict) else str(found["charge"])
+    intent = found.get("payment_intent")
+    intent = intent["id"] if isinstance(intent, dict) else intent
+    order = db.session.scalar(
+        sa.select(Order).where(
+            sa.or_(Order.charge_id == charge, Order.payment_intent_id == (intent or "-")),
+        )
+    )
+    try:
+        with db.session.begin_nested():
+            dispute = Dispute(
+                stripe_dispute_id=found["id"],
+                order_id=order.id if order else None,
+                charge_id=charge,
+                amount_cents=int(found["amount"]),
+                currency=str(found.get("currency") or "eur"),
+                reason=str(found.get("reason") or "")[:40],
+                status=DisputeStatus(found["status"]),
+            )
+            db.session.add(dispute)
+            db.session.flush()
+            if order is not None:
+                _share(dispute, order)
+    except IntegrityError:
+        pass  # the same dispute made by a delivery running at once: use that one, under its lock
+    return db.session.scalars(query).one()
+
+
+def _share(dispute: Dispute, order: Order) -> None:
+    """The dispute's amount shared over the order's parts, in proportion to what each still holds."""
+    parts = sorted(order.vendor_orders, key=lambda part: part.id)
+    weights = [max(0, part.total_cents - _refunded(part)) for part in parts]
+    if not any(weights):
+        weights = [part.total_cents for part in parts]
+    for part, share in zip(parts, money.allocate(dispute.amount_cents, weights), strict=True):
+        db.session.add(
+            DisputePart(dispute=dispute, vendor_order_id=part.id, shop_id=part.shop_id, amount_cents=share)
+        )
+
+
+def _refunded(part: VendorOrder) -> int:
+    return part.refunded_cents
+
+
+def _record_money(dispute: Dispute, transaction: dict[str, Any]) -> None:
+    """One balance transaction of the dispute, written once: money withdrawn or reinstated, and its fee."""
+    amount, fee = int(transaction["amount"]), int(transaction.get("fee") or 0)
+    withdrawn = amount < 0
+    kind = TransactionKind.REFUND if withdrawn else TransactionKind.SALE
+    ledger.post(
+        f"dispute-{transaction['id']}",
+        kind,
+        [Line(ledger.STRIPE, amount), Line(DISPUTES, -amount)],
+        stripe_id=dispute.stripe_dispute_id,
+        memo=f"dispute {dispute.stripe_dispute_id}",
+    )
+    ledger.record_stripe_fee(
+        f"dispute-{transaction['id']}-fee", kind, fee, stripe_id=dispute.stripe_dispute_id
+    )
+
+
+def _charge_shops(dispute: Dispute) -> None:
+    """Lost: each part bears its share (its commission given back in proportion, as for a refund), and
+    what was already transferred is taken back from the shop."""
+    for part_row in dispute.parts:
+        part = db.session.get(VendorOrder, part_row.vendor_order_id)
+        assert part is not None
+        key = f"dispute-{dispute.id}-part-{part.id}"
+        transfer = db.session.scalar(sa.select(ShopTransfer).where(ShopTransfer.vendor_order_id == part.id))
+        account = ledger.available(part.shop_id) if transfer else ledger.pending(part.shop_id)
+        share = part_row.amount_cents
+        if (
+            ledger.post(
+                key,
+                TransactionKind.REFUND,
+                [Line(account, share), Line(DISPUTES, -share)],
+                shop_id=part.shop_id,
+                vendor_order_id=part.id,
+                stripe_id=None,
+                memo=f"{part.order.number} dispute {dispute.stripe_dispute_id}",
+            )
+            is None
+        ):
+            continue
+        commission, vat = _commission_back(part, share)
+        ledger.post(
+            f"{key}-commission",
+            TransactionKind.COMMISSION_REFUND,
+            [
+                Line(ledger.COMMISSION, commission),
+                Line(ledger.COMMISSION_VAT, vat),
+                Line(account, -(commission + vat)),
+            ],
+            shop_id=part.shop_id,
+            vendor_order_id=part.id,
+            memo=part.order.number,
+        )
+        if (
+            transfer is not None
+            and transfer.status == TransferStatus.PAID
+            and not part_row.stripe_reversal_id
+        ):
+            owed = share - commission - vat
+            _take_back(part_row, transfer, min(owed, transfer.amount_cents - transfer.reversed_cents), key)
+
+
+def _commission_back(part: VendorOrder, share: int) -> tuple[int, int]:
+    """The commission (and its VAT) on ``share`` of the part, given back in proportion to what it held."""
+    if not current_app.config.get("COMMISSION_REFUNDED", True) or not part.commission_cents:
+        return 0, 0
+    refunds = [refund for refund in part.refunds if refund.stripe_refund_id]
+    left = part.commission_cents - sum(refund.commission_cents for refund in refunds)
+    left_vat = part.commission_vat_cents - sum(refund.commission_vat_cents for refund in refunds)
+    held = max(1, part.total_cents - _refunded(part))
+    if share >= held:
+        return max(0, left), max(0, left_vat)
+    commission = min(left, money.round_cents(Decimal(left * share) / held))
+    vat = min(left_vat, money.round_cents(Decimal(left_vat * share) / held))
+    return max(0, commission), max(0, vat)
+
+
+def _take_back(part_row: DisputePart, transfer: ShopTransfer, amount: int, key: str) -> None:
+    if amount <= 0 or transfer.stripe_transfer_id is None:
+        return
+    try:
+        result = gateway.reverse_transfer(
+            transfer.stripe_transfer_id,
+            amount_cents=amount,
+            key=f"{key}-reversal",
+            metadata={"dispute": part_row.dispute.stripe_dispute_id},
+        )
+    except gateway.StripeError as error:
+        # The shop's Stripe balance could not cover it: it stays owing, netted by its next transfers.
+        part_row.reversal_error = str(getattr(error, "user_message", None) or error)[:300]
+        log.warning("dispute reversal for vendor order %d failed: %s", transfer.vendor_order_id, error)
+        return
+    part_row.stripe_reversal_id = result.id
+    part_row.reversed_cents = result.amount
+    part_row.reversal_error = ""
+    transfer.reversed_cents += result.amount
+    ledger.post(
+        f"{key}-reversal",
+        TransactionKind.TRANSFER_REVERSAL,
+        [Line(ledger.STRIPE, result.amount), Line(ledger.available(transfer.shop_id), -result.amount)],
+        shop_id=transfer.shop_id,
+        vendor_order_id=transfer.vendor_order_id,
+        stripe_id=result.id,
+    )
+
+
+# -- the shops are told ---------------------------------------------------------------------------
+
+
+def _notify(dispute: Dispute) -> None:
+    if dispute.opening_notified_at is None:
+        dispute.opening_notified_at = utcnow()
+        _write(dispute, "payouts/dispute_opened", _l("Litige bancaire sur une commande"))
+    if not dispute.is_open and dispute.closing_notified_at is None:
+        dispute.closing_notified_at = utcnow()
+        _write(dispute, "payouts/dispute_closed", _l("Litige bancaire clos"))
+
+
+def _write(dispute: Dispute, template: str, subject: Any) -> None:
+    for part_row in dispute.parts:
+        shop = db.session.get(Shop, part_row.shop_id)
+        assert shop is not None
+        people = [(shop.email, "fr")] if shop.email else []
+        people += [
+            (owner.email, owner.locale)
+            for owner in vendor_services.owners(shop)
+            if owner.email and owner.email != shop.email
+        ]
+        url = external_url("payouts_backoffice.dispute", slug=shop.slug, dispute_id=dispute.id)
+        for address, locale in people:
+            mail.send(
+                address,
+                subject,
+                template,
+                locale=locale,
+                dispute=dispute,
+                part=part_row,
+                shop=shop,
+                reason=reason_label(dispute.reason),
+                url=url,
+            )
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def all_disputes() -> list[Dispute]:
+    """Every dispute, open ones first, then the newest."""
+    return list(
+        db.session.scalars(
+            sa.select(Dispute).order_by(Dispute.closed_at.is_not(None), Dispute.created_at.desc(), Dispute.id)
+        )
+    )
+
+
+def of_shop(shop: Shop) -> list[DisputePart]:
+    """The shop's parts of disputes, open ones first, then the newest."""
+    return list(
+        db.session.scalars(
+            sa.select(DisputePart)
+            .join(Dispute, DisputePart.dispute_id == Dispute.id)
+            .where(DisputePart.shop_id == shop.id)
+            .order_by(Dispute.closed_at.is_not(None), Dispute.created_at.desc(), DisputePart.id)
+        )
+    )
+
+
+def part_of_shop(shop: Shop, dispute_id: int) -> DisputePart | None:
+    """The shop's part of this dispute; None for a dispute that is not the shop's."""
+    return db.session.scalar(
+        sa.select(DisputePart).where(DisputePart.dispute_id == dispute_id, DisputePart.shop_id == shop.id)
+    )
+
+
+# -- evidence -------------------------------------------------------------------------------------
+
+
+def save_evidence(user: User, part_row: DisputePart, *, tracking_number: str, text: str) -> DisputePart:
+    """The shop's evidence for its part: kept until the manager submits the dispute's evidence."""
+    dispute = db.session.scalars(locked(sa.select(Dispute).where(Dispute.id == part_row.dispute_id))).one()
+    if dispute.status not in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE):
+        raise ServiceError(_l("Les preuves de ce litige ne peuvent plus être modifiées."))
+    tracking_number, text = tracking_number.strip(), text.strip()
+    if len(tracking_number) > 100:
+        raise ServiceError(_l("100 caractères au plus."), field="tracking_number")
+    if len(text) > MAX_EVIDENCE_TEXT:
+        raise ServiceError(_l("%(count)d caractères au plus.", count=MAX_EVIDENCE_TEXT), field="text")
+    if not tracking_number and not text:
+        raise ServiceError(_l("Donnez un numéro de suivi ou un texte."), field="text")
+    part_row.tracking_number = tracking_number
+    part_row.evidence_text = text
+    part_row.evidence_by_id = user.id
+    part_row.evidence_at = utcnow()
+    return part_row
+
+
+def evidence_of(dispute: Dispute) -> dict[str, str]:
+    """Stripe's evidence fields from what the order and the shops say (text fields only)."""
+    order = db.session.get(Order, dispute.order_id) if dispute.order_id else None
+    evidence: dict[str, str] = {}
+    texts: list[str] = []
+    tracking: list[str] = []
+    carriers: list[str] = []
+    lines: list[str] = []
+    dates: list[str] = []
+    for part_row in dispute.parts:
+        part = db.session.get(VendorOrder, part_row.vendor_order_id)
+        assert part is not None
+        shop = db.session.get(Shop, part_row.shop_id)
+        name = shop.name if shop else str(part_row.shop_id)
+        number = part_row.tracking_number or part.tracking_number
+        if number:
+            tracking.append(number)
+        if part.carrier:
+            carriers.append(part.carrier)
+        if part.status == VendorOrderStatus.COLLECTED and part.received_at is not None:
+            # Handed over only against the code the shopper received: the proof of collection.
+            texts.append(
+                f"{name}: collected on {part.received_at:%Y-%m-%d %H:%M} UTC against its pickup code"
+            )
+        if part.shipped_at is not None:
+            dates.append(f"{part.shipped_at:%Y-%m-%d}")
+        if part_row.evidence_text:
+            texts.append(f"{name}: {part_row.evidence_text}")
+        lines += [f"{line.quantity} x {line.title} ({name})" for line in part.lines]
+    if order is not None:
+        evidence["customer_name"] = order.full_name
+        evidence["customer_email_address"] = order.email
+    if tracking:
+        evidence["shipping_tracking_number"] = ", ".join(tracking)
+    if carriers:
+        evidence["shipping_carrier"] = ", ".join(sorted(set(carriers)))
+    if dates:
+        evidence["shipping_date"] = min(dates)
+    if lines:
+        evidence["product_description"] = "\n".join(lines)[:20_000]
+    if texts:
+        evidence["uncategorized_text"] = "\n\n".join(texts)[:100_000]
+    return {name: value for name, value in evidence.items() if value}
+
+
+def submit(manager: User, dispute_id: int) -> Dispute:
+    """The manager sends the shops' evidence to Stripe for the bank to review; recorded in the audit log."""
+    dispute = db.session.scalars(locked(sa.select(Dispute).where(Dispute.id == dispute_id))).one()
+    if dispute.status not in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE):
+        raise ServiceError(_l("Ce litige n’attend plus de preuves."))
+    evidence = evidence_of(dispute)
+    if not evidence:
+        raise ServiceError(_l("Aucune preuve à envoyer : les boutiques n’ont encore rien donné."))
+    try:
+        found = gateway.client().v1.disputes.update(
+            dispute.stripe_dispute_id,
+            params={"evidence": evidence, "submit": True},  # type: ignore[arg-type]
+            options={"idempotency_key": f"dispute-{dispute.id}-submit"},
+        )
+    except gateway.StripeError as error:
+        raise ServiceError(
+            _l(
+                "Stripe a refusé les preuves : %(message)s",
+                message=getattr(error, "user_message", None) or error,
+            )
+        ) from None
+    dispute.status = DisputeStatus(found["status"])
+    dispute.submitted_at = utcnow()
+    dispute.submitted_by_id = manager.id
+    audit.record(
+        manager,
+        "dispute",
+        dispute.id,
+        "dispute.evidence_submitted",
+        stripe_dispute_id=dispute.stripe_dispute_id,
+        fields=sorted(evidence),
+    )
+    return dispute
+
+
+def accept(manager: User, dispute_id: int) -> Dispute:
+    """The manager accepts the dispute on Stripe (it is then lost); the outcome comes with its events."""
+    dispute = db.session.scalars(locked(sa.select(Dispute).where(Dispute.id == dispute_id))).one()
+    if not dispute.is_open:
+        raise ServiceError(_l("Ce litige est déjà clos."))
+    try:
+        gateway.client().v1.disputes.close(
+            dispute.stripe_dispute_id, options={"idempotency_key": f"dispute-{dispute.id}-accept"}
+        )
+    except gateway.StripeError as error:
+        raise ServiceError(
+            _l("Stripe a refusé : %(message)s", message=getattr(error, "user_message", None) or error)
+        ) from None
+    audit.record(
+        manager, "dispute", dispute.id, "dispute.accepted", stripe_dispute_id=dispute.stripe_dispute_id
+    )
+    return sync(dispute.stripe_dispute_id)
