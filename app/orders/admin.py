@@ -15,11 +15,18 @@ from app.database import locked
 from app.extensions import db
 from app.forms import commit_or_say
 from app.orders import forms, services
-from app.orders.models import ExternalRefund, Order, Refund, VendorOrder
+from app.orders.documents import REFUND_REASONS
+from app.orders.models import ExternalRefund, Order, Refund, RefundStatus, VendorOrder
 
 blueprint = Blueprint("orders_admin", __name__, url_prefix="/gestion")
 
 MAX_QUERY = 254  # an e-mail address at most
+
+REFUND_STATUS_LABELS = {
+    RefundStatus.PENDING: _l("en cours chez Stripe"),
+    RefundStatus.SUCCEEDED: _l("effectué"),
+    RefundStatus.FAILED: _l("échoué"),
+}
 
 
 def _order(number: str) -> Order:
@@ -77,6 +84,8 @@ def _show(order: Order, refund_forms: dict[int, forms.RefundForm] | None = None)
         outside=outside,
         form=forms.ActionForm(),
         status_label=services.status_label,
+        refund_reasons=REFUND_REASONS,
+        refund_statuses=REFUND_STATUS_LABELS,
         refundable=services.refundable_cents,
     )
 

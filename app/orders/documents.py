@@ -62,6 +62,9 @@ REFUND_REASONS = {
     RefundReason.CANCELLED: _l("Commande annulée"),
     RefundReason.WITHDRAWAL: _l("Rétractation"),
     RefundReason.EXPIRED: _l("Paiement reçu après l’expiration de la réservation"),
+    RefundReason.PARTIAL: _l("Remboursement partiel par la boutique"),
+    RefundReason.GOODWILL: _l("Geste commercial"),
+    RefundReason.EXTERNAL: _l("Remboursement fait sur Stripe"),
 }
 # The mention an invoice carries instead of VAT when the shop is under the franchise.
 FRANCHISE_MENTIONS = {

@@ -348,6 +348,10 @@ def test_the_shop_refunds_lines_then_an_amount_once_per_click_and_never_more_tha
     no_reason = client.submit(url, {"token": token, "amount": "1"}, form_url=page)
     assert field_errors(page_text(no_reason), "note") == ["Indiquez le motif du remboursement."]
     assert part_of(fresh(accepted), town.baker_id).refunded_cents == 700
+    # The shop's invoice lists the partial refunds with their reason.
+    invoice = client.get(f"{page}/facture.pdf")
+    assert invoice.status_code == 200
+    assert invoice.mimetype == "application/pdf"
     assert_reconciled()
 
 
@@ -369,6 +373,14 @@ def test_the_manager_gives_a_goodwill_refund_on_any_part(client: Client, town: T
     bakery = part_of(fresh(accepted), town.baker_id)
     assert [(r.reason, r.amount_cents) for r in bakery.refunds] == [(RefundReason.GOODWILL, 300)]
     assert bakery.refunds[0].commission_cents > 0
+    # The console says the refund's reason and status in words, not as codes.
+    shown = page_text(client.get(page))
+    assert re.findall(r'data-testid="refund-(?:reason|status)">([^<]*)<', shown) == [
+        "Geste commercial",
+        "effectué",
+    ]
+    assert "goodwill" not in shown
+    assert "succeeded" not in shown
     over = client.submit(
         url,
         {
