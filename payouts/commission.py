@@ -136,12 +136,7 @@ def refund_share(part: VendorOrder, refund: Refund) -> tuple[int, int]:
     platform keeps its commission on refunds (``COMMISSION_REFUNDED = False``)."""
     if not current_app.config.get("COMMISSION_REFUNDED", True) or not part.commission_cents:
         return 0, 0
-    # Refunds that moved money (a failed one gave its commission back to the platform again).
-    others = [
-        done
-        for done in part.refunds
-        if done is not refund and done.stripe_id and done.status != RefundStatus.FAILED
-    ]
+    others = [done for done in _money_moved(part) if done is not refund]
     given = sum(done.commission_cents for done in others)
     given_vat = sum(done.commission_vat_cents for done in others)
     goods_before = sum(done.amount_cents - done.delivery_cents for done in others)
@@ -154,6 +149,18 @@ def refund_share(part: VendorOrder, refund: Refund) -> tuple[int, int]:
     )
     vat = min(money.apply_rate(commission, COMMISSION_VAT_BPS), part.commission_vat_cents - given_vat)
     return commission, vat
+
+
+def given_back(part: VendorOrder) -> tuple[int, int]:
+    """(commission, VAT on it) the part's refunds have given back so far: those that moved money, made
+    by the marketplace or on Stripe's dashboard (whose Stripe id is the outside refund's)."""
+    refunds = _money_moved(part)
+    return sum(done.commission_cents for done in refunds), sum(done.commission_vat_cents for done in refunds)
+
+
+def _money_moved(part: VendorOrder) -> list[Refund]:
+    # A failed refund gave its commission back to the platform again.
+    return [done for done in part.refunds if done.stripe_id and done.status != RefundStatus.FAILED]
 
 
 # -- the manager's rules ----------------------------------------------------------------------------
