@@ -177,6 +177,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "MAIL_OUTBOX_DIR": str(instance_path / "outbox"),
         # Uploaded photos (shop logos and banners, product photos), stored under random names
         "MEDIA_DIR": _env("MEDIA_DIR", str(instance_path / "media")),
+        # Files no public URL serves (a dispute's evidence: a shopper's messages, proofs of delivery); read
+        # only through the views that check who asks.
+        "PRIVATE_MEDIA_DIR": _env("PRIVATE_MEDIA_DIR", str(instance_path / "private-media")),
         "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 12 * 1024 * 1024),
         "MAX_IMAGE_BYTES": 5 * 1024 * 1024,
         # Invoices, packing slips and the withdrawal form are drawn with DejaVu Sans (Debian's
@@ -213,6 +216,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "COMMISSION_DEFAULT_BPS": _env_int("COMMISSION_DEFAULT_BPS", 1000),
         # Whether the commission is given back, in proportion, when a shop refunds a shopper.
         "COMMISSION_REFUNDED": _env_bool("COMMISSION_REFUNDED", True),
+        # How shops answer for a disputed payment: "hold" (their parts wait; taken back only when lost) or
+        # "reverse" (what was already transferred is taken back when the funds are withdrawn).
+        "DISPUTE_SHOP_LIABILITY": _env("DISPUTE_SHOP_LIABILITY", "hold"),
         # Days a shop's storefront stays up after a failed subscription payment.
         "BILLING_GRACE_DAYS": _env_int("BILLING_GRACE_DAYS", 7),
     }
@@ -237,5 +243,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
     if config["STRIPE_FEES_BORNE_BY"] not in ("platform", "shops"):
         raise ConfigError(
             f"STRIPE_FEES_BORNE_BY must be 'platform' or 'shops', not {config['STRIPE_FEES_BORNE_BY']!r}"
+        )
+    if config["DISPUTE_SHOP_LIABILITY"] not in ("hold", "reverse"):
+        raise ConfigError(
+            f"DISPUTE_SHOP_LIABILITY must be 'hold' or 'reverse', not {config['DISPUTE_SHOP_LIABILITY']!r}"
         )
     return config

@@ -16,8 +16,9 @@ from app.extensions import db
 from app.forms import commit_or_say, show_error
 from app.orders.models import Order
 from payouts import commission, disputes, reports, subscriptions
+from payouts.backoffice import send_evidence_file
 from payouts.forms import PlanForm, RuleForm
-from payouts.models import Dispute, Plan, RuleScope
+from payouts.models import Dispute, DisputeFile, Plan, RuleScope
 from vendors.models import Shop
 
 blueprint = Blueprint("payouts_admin", __name__, url_prefix="/gestion")
@@ -163,10 +164,21 @@ def dispute(dispute_id: int) -> str:
         order=db.session.get(Order, found.order_id) if found.order_id else None,
         shops={row.shop_id: db.session.get(Shop, row.shop_id) for row in found.parts},
         evidence=disputes.evidence_of(found),
+        files=disputes.files_of(found),
+        file_label=disputes.file_label,
         form=FlaskForm(),
         reason_label=disputes.reason_label,
         status_label=disputes.status_label,
     )
+
+
+@blueprint.route("/litiges/<int:dispute_id>/fichiers/<int:file_id>")
+@manager_required
+def dispute_file(dispute_id: int, file_id: int) -> Response:
+    found = db.session.get(DisputeFile, file_id)
+    if found is None or found.dispute_id != dispute_id:
+        abort(404)
+    return send_evidence_file(found)
 
 
 @blueprint.route("/litiges/<int:dispute_id>/envoyer", methods=["POST"])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -18,11 +19,12 @@ from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.forms import commit_or_say, show_error
+from app.images import safe_media_path
 from app.orders.models import VendorOrder
 from app.pdf import download
 from app.permissions import Permission
 from payouts import disputes, gateway, reports, subscriptions
-from payouts.forms import ChoosePlanForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
+from payouts.forms import ChoosePlanForm, DisputeFileForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
 from payouts.models import BillingInvoice, CommissionInvoice
 from vendors.backoffice import shop_member
 from vendors.models import ShopMember
@@ -213,6 +215,18 @@ def dispute(member: ShopMember, dispute_id: int) -> Response | str:
             db.session.commit()
             flash(_l("Preuves enregistrées : la gestion les enverra à la banque."), "success")
             return redirect(url_for(".dispute", slug=member.shop.slug, dispute_id=dispute_id))
+    return _dispute_page(member, part_row, form, _file_form())
+
+
+def _file_form() -> DisputeFileForm:
+    form = DisputeFileForm()
+    form.field.choices = [SelectChoice(name, label) for name, label in disputes.FILE_FIELDS.items()]
+    return form
+
+
+def _dispute_page(
+    member: ShopMember, part_row: Any, form: DisputeEvidenceForm, file_form: DisputeFileForm
+) -> str:
     part = db.session.get(VendorOrder, part_row.vendor_order_id)
     return render_template(
         "payouts/backoffice/dispute.html",
@@ -222,6 +236,77 @@ def dispute(member: ShopMember, dispute_id: int) -> Response | str:
         dispute=part_row.dispute,
         part=part,
         form=form,
+        file_form=file_form,
+        files=disputes.files_of(part_row.dispute),
+        file_label=disputes.file_label,
         reason_label=disputes.reason_label,
         status_label=disputes.status_label,
+    )
+
+
+@blueprint.route("/<slug>/litiges/<int:dispute_id>/fichiers", methods=["POST"])
+@shop_member(Permission.DISPUTES)
+def dispute_file_add(member: ShopMember, dispute_id: int) -> Response | str:
+    part_row = disputes.part_of_shop(member.shop, dispute_id)
+    if part_row is None:
+        abort(404)
+    file_form = _file_form()
+    if file_form.validate_on_submit():
+        upload = file_form.file.data
+        try:
+            _added, replaced = disputes.add_file(
+                acting_user(),
+                part_row,
+                field=file_form.field.data or "",
+                stream=upload.stream,
+                filename=upload.filename or "",
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            show_error(file_form, error)
+        else:
+            db.session.commit()
+            if replaced:
+                disputes.delete_stored_file(replaced)
+            flash(_l("Fichier ajouté à vos preuves."), "success")
+            return redirect(url_for(".dispute", slug=member.shop.slug, dispute_id=dispute_id))
+    form = DisputeEvidenceForm(formdata=None)
+    form.tracking_number.data = part_row.tracking_number
+    form.text.data = part_row.evidence_text
+    return _dispute_page(member, part_row, form, file_form)
+
+
+@blueprint.route("/<slug>/litiges/<int:dispute_id>/fichiers/retirer", methods=["POST"])
+@shop_member(Permission.DISPUTES)
+def dispute_file_remove(member: ShopMember, dispute_id: int) -> Response:
+    part_row = disputes.part_of_shop(member.shop, dispute_id)
+    if part_row is None:
+        abort(404)
+    file_id = request.form.get("file_id", type=int) or 0
+    if FlaskForm().validate_on_submit():
+        path = commit_or_say(lambda: disputes.remove_file(part_row, file_id), _l("Fichier retiré."))
+        if path:
+            disputes.delete_stored_file(path)
+    return redirect(url_for(".dispute", slug=member.shop.slug, dispute_id=dispute_id))
+
+
+@blueprint.route("/<slug>/litiges/<int:dispute_id>/fichiers/<int:file_id>")
+@shop_member(Permission.DISPUTES)
+def dispute_file(member: ShopMember, dispute_id: int, file_id: int) -> Response:
+    """One of the dispute's evidence files, to the shops of the dispute only."""
+    part_row = disputes.part_of_shop(member.shop, dispute_id)
+    found = next((row for row in part_row.files if row.id == file_id), None) if part_row else None
+    if found is None:
+        abort(404)
+    return send_evidence_file(found)
+
+
+def send_evidence_file(found: Any) -> Response:
+    """A stored evidence file, sent as what it is (never shown inline as anything else)."""
+    path = safe_media_path(found.path, disputes.evidence_dir())
+    if path is None:
+        abort(404)
+    # Read whole (5 MB at most), so that no file handle outlives the response.
+    return send_file(
+        io.BytesIO(path.read_bytes()), mimetype=found.content_type, download_name=found.filename, max_age=0
     )

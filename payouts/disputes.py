@@ -9,28 +9,39 @@ says is applied once, whatever the order the events come in:
   it); a reinstatement (won) moves it back, with the fee when Stripe gives it back;
 - the shops: the amount is shared over the order's shop parts in proportion to what each still holds
   (``DisputePart``); while the dispute is open their parts are not transferred (``services.due_parts``
-  leaves them out: ``DISPUTE_SHOP_LIABILITY = "hold"``, the only policy); lost, each part bears its
-  share, its commission given back in proportion as for a refund, and what was already transferred is
-  taken back with a transfer reversal (what Stripe cannot take back stays owing, netted later);
+  leaves them out); lost, each part bears its share, its commission given back in proportion as for a
+  refund, and what was already transferred is taken back with a transfer reversal (what Stripe cannot
+  take back stays owing, netted later). That is ``DISPUTE_SHOP_LIABILITY = "hold"``. With ``"reverse"``,
+  a part already transferred bears its share as soon as the funds are withdrawn (reversed at once, as
+  for a loss); won, its share is given back in the ledger and what was reversed sent again with a new
+  transfer (``DisputePart.returned_transfer_id``). Parts not transferred yet are held as with "hold".
 - the people: the shops are written to when a dispute opens and when it closes.
 
-Each shop gives its evidence from its back office (tracking number and a text; the emulator takes no
-files, so evidence is text only); the manager submits it all to Stripe in one go.
+Each shop gives its evidence from its back office: a tracking number, a text, and files (photos, checked
+and re-encoded by ``app.images``, and PDF documents), each under one of Stripe's file evidence fields;
+Stripe takes one file per field, so each field holds one file per dispute. The manager submits it all
+to Stripe in one go: the files first, uploaded as Stripe Files (photos as JPEG: Stripe takes no WebP),
+then the evidence naming them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
+import secrets
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from PIL import Image
 from sqlalchemy.exc import IntegrityError
+from werkzeug.utils import secure_filename
 
-from app import mail, money
+from app import images, mail, money
 from app.accounts.models import User
 from app.audit import services as audit
 from app.database import locked, utcnow
@@ -39,11 +50,14 @@ from app.extensions import db
 from app.orders.models import Order, VendorOrder, VendorOrderStatus
 from app.urls import external_url
 from payouts import gateway, ledger
+from payouts.commission import given_back
 from payouts.ledger import Line
 from payouts.models import (
     Dispute,
+    DisputeFile,
     DisputePart,
     DisputeStatus,
+    LedgerTransaction,
     ShopTransfer,
     TransactionKind,
     TransferStatus,
@@ -81,6 +95,18 @@ STATUS_LABELS = {
     DisputeStatus.LOST: _l("Perdu"),
 }
 MAX_EVIDENCE_TEXT = 20_000  # per shop: Stripe takes 150 000 characters for the whole dispute
+# Stripe's evidence fields taking a File that a shop can fill, one file each per dispute.
+FILE_FIELDS = {
+    "shipping_documentation": _l("Preuve de livraison ou de remise"),
+    "customer_communication": _l("Échanges avec le client"),
+    "receipt": _l("Reçu ou facture"),
+    "uncategorized_file": _l("Autre document"),
+}
+MAX_FILE_BYTES = 5 * 1024 * 1024  # Stripe's limit on a dispute evidence file
+PDF_MAGIC = b"%PDF-"
+PDF = "application/pdf"
+PHOTO = "image/webp"
+FILE_FOLDER = "disputes"
 
 
 def reason_label(reason: str) -> Any:
@@ -92,10 +118,11 @@ def status_label(status: DisputeStatus) -> Any:
 
 
 def liability() -> str:
-    """How shops answer for an open dispute: ``hold`` (their parts wait, taken back only when lost)."""
+    """How shops answer for an open dispute: ``hold`` (their parts wait, taken back only when lost) or
+    ``reverse`` (what was transferred is taken back when the funds are withdrawn, given back if won)."""
     policy = str(current_app.config.get("DISPUTE_SHOP_LIABILITY", "hold"))
-    if policy != "hold":
-        raise ValueError(f"DISPUTE_SHOP_LIABILITY must be 'hold', not {policy!r}")
+    if policy not in ("hold", "reverse"):
+        raise ValueError(f"DISPUTE_SHOP_LIABILITY must be 'hold' or 'reverse', not {policy!r}")
     return policy
 
 
@@ -119,10 +146,15 @@ def sync(stripe_dispute_id: str) -> Dispute:
     dispute.reason = str(found.get("reason") or "")[:40]
     due_by = (found.get("evidence_details") or {}).get("due_by")
     dispute.evidence_due_by = dt.datetime.fromtimestamp(int(due_by), tz=dt.UTC) if due_by else None
-    for transaction in found.get("balance_transactions") or []:
+    transactions = found.get("balance_transactions") or []
+    for transaction in transactions:
         _record_money(dispute, transaction)
     if dispute.status == DisputeStatus.LOST:
         _charge_shops(dispute)
+    elif dispute.is_open and liability() == "reverse" and any(int(t["amount"]) < 0 for t in transactions):
+        _charge_shops(dispute, transferred_only=True)
+    elif dispute.status == DisputeStatus.WON:
+        _give_back(dispute)
     if not dispute.is_open and dispute.closed_at is None:
         dispute.closed_at = utcnow()
     _notify(dispute)
@@ -196,14 +228,18 @@ def _record_money(dispute: Dispute, transaction: dict[str, Any]) -> None:
     )
 
 
-def _charge_shops(dispute: Dispute) -> None:
+def _charge_shops(dispute: Dispute, *, transferred_only: bool = False) -> None:
     """Lost: each part bears its share (its commission given back in proportion, as for a refund), and
-    what was already transferred is taken back from the shop."""
+    what was already transferred is taken back from the shop. ``transferred_only``: the parts already
+    transferred only (the ``reverse`` policy, while the dispute is open). A part charged once is not
+    charged again (the ledger's keys)."""
     for part_row in dispute.parts:
         part = db.session.get(VendorOrder, part_row.vendor_order_id)
         assert part is not None
-        key = f"dispute-{dispute.id}-part-{part.id}"
+        key = _part_key(dispute, part_row)
         transfer = db.session.scalar(sa.select(ShopTransfer).where(ShopTransfer.vendor_order_id == part.id))
+        if transferred_only and (transfer is None or transfer.status != TransferStatus.PAID):
+            continue
         account = ledger.available(part.shop_id) if transfer else ledger.pending(part.shop_id)
         share = part_row.amount_cents
         if (
@@ -241,13 +277,80 @@ def _charge_shops(dispute: Dispute) -> None:
             _take_back(part_row, transfer, min(owed, transfer.amount_cents - transfer.reversed_cents), key)
 
 
+def _part_key(dispute: Dispute, part_row: DisputePart) -> str:
+    return f"dispute-{dispute.id}-part-{part_row.vendor_order_id}"
+
+
+def _give_back(dispute: Dispute) -> None:
+    """Won, after parts were charged while it was open (``reverse``): each such part's share and
+    commission are given back as written, and what was reversed is sent to the shop again, once."""
+    for part_row in dispute.parts:
+        key = _part_key(dispute, part_row)
+        charged = db.session.scalar(sa.select(LedgerTransaction).where(LedgerTransaction.key == key))
+        if charged is None:
+            continue  # held while open: released by the transfers as usual
+        commission = db.session.scalar(
+            sa.select(LedgerTransaction).where(LedgerTransaction.key == f"{key}-commission")
+        )
+        # The share back to the shop, and the commission it had been given back charged again.
+        for suffix, kind, written in (
+            ("returned", TransactionKind.SALE, charged),
+            ("commission-returned", TransactionKind.COMMISSION, commission),
+        ):
+            if written is None:
+                continue
+            ledger.post(
+                f"{key}-{suffix}",
+                kind,
+                [Line(entry.account.code, -entry.amount_cents) for entry in written.entries],
+                shop_id=part_row.shop_id,
+                vendor_order_id=part_row.vendor_order_id,
+                memo=f"dispute {dispute.stripe_dispute_id} won",
+            )
+        if part_row.reversed_cents > 0 and not part_row.returned_transfer_id:
+            _send_back(dispute, part_row, key)
+
+
+def _send_back(dispute: Dispute, part_row: DisputePart, key: str) -> None:
+    """A new transfer of what was reversed from the shop, drawn on the order's charge as its first
+    transfer was (the reversal gave the charge that amount back)."""
+    part = db.session.get(VendorOrder, part_row.vendor_order_id)
+    shop = db.session.get(Shop, part_row.shop_id)
+    assert part is not None
+    assert shop is not None
+    try:
+        result = gateway.create_transfer(
+            amount_cents=part_row.reversed_cents,
+            currency=part.order.currency,
+            destination=shop.stripe_account_id or "",
+            source_transaction=part.order.charge_id,
+            transfer_group=part.order.number,
+            key=f"{key}-returned-transfer",
+            metadata={"vendor_order_id": str(part.id), "dispute": dispute.stripe_dispute_id},
+        )
+    except gateway.StripeError as error:
+        # Sent again by the next event of the dispute (same key); the ledger shows it still owed.
+        log.warning("dispute won: transfer back for vendor order %d failed: %s", part.id, error)
+        return
+    part_row.returned_transfer_id = result.id
+    ledger.post(
+        f"{key}-returned-transfer",
+        TransactionKind.TRANSFER,
+        [Line(ledger.available(part.shop_id), result.amount), Line(ledger.STRIPE, -result.amount)],
+        shop_id=part.shop_id,
+        vendor_order_id=part.id,
+        stripe_id=result.id,
+        memo=part.order.number,
+    )
+
+
 def _commission_back(part: VendorOrder, share: int) -> tuple[int, int]:
     """The commission (and its VAT) on ``share`` of the part, given back in proportion to what it held."""
     if not current_app.config.get("COMMISSION_REFUNDED", True) or not part.commission_cents:
         return 0, 0
-    refunds = [refund for refund in part.refunds if refund.stripe_refund_id]
-    left = part.commission_cents - sum(refund.commission_cents for refund in refunds)
-    left_vat = part.commission_vat_cents - sum(refund.commission_vat_cents for refund in refunds)
+    given, given_vat = given_back(part)  # dashboard refunds included, failed ones not
+    left = part.commission_cents - given
+    left_vat = part.commission_vat_cents - given_vat
     held = max(1, part.total_cents - _refunded(part))
     if share >= held:
         return max(0, left), max(0, left_vat)
@@ -375,8 +478,157 @@ def save_evidence(user: User, part_row: DisputePart, *, tracking_number: str, te
     return part_row
 
 
+def file_label(field: str) -> Any:
+    return FILE_FIELDS.get(field, field)
+
+
+def evidence_dir() -> Path:
+    """Where evidence files are kept: out of MEDIA_DIR, which ``/media/`` serves to anyone."""
+    return Path(current_app.config["PRIVATE_MEDIA_DIR"])
+
+
+def _read_limited(stream: IO[bytes]) -> bytes:
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ServiceError(_l("Ce fichier dépasse 5 Mo."), field="file")
+    return data
+
+
+def _store_pdf(data: bytes) -> str:
+    """A PDF written under a random name; its path relative to the evidence folder."""
+    stem = secrets.token_hex(16)
+    relative = f"{FILE_FOLDER}/{stem[:2]}/{stem}.pdf"
+    path = evidence_dir() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("xb") as output:
+        output.write(data)
+    return relative
+
+
+def delete_stored_file(path: str) -> None:
+    """Remove a stored evidence file (after the commit that let go of it); a bad path removes nothing."""
+    if path.endswith(".webp"):
+        images.delete_image(path, evidence_dir())
+        return
+    found = images.safe_media_path(path, evidence_dir())
+    if found is not None and found.suffix == ".pdf" and found.parent.parent.name == FILE_FOLDER:
+        found.unlink(missing_ok=True)
+
+
+def _editable(part_row: DisputePart) -> Dispute:
+    dispute = db.session.scalars(locked(sa.select(Dispute).where(Dispute.id == part_row.dispute_id))).one()
+    if dispute.status not in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE):
+        raise ServiceError(_l("Les preuves de ce litige ne peuvent plus être modifiées."))
+    return dispute
+
+
+def add_file(
+    user: User, part_row: DisputePart, *, field: str, stream: IO[bytes], filename: str
+) -> tuple[DisputeFile, str | None]:
+    """A file of the shop's evidence for ``field``: a photo (JPEG, PNG or WebP, checked and re-encoded) or
+    a PDF (told by its first bytes), 5 MB at most, stored under a random name. Each field takes one file
+    per dispute (Stripe's rule): another shop's file there is refused; the shop's own is replaced, and
+    path of the file it replaces is returned with the new one, for the caller to delete once committed."""
+    dispute = _editable(part_row)
+    if field not in FILE_FIELDS:
+        raise ServiceError(_l("Choisissez le type de document."), field="field")
+    taken = db.session.scalar(
+        sa.select(DisputeFile).where(DisputeFile.dispute_id == dispute.id, DisputeFile.field == field)
+    )
+    if taken is not None and taken.dispute_part_id != part_row.id:
+        raise ServiceError(
+            _l("Une autre boutique a déjà donné ce type de document : choisissez-en un autre."), field="field"
+        )
+    data = _read_limited(stream)
+    if data.startswith(PDF_MAGIC):
+        path, content_type = _store_pdf(data), PDF
+    else:
+        try:
+            stored = images.store_image(
+                io.BytesIO(data),
+                folder=FILE_FOLDER,
+                max_bytes=MAX_FILE_BYTES,
+                main_size=(2000, 2000),
+                min_size=(64, 64),
+                media_dir=evidence_dir(),
+            )
+        except images.ImageRejected as rejected:
+            if rejected.reason in ("not_an_image", "unsupported_format"):
+                message = _l("Envoyez une photo (JPEG, PNG ou WebP) ou un document PDF.")
+            else:
+                message = images.rejection_message(rejected)
+            raise ServiceError(message, field="file") from rejected
+        path, content_type = stored.path, PHOTO
+    name = secure_filename(filename)[:200] or ("document.pdf" if content_type == PDF else "photo.webp")
+    try:
+        with db.session.begin_nested():
+            if taken is not None:
+                db.session.delete(taken)
+                db.session.flush()
+            added = DisputeFile(
+                dispute_id=dispute.id,
+                dispute_part_id=part_row.id,
+                field=field,
+                path=path,
+                filename=name,
+                content_type=content_type,
+                size_bytes=len(data),
+                uploaded_by_id=user.id,
+            )
+            db.session.add(added)
+    except BaseException:
+        delete_stored_file(path)
+        raise
+    return added, taken.path if taken is not None else None
+
+
+def remove_file(part_row: DisputePart, file_id: int) -> str:
+    """The shop takes back one of its files before the evidence is sent; the stored file's path is
+    returned, for the caller to delete once committed."""
+    _editable(part_row)
+    found = db.session.scalar(
+        sa.select(DisputeFile).where(DisputeFile.id == file_id, DisputeFile.dispute_part_id == part_row.id)
+    )
+    if found is None:
+        raise ServiceError(_l("Ce fichier n’existe plus."))
+    path = found.path
+    db.session.delete(found)
+    return path
+
+
+def _stripe_upload(found: DisputeFile) -> str:
+    """The file as a Stripe File for dispute evidence, uploaded once (its own idempotency key)."""
+    if found.stripe_file_id:
+        return found.stripe_file_id
+    path = images.safe_media_path(found.path, evidence_dir())
+    if path is None:
+        raise ServiceError(_l("Le fichier « %(name)s » est introuvable.", name=found.filename))
+    data, name = path.read_bytes(), found.filename
+    if found.content_type == PHOTO:
+        # Kept as WebP (what app.images writes), which Stripe does not take as evidence: sent as JPEG.
+        with Image.open(io.BytesIO(data)) as picture:
+            output = io.BytesIO()
+            picture.convert("RGB").save(output, "JPEG", quality=88)
+        data, name = output.getvalue(), f"{Path(name).stem or 'photo'}.jpg"
+    upload = io.BytesIO(data)
+    upload.name = name
+    created = gateway.client().v1.files.create(
+        params={"purpose": "dispute_evidence", "file": upload},
+        options={"idempotency_key": f"dispute-file-{found.id}"},
+    )
+    found.stripe_file_id = str(created.id)
+    return found.stripe_file_id
+
+
+def files_of(dispute: Dispute) -> list[DisputeFile]:
+    """The dispute's evidence files, in the order of Stripe's fields."""
+    order = list(FILE_FIELDS)
+    found = db.session.scalars(sa.select(DisputeFile).where(DisputeFile.dispute_id == dispute.id))
+    return sorted(found, key=lambda row: (order.index(row.field) if row.field in order else 99, row.id))
+
+
 def evidence_of(dispute: Dispute) -> dict[str, str]:
-    """Stripe's evidence fields from what the order and the shops say (text fields only)."""
+    """Stripe's text evidence fields from what the order and the shops say (the files come at submit)."""
     order = db.session.get(Order, dispute.order_id) if dispute.order_id else None
     evidence: dict[str, str] = {}
     texts: list[str] = []
@@ -426,9 +678,12 @@ def submit(manager: User, dispute_id: int) -> Dispute:
     if dispute.status not in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE):
         raise ServiceError(_l("Ce litige n’attend plus de preuves."))
     evidence = evidence_of(dispute)
-    if not evidence:
+    files = files_of(dispute)
+    if not evidence and not files:
         raise ServiceError(_l("Aucune preuve à envoyer : les boutiques n’ont encore rien donné."))
     try:
+        for evidence_file in files:
+            evidence[evidence_file.field] = _stripe_upload(evidence_file)
         found = gateway.client().v1.disputes.update(
             dispute.stripe_dispute_id,
             params={"evidence": evidence, "submit": True},  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Payouts forms: commission rules, plans, a shop's plan and card, statement periods."""
+"""Payouts forms: commission rules, plans, a shop's plan and card, statement periods, dispute evidence."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -118,3 +119,14 @@ class StatementForm(FlaskForm):
     def validate_end(self, field: BoundedDateField) -> None:
         if self.start.data and field.data and field.data < self.start.data:
             raise ValidationError(_l("La fin de la période précède son début."))
+
+
+class DisputeFileForm(FlaskForm):
+    """A file of a shop's evidence for a dispute, under one of Stripe's file evidence fields."""
+
+    field = SelectField(_l("Type de document"), validate_choice=False)
+    file = FileField(
+        _l("Fichier"),
+        description=_l("Photo JPEG, PNG ou WebP, ou document PDF ; 5 Mo au plus."),
+        validators=[FileRequired(_l("Choisissez un fichier."))],
+    )

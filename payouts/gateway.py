@@ -29,7 +29,7 @@ def client() -> stripe.StripeClient:
         cache[(key, base)] = (
             stripe.StripeClient(
                 key,
-                base_addresses={"api": base, "connect": base} if base else None,
+                base_addresses={"api": base, "connect": base, "files": base} if base else None,
                 max_network_retries=2,
                 http_client=http_client,
             ),

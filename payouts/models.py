@@ -395,7 +395,8 @@ class Dispute(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
 
 class DisputePart(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     """One shop's part of a disputed order: its share of the amount (in proportion to the parts), the
-    evidence the shop gives, and what was taken back from its transfer when the dispute was lost."""
+    evidence the shop gives, and what was taken back from its transfer (when lost, or at once with the
+    ``reverse`` policy) and given back (won)."""
 
     __tablename__ = "dispute_parts"
     __table_args__ = (
@@ -420,5 +421,39 @@ class DisputePart(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defin
     reversed_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
     stripe_reversal_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     reversal_error: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
+    # DISPUTE_SHOP_LIABILITY = "reverse": the transfer giving the shop back what was reversed, once won.
+    returned_transfer_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     dispute: Mapped[Dispute] = relationship(back_populates="parts")
+    files: Mapped[list[DisputeFile]] = relationship(
+        order_by="DisputeFile.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class DisputeFile(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """A file a shop gives as evidence (a photo or a PDF), stored under a random name and sent to Stripe
+    as a File when the manager submits. Stripe takes one file per evidence field, hence one per
+    ``field`` and dispute."""
+
+    __tablename__ = "dispute_files"
+    __table_args__ = (
+        sa.UniqueConstraint("dispute_id", "field"),
+        sa.CheckConstraint("size_bytes > 0", name="size_positive"),
+    )
+
+    dispute_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("disputes.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    dispute_part_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("dispute_parts.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # Stripe's evidence field: receipt, shipping_documentation, customer_communication, uncategorized_file.
+    field: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    path: Mapped[str] = mapped_column(sa.String(200), nullable=False)  # relative to MEDIA_DIR
+    filename: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    content_type: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        BigIntId, sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    stripe_file_id: Mapped[str | None] = mapped_column(sa.String(64))

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.orders.models import VendorOrder, VendorOrderStatus
 from payouts import gateway, ledger, services
 from payouts.models import (
+    DisputePart,
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
@@ -299,9 +300,29 @@ def reconcile() -> Reconciliation:
             sa.select(ShopTransfer).where(ShopTransfer.stripe_transfer_id.is_not(None))
         )
     }
+    # A won dispute's transfer giving a shop back what was reversed (DISPUTE_SHOP_LIABILITY = "reverse").
+    returned = {
+        row.returned_transfer_id: row.reversed_cents
+        for row in db.session.scalars(
+            sa.select(DisputePart).where(DisputePart.returned_transfer_id.is_not(None))
+        )
+    }
     for stripe_transfer in gateway.transfers():
         report.checked += 1
         mine = by_id.get(stripe_transfer["id"])
+        if mine is None and stripe_transfer["id"] in returned:
+            sent = int(stripe_transfer["amount"]) - int(stripe_transfer.get("amount_reversed") or 0)
+            if sent != returned[stripe_transfer["id"]]:
+                report.differences.append(
+                    Difference(
+                        "transfer",
+                        stripe_transfer["id"],
+                        sent,
+                        returned[stripe_transfer["id"]],
+                        "dispute won",
+                    )
+                )
+            continue
         if mine is None:
             report.differences.append(
                 Difference(

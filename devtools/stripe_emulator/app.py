@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -80,15 +82,23 @@ class Emulator:
         try:
             api_key = authenticate(request)
             query = request.query_string.decode("latin-1")
-            body = request.get_data(as_text=True)
+            uploads: dict[str, tuple[str, bytes]] = {}
+            if request.mimetype == "multipart/form-data":
+                # File uploads: the form's fields are parameters as usual, its files kept aside.
+                body = urlencode(list(request.form.items(multi=True)))
+                uploads = {name: (part.filename or "", part.read()) for name, part in request.files.items()}
+            else:
+                body = request.get_data(as_text=True)
             params = p.decode("&".join(part for part in (query, body) if part))
             account = request.headers.get("Stripe-Account") or None
-            call = ApiCall(self.backend, params, args, info, api_key, account)
+            call = ApiCall(self.backend, params, args, info, api_key, account, uploads)
             state = self.backend.state
             with state.lock:
                 key = info.idempotency_key
                 scope = (f"{api_key}/{account}" if account else api_key, key) if key else None
                 fingerprint = f"{request.method} {request.path} {p.fingerprint(params)}"
+                for name, (filename, content) in sorted(uploads.items()):
+                    fingerprint += f" {name}={filename}:{hashlib.sha256(content).hexdigest()}"
                 if scope and (kept := state.idempotency.get(scope)) is not None:
                     if kept.fingerprint != fingerprint:
                         raise _idempotency_mismatch(str(key))

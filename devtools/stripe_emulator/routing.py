@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -28,6 +28,8 @@ class ApiCall:
     request: RequestInfo
     api_key: str
     account: str | None = None  # the Stripe-Account header: acting as that connected account
+    # A multipart body's file parts (``POST /v1/files``): field name -> (filename, content).
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 ApiHandler = Callable[[ApiCall], StripeObject]

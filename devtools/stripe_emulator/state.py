@@ -220,6 +220,9 @@ class State:
     dispute_settings: dict[str, Any] = field(
         default_factory=lambda: {"fee": 2000, "fee_returned_on_win": False}
     )
+    # File uploads (resources/files.py): the File objects, and their bytes kept beside them.
+    files: Collection = field(default_factory=lambda: Collection("file", "/v1/files"))
+    file_contents: dict[str, bytes] = field(default_factory=dict)
     owners: dict[str, str | None] = field(default_factory=dict)  # txn or payout id: account, None: platform
     paid_out: dict[str, str] = field(default_factory=dict)  # balance transaction id: the payout that took it
     transfer_failures: dict[str, TransferFailureRecord] = field(default_factory=dict)  # by account

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from werkzeug.routing import Rule
 
 from app import permissions
@@ -28,7 +29,7 @@ from app.orders.models import VendorOrder, VendorOrderStatus
 from app.permissions import Actor, Permission
 from app.reviews import services as reviews
 from app.reviews.models import Review
-from payouts.models import CommissionInvoice, Dispute, DisputePart, DisputeStatus
+from payouts.models import CommissionInvoice, Dispute, DisputeFile, DisputePart, DisputeStatus
 from tests.factories import PASSWORD, ProductFactory, ShopFactory, UserFactory, owner_of
 from tests.plugins.application import Client
 from tests.plugins.stripe import StripeEmulator
@@ -92,6 +93,20 @@ def _shop(slug: str, owner_email: str, buyer_id: int) -> Shop:
         DisputePart(vendor_order_id=delivered.id, shop_id=shop.id, amount_cents=delivered.total_cents)
     )
     db.session.add_all([extra, invitation, invoice, catalog_import, dispute])
+    db.session.flush()
+    evidence = DisputeFile(
+        dispute_id=dispute.id,
+        dispute_part_id=dispute.parts[0].id,
+        field="receipt",
+        path=f"disputes/{slug}/{slug}.pdf",
+        filename="recu.pdf",
+        content_type="application/pdf",
+        size_bytes=9,
+    )
+    db.session.add(evidence)
+    stored = Path(current_app.config["PRIVATE_MEDIA_DIR"]) / evidence.path
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(b"%PDF-1.4\n")
     db.session.commit()
     return Shop(
         slug=slug,
@@ -106,6 +121,7 @@ def _shop(slug: str, owner_email: str, buyer_id: int) -> Shop:
             "invoice_id": invoice.id,
             "import_id": catalog_import.id,
             "dispute_id": dispute.id,
+            "file_id": evidence.id,
         },
     )
 

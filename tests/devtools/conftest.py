@@ -37,7 +37,7 @@ def client(emulator: Running) -> Iterator[stripe.StripeClient]:
     http_client = stripe.RequestsClient()
     yield stripe.StripeClient(
         API_KEY,
-        base_addresses={"api": emulator.url, "connect": emulator.url},
+        base_addresses={"api": emulator.url, "connect": emulator.url, "files": emulator.url},
         max_network_retries=2,
         http_client=http_client,
     )

@@ -4,6 +4,7 @@ platform's balance follows: the amount and the fee withdrawn, the amount reinsta
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -137,3 +138,58 @@ def test_accepting_a_dispute_loses_it_and_bad_evidence_is_refused_by_name(
         client.v1.disputes.update(dispute.id, params={"evidence": {"customer_name": "X"}})
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.disputes.retrieve("dp_unknown")
+
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _upload(client: stripe.StripeClient, content: bytes, name: str) -> Any:
+    upload = io.BytesIO(content)
+    upload.name = name
+    params: Any = {"purpose": "dispute_evidence", "file": upload}
+    return client.v1.files.create(params=params)
+
+
+def test_files_are_uploaded_in_stripes_shape_and_named_in_the_evidence(client: stripe.StripeClient) -> None:
+    proof = _upload(client, PDF, "delivery.pdf")
+    assert proof.id.startswith("file_")
+    assert (proof.object, proof.purpose, proof.type, proof.size) == (
+        "file",
+        "dispute_evidence",
+        "pdf",
+        len(PDF),
+    )
+    assert proof.filename == "delivery.pdf"
+    assert client.v1.files.retrieve(proof.id).size == len(PDF)
+    photo = _upload(client, PNG, "parcel.png")
+    assert photo.type == "png"
+
+    dispute = _disputed(client, 3000)
+    evidence: Any = {"shipping_documentation": proof.id, "uncategorized_file": photo.id}
+    updated: Any = client.v1.disputes.update(dispute.id, params={"evidence": evidence, "submit": True})
+    assert updated.status == "under_review"
+    assert updated.evidence.shipping_documentation == proof.id
+    assert updated.evidence.uncategorized_file == photo.id
+
+
+def test_files_of_other_types_and_evidence_naming_unknown_files_are_refused(
+    client: stripe.StripeClient,
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        _upload(client, b"GIF89a" + b"\x00" * 20, "cat.gif")
+    assert refused.value.param == "file"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        _upload(client, b"%PDF-" + b"x" * (5 * 1024 * 1024), "huge.pdf")
+    assert refused.value.param == "file"
+    without_file: Any = {"purpose": "dispute_evidence"}
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.files.create(params=without_file)
+    assert refused.value.param == "file"
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.files.retrieve("file_unknown")
+
+    dispute = _disputed(client, 2500)
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.disputes.update(dispute.id, params={"evidence": {"receipt": "file_unknown"}})
+    assert refused.value.param == "evidence[receipt]"

@@ -37,6 +37,7 @@ def test_config(database_url: str, services: Services, tmp_root: Path, **extra: 
         "MAIL_OUTBOX_DIR": str(tmp_root / "outbox"),
         "SEARCH_INDEX_DIR": str(tmp_root / "search-index"),
         "MEDIA_DIR": str(tmp_root / "media"),
+        "PRIVATE_MEDIA_DIR": str(tmp_root / "private-media"),
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": services.redis_url or "memory://",
         # Per run and worker: runs sharing one Redis must not count (or reset) each other's attempts.

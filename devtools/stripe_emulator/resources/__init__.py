@@ -1,9 +1,9 @@
 """The Stripe API resources the emulator answers itself, one module per resource family.
 
 Connect (accounts, their links, their events) and card payments (PaymentIntents, the test PaymentMethods,
-charges, refunds, disputes) and Connect money movement (transfers and their reversals, balances, balance
-transactions) are answered here, and Billing (customers, products and prices, subscriptions, invoices,
-test clocks: see ``billing.py``).
+charges, refunds, disputes, the files given as their evidence) and Connect money movement (transfers and
+their reversals, balances, balance transactions) are answered here, and Billing (customers, products
+and prices, subscriptions, invoices, test clocks: see ``billing.py``).
 
 To emulate another resource, add a module with a ``ROUTES`` list of
 :class:`~devtools.stripe_emulator.routing.ApiRoute` and list it here; everything not routed goes to
@@ -20,6 +20,7 @@ from devtools.stripe_emulator.resources import (
     customers,
     disputes,
     events,
+    files,
     invoices,
     login_links,
     payment_intents,
@@ -43,6 +44,7 @@ ROUTES: list[ApiRoute] = [
     *charges.ROUTES,
     *refunds.ROUTES,
     *disputes.ROUTES,
+    *files.ROUTES,
     *transfers.ROUTES,
     *balance.ROUTES,
     *payouts.ROUTES,

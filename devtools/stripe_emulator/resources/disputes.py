@@ -7,8 +7,9 @@ withdrawn from the platform's balance in one balance transaction (``type: "adjus
 ``charge.dispute.created`` and ``charge.dispute.funds_withdrawn``.
 
 - ``POST /v1/disputes/{id}`` ``evidence[...]``, ``metadata``, ``submit=true``: evidence saved
-  (``charge.dispute.updated``); submitted, the dispute goes ``under_review``. Evidence fields are text:
-  the emulator has no file uploads, so the fields that take a File id accept any ``file_...`` id.
+  (``charge.dispute.updated``); submitted, the dispute goes ``under_review``. The fields that take a
+  File (``receipt``, ``shipping_documentation``, ``uncategorized_file``...) must name a File uploaded
+  with ``POST /v1/files`` for ``dispute_evidence`` (``resources/files.py``).
 - ``POST /v1/disputes/{id}/close``: the platform accepts the dispute, which is lost
   (``charge.dispute.closed``).
 - ``POST /_emulator/disputes/{id}/close`` ``{"status": "won" | "lost"}``: what the card network decides.
@@ -210,7 +211,7 @@ def update(call: ApiCall) -> StripeObject:
         p.check_known(params, ("evidence", "metadata", "submit"))
         dispute = state.disputes.get(call.args["dispute"])
         evidence = p.mapping(params, "evidence") or {}
-        _check_evidence(evidence)
+        _check_evidence(state, evidence)
         explicit = params.get("submit") not in (None, "")
         submit = p.boolean(params["submit"], "submit") if explicit else True  # Stripe's default
         if dispute["status"] in CLOSED:
@@ -276,13 +277,15 @@ def close(backend: Backend, dispute: StripeObject, status: str, request: Request
         )
 
 
-def _check_evidence(evidence: dict[str, Any]) -> None:
+def _check_evidence(state: State, evidence: dict[str, Any]) -> None:
     for name, value in evidence.items():
         if name not in FILE_FIELDS and name not in TEXT_FIELDS:
             raise p.invalid_param(f"evidence[{name}]", f"Received unknown parameter: evidence[{name}]")
         if not isinstance(value, str):
             raise p.invalid_param(f"evidence[{name}]", "Invalid string")
-        if name in FILE_FIELDS and value and not value.startswith("file_"):
+        # A File uploaded here for dispute evidence (resources/files.py), as Stripe checks.
+        uploaded = value in state.files and state.files.get(value)["purpose"] == "dispute_evidence"
+        if name in FILE_FIELDS and value and not uploaded:
             raise p.invalid_param(f"evidence[{name}]", f"No such file upload: '{value}'")
 
 
