@@ -11,6 +11,7 @@ and each correction is reported as a notice, so the page can say what it did.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from app import money
+from app.catalog.identifiers import InvalidGtin, normalize_gtin
 
 MAX_QUERY_LENGTH = 200
 PER_PAGE = 24
@@ -44,6 +46,9 @@ RATING_FILTERS = (4, 3)
 FACETS = ("category", "shop", "price", "labels", "delivery", "in_stock", "rating")
 # Filter values are slugs and label words: nothing else is looked up.
 _VALUE = re.compile(r"^[\w][\w \-']{0,79}$")
+# One group of a product code as printed ("978-2-07", "061275", "8", an ISBN-10's final X).
+_CODE_PART = re.compile(r"^[\d\-]+[xX]?$")
+CODE_LENGTHS = (10, 13)  # an ISBN-10; an EAN-13, which an ISBN-13 is
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,11 @@ class SearchQuery:
     def is_browse(self) -> bool:
         """No text: the catalogue is listed (newest first unless another order is asked)."""
         return not self.text.strip()
+
+    @property
+    def code(self) -> str | None:
+        """The GTIN of the EAN or ISBN the text contains: then it alone decides what matches."""
+        return product_code(self.text)
 
     @property
     def effective_sort(self) -> str:
@@ -185,6 +195,29 @@ class SearchQuery:
             page=page,
         )
         return ParsedQuery(query, notices)
+
+
+def product_code(text: str) -> str | None:
+    """The GTIN (an ISBN-10 as its 978 EAN-13) of an EAN-13, ISBN-13 or ISBN-10 found in the text,
+    printed with or without hyphens and spaces, its check digit valid; None when there is none.
+
+    Only these lengths count: a shorter number ("75001", "2024") is a word like any other.
+    """
+    parts = text.split()
+    for start in range(len(parts)):
+        digits, found = "", None
+        for part in parts[start:]:
+            if not _CODE_PART.match(part):
+                break
+            digits += part.replace("-", "")
+            if len(digits) > max(CODE_LENGTHS):
+                break
+            if len(digits) in CODE_LENGTHS:
+                with contextlib.suppress(InvalidGtin):
+                    found = normalize_gtin(digits)  # the longest run wins: "978 2070612758" is one code
+        if found:
+            return found
+    return None
 
 
 @dataclass(frozen=True)

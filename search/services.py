@@ -89,7 +89,9 @@ def search_page(query: SearchQuery) -> SearchPage:
     """Run a search and gather what its page shows."""
     try:
         result = backend().search(query)
-        did_you_mean = _did_you_mean(query) if not result.total and not query.is_browse else None
+        # A product code is exact: no correction of its digits stands in for it.
+        searched_words = not query.is_browse and not query.code
+        did_you_mean = _did_you_mean(query) if not result.total and searched_words else None
         fallback_ids: list[int] = []
         if not result.total:
             browse = SearchQuery(in_stock=True, per_page=FALLBACK_PRODUCTS)

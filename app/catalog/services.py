@@ -499,21 +499,32 @@ class ProductFilter:
     low_stock: bool = False
 
 
+def _printed_gtin(text: str) -> str | None:
+    """The stored form of a code typed as printed ("978-2-01-609952-0", an ISBN-10), if it is one."""
+    try:
+        return normalize_gtin(text)
+    except InvalidGtin:
+        return None
+
+
 def list_products(member: ShopMember, filters: ProductFilter, page: int, per_page: int = 25) -> Any:
+    """The shop's products for its back office list; the text is looked for in titles, GTINs and
+    variant SKUs (a "%" or "_" typed is a character, not a wildcard)."""
     query = sa.select(Product).where(Product.shop_id == member.shop_id)
     if filters.status is not None:
         query = query.where(Product.status == filters.status)
     if filters.category_id:
         query = query.where(Product.category_id == filters.category_id)
     if filters.text.strip():
-        pattern = f"%{filters.text.strip().lower()}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(Product.title).like(pattern),
-                Product.gtin.like(pattern),
-                Product.variants.any(sa.func.lower(Variant.sku).like(pattern)),
-            )
-        )
+        text = filters.text.strip().lower()
+        matches = [
+            sa.func.lower(Product.title).contains(text, autoescape=True),
+            Product.gtin.contains(text, autoescape=True),
+            Product.variants.any(sa.func.lower(Variant.sku).contains(text, autoescape=True)),
+        ]
+        if gtin := _printed_gtin(text):
+            matches.append(Product.gtin == gtin)
+        query = query.where(sa.or_(*matches))
     if filters.low_stock:
         query = query.where(Product.variants.any(Variant.stock <= Variant.low_stock_threshold))
     query = query.order_by(Product.updated_at.desc(), Product.id.desc()).options(*CARD_LOADING)

@@ -146,6 +146,9 @@ class ElasticsearchBackend:
         return {"bool": {"should": [{"multi_match": match}, {"multi_match": fuzzy}]}}
 
     def _text_query(self, query: SearchQuery) -> dict[str, Any]:
+        if query.code:
+            # A product code finds that product at every shop, whatever words come with it.
+            return {"term": {"gtin": query.code}}
         groups = text.groups(query.text)
         if not groups:
             return {"match_all": {}}
@@ -215,7 +218,7 @@ class ElasticsearchBackend:
         return ["_score", {"id": "asc"}]
 
     def search(self, query: SearchQuery) -> SearchResult:
-        words = text.words(query.text)
+        words = [] if query.code else text.words(query.text)
         response = self.client.search(
             index=self.alias,
             query=self._query(query),

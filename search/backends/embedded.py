@@ -313,6 +313,9 @@ class TantivyBackend:
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, query) for query in token_queries])
 
     def _text_query(self, query: SearchQuery) -> tantivy.Query:
+        if query.code:
+            # A product code finds that product at every shop, whatever words come with it.
+            return tantivy.Query.term_query(SCHEMA, "gtin", query.code)
         word_queries = []
         for alternatives in text.groups(query.text):
             found = [q for q in (self._word_query(word) for word in alternatives) if q]
@@ -515,7 +518,7 @@ class TantivyBackend:
         aggs = searcher.aggregate(compiled, facet_aggregations())
         matched = _count(searcher, compiled)
 
-        words = text.words(query.text)
+        words = [] if query.code else text.words(query.text)
         documents = [searcher.doc(address) for _s, _d, address in page]
         groups = [document.get_first("group") for document in documents]
         offers = offer_counts(aggs)

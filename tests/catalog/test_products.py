@@ -950,6 +950,36 @@ def test_the_list_filters_by_text_status_category_and_low_stock(
     assert titles("stock=bas&q=stylo") == {"Stylo plume"}
 
 
+def test_the_list_finds_a_product_by_sku_or_printed_gtin_within_the_shop(
+    client: Client, owner: Owner, category_id: int
+) -> None:
+    make_product(
+        owner,
+        category_id,
+        title="Carnet de voyage",
+        gtin="9782016099520",
+        variants=[{"sku": "CARN_A5", "stock": 10}, {"sku": "CARN-A4", "stock": 2}],
+    )
+    make_product(owner, category_id, title="Stylo plume", variants=[{"sku": "CARNXA5-50%", "stock": 1}])
+    ProductFactory(title="Agenda d’une autre boutique", gtin="9782070612758", variants=[{"sku": "AGD-1"}])
+
+    def titles(text: str) -> set[str]:
+        response = client.get(PRODUCTS, query_string={"q": text})
+        assert response.status_code == 200
+        return listed(response.get_data(as_text=True))
+
+    assert titles("carn_a5") == {"Carnet de voyage"}  # "_" is the character, not any character
+    assert titles(" Carn-A4 ") == {"Carnet de voyage"}
+    assert titles("carnxa5-50%") == {"Stylo plume"}
+    assert titles("%") == {"Stylo plume"}  # the one SKU with a "%" in it, not every product
+    assert titles("978-2-01-609952-0") == {"Carnet de voyage"}
+    assert titles("2-01-609952-6") == {"Carnet de voyage"}  # its ISBN-10
+    assert titles("978 2 01 609952 0") == {"Carnet de voyage"}
+    # Another shop's SKU and GTIN are not this shop's products.
+    assert titles("AGD-1") == set()
+    assert titles("9782070612758") == set()
+
+
 def test_the_list_is_paginated_and_keeps_its_filters(client: Client, owner: Owner, category_id: int) -> None:
     for number in range(26):
         make_product(owner, category_id, title=f"Carte postale {number:02d}", draft=True)

@@ -118,6 +118,56 @@ def test_the_browse_total_is_products_not_offers(indexed: SearchBackend) -> None
     assert indexed.search(SearchQuery()).total == len(catalogue()) - 2
 
 
+# -- product codes ------------------------------------------------------------------------------
+
+
+def offers(backend: SearchBackend, text: str, **filters: object) -> list[tuple[int, int]]:
+    result = backend.search(SearchQuery(text=text, **filters))  # type: ignore[arg-type]
+    assert result.total == len(result.hits)
+    return [(hit.product_id, hit.shop_count) for hit in result.hits]
+
+
+def test_an_ean_13_finds_its_product(indexed: SearchBackend) -> None:
+    assert offers(indexed, "9782263162404") == [(15, 1)]
+
+
+def test_an_isbn_13_with_hyphens_finds_the_book_once_with_its_shops(indexed: SearchBackend) -> None:
+    found = offers(indexed, "978-2-07-061275-8")
+    assert [(product_id in {12, 13, 14}, shops) for product_id, shops in found] == [(True, 3)]
+
+
+def test_an_isbn_10_finds_its_978_book(indexed: SearchBackend) -> None:
+    assert offers(indexed, "2263162402") == [(15, 1)]
+    assert offers(indexed, "2 263 16240 2") == [(15, 1)]
+    found = offers(indexed, "2-07-061275-9")
+    assert [(product_id in {12, 13, 14}, shops) for product_id, shops in found] == [(True, 3)]
+
+
+def test_a_code_with_a_shop_filter_finds_that_shops_copy(indexed: SearchBackend) -> None:
+    assert offers(indexed, "9782070612758", shop="le-chat-qui-lit") == [(14, 1)]
+
+
+def test_an_unknown_valid_code_finds_nothing(indexed: SearchBackend) -> None:
+    # A valid ISBN no shop sells: nothing, rather than products sharing some of its digits.
+    assert offers(indexed, "978-0-306-40615-7") == []
+    assert indexed.count(SearchQuery(text="9780306406157")) == 0
+
+
+def test_a_wrong_check_digit_is_searched_as_text(indexed: SearchBackend) -> None:
+    query = SearchQuery(text="9782070612759")
+    assert query.code is None
+    assert not {12, 13, 14} & set(ids(indexed.search(query)))
+    # An ISBN-10 with a wrong check digit is words like any other: the title still finds the book.
+    assert search(indexed, "2-07-061275-1 petit prince") == search(indexed, "petit prince")
+
+
+def test_a_code_decides_whatever_words_come_with_it(indexed: SearchBackend) -> None:
+    found = offers(indexed, "Le Petit Prince 978 2 07 061275 8")
+    assert [(product_id in {12, 13, 14}, shops) for product_id, shops in found] == [(True, 3)]
+    assert offers(indexed, "petit prince 9782263162404") == [(15, 1)]
+    assert indexed.search(SearchQuery(text="livre 9782070612758")).hits[0].title_html == "Le Petit Prince"
+
+
 # -- facets -------------------------------------------------------------------------------------
 
 

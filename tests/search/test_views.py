@@ -152,3 +152,14 @@ def test_a_backend_that_does_not_answer_gives_a_clear_page(
         503,
         True,
     )
+
+
+def test_an_isbn_printed_on_a_book_finds_it(client: Client, town: dict[str, object]) -> None:
+    page = client.get("/recherche?q=2-07-061275-9").get_data(as_text=True)
+    assert (titles(page), "dans 3 boutiques" in page) == (["Le Petit Prince"], True)
+
+
+def test_an_unknown_code_offers_no_correction(client: Client, town: dict[str, object]) -> None:
+    # Dropping the code would find the crottin: a code is exact, so nothing stands in for it.
+    page = client.get("/recherche?q=crottin+9780306406157").get_data(as_text=True)
+    assert ("Aucun produit ne correspond." in page, "Essayez plutôt" in page) == (True, False)
