@@ -192,6 +192,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # The alias searches read; each reindex fills a new "<alias>-<timestamp>" index behind it.
         "ELASTICSEARCH_INDEX": _env("ELASTICSEARCH_INDEX", "products"),
         "SEARCH_INDEX_DIR": _env("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
+        # The town's own English -> French search words, added to search/lexicon_en_fr.txt (same format).
+        "SEARCH_LEXICON_FILE": _env("SEARCH_LEXICON_FILE"),
         # Payments (the payouts domain reads these)
         "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY", EMULATOR_STRIPE_KEY),
         # In development the stripe library talks to the local emulator (on STRIPE_EMULATOR_PORT, as

@@ -9,11 +9,16 @@ product must match.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import tantivy
+from flask import current_app, has_app_context
 from markupsafe import escape
+
+log = logging.getLogger(__name__)
 
 # Word characters, with hyphens and apostrophes inside a word ("3-6", "sèvre-et-maine", "l'affiné").
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
@@ -77,19 +82,115 @@ def _fold_word(word: str) -> str:
     return " ".join(folded(word))
 
 
+# English words and phrases over a French catalogue ("crime novels" -> "roman policier"): see the file.
+LEXICON_FILE = Path(__file__).with_name("lexicon_en_fr.txt")
+LEXICON_PHRASE_WORDS = 3
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+
+
+def _read_lexicon(path: Path, into: dict[str, tuple[str, ...]]) -> None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        english, separator, french = entry.partition("=")
+        key = " ".join(folded(english))
+        alternatives = tuple(word.strip() for word in french.split("|") if word.strip())
+        if not separator or not key or not alternatives or len(key.split()) > LEXICON_PHRASE_WORDS:
+            raise ValueError(f"{path}:{number}: expected 'english = french | french', got {entry!r}")
+        # "-": an English word no product carries ("for", "with").
+        into[key] = () if alternatives == ("-",) else alternatives
+
+
+@functools.cache
+def _lexicon(extra: str | None) -> dict[str, tuple[str, ...]]:
+    table: dict[str, tuple[str, ...]] = {}
+    _read_lexicon(LEXICON_FILE, table)
+    if extra:
+        try:
+            _read_lexicon(Path(extra), table)
+        except (OSError, ValueError) as error:
+            # The town's own entries are an extension: searching goes on with the built-in ones.
+            log.error("search lexicon not read: %s", error)
+    return table
+
+
+def lexicon() -> dict[str, tuple[str, ...]]:
+    """English (folded, up to three words) -> its French equivalents, read once per file path; the
+    town's ``SEARCH_LEXICON_FILE`` adds entries and overrides the built-in ones."""
+    extra = current_app.config.get("SEARCH_LEXICON_FILE") if has_app_context() else None
+    return _lexicon(extra or None)
+
+
+def _english_forms(word: str) -> list[str]:
+    """A typed word folded, then its English singulars ("strawberries" -> "strawberry")."""
+    base = _fold_word(_POSSESSIVE.sub("", word))
+    forms = [base]
+    if base.endswith("ies"):
+        forms.append(base[:-3] + "y")
+    if base.endswith("es"):
+        forms.append(base[:-2])
+    if base.endswith("s"):
+        forms.append(base[:-1])
+    return forms
+
+
+def _translated(typed: list[str]) -> list[str | tuple[str, ...]]:
+    """The typed words with English words and phrases put into French, the longest phrase first: a
+    French word replaces its English one (so the English word's typo neighbours never match, "soap"
+    finding "soupe"), several French words come as one group of alternatives."""
+    table = lexicon()
+    result: list[str | tuple[str, ...]] = []
+    index = 0
+    while index < len(typed):
+        for size in range(min(LEXICON_PHRASE_WORDS, len(typed) - index), 0, -1):
+            french = _lookup(table, typed[index : index + size])
+            if french is not None:
+                break
+        else:
+            result.append(typed[index])
+            index += 1
+            continue
+        if len(french) == 1:
+            result.extend(words(french[0]))
+        elif french:
+            result.append(french)
+        index += size
+    return result
+
+
+def _lookup(table: dict[str, tuple[str, ...]], phrase: list[str]) -> tuple[str, ...] | None:
+    candidates = [""]
+    for word in phrase:
+        candidates = [f"{start} {form}".strip() for start in candidates for form in _english_forms(word)]
+    for candidate in candidates:
+        if candidate in table:
+            return table[candidate]
+    return None
+
+
 def groups(text: str) -> list[tuple[str, ...]]:
     """What a query asks for: one group per meaningful word (or two-word phrase with synonyms), each
-    matched by any of its alternatives. "roman policier bd" -> [("polar", "policier"), ("bd", ...)]."""
-    typed = [word for word in words(text) if _fold_word(word) not in QUERY_NOISE]
+    matched by any of its alternatives. "roman policier bd" -> [("polar", "policier"), ("bd", ...)].
+    English words are first put into French, so both backends match them as French words."""
+    typed = _translated([word for word in words(text) if _fold_word(word) not in QUERY_NOISE])
     found: list[tuple[str, ...]] = []
     index = 0
     while index < len(typed):
-        pair = " ".join(_fold_word(word) for word in typed[index : index + 2])
-        if index + 1 < len(typed) and pair in SYNONYMS:
-            found.append(SYNONYMS[pair])
-            index += 2
+        item = typed[index]
+        if isinstance(item, tuple):
+            alternatives = (alt for word in item for alt in SYNONYMS.get(_fold_word(word), (word,)))
+            found.append(tuple(dict.fromkeys(alternatives)))
+            index += 1
             continue
-        found.append(SYNONYMS.get(_fold_word(typed[index]), (typed[index],)))
+        following = typed[index + 1] if index + 1 < len(typed) else None
+        if isinstance(following, str):
+            pair = f"{_fold_word(item)} {_fold_word(following)}"
+            if pair in SYNONYMS:
+                found.append(SYNONYMS[pair])
+                index += 2
+                continue
+        found.append(SYNONYMS.get(_fold_word(item), (item,)))
         index += 1
     return found
 

@@ -395,3 +395,40 @@ def test_the_rating_facet_counts_what_its_filter_finds(rated: SearchBackend) -> 
     counts = {value.value: value.count for value in rated.search(SearchQuery()).facets["rating"]}
     narrowed = {stars: rated.search(SearchQuery(min_rating=int(stars))).total for stars in counts}
     assert (counts, narrowed) == ({"4": 3, "3": 4}, {"4": 3, "3": 4})
+
+
+# -- English words over the French catalogue ----------------------------------------------------
+
+
+def test_an_english_phrase_finds_what_its_french_words_find(indexed: SearchBackend) -> None:
+    found = search(indexed, "goat cheese")
+    assert (found, {5, 6} <= set(found), 7 in found) == (search(indexed, "fromage de chèvre"), True, False)
+
+
+def test_a_plural_english_phrase_finds_the_red_wines_only(indexed: SearchBackend) -> None:
+    found = set(search(indexed, "red wines"))
+    assert ({9, 10} <= found, 11 in found) == (True, False)
+
+
+def test_english_words_find_french_titles(indexed: SearchBackend) -> None:
+    assert (
+        search(indexed, "olive oil")[:1],
+        set(search(indexed, "leather sandals")[:1]),
+        {hit.shop_count for hit in indexed.search(SearchQuery(text="childrens books")).hits},
+    ) == ([8], {4}, {3})
+
+
+def test_an_english_word_never_finds_its_typo_neighbours(search_backend: SearchBackend) -> None:
+    search_backend.rebuild(
+        [
+            [
+                doc(1, "Savon au lait d'ânesse", "ferme", "fromagerie", 650),
+                doc(2, "Soupe de potiron", "ferme", "fromagerie", 550),
+                doc(3, "Portefeuille en cuir", "cordonnerie", "chaussures", 4500),
+                doc(4, "Galette des rois", "ferme", "fromagerie", 1800),
+                doc(5, "Fraises gariguette", "ferme", "fromagerie", 450),
+            ]
+        ]
+    )
+    found = {text: search(search_backend, text) for text in ["soap", "wallets", "strawberries", "soupe"]}
+    assert found == {"soap": [1], "wallets": [3], "strawberries": [5], "soupe": [2]}
