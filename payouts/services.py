@@ -159,40 +159,14 @@ def record_refund(refund: Refund) -> None:
     part = refund.vendor_order
     key = f"refund-{refund.id}"
     if refund.reason == RefundReason.EXPIRED:
-        ledger.post(
-            key,
-            TransactionKind.REFUND,
-            [Line(ledger.UNALLOCATED, refund.amount_cents), Line(ledger.STRIPE, -refund.amount_cents)],
-            vendor_order_id=part.id,
-            stripe_id=refund.stripe_id,
-            memo=part.order.number,
-        )
+        _post_refund_money(refund, key, ledger.UNALLOCATED, sign=1)
         return
     transfer = _transfer_of(part)
     # Where the part's money is now: still pending, or released to the shop's available balance.
     account = ledger.available(part.shop_id) if transfer else ledger.pending(part.shop_id)
-    ledger.post(
-        key,
-        TransactionKind.REFUND,
-        [Line(account, refund.amount_cents), Line(ledger.STRIPE, -refund.amount_cents)],
-        shop_id=part.shop_id,
-        vendor_order_id=part.id,
-        stripe_id=refund.stripe_id,
-        memo=part.order.number,
-    )
+    _post_refund_money(refund, key, account, sign=1)
     refund.commission_cents, refund.commission_vat_cents = commission.refund_share(part, refund)
-    ledger.post(
-        f"{key}-commission",
-        TransactionKind.COMMISSION_REFUND,
-        [
-            Line(ledger.COMMISSION, refund.commission_cents),
-            Line(ledger.COMMISSION_VAT, refund.commission_vat_cents),
-            Line(account, -(refund.commission_cents + refund.commission_vat_cents)),
-        ],
-        shop_id=part.shop_id,
-        vendor_order_id=part.id,
-        memo=part.order.number,
-    )
+    _post_refund_commission(refund, key, account, sign=1)
     if transfer is not None and transfer.status == TransferStatus.PAID:
         share = refund.amount_cents - refund.commission_cents - refund.commission_vat_cents
         _reverse(transfer, refund, min(share, transfer.amount_cents - transfer.reversed_cents))
@@ -204,32 +178,38 @@ def record_refund_failure(refund: Refund) -> None:
     part = refund.vendor_order
     key = f"refund-{refund.id}-failed"
     if refund.reason == RefundReason.EXPIRED:
-        ledger.post(
-            key,
-            TransactionKind.REFUND,
-            [Line(ledger.STRIPE, refund.amount_cents), Line(ledger.UNALLOCATED, -refund.amount_cents)],
-            vendor_order_id=part.id,
-            stripe_id=refund.stripe_id,
-            memo=part.order.number,
-        )
+        _post_refund_money(refund, key, ledger.UNALLOCATED, sign=-1)
         return
     account = ledger.available(part.shop_id) if _transfer_of(part) else ledger.pending(part.shop_id)
+    _post_refund_money(refund, key, account, sign=-1)
+    _post_refund_commission(refund, key, account, sign=-1)
+
+
+def _post_refund_money(refund: Refund, key: str, account: str, *, sign: int) -> None:
+    """The refunded amount between ``account`` and the Stripe balance: out of Stripe for a refund
+    (``sign`` 1), back into it when the refund failed (-1)."""
+    part = refund.vendor_order
     ledger.post(
         key,
         TransactionKind.REFUND,
-        [Line(ledger.STRIPE, refund.amount_cents), Line(account, -refund.amount_cents)],
-        shop_id=part.shop_id,
+        [Line(account, sign * refund.amount_cents), Line(ledger.STRIPE, -sign * refund.amount_cents)],
+        shop_id=None if account == ledger.UNALLOCATED else part.shop_id,
         vendor_order_id=part.id,
         stripe_id=refund.stripe_id,
         memo=part.order.number,
     )
+
+
+def _post_refund_commission(refund: Refund, key: str, account: str, *, sign: int) -> None:
+    """The refund's commission and its VAT given back to the shop (``sign`` 1), or taken again (-1)."""
+    part = refund.vendor_order
     ledger.post(
         f"{key}-commission",
         TransactionKind.COMMISSION_REFUND,
         [
-            Line(account, refund.commission_cents + refund.commission_vat_cents),
-            Line(ledger.COMMISSION, -refund.commission_cents),
-            Line(ledger.COMMISSION_VAT, -refund.commission_vat_cents),
+            Line(ledger.COMMISSION, sign * refund.commission_cents),
+            Line(ledger.COMMISSION_VAT, sign * refund.commission_vat_cents),
+            Line(account, -sign * (refund.commission_cents + refund.commission_vat_cents)),
         ],
         shop_id=part.shop_id,
         vendor_order_id=part.id,
