@@ -144,9 +144,11 @@ def receivables() -> str:
 @blueprint.route("/litiges")
 @manager_required
 def disputes_list() -> str:
+    found = disputes.all_disputes()
     return render_template(
         "payouts/admin/disputes.html",
-        disputes=disputes.all_disputes(),
+        disputes=found,
+        order_numbers=disputes.order_numbers(found),
         reason_label=disputes.reason_label,
         status_label=disputes.status_label,
     )

@@ -437,6 +437,15 @@ def all_disputes() -> list[Dispute]:
     )
 
 
+def order_numbers(found: list[Dispute]) -> dict[int, str]:
+    """The order number of each dispute that paid an order, in one query (for the console's list)."""
+    ids = {dispute.order_id for dispute in found if dispute.order_id}
+    if not ids:
+        return {}
+    rows = db.session.execute(sa.select(Order.id, Order.number).where(Order.id.in_(ids)))
+    return dict(rows.all())
+
+
 def of_shop(shop: Shop) -> list[DisputePart]:
     """The shop's parts of disputes, open ones first, then the newest."""
     return list(

@@ -309,6 +309,8 @@ def test_the_shop_gives_evidence_the_manager_submits_it_and_another_shop_cannot_
     listing = _text(client.get("/gestion/litiges").get_data(as_text=True))
     assert "Paiement frauduleux" in listing
     assert "Réponse attendue" in listing
+    order_number = db.session.get(Order, _dispute().order_id).number
+    assert order_number in listing, "the list names the order by its number"
     detail = f"/gestion/litiges/{dispute_id}"
     assert "6A123456" in _text(client.get(detail).get_data(as_text=True))
     response = client.submit(f"{detail}/envoyer", {}, form_url=detail)
