@@ -89,6 +89,28 @@ def results() -> tuple[str, int] | str:
 @blueprint.route("/recherche/suggestions")
 @limiter.limit("120 per minute")
 def suggestions() -> Response:
-    """Titles completing what is typed in the header's box (JSON, for site.js)."""
+    """Categories, shops, words and titles completing what is typed in the header's box (JSON, for
+    site.js): each with its kind, the kind's label and where choosing it leads."""
     prefix = request.args.get("q", "")
-    return jsonify({"query": prefix[:200], "suggestions": services.autocomplete(prefix)})
+    return jsonify(
+        {
+            "query": prefix[:200],
+            "suggestions": [
+                {
+                    "text": suggestion.text,
+                    "kind": suggestion.kind,
+                    "label": str(services.SUGGESTION_LABELS[suggestion.kind]),
+                    "url": _suggestion_url(suggestion),
+                }
+                for suggestion in services.suggestions(prefix)
+            ],
+        }
+    )
+
+
+def _suggestion_url(suggestion: services.Suggestion) -> str:
+    if suggestion.kind == "category":
+        return url_for("catalog.category", slug=suggestion.target)
+    if suggestion.kind == "shop":
+        return url_for("vendors.storefront", slug=suggestion.target)
+    return url_for("search.results", q=suggestion.target)

@@ -59,7 +59,8 @@ for (const form of document.querySelectorAll("form[data-autosubmit]")) {
   for (const select of form.querySelectorAll("select")) select.addEventListener("change", () => form.submit());
 }
 
-// Header search box: titles completing what is typed, from /recherche/suggestions (a combobox).
+// Header search box: categories, shops, words and titles completing what is typed, from
+// /recherche/suggestions (a combobox); choosing one opens its link (a category, a storefront, a search).
 for (const form of document.querySelectorAll("form.search-box")) {
   const input = form.querySelector("input[type=search]");
   if (!input) continue;
@@ -84,11 +85,13 @@ for (const form of document.querySelectorAll("form.search-box")) {
     input.setAttribute("aria-expanded", "false");
     input.removeAttribute("aria-activedescendant");
   };
-  const choose = (text) => {
-    input.value = text;
+  const choose = (suggestion) => {
+    // A search fills the box with what it searches; a category or a shop is a page of its own.
+    if (suggestion.kind === "word" || suggestion.kind === "product") input.value = suggestion.text;
     close();
-    form.submit();
+    window.location.assign(suggestion.url);
   };
+  let shown = [];
   const highlight = (index) => {
     const items = list.querySelectorAll("li");
     items.forEach((item, i) => item.setAttribute("aria-selected", String(i === index)));
@@ -97,12 +100,20 @@ for (const form of document.querySelectorAll("form.search-box")) {
   };
   const show = (suggestions) => {
     list.replaceChildren();
-    suggestions.forEach((text, index) => {
+    shown = suggestions;
+    suggestions.forEach((suggestion, index) => {
       const item = document.createElement("li");
       item.id = `${list.id}-${index}`;
       item.setAttribute("role", "option");
-      item.textContent = text;
-      item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(text); });
+      item.dataset.kind = suggestion.kind;
+      item.append(suggestion.text);
+      if (suggestion.kind !== "word") {
+        const kind = document.createElement("span");
+        kind.className = "autocomplete__kind";
+        kind.textContent = suggestion.label;
+        item.append(" ", kind);
+      }
+      item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(suggestion); });
       list.append(item);
     });
     list.hidden = suggestions.length === 0;
@@ -132,7 +143,7 @@ for (const form of document.querySelectorAll("form.search-box")) {
     if (list.hidden || !count) return;
     if (event.key === "ArrowDown") { event.preventDefault(); highlight((active + 1) % count); }
     else if (event.key === "ArrowUp") { event.preventDefault(); highlight((active - 1 + count) % count); }
-    else if (event.key === "Enter" && active >= 0) { event.preventDefault(); choose(list.querySelectorAll("li")[active].textContent); }
+    else if (event.key === "Enter" && active >= 0) { event.preventDefault(); choose(shown[active]); }
     else if (event.key === "Escape") { close(); }
   });
   input.addEventListener("blur", () => setTimeout(close, 100));
