@@ -6,18 +6,21 @@ page shows as a message, never as a server error.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from elastic_transport import TransportError
 from elasticsearch import ApiError
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from app.catalog.models import Category, Product
+from app.catalog.models import Category, Product, ProductStatus
 from app.catalog.services import CARD_LOADING
 from app.database import utcnow
 from app.errors import ServiceError
@@ -73,15 +76,21 @@ def _did_you_mean(query: SearchQuery) -> str | None:
     words = text.words(query.text)
     corrections = backend().corrections(words)
     if corrections:
-        corrected = " ".join(corrections.get(word, word) for word in words)
-        if corrected != " ".join(words) and backend().count(query.with_(text=corrected, page=1)):
+        words = [corrections.get(word, word) for word in words]
+        corrected = " ".join(words)
+        if corrected != query.text.strip() and backend().count(query.with_(text=corrected, page=1)):
             return corrected
-    # Too many words for what exists ("vin rouge bio pétillant xyz"): the longest part that finds something.
+    # Too many words for what exists ("vin rouge bio pétillant xyz"): the query less one word, spelled
+    # as corrected; of those that find something, the most specific (fewest products), so the rare word
+    # that says what is wanted ("chavignol") is kept and the common one ("fermier") let go.
     if len(words) > 1:
+        found = []
         for drop in range(len(words)):
             shorter = " ".join(word for index, word in enumerate(words) if index != drop)
-            if backend().count(query.with_(text=shorter, page=1)):
-                return shorter
+            if count := backend().count(query.with_(text=shorter, page=1)):
+                found.append((count, drop, shorter))
+        if found:
+            return min(found)[2]
     return None
 
 
@@ -134,6 +143,187 @@ def autocomplete(prefix: str, limit: int = 8) -> list[str]:
     except BACKEND_ERRORS as error:
         log.warning("autocomplete failed: %s", error)
         return []
+
+
+# What the header's box suggests, in this order: where to go first, then what to search for.
+SUGGESTION_KINDS = ("category", "shop", "word", "product")
+SUGGESTION_LABELS = {
+    "category": _l("Catégorie"),
+    "shop": _l("Boutique"),
+    "word": _l("Recherche"),
+    "product": _l("Produit"),
+}
+# How many of each kind at most, so that one kind does not crowd out the others.
+SUGGESTION_SHARES = {"category": 2, "shop": 2, "word": 3, "product": 8}
+VOCABULARY_TTL_SECONDS = 60.0
+# The start of a description is what it is ("Mimolette vieille, fromage au lait de vache…").
+DESCRIPTION_WORDS_CHARS = 160
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One line of the header's suggestion list: a category, a shop, a word or a product title.
+
+    ``target`` is the category's or shop's slug, or the text to search for."""
+
+    text: str
+    kind: str
+    target: str
+
+
+@dataclass(frozen=True)
+class _Named:
+    tokens: tuple[str, ...]
+    name: str
+    slug: str
+    products: int
+
+
+@dataclass
+class _Vocabulary:
+    """Categories, shops and the words of searchable products, folded for prefix look-ups."""
+
+    built: float
+    categories: list[_Named]
+    shops: list[_Named]
+    words: list[str]  # folded, sorted: a prefix is a contiguous slice
+    shown: dict[str, tuple[str, int]]  # folded word -> (its most frequent spelling, products having it)
+
+
+def _vocabulary() -> _Vocabulary:
+    """The vocabulary of suggestions, read from the database at most once a minute per process.
+
+    The tables are small (a town's categories and shops; a few words per product), and a suggestion
+    a minute late costs nothing, unlike a query per keystroke."""
+    cache = current_app.extensions.setdefault("search_suggestions", {})
+    found: _Vocabulary | None = cache.get("vocabulary")
+    if found is not None and time.monotonic() - found.built < VOCABULARY_TTL_SECONDS:
+        return found
+    rows = db.session.execute(
+        sa.select(
+            Product.title, Product.description, Product.attributes, Product.category_id, Product.shop_id
+        )
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any())
+    ).all()
+    per_category: Counter[int] = Counter()
+    per_shop: Counter[int] = Counter()
+    having: Counter[str] = Counter()  # folded word -> products having it
+    spellings: dict[str, Counter[str]] = {}
+    for title, description, attributes, category_id, shop_id in rows:
+        per_category[category_id] += 1
+        per_shop[shop_id] += 1
+        facts = [str(value) for key in documents.FACT_KEYS for value in _listed((attributes or {}).get(key))]
+        seen: set[str] = set()
+        for source in (title, *facts, (description or "")[:DESCRIPTION_WORDS_CHARS]):
+            for word in text.words(source):
+                tokens = text.folded(word)
+                # A compound ("Sainte-Maure") is not one word to complete: its title is suggested.
+                if len(tokens) != 1 or len(tokens[0]) < 3 or tokens[0].isdigit() or tokens[0] in seen:
+                    continue
+                folded = tokens[0]
+                seen.add(folded)
+                having[folded] += 1
+                spellings.setdefault(folded, Counter())[word.lower()] += 1
+    categories = [
+        _Named(tuple(text.folded(name)), name, slug, per_category[category_id])
+        for category_id, name, slug in db.session.execute(
+            sa.select(Category.id, Category.name, Category.slug).where(Category.archived_at.is_(None))
+        )
+    ]
+    shops = [
+        _Named(tuple(text.folded(name)), name, slug, per_shop[shop_id])
+        for shop_id, name, slug in db.session.execute(
+            sa.select(Shop.id, Shop.name, Shop.slug).where(Shop.is_public)
+        )
+    ]
+    found = _Vocabulary(
+        built=time.monotonic(),
+        categories=categories,
+        shops=shops,
+        words=sorted(having),
+        shown={folded: (spellings[folded].most_common(1)[0][0], count) for folded, count in having.items()},
+    )
+    cache["vocabulary"] = found
+    return found
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None or isinstance(value, dict):
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _names_matching(named: list[_Named], typed: list[str]) -> list[_Named]:
+    """Names with every typed word, the last one as a prefix ("fro" is in "La Fromagerie des Halles")."""
+    *whole, last = typed
+    return sorted(
+        (
+            entry
+            for entry in named
+            if all(word in entry.tokens for word in whole)
+            and any(token.startswith(last) for token in entry.tokens)
+        ),
+        key=lambda entry: (-entry.products, entry.name),
+    )
+
+
+def _words_matching(vocabulary: _Vocabulary, last: str) -> list[tuple[str, int]]:
+    """Words products have that start with ``last``, the most common first."""
+    start = bisect.bisect_left(vocabulary.words, last)
+    end = bisect.bisect_left(vocabulary.words, last + "\uffff")
+    shown = sorted(
+        (vocabulary.shown[folded] for folded in vocabulary.words[start:end]),
+        key=lambda item: (-item[1], item[0]),
+    )
+    # One form of each word: "rouge" stands for "rouges", whichever more products have. Only the
+    # plural's s or x goes (a stemmer would make "crémant" a "crème").
+    by_singular: dict[str, tuple[str, int]] = {}
+    for word, count in shown:
+        folded = "".join(text.folded(word))
+        singular = folded[:-1] if len(folded) > 3 and folded[-1] in "sx" else folded
+        by_singular.setdefault(singular, (word, count))
+    return list(by_singular.values())
+
+
+def suggestions(prefix: str, limit: int = 8) -> list[Suggestion]:
+    """What the header's box suggests for what is typed: categories, shops, words, product titles.
+
+    Accents and case do not matter; each text comes once (its first kind wins); kinds come in the
+    order of ``SUGGESTION_KINDS``, each by popularity (products in the category or shop, products
+    with the word, the index's ranking of titles). Fewer than two letters suggest nothing."""
+    prefix = " ".join(prefix.split())[:AUTOCOMPLETE_MAX_PREFIX]
+    typed = text.folded(prefix)
+    if len(prefix) < 2 or not typed:
+        return []
+    vocabulary = _vocabulary()
+    found: dict[str, list[Suggestion]] = {kind: [] for kind in SUGGESTION_KINDS}
+    for entry in _names_matching(vocabulary.categories, typed):
+        found["category"].append(Suggestion(entry.name, "category", entry.slug))
+    for entry in _names_matching(vocabulary.shops, typed):
+        found["shop"].append(Suggestion(entry.name, "shop", entry.slug))
+    # Words complete a single word: after several, the titles having them all say more.
+    if len(typed) == 1:
+        for word, _count in _words_matching(vocabulary, typed[0]):
+            found["word"].append(Suggestion(word, "word", word))
+    found["product"] = [Suggestion(title, "product", title) for title in autocomplete(prefix, limit)]
+    chosen: list[Suggestion] = []
+    seen: set[str] = set()
+    # Each kind its share first, then what is left fills the remaining places in kind order.
+    for shares in (SUGGESTION_SHARES, None):
+        for kind in SUGGESTION_KINDS:
+            taken = 0
+            for suggestion in found[kind]:
+                key = " ".join(text.folded(suggestion.text))
+                if len(chosen) >= limit or (shares is not None and taken >= shares[kind]):
+                    break
+                if key in seen:
+                    continue
+                taken += 1
+                seen.add(key)
+                chosen.append(suggestion)
+    order = {kind: position for position, kind in enumerate(SUGGESTION_KINDS)}
+    return sorted(chosen, key=lambda suggestion: order[suggestion.kind])
 
 
 @dataclass(frozen=True)

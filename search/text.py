@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import tantivy
@@ -203,11 +203,38 @@ def folded(text: str) -> list[str]:
     return folded_analyzer().analyze(text)
 
 
+# Typos are a fallback for a word nothing has as typed: its first letter must be right, and it may
+# differ from a word of the catalogue by one edit, two from ``TYPO_TWO_EDITS_FROM`` characters on.
+TYPO_PREFIX = 1
+TYPO_TWO_EDITS_FROM = 7
+# Descriptions are only kept stemmed: there a typo is looked for stem to stem, from stems of five
+# letters on (a shorter one, "bier" for "bière", is one edit from too many words: "bien").
+TYPO_STEM_FROM = 5
+# Elasticsearch's spelling of the same rules (no edit up to 2 characters, as below).
+TYPO_FUZZINESS = f"AUTO:3,{TYPO_TWO_EDITS_FROM}"
+TYPO_STEM_FUZZINESS = f"AUTO:{TYPO_STEM_FROM},{TYPO_TWO_EDITS_FROM}"
+
+
 def fuzziness(token: str) -> int:
-    """Elasticsearch's AUTO: exact up to 2 characters, one edit up to 5, two beyond."""
+    """Edits a typo may make: none up to 2 characters (or in a number), one below 7, two beyond."""
     if len(token) <= 2 or token.isdigit():
         return 0
-    return 1 if len(token) <= 5 else 2
+    return 1 if len(token) < TYPO_TWO_EDITS_FROM else 2
+
+
+def typo_neighbours(token: str, candidates: Iterable[str]) -> list[str]:
+    """The candidates a folded ``token`` may be a typo of: same first letter, few enough edits."""
+    distance = fuzziness(token)
+    if not distance:
+        return []
+    prefix = token[:TYPO_PREFIX]
+    return [
+        candidate
+        for candidate in candidates
+        if candidate != token
+        and candidate.startswith(prefix)
+        and edit_distance(token, candidate, distance + 1) <= distance
+    ]
 
 
 def edit_distance(a: str, b: str, limit: int = 3) -> int:

@@ -126,36 +126,90 @@ class ElasticsearchBackend:
     # -- reading ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _word_query(word: str) -> dict[str, Any]:
-        """One word in any field: an exact match, or (worth less) one with a typo or two."""
-        match = {
-            "query": word,
-            "type": "best_fields",
-            "fields": [f"{name}^{boost}" for name, boost in FIELD_BOOSTS.items()],
-            "tie_breaker": TIE_BREAKER,
-            "operator": "and",
-            "zero_terms_query": "all",
+    def _exact_match(word: str) -> dict[str, Any]:
+        return {
+            "multi_match": {
+                "query": word,
+                "type": "best_fields",
+                "fields": [f"{name}^{boost}" for name, boost in FIELD_BOOSTS.items()],
+                "tie_breaker": TIE_BREAKER,
+                "operator": "and",
+                "zero_terms_query": "all",
+            }
         }
-        fuzzy = {
-            **match,
-            "fuzziness": "AUTO",
-            "prefix_length": 0,
-            "max_expansions": 50,
-            "boost": FUZZY_WEIGHT,
-        }
-        return {"bool": {"should": [{"multi_match": match}, {"multi_match": fuzzy}]}}
 
-    def _text_query(self, query: SearchQuery) -> dict[str, Any]:
+    @staticmethod
+    def _fuzzy_match(word: str, field: str, fuzziness: str, boost: float) -> dict[str, Any]:
+        return {
+            "match": {
+                field: {
+                    "query": word,
+                    "operator": "and",
+                    "fuzziness": fuzziness,
+                    "prefix_length": text.TYPO_PREFIX,
+                    "max_expansions": 50,
+                    "boost": boost,
+                }
+            }
+        }
+
+    def _typo_match(self, word: str) -> dict[str, Any]:
+        """The word with a typo: compared as typed (folded) with the words of titles, facts,
+        categories and shops (the spelling field is not stemmed), stem to stem with descriptions."""
+        return {
+            "dis_max": {
+                "queries": [
+                    self._fuzzy_match(word, "spelling", text.TYPO_FUZZINESS, FIELD_BOOSTS["title"]),
+                    self._fuzzy_match(
+                        word, "description", text.TYPO_STEM_FUZZINESS, FIELD_BOOSTS["description"]
+                    ),
+                ],
+                "tie_breaker": TIE_BREAKER,
+                "boost": FUZZY_WEIGHT,
+            }
+        }
+
+    def _exact_words(self, words: Iterable[str]) -> set[str]:
+        """The words some product has as typed (or as their stem): one request for all of them."""
+        wanted = list(dict.fromkeys(words))
+        if not wanted:
+            return set()
+        response = self.client.search(
+            index=self.alias,
+            size=0,
+            aggs={
+                "exact": {
+                    "filters": {"filters": {str(i): self._exact_match(word) for i, word in enumerate(wanted)}}
+                }
+            },
+        )
+        buckets = response["aggregations"]["exact"]["buckets"]
+        return {word for i, word in enumerate(wanted) if buckets[str(i)]["doc_count"]}
+
+    def _word_query(self, word: str, exact: set[str], highlight: bool = False) -> dict[str, Any]:
+        """One word in any field: as typed where products have it, else (worth less) with a typo."""
+        if word in exact:
+            return self._exact_match(word)
+        if highlight:
+            # Only for marking the title's words: the title field holds stems, close enough to show.
+            return self._fuzzy_match(word, "title", text.TYPO_FUZZINESS, FUZZY_WEIGHT)
+        return self._typo_match(word)
+
+    def _text_query(
+        self, query: SearchQuery, exact: set[str] | None = None, highlight: bool = False
+    ) -> dict[str, Any]:
         if query.code:
             # A product code finds that product at every shop, whatever words come with it.
             return {"term": {"gtin": query.code}}
         groups = text.groups(query.text)
         if not groups:
             return {"match_all": {}}
+        if exact is None:
+            exact = self._exact_words(word for alternatives in groups for word in alternatives)
         clauses = [
-            self._word_query(alternatives[0])
+            self._word_query(alternatives[0], exact, highlight)
             if len(alternatives) == 1
-            else {"dis_max": {"queries": [self._word_query(word) for word in alternatives]}}
+            else {"dis_max": {"queries": [self._word_query(word, exact, highlight) for word in alternatives]}}
             for alternatives in groups
         ]
         return {"bool": {"should": clauses, "minimum_should_match": required_words(len(groups))}}
@@ -186,10 +240,10 @@ class ElasticsearchBackend:
             )
         return filters
 
-    def _query(self, query: SearchQuery) -> dict[str, Any]:
+    def _query(self, query: SearchQuery, exact: set[str] | None = None) -> dict[str, Any]:
         scored = {
             "function_score": {
-                "query": self._text_query(query),
+                "query": self._text_query(query, exact),
                 "functions": [
                     {"field_value_factor": {"field": "rank_weight", "modifier": "ln2p", "missing": 0}}
                 ],
@@ -219,9 +273,12 @@ class ElasticsearchBackend:
 
     def search(self, query: SearchQuery) -> SearchResult:
         words = [] if query.code else text.words(query.text)
+        # Which words have an exact match is asked once, for the query and its highlight.
+        groups = [] if query.code else text.groups(query.text)
+        exact = self._exact_words(word for alternatives in groups for word in alternatives)
         response = self.client.search(
             index=self.alias,
-            query=self._query(query),
+            query=self._query(query, exact),
             sort=self._sort(query),
             from_=query.offset,
             size=query.per_page,
@@ -231,7 +288,7 @@ class ElasticsearchBackend:
             aggs=facet_aggregations(),
             highlight={
                 # The words themselves, not the function score around them, say what to highlight.
-                "highlight_query": self._text_query(query),
+                "highlight_query": self._text_query(query, exact, highlight=True),
                 "encoder": "html",
                 "pre_tags": ["<mark>"],
                 "post_tags": ["</mark>"],

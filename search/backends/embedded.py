@@ -289,36 +289,88 @@ class TantivyBackend:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _word_query(self, word: str) -> tantivy.Query | None:
+    @staticmethod
+    def _stem_query(stems: Iterable[str]) -> tantivy.Query:
+        """Any of the stems in any field, each field with its boost."""
+        terms = list(stems)
+        per_field = [
+            tantivy.Query.boost_query(
+                tantivy.Query.term_query(SCHEMA, name, terms[0])
+                if len(terms) == 1
+                else tantivy.Query.term_set_query(SCHEMA, name, terms),
+                boost,
+            )
+            for name, boost in FIELD_BOOSTS.items()
+        ]
+        return tantivy.Query.disjunction_max_query(per_field, tie_breaker=TIE_BREAKER)
+
+    def _token_query(self, searcher: tantivy.Searcher, token: str) -> tantivy.Query | None:
+        """One folded word: its stem where products have it, else (worth less) the stems of the
+        catalogue's words it may be a typo of, else nothing."""
+        stems = text.stems(token)
+        if not stems:
+            return None  # a stop word
+        exact = self._stem_query(stems)
+        # A count, not doc_freq: the term dictionary still holds the words of deleted documents.
+        if _count(searcher, exact):
+            return exact
+        # The words of titles, facts, categories and shops are compared as typed (folded); those of
+        # descriptions, which are only kept stemmed, stem to stem.
+        named = self._neighbours(searcher, "spelling", token)
+        named_stems = list(dict.fromkeys(stem for word in named for stem in text.stems(word)))
+        described = [
+            word
+            for stem in stems
+            if len(stem) >= text.TYPO_STEM_FROM
+            for word in self._neighbours(searcher, "description", stem)
+        ]
+        typos = []
+        if named_stems:
+            typos.append(self._stem_query(named_stems))
+        if described:
+            typos.append(
+                tantivy.Query.boost_query(
+                    tantivy.Query.term_set_query(SCHEMA, "description", described),
+                    FIELD_BOOSTS["description"],
+                )
+            )
+        if not typos:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.boost_query(
+            tantivy.Query.disjunction_max_query(typos, tie_breaker=TIE_BREAKER), FUZZY_WEIGHT
+        )
+
+    @staticmethod
+    def _neighbours(searcher: tantivy.Searcher, field: str, token: str) -> list[str]:
+        if not text.fuzziness(token):
+            return []
+        prefix = token[: text.TYPO_PREFIX]
+        return text.typo_neighbours(token, (term for term, _n in searcher.terms_with_prefix(field, prefix)))
+
+    def _word_query(
+        self, searcher: tantivy.Searcher, word: str, cache: dict[str, tantivy.Query | None]
+    ) -> tantivy.Query | None:
         token_queries = []
-        for token in text.stems(word):
-            per_field = []
-            for name, boost in FIELD_BOOSTS.items():
-                exact = tantivy.Query.term_query(SCHEMA, name, token)
-                distance = text.fuzziness(token)
-                if distance:
-                    fuzzy = tantivy.Query.fuzzy_term_query(SCHEMA, name, token, distance=distance)
-                    exact = tantivy.Query.boolean_query(
-                        [
-                            (tantivy.Occur.Should, exact),
-                            (tantivy.Occur.Should, tantivy.Query.const_score_query(fuzzy, FUZZY_WEIGHT)),
-                        ]
-                    )
-                per_field.append(tantivy.Query.boost_query(exact, boost))
-            token_queries.append(tantivy.Query.disjunction_max_query(per_field, tie_breaker=TIE_BREAKER))
+        for token in text.folded(word):
+            if token not in cache:
+                cache[token] = self._token_query(searcher, token)
+            if (found := cache[token]) is not None:
+                token_queries.append(found)
         if not token_queries:
             return None
         if len(token_queries) == 1:
             return token_queries[0]
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, query) for query in token_queries])
 
-    def _text_query(self, query: SearchQuery) -> tantivy.Query:
+    def _text_query(self, query: SearchQuery, searcher: tantivy.Searcher) -> tantivy.Query:
         if query.code:
             # A product code finds that product at every shop, whatever words come with it.
             return tantivy.Query.term_query(SCHEMA, "gtin", query.code)
+        # Per search: whether each word has an exact match is asked of the index once.
+        cache: dict[str, tantivy.Query | None] = {}
         word_queries = []
         for alternatives in text.groups(query.text):
-            found = [q for q in (self._word_query(word) for word in alternatives) if q]
+            found = [q for q in (self._word_query(searcher, word, cache) for word in alternatives) if q]
             if found:
                 word_queries.append(
                     found[0] if len(found) == 1 else tantivy.Query.disjunction_max_query(found)
@@ -389,9 +441,9 @@ class TantivyBackend:
             )
         return filters
 
-    def _query(self, query: SearchQuery, opened: _Opened) -> tantivy.Query:
+    def _query(self, query: SearchQuery, opened: _Opened, searcher: tantivy.Searcher) -> tantivy.Query:
         filters = self._filters(query, opened)
-        main = self._text_query(query)
+        main = self._text_query(query, searcher)
         if not filters:
             return main
         return tantivy.Query.boolean_query(
@@ -490,7 +542,7 @@ class TantivyBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         opened = self._index()
         searcher = opened.index.searcher()
-        compiled = self._query(query, opened)
+        compiled = self._query(query, opened, searcher)
         wanted = query.offset + query.per_page
 
         # Collapse: the first hit of each group, in order, until the page is full.
@@ -542,7 +594,7 @@ class TantivyBackend:
     def count(self, query: SearchQuery) -> int:
         opened = self._index()
         searcher = opened.index.searcher()
-        compiled = self._query(query, opened)
+        compiled = self._query(query, opened, searcher)
         aggs = searcher.aggregate(compiled, {"shared_gtins": facet_aggregations()["shared_gtins"]})
         matched = _count(searcher, compiled)
         return collapsed_total(matched, aggs)

@@ -432,3 +432,93 @@ def test_an_english_word_never_finds_its_typo_neighbours(search_backend: SearchB
     )
     found = {text: search(search_backend, text) for text in ["soap", "wallets", "strawberries", "soupe"]}
     assert found == {"soap": [1], "wallets": [3], "strawberries": [5], "soupe": [2]}
+
+
+def test_autocomplete_folds_accents_of_the_titles(indexed: SearchBackend) -> None:
+    assert (indexed.autocomplete("legu"), indexed.autocomplete("COMTE")) == (
+        ["Panier de légumes de saison"],
+        ["Comté 18 mois"],
+    )
+
+
+@pytest.mark.parametrize("typed", ["🧀🧀", "--", "x" * 1000])
+def test_autocomplete_of_no_word_is_empty(indexed: SearchBackend, typed: str) -> None:
+    assert indexed.autocomplete(typed) == []
+
+
+# -- typos: a fallback for words nothing has as typed ---------------------------------------------
+
+
+def test_a_word_no_product_has_finds_nothing(search_backend: SearchBackend) -> None:
+    search_backend.rebuild(
+        [
+            [
+                doc(
+                    1, "Coffret bien-être", "ferme", "fromagerie", 3900, description="Pour se faire du bien."
+                ),
+                doc(2, "Bière blonde", "cave", "vins", 450, in_stock=False),
+            ]
+        ]
+    )
+    search_backend.delete([2])
+    # "bien" is a typo away from the stem of "bière", not from the word: no product, no guess.
+    found = {typed: search_backend.search(SearchQuery(text=typed)) for typed in ["bière", "biere", "bieres"]}
+    assert {typed: (ids(result), result.total) for typed, result in found.items()} == {
+        "bière": ([], 0),
+        "biere": ([], 0),
+        "bieres": ([], 0),
+    }
+
+
+def test_an_exact_word_never_pulls_in_its_typo_neighbours(search_backend: SearchBackend) -> None:
+    search_backend.rebuild(
+        [
+            [
+                doc(1, "Marteau de menuisier", "cordonnerie", "chaussures", 2500),
+                doc(2, "Manteau en laine", "cordonnerie", "chaussures", 12900),
+                doc(3, "Chinon rouge 2020", "cave", "vins", 1350),
+                doc(4, "Chino en coton", "cordonnerie", "chaussures", 5900),
+            ]
+        ]
+    )
+    found = {typed: search(search_backend, typed) for typed in ["marteau", "manteau", "chinon", "chino"]}
+    assert found == {"marteau": [1], "manteau": [2], "chinon": [3], "chino": [4]}
+
+
+def test_a_real_typo_still_finds_its_products(indexed: SearchBackend) -> None:
+    # The cheeses say "fromage" in their descriptions only.
+    assert (search(indexed, "chausures")[:1], {5, 6, 7} <= set(search(indexed, "fromgae"))) == ([1], True)
+
+
+def test_a_typo_must_keep_the_first_letter(indexed: SearchBackend) -> None:
+    # One edit from "fromage" and "chaussures", but not on the first letter.
+    assert (search(indexed, "vromage"), search(indexed, "shaussures")) == ([], [])
+
+
+def test_a_word_under_seven_letters_allows_one_typo_only(search_backend: SearchBackend) -> None:
+    search_backend.rebuild([[doc(1, "Crayons de couleur", "quais", "livres", 900)]])
+    # "crayns" is one edit from "crayons"; "croyan" two from "crayon", too many at six letters.
+    assert (search(search_backend, "crayns"), search(search_backend, "croyan")) == ([1], [])
+
+
+def test_a_word_only_a_replaced_copy_had_falls_back_to_typos(search_backend: SearchBackend) -> None:
+    search_backend.upsert([doc(1, "Bottes de pluie", "cordonnerie", "chaussures", 3900)])
+    search_backend.upsert([doc(1, "Bottes de neige", "cordonnerie", "chaussures", 4900)])
+    search_backend.upsert([doc(2, "Plume d'oie", "quais", "livres", 1900)])
+    # No product says "pluie" any more: it is a typo of "plume", not an exact word with no product.
+    assert search(search_backend, "pluie") == [2]
+
+
+def test_near_me_a_word_sold_only_further_away_finds_nothing_nearby(search_backend: SearchBackend) -> None:
+    search_backend.rebuild(
+        [
+            [
+                doc(1, "Pain de campagne", "ferme", "fromagerie", 450),
+                doc(2, "La paix des braves", "quais", "livres", 1900),
+                doc(3, "Main de Fatma", "quais", "livres", 2500),
+            ]
+        ]
+    )
+    nearby = SearchQuery(text="pain", near=CENTRE, within_km=1.0, sort="distance")
+    # Bread is sold 7 km away: nearby, "paix" and "main" are not taken for it.
+    assert (ids(search_backend.search(nearby)), search(search_backend, "pain")) == ([], [1])

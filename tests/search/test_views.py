@@ -67,10 +67,11 @@ def test_following_a_facet_narrows_to_its_count(client: Client, town: dict[str, 
 
 
 def test_facets_are_plain_links_that_keep_the_query(client: Client, town: dict[str, object]) -> None:
-    page = client.get("/recherche?q=fromage").get_data(as_text=True)
+    # No product says "fromage" here: the shop and the category say "fromagerie".
+    page = client.get("/recherche?q=fromagerie").get_data(as_text=True)
     links = [html.unescape(url) for url, _label, _count in FACET.findall(page)]
     assert len(links) >= 3, "category, shop, price and more facets are links"
-    assert all("q=fromage" in link for link in links)
+    assert all("q=fromagerie" in link for link in links)
 
 
 def test_a_typo_finds_the_product(client: Client, town: dict[str, object]) -> None:
@@ -133,7 +134,18 @@ def test_corrections_are_said(client: Client, town: dict[str, object]) -> None:
 
 def test_autocomplete_answers_json(client: Client, town: dict[str, object]) -> None:
     response = client.get("/recherche/suggestions?q=crot")
-    assert response.get_json() == {"query": "crot", "suggestions": ["Crottin de Chavignol"]}
+    assert response.get_json() == {
+        "query": "crot",
+        "suggestions": [
+            {"text": "crottin", "kind": "word", "label": "Recherche", "url": "/recherche?q=crottin"},
+            {
+                "text": "Crottin de Chavignol",
+                "kind": "product",
+                "label": "Produit",
+                "url": "/recherche?q=Crottin+de+Chavignol",
+            },
+        ],
+    }
 
 
 def test_autocomplete_ignores_a_single_letter(client: Client, town: dict[str, object]) -> None:
@@ -163,3 +175,96 @@ def test_an_unknown_code_offers_no_correction(client: Client, town: dict[str, ob
     # Dropping the code would find the crottin: a code is exact, so nothing stands in for it.
     page = client.get("/recherche?q=crottin+9780306406157").get_data(as_text=True)
     assert ("Aucun produit ne correspond." in page, "Essayez plutôt" in page) == (True, False)
+
+
+# -- suggestions of every kind ------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fresh_suggestions(app: Flask) -> None:
+    """Each test's shops and products, not those a previous test left in the per-process cache."""
+    app.extensions.pop("search_suggestions", None)
+
+
+@pytest.fixture
+def pantry(app: Flask, town: dict[str, object]) -> dict[str, object]:
+    """The town, with a dairy whose products say "fromage" and "crème" only in their descriptions."""
+    dairy = CategoryFactory(slug="cremerie", name="Crèmerie")
+    shop = ShopFactory(slug="la-fromagerie-du-marche", name="La Fromagerie du Marché", category=dairy)
+    made = dict(town)
+    made["cream"] = ProductFactory(
+        shop=shop, category=dairy, title="Crème fraîche d'Isigny", description="Crème crue, 20 cl."
+    )
+    for name in ("Brie de Meaux", "Saint-Nectaire", "Reblochon"):
+        made[name] = ProductFactory(
+            shop=shop, category=dairy, title=name, description=f"{name}, fromage au lait de vache."
+        )
+    with app.app_context():
+        tasks.drain()
+    return made
+
+
+def suggested(client: Client, typed: str) -> list[tuple[str, str]]:
+    response = client.get("/recherche/suggestions", query_string={"q": typed})
+    assert response.status_code == 200
+    return [(item["kind"], item["text"]) for item in response.get_json()["suggestions"]]
+
+
+def test_fro_suggests_the_category_the_shops_and_the_word(client: Client, pantry: dict[str, object]) -> None:
+    assert suggested(client, "fro") == [
+        ("category", "Fromagerie"),
+        ("shop", "La Fromagerie du Marché"),
+        ("shop", "Fromagerie des Halles"),
+        ("word", "fromage"),
+    ]
+
+
+def test_suggestions_ignore_accents(client: Client, pantry: dict[str, object]) -> None:
+    assert suggested(client, "crem") == [
+        ("category", "Crèmerie"),
+        ("word", "crème"),
+        ("product", "Crème fraîche d'Isigny"),
+    ]
+
+
+def test_a_shop_prefix_suggests_its_storefront(client: Client, pantry: dict[str, object]) -> None:
+    response = client.get("/recherche/suggestions?q=librairie 1")
+    assert [(item["kind"], item["text"], item["url"]) for item in response.get_json()["suggestions"]] == [
+        ("shop", "Librairie 1", "/boutiques/librairie-1")
+    ]
+
+
+def test_a_category_prefix_suggests_its_page(client: Client, pantry: dict[str, object]) -> None:
+    response = client.get("/recherche/suggestions?q=LIVR")
+    assert response.get_json()["suggestions"] == [
+        {"text": "Livres", "kind": "category", "label": "Catégorie", "url": "/categories/livres"}
+    ]
+
+
+def test_suggestions_come_once_and_at_most_eight(client: Client, pantry: dict[str, object]) -> None:
+    for number in range(12):
+        ProductFactory(title=f"Fromage frais {number}", description="Fromage frais.")
+    with client.application.app_context():
+        tasks.drain()
+    found = suggested(client, "fr")
+    assert (len(found), len({text.casefold() for _kind, text in found})) == (8, 8)
+
+
+@pytest.mark.parametrize("typed", ["", "f", "é", "x" * 1000, "🧀🧀", "🧀 " * 400, "%%", "- '"])
+def test_odd_input_suggests_nothing_and_never_fails(
+    client: Client, pantry: dict[str, object], typed: str
+) -> None:
+    response = client.get("/recherche/suggestions", query_string={"q": typed})
+    assert (response.status_code, response.get_json()["suggestions"]) == (200, [])
+
+
+def test_a_plural_is_not_suggested_beside_its_singular(client: Client, pantry: dict[str, object]) -> None:
+    ProductFactory(title="Plateau apéritif", description="Trois fromages affinés.")
+    with client.application.app_context():
+        tasks.drain()
+    assert [text for kind, text in suggested(client, "froma") if kind == "word"] == ["fromage"]
+
+
+def test_words_complete_only_a_single_word(client: Client, pantry: dict[str, object]) -> None:
+    # "fromage" is no completion of "lait fro": no product title has both, so nothing is suggested.
+    assert suggested(client, "lait fro") == []
