@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
@@ -40,7 +39,7 @@ def list_webhooks(backend: Backend, request: Request, args: dict[str, str]) -> R
 
 
 def add_webhook(backend: Backend, request: Request, args: dict[str, str]) -> Response:
-    body = _json(request)
+    body = p.json_body(request)
     url, secret, events = body.get("url"), body.get("secret"), body.get("events", ["*"])
     if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
         raise ApiError(400, "url must be an http(s) URL", param="url")
@@ -72,7 +71,7 @@ def complete(backend: Backend, request: Request, args: dict[str, str]) -> Respon
 
 
 def requirements(backend: Backend, request: Request, args: dict[str, str]) -> Response:
-    body = _json(request)
+    body = p.json_body(request)
     now = backend.state.now()
     account = accounts.change(
         backend, args["account"], lambda a: accounts.set_requirements(a, body, now), DASHBOARD
@@ -82,7 +81,7 @@ def requirements(backend: Backend, request: Request, args: dict[str, str]) -> Re
 
 def authenticate(backend: Backend, request: Request, args: dict[str, str]) -> Response:
     """As if the cardholder went through the 3-D Secure page: ``{"success": true}`` (default) or false."""
-    body = _json(request)
+    body = p.json_body(request)
     p.check_known(body, ("success",))
     success = p.boolean(body.get("success", True), "success")
     intent = payment_intents.authenticate(backend, args["intent"], success=success, request=DASHBOARD)
@@ -114,12 +113,3 @@ ROUTES = [
     *disputes.CONTROL_ROUTES,  # disputes won or lost, their fee
     *payouts.CONTROL_ROUTES,  # payouts the bank returns
 ]
-
-
-def _json(request: Request) -> dict[str, Any]:
-    if not request.get_data():
-        return {}
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "The body must be a JSON object")
-    return body

@@ -23,14 +23,13 @@ from werkzeug.wrappers import Request, Response
 from devtools.stripe_emulator import balances
 from devtools.stripe_emulator import params as p
 from devtools.stripe_emulator.core import DASHBOARD, Backend
-from devtools.stripe_emulator.errors import ApiError
 from devtools.stripe_emulator.resources.transfers import FAILURE_MESSAGES
 from devtools.stripe_emulator.routing import WebRoute, json_response
 from devtools.stripe_emulator.state import CardPricing, TransferFailureRecord
 
 
 def platform_balance(backend: Backend, request: Request, args: dict[str, str]) -> Response:
-    body = _json(request)
+    body = p.json_body(request)
     p.check_known(body, ("available", "currency"))
     currency = _currency(body, balances.PLATFORM_CURRENCY)
     target = _available(body)
@@ -38,7 +37,7 @@ def platform_balance(backend: Backend, request: Request, args: dict[str, str]) -
 
 
 def account_balance(backend: Backend, request: Request, args: dict[str, str]) -> Response:
-    body = _json(request)
+    body = p.json_body(request)
     p.check_known(body, ("available", "currency"))
     state = backend.state
     with state.lock:
@@ -51,7 +50,7 @@ def account_balance(backend: Backend, request: Request, args: dict[str, str]) ->
 
 
 def payout(backend: Backend, request: Request, args: dict[str, str]) -> Response:
-    body = _json(request)
+    body = p.json_body(request)
     p.check_known(body, ("amount", "currency"))
     state = backend.state
     with state.lock:
@@ -62,7 +61,7 @@ def payout(backend: Backend, request: Request, args: dict[str, str]) -> Response
 
 
 def fees(backend: Backend, request: Request, args: dict[str, str]) -> Response:
-    body = _json(request)
+    body = p.json_body(request)
     p.check_known(body, ("card_fee_bps", "card_fee_fixed_cents"))
     state = backend.state
     with state.lock:
@@ -78,7 +77,7 @@ def fees(backend: Backend, request: Request, args: dict[str, str]) -> Response:
 
 
 def fail_transfers(backend: Backend, request: Request, args: dict[str, str]) -> Response:
-    body = _json(request)
+    body = p.json_body(request)
     p.check_known(body, ("code", "count", "message", "status"))
     state = backend.state
     with state.lock:
@@ -126,12 +125,3 @@ def _currency(body: dict[str, Any], default: str) -> str:
     if not isinstance(currency, str) or not re.fullmatch(r"[a-z]{3}", currency):
         raise p.invalid_param("currency", f"Invalid currency: {currency}.")
     return currency
-
-
-def _json(request: Request) -> dict[str, Any]:
-    if not request.get_data():
-        return {}
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "The body must be a JSON object")
-    return body

@@ -13,6 +13,8 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import parse_qsl
 
+from werkzeug.wrappers import Request
+
 from devtools.stripe_emulator.errors import ApiError, invalid_param, missing_param, unknown_param
 
 Params = dict[str, Any]
@@ -163,3 +165,13 @@ def merge_metadata(current: dict[str, str], given: Params | None) -> dict[str, s
     if len(merged) > 50:
         raise invalid_param("metadata", "You can have up to 50 metadata keys.")
     return merged
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The JSON object a test-control request sends (an empty body is an empty object)."""
+    if not request.get_data():
+        return {}
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "The body must be a JSON object")
+    return body

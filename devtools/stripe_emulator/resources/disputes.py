@@ -301,7 +301,7 @@ ROUTES = [
 
 
 def control_close(backend: Backend, request: Request, args: dict[str, str]) -> Response:
-    body = _json(request)
+    body = p.json_body(request)
     p.check_known(body, ("status",))
     status = body.get("status")
     if status not in ("won", "lost"):
@@ -315,7 +315,7 @@ def control_close(backend: Backend, request: Request, args: dict[str, str]) -> R
 
 def control_dispute(backend: Backend, request: Request, args: dict[str, str]) -> Response:
     """A succeeded charge disputed now (the test card disputes at once; this, after a transfer)."""
-    p.check_known(_json(request), ())
+    p.check_known(p.json_body(request), ())
     state = backend.state
     with state.lock:
         charge = state.charges.get(args["charge"], param="charge")
@@ -325,7 +325,7 @@ def control_dispute(backend: Backend, request: Request, args: dict[str, str]) ->
 
 
 def control_settings(backend: Backend, request: Request, args: dict[str, str]) -> Response:
-    body = _json(request)
+    body = p.json_body(request)
     p.check_known(body, ("fee", "fee_returned_on_win"))
     state = backend.state
     with state.lock:
@@ -345,12 +345,3 @@ CONTROL_ROUTES = [
     WebRoute("POST", "/_emulator/disputes/<dispute>/close", control_close),
     WebRoute("POST", "/_emulator/charges/<charge>/dispute", control_dispute),
 ]
-
-
-def _json(request: Request) -> dict[str, Any]:
-    if not request.get_data():
-        return {}
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "The body must be a JSON object")
-    return body
