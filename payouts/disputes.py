@@ -49,7 +49,7 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.orders.models import Order, VendorOrder, VendorOrderStatus
 from app.urls import external_url
-from payouts import gateway, ledger
+from payouts import gateway, ledger, services
 from payouts.commission import given_back
 from payouts.ledger import Line
 from payouts.models import (
@@ -333,15 +333,7 @@ def _send_back(dispute: Dispute, part_row: DisputePart, key: str) -> None:
         log.warning("dispute won: transfer back for vendor order %d failed: %s", part.id, error)
         return
     part_row.returned_transfer_id = result.id
-    ledger.post(
-        f"{key}-returned-transfer",
-        TransactionKind.TRANSFER,
-        [Line(ledger.available(part.shop_id), result.amount), Line(ledger.STRIPE, -result.amount)],
-        shop_id=part.shop_id,
-        vendor_order_id=part.id,
-        stripe_id=result.id,
-        memo=part.order.number,
-    )
+    services.record_transfer(part, f"{key}-returned-transfer", result.id, result.amount)
 
 
 def _commission_back(part: VendorOrder, share: int) -> tuple[int, int]:

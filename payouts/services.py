@@ -492,13 +492,18 @@ def pay_out(vendor_order_id: int) -> ShopTransfer | None:
     transfer.stripe_transfer_id = result.id
     transfer.transferred_at = utcnow()
     transfer.last_error = ""
+    record_transfer(part, f"vendor-order-{part.id}-transfer", result.id, result.amount)
+    return transfer
+
+
+def record_transfer(part: VendorOrder, key: str, stripe_transfer_id: str, amount_cents: int) -> None:
+    """Money sent to the part's shop on Stripe: out of the platform's balance and of what the shop is due."""
     ledger.post(
-        f"vendor-order-{part.id}-transfer",
+        key,
         TransactionKind.TRANSFER,
-        [Line(ledger.available(part.shop_id), result.amount), Line(ledger.STRIPE, -result.amount)],
+        [Line(ledger.available(part.shop_id), amount_cents), Line(ledger.STRIPE, -amount_cents)],
         shop_id=part.shop_id,
         vendor_order_id=part.id,
-        stripe_id=result.id,
+        stripe_id=stripe_transfer_id,
         memo=part.order.number,
     )
-    return transfer
