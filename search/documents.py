@@ -23,9 +23,8 @@ from app.reviews.models import RatingSubject, RatingSummary
 from vendors.models import Shop
 
 # Attribute keys whose values are searchable facts ("cuir", "chèvre", "3-6 ans", "Loire"). Author
-# names are facts too: people search for them.
+# names are facts too: people search for them. The kind has a field of its own.
 FACT_KEYS = (
-    "kind",
     "material",
     "color",
     "colors",
@@ -69,6 +68,8 @@ class ProductDocument:
     # The collapse key: the same GTIN (a book at three bookshops) is one product for the shopper.
     group: str = ""
     review_count: int = 0
+    # What the product is within its category ("fromage", "viennoiserie"): related products share it.
+    kind: str = ""
     rank_weight: float = field(default=0.0)
     # The sort "best rated": the average to the hundredth, then the number of reviews.
     rating_rank: int = field(default=0)
@@ -104,7 +105,7 @@ def rating_rank(rating: float, review_count: int) -> int:
 
 def spelling_words(document: ProductDocument) -> list[str]:
     """The texts whose words "did you mean" may propose: titles, facts, categories, shops."""
-    return [document.title, *document.facts, *document.category_names, document.shop_name]
+    return [document.title, document.kind, *document.facts, *document.category_names, document.shop_name]
 
 
 def _facts(attributes: dict[str, Any]) -> list[str]:
@@ -114,6 +115,11 @@ def _facts(attributes: dict[str, Any]) -> list[str]:
         values = value if isinstance(value, list) else [value]
         facts.extend(str(item) for item in values if item not in (None, ""))
     return facts
+
+
+def _kind(attributes: dict[str, Any]) -> str:
+    value = attributes.get("kind")
+    return str(value).strip().lower()[:80] if isinstance(value, str | int) else ""
 
 
 def _labels(attributes: dict[str, Any]) -> list[str]:
@@ -134,6 +140,7 @@ def build(product: Product, rating: float = 0.0, review_count: int = 0) -> Produ
         title=product.title,
         description=plain_text(product.description, limit=DESCRIPTION_LIMIT),
         facts=_facts(product.attributes or {}),
+        kind=_kind(product.attributes or {}),
         labels=_labels(product.attributes or {}),
         category=product.category.slug,
         category_path=[category.slug for category in path],

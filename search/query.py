@@ -268,6 +268,9 @@ class Hit:
     title_html: str  # the title, HTML-escaped, with <mark> around the matched words
     shop_count: int = 1  # shops offering the same GTIN among the results
     distance_km: float | None = None
+    # Not a match of the words: a product of the category the matches agree on, after them on the
+    # first page. The total and the facets count the matches only.
+    related: bool = False
 
 
 @dataclass(frozen=True)

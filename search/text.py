@@ -12,6 +12,7 @@ import functools
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
@@ -26,15 +27,24 @@ _ELISION = re.compile(r"^(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)['’]
 MAX_WORDS = 12
 
 
+# "à" typed without its accent: the French list has it only with one.
+FOLDED_STOP_WORDS = ("a",)
+
+
 @functools.cache
 def french_analyzer() -> tantivy.TextAnalyzer:
-    """Elision (through the simple tokenizer and the stop words), lower case, folding, stemming."""
+    """Elision (through the simple tokenizer and the stop words), lower case, stop words, folding,
+    stemming."""
+    # Stop words are dropped before folding ("à", "où" would become "a", "ou") and after it (the list
+    # spells some without accents: "ou" for "où" typed without one).
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stopword("french"))
         .filter(tantivy.Filter.ascii_fold())
         .filter(tantivy.Filter.stopword("french"))
+        .filter(tantivy.Filter.custom_stopword(list(FOLDED_STOP_WORDS)))
         .filter(tantivy.Filter.stemmer("french"))
         .build()
     )
@@ -135,12 +145,18 @@ def _english_forms(word: str) -> list[str]:
     return forms
 
 
-def _translated(typed: list[str]) -> list[str | tuple[str, ...]]:
+# One unit of a query after translation: a typed word, or what one lexicon entry put into French
+# (several French words in French order, or one group of alternatives).
+_Unit = tuple[list[str | tuple[str, ...]], bool]
+
+
+def _translated(typed: list[str]) -> list[_Unit]:
     """The typed words with English words and phrases put into French, the longest phrase first: a
     French word replaces its English one (so the English word's typo neighbours never match, "soap"
-    finding "soupe"), several French words come as one group of alternatives."""
+    finding "soupe"), several French words come as one group of alternatives. Each unit says whether
+    it came from the lexicon."""
     table = lexicon()
-    result: list[str | tuple[str, ...]] = []
+    result: list[_Unit] = []
     index = 0
     while index < len(typed):
         for size in range(min(LEXICON_PHRASE_WORDS, len(typed) - index), 0, -1):
@@ -148,13 +164,13 @@ def _translated(typed: list[str]) -> list[str | tuple[str, ...]]:
             if french is not None:
                 break
         else:
-            result.append(typed[index])
+            result.append(([typed[index]], False))
             index += 1
             continue
         if len(french) == 1:
-            result.extend(words(french[0]))
+            result.append((list(words(french[0])), True))
         elif french:
-            result.append(french)
+            result.append(([french], True))
         index += size
     return result
 
@@ -169,30 +185,132 @@ def _lookup(table: dict[str, tuple[str, ...]], phrase: list[str]) -> tuple[str, 
     return None
 
 
-def groups(text: str) -> list[tuple[str, ...]]:
-    """What a query asks for: one group per meaningful word (or two-word phrase with synonyms), each
-    matched by any of its alternatives. "roman policier bd" -> [("polar", "policier"), ("bd", ...)].
-    English words are first put into French, so both backends match them as French words."""
-    typed = _translated([word for word in words(text) if _fold_word(word) not in QUERY_NOISE])
+# French adjectives that come before the noun they describe ("petit pain", "vieux rhum"): never the
+# head of a query when a word follows them.
+_BEFORE_NOUN = frozenset(
+    [
+        "petit",
+        "petite",
+        "petits",
+        "petites",
+        "grand",
+        "grande",
+        "grands",
+        "grandes",
+        "gros",
+        "grosse",
+        "beau",
+        "belle",
+        "beaux",
+        "bel",
+        "bon",
+        "bonne",
+        "bons",
+        "bonnes",
+        "vieux",
+        "vieille",
+        "vieil",
+        "jeune",
+        "joli",
+        "jolie",
+        "jolis",
+        "jolies",
+        "nouveau",
+        "nouvelle",
+        "nouveaux",
+        "mini",
+        "vrai",
+        "vraie",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """A query's groups (one per meaningful word or two-word phrase, each matched by any of its
+    alternatives) and which of them is its head noun: the word a product must have when another may
+    be left out ("tomates" in "tomates bio", "bague" in "gold ring")."""
+
+    groups: list[tuple[str, ...]]
+    head: int = 0
+
+
+def analyse(text: str) -> Analysed:
+    """What a query asks for. "roman policier bd" -> [("polar", "policier"), ("bd", ...)]. English
+    words are first put into French, so both backends match them as French words.
+
+    The head is the first noun in French order (French puts the noun first: "fromage de chèvre",
+    "pull laine"), past a leading adjective ("petit pain"); when several English words were each put
+    into French ("organic honey"), English order puts the noun last."""
+    units = _translated([word for word in words(text) if _fold_word(word) not in QUERY_NOISE])
+    typed: list[tuple[str | tuple[str, ...], int]] = [
+        (item, number) for number, (items, _english) in enumerate(units) for item in items
+    ]
     found: list[tuple[str, ...]] = []
+    unit_of: list[int] = []
     index = 0
     while index < len(typed):
-        item = typed[index]
+        item, unit = typed[index]
         if isinstance(item, tuple):
             alternatives = (alt for word in item for alt in SYNONYMS.get(_fold_word(word), (word,)))
             found.append(tuple(dict.fromkeys(alternatives)))
+            unit_of.append(unit)
             index += 1
             continue
-        following = typed[index + 1] if index + 1 < len(typed) else None
+        following = typed[index + 1][0] if index + 1 < len(typed) else None
         if isinstance(following, str):
             pair = f"{_fold_word(item)} {_fold_word(following)}"
             if pair in SYNONYMS:
                 found.append(SYNONYMS[pair])
+                unit_of.append(unit)
                 index += 2
                 continue
         found.append(SYNONYMS.get(_fold_word(item), (item,)))
+        unit_of.append(unit)
         index += 1
-    return found
+    return Analysed(found, _head(found, unit_of, [english for _items, english in units]))
+
+
+def _head(found: list[tuple[str, ...]], unit_of: list[int], english: list[bool]) -> int:
+    if len(found) <= 1:
+        return 0
+    translated = [unit for unit, is_english in enumerate(english) if is_english]
+    if len(translated) >= 2:
+        return unit_of.index(translated[-1])
+    for position, alternatives in enumerate(found[:-1]):
+        word = _fold_word(alternatives[0])
+        if word not in _BEFORE_NOUN and not is_number(alternatives[0]):
+            return position
+    return len(found) - 1
+
+
+_NUMBER = re.compile(r"[\d\-.,/]+[xX]?")
+
+
+def is_number(word: str) -> bool:
+    """A number, a quantity or a mistyped code ("2", "3-6", "2-07-061275-1"): no product may need it."""
+    return bool(_NUMBER.fullmatch(word))
+
+
+def groups(text: str) -> list[tuple[str, ...]]:
+    """The groups of ``analyse``: one per meaningful word or phrase, each a tuple of alternatives."""
+    return analyse(text).groups
+
+
+def title_head(title: str) -> str:
+    """The first meaningful word of a title: what the product is ("Robe portefeuille" is a robe)."""
+    meaningful = [word for word in words(title) if _fold_word(word) not in _BEFORE_NOUN]
+    return meaningful[0] if meaningful else ""
+
+
+def singular_forms(text: str) -> list[str]:
+    """The folded words of a text without a plural "s" or "x": the exact form a stemmer may merge
+    with another word ("fraises" and "frais" share the stem "frais", not this form)."""
+    return [_singular(token) for token in folded(text)]
+
+
+def _singular(token: str) -> str:
+    return token[:-1] if len(token) > 3 and token[-1] in "sx" else token
 
 
 def stems(word: str) -> list[str]:

@@ -8,6 +8,8 @@ boosts, how many words must match, the facets.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,28 +26,94 @@ from search.query import (
     price_range_key,
 )
 
-# Field boosts: a word in the title counts most, then the product's facts (material, colour, labels,
-# age, author), its category and shop, then its description.
-FIELD_BOOSTS = {
-    "title": 3.0,
+# How a product is scored for a query, the same in both backends. Each query word scores once: the
+# weight of the best field it is found in (plus a fifth of the others') times its rarity over the
+# whole catalogue (one idf across fields, so a rare incidental word in a description never beats a
+# common label). The field weights say what a word there tells of the product: a title's first word
+# is what the product is ("Robe portefeuille" is a dress), then its kind and category, the rest of
+# its title and its labels, its facts (material, colour, author), its description, and last its shop.
+FIELD_WEIGHTS = {
+    "title_head": 4.0,
+    "labels_text": 3.5,
+    "kind_text": 3.0,
+    "category_names": 3.0,
+    "title": 2.5,
     "facts": 2.0,
-    "labels_text": 2.5,
-    "category_names": 1.5,
-    "shop_name": 1.0,
     "description": 0.7,
+    "shop_name": 0.5,
 }
-# A word matched only with a typo counts this much of an exact match (tantivy scores fuzzy matches
-# as a constant of this size, Elasticsearch boosts its fuzzy clause by it).
-FUZZY_WEIGHT = 0.4
-# Of the words of one query, the best-matching field counts fully and the others a little.
 TIE_BREAKER = 0.2
+# A word matched only with a typo counts this much of an exact match, as if found in a title (the
+# words of titles, facts, categories and shops are compared as one list) or in a description.
+FUZZY_WEIGHT = 0.4
+TYPO_NAMED_WEIGHT = FIELD_WEIGHTS["title"]
+# The word as typed in the title, a plural aside: "fraises" is not "frais", which stems the same.
+EXACT_FORM_WEIGHT = 0.1 * FIELD_WEIGHTS["title"]
+# Shorter titles first among equals ("Comté 18 mois" before "Comté fruité affiné 18 mois"): the
+# title's BM25 score, scaled down to a tie-breaker.
+TITLE_BM25_BOOST = 0.05
+# Tiers: products with every word, then those with the head noun, then related ones. Word scores stay
+# far below these steps (a query has at most twelve words).
+ALL_WORDS_SCORE = 1000.0
+HEAD_SCORE = 100.0
+# Every word of the query in the title.
+TITLE_ALL_WORDS_SCORE = 2.0
+# Among equals, what is in stock and well rated first.
+IN_STOCK_SCORE = 0.5
+RATING_SCORES = ((4.5, 0.3), (4.0, 0.2), (3.0, 0.1))
+# Related products: when a search finds fewer than a page, the categories (and kinds) the best hits
+# agree on bring their other products after the matches, scored by how much the hits agree.
+RELATED_BELOW = 24
+RELATED_FROM_TOP = 5
+RELATED_MIN_SHARE = 0.4
+RELATED_CATEGORY_SCORE = 1.0
+RELATED_KIND_SCORE = 1.0
+
+
+def idf(matching: int, total: int) -> float:
+    """A word's rarity over the whole catalogue (BM25's idf): found in few products, it says more."""
+    matching = min(max(matching, 0), total)
+    return math.log(1.0 + (total - matching + 0.5) / (matching + 0.5))
+
+
+@dataclass(frozen=True)
+class Related:
+    """What the best hits agree on: categories, and kinds within a category, with their shares."""
+
+    categories: tuple[tuple[str, float], ...] = ()
+    kinds: tuple[tuple[str, str, float], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.categories)
+
+
+def related_to(top: list[tuple[str, str]]) -> Related:
+    """From the (category, kind) of a search's best hits, best first, the related products to add."""
+    top = top[:RELATED_FROM_TOP]
+    if not top:
+        return Related()
+    categories = Counter(category for category, _kind in top)
+    kinds = Counter((category, kind) for category, kind in top if kind)
+    return Related(
+        tuple(
+            (category, count / len(top))
+            for category, count in categories.most_common()
+            if count / len(top) >= RELATED_MIN_SHARE
+        ),
+        tuple(
+            (category, kind, count / len(top))
+            for (category, kind), count in kinds.most_common()
+            if count / len(top) >= RELATED_MIN_SHARE
+        ),
+    )
+
+
+def wants_related(query: SearchQuery, matched: int) -> bool:
+    """Related products fill a page of relevance-ordered results that the words alone do not."""
+    return query.effective_sort == "relevance" and not query.code and 0 < matched < RELATED_BELOW
+
+
 FACET_SIZES = {"category": 60, "shop": 40, "labels": 20, "delivery": 4}
-
-
-def required_words(count: int) -> int:
-    """How many of the query's words a product must match: all of one or two, all but one beyond
-    ("vin rouge bio" still finds a red wine that is not organic, ranked below the organic ones)."""
-    return count if count <= 2 else count - 1
 
 
 def facet_aggregations() -> dict[str, Any]:

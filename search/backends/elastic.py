@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
@@ -18,16 +19,30 @@ from markupsafe import escape
 
 from search import text
 from search.backends import (
-    FIELD_BOOSTS,
+    ALL_WORDS_SCORE,
+    EXACT_FORM_WEIGHT,
+    FIELD_WEIGHTS,
     FUZZY_WEIGHT,
+    HEAD_SCORE,
+    IN_STOCK_SCORE,
+    RATING_SCORES,
+    RELATED_CATEGORY_SCORE,
+    RELATED_FROM_TOP,
+    RELATED_KIND_SCORE,
     TIE_BREAKER,
+    TITLE_ALL_WORDS_SCORE,
+    TITLE_BM25_BOOST,
+    TYPO_NAMED_WEIGHT,
     IndexStatus,
+    Related,
     collapsed_total,
     distinct_titles,
     facet_aggregations,
     facets_from,
+    idf,
     offer_counts,
-    required_words,
+    related_to,
+    wants_related,
 )
 from search.documents import ProductDocument, spelling_words
 from search.query import MAX_RESULT_WINDOW, Hit, SearchQuery, SearchResult
@@ -44,6 +59,7 @@ SETTINGS: dict[str, Any] = {
         "filter": {
             "french_elision": {"type": "elision", "articles_case": True, "articles": ELISION_ARTICLES},
             "french_stop": {"type": "stop", "stopwords": "_french_"},
+            "folded_stop": {"type": "stop", "stopwords": list(text.FOLDED_STOP_WORDS)},
             "french_stemmer": {"type": "stemmer", "language": "light_french"},
             "autocomplete_edges": {"type": "edge_ngram", "min_gram": 1, "max_gram": 20},
         },
@@ -51,7 +67,15 @@ SETTINGS: dict[str, Any] = {
             "french_text": {
                 "char_filter": ["apostrophe"],
                 "tokenizer": "standard",
-                "filter": ["french_elision", "lowercase", "asciifolding", "french_stop", "french_stemmer"],
+                "filter": [
+                    "french_elision",
+                    "lowercase",
+                    "french_stop",
+                    "asciifolding",
+                    "french_stop",
+                    "folded_stop",
+                    "french_stemmer",
+                ],
             },
             "folded": {
                 "char_filter": ["apostrophe"],
@@ -76,8 +100,12 @@ MAPPINGS: dict[str, Any] = {
             **FRENCH,
             "fields": {"prefix": {"type": "text", "analyzer": "autocomplete", "search_analyzer": "folded"}},
         },
+        "title_head": FRENCH,
+        "title_singular": {"type": "text", "analyzer": "folded"},
         "description": FRENCH,
         "facts": FRENCH,
+        "kind": {"type": "keyword"},
+        "kind_text": FRENCH,
         "labels": {"type": "keyword"},
         "labels_text": FRENCH,
         "category": {"type": "keyword"},
@@ -109,10 +137,51 @@ def _source(document: ProductDocument) -> dict[str, Any]:
     source = document.to_dict()
     source["labels_text"] = source["labels"]
     source["spelling"] = spelling_words(document)
+    source["title_head"] = text.title_head(document.title)
+    source["title_singular"] = " ".join(text.singular_forms(document.title))
+    source["kind_text"] = document.kind
     lat, lon = source.pop("lat"), source.pop("lon")
     if lat is not None and lon is not None:
         source["location"] = {"lat": lat, "lon": lon}
     return source
+
+
+def _constant(query: dict[str, Any], score: float) -> dict[str, Any]:
+    return {"constant_score": {"filter": query, "boost": score}}
+
+
+def _any_of(queries: list[dict[str, Any]]) -> dict[str, Any]:
+    return queries[0] if len(queries) == 1 else {"bool": {"should": queries}}
+
+
+@dataclass(frozen=True)
+class _Word:
+    """One word (or group of alternatives) of a query: where it is found, how it scores, whether it
+    is in the title, and how to mark it there. All None for a word of stop words only."""
+
+    anywhere: dict[str, Any] | None
+    scored: dict[str, Any] | None
+    in_title: dict[str, Any] | None
+    highlight: dict[str, Any] | None
+    typo: bool = False  # found only with a typo
+
+    @classmethod
+    def either(cls, words: list[_Word]) -> _Word:
+        """Alternatives ("polar" or "policier"): found by any, scored by the best."""
+        if len(words) == 1:
+            return words[0]
+        titles = [word.in_title for word in words if word.in_title is not None]
+        return cls(
+            _any_of([word.anywhere for word in words if word.anywhere is not None]),
+            {"dis_max": {"queries": [word.scored for word in words if word.scored is not None]}},
+            _any_of(titles) if titles else None,
+            _any_of([word.highlight for word in words if word.highlight is not None]),
+            typo=all(word.typo for word in words),
+        )
+
+
+# What must match, what scores, what to highlight (see ``_text_clauses``).
+_Clauses = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]
 
 
 class ElasticsearchBackend:
@@ -126,20 +195,14 @@ class ElasticsearchBackend:
     # -- reading ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _exact_match(word: str) -> dict[str, Any]:
-        return {
-            "multi_match": {
-                "query": word,
-                "type": "best_fields",
-                "fields": [f"{name}^{boost}" for name, boost in FIELD_BOOSTS.items()],
-                "tie_breaker": TIE_BREAKER,
-                "operator": "and",
-                "zero_terms_query": "all",
-            }
-        }
+    def _in_field(field: str, word: str) -> dict[str, Any]:
+        return {"match": {field: {"query": word, "operator": "and"}}}
+
+    def _exact_anywhere(self, word: str) -> dict[str, Any]:
+        return {"bool": {"should": [self._in_field(name, word) for name in FIELD_WEIGHTS]}}
 
     @staticmethod
-    def _fuzzy_match(word: str, field: str, fuzziness: str, boost: float) -> dict[str, Any]:
+    def _fuzzy_match(word: str, field: str, fuzziness: str) -> dict[str, Any]:
         return {
             "match": {
                 field: {
@@ -148,71 +211,148 @@ class ElasticsearchBackend:
                     "fuzziness": fuzziness,
                     "prefix_length": text.TYPO_PREFIX,
                     "max_expansions": 50,
-                    "boost": boost,
                 }
             }
         }
 
-    def _typo_match(self, word: str) -> dict[str, Any]:
+    def _typo_fields(self, word: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The word with a typo: compared as typed (folded) with the words of titles, facts,
         categories and shops (the spelling field is not stemmed), stem to stem with descriptions."""
-        return {
-            "dis_max": {
-                "queries": [
-                    self._fuzzy_match(word, "spelling", text.TYPO_FUZZINESS, FIELD_BOOSTS["title"]),
-                    self._fuzzy_match(
-                        word, "description", text.TYPO_STEM_FUZZINESS, FIELD_BOOSTS["description"]
-                    ),
-                ],
-                "tie_breaker": TIE_BREAKER,
-                "boost": FUZZY_WEIGHT,
-            }
-        }
+        return (
+            self._fuzzy_match(word, "spelling", text.TYPO_FUZZINESS),
+            self._fuzzy_match(word, "description", text.TYPO_STEM_FUZZINESS),
+        )
 
-    def _exact_words(self, words: Iterable[str]) -> set[str]:
-        """The words some product has as typed (or as their stem): one request for all of them."""
+    def _counts(self, words: Iterable[str]) -> tuple[int, dict[str, tuple[int, int]]]:
+        """The catalogue's size, and for each word how many products have it as typed (or as its
+        stem) and how many with a typo: one request for all of them."""
         wanted = list(dict.fromkeys(words))
-        if not wanted:
-            return set()
+        filters: dict[str, Any] = {}
+        for number, word in enumerate(wanted):
+            filters[f"exact{number}"] = self._exact_anywhere(word)
+            filters[f"typo{number}"] = {"bool": {"should": list(self._typo_fields(word))}}
         response = self.client.search(
             index=self.alias,
             size=0,
-            aggs={
-                "exact": {
-                    "filters": {"filters": {str(i): self._exact_match(word) for i, word in enumerate(wanted)}}
-                }
-            },
+            track_total_hits=True,
+            aggs={"words": {"filters": {"filters": filters}}} if filters else None,
         )
-        buckets = response["aggregations"]["exact"]["buckets"]
-        return {word for i, word in enumerate(wanted) if buckets[str(i)]["doc_count"]}
+        total = int(response["hits"]["total"]["value"])
+        if not filters:
+            return total, {}
+        buckets = response["aggregations"]["words"]["buckets"]
+        return total, {
+            word: (int(buckets[f"exact{n}"]["doc_count"]), int(buckets[f"typo{n}"]["doc_count"]))
+            for n, word in enumerate(wanted)
+        }
 
-    def _word_query(self, word: str, exact: set[str], highlight: bool = False) -> dict[str, Any]:
-        """One word in any field: as typed where products have it, else (worth less) with a typo."""
-        if word in exact:
-            return self._exact_match(word)
-        if highlight:
-            # Only for marking the title's words: the title field holds stems, close enough to show.
-            return self._fuzzy_match(word, "title", text.TYPO_FUZZINESS, FUZZY_WEIGHT)
-        return self._typo_match(word)
+    def _word(self, word: str, total: int, counts: dict[str, tuple[int, int]]) -> _Word | None:
+        """One typed word: what finds it and how it scores; None when nothing has it."""
+        if not any(text.stems(token) for token in text.folded(word)):
+            return _Word(None, None, None, None)  # only stop words: it asks for nothing
+        exact, typos = counts.get(word, (0, 0))
+        if exact:
+            rarity = idf(exact, total)
+            scored: list[dict[str, Any]] = [
+                {
+                    "dis_max": {
+                        "queries": [
+                            _constant(self._in_field(name, word), weight * rarity)
+                            for name, weight in FIELD_WEIGHTS.items()
+                        ],
+                        "tie_breaker": TIE_BREAKER,
+                    }
+                },
+                {"match": {"title": {"query": word, "operator": "and", "boost": TITLE_BM25_BOOST}}},
+            ]
+            singular = text.singular_forms(word)
+            if singular:
+                exact_form = self._in_field("title_singular", " ".join(singular))
+                scored.append(_constant(exact_form, EXACT_FORM_WEIGHT * rarity))
+            in_title = _any_of([self._in_field("title", word), self._in_field("title_head", word)])
+            return _Word(self._exact_anywhere(word), _any_of(scored), in_title, self._in_field("title", word))
+        if not typos:
+            return None
+        rarity = idf(typos, total) * FUZZY_WEIGHT
+        named, described = self._typo_fields(word)
+        typo_scored = {
+            "dis_max": {
+                "queries": [
+                    _constant(named, TYPO_NAMED_WEIGHT * rarity),
+                    _constant(described, FIELD_WEIGHTS["description"] * rarity),
+                ],
+                "tie_breaker": TIE_BREAKER,
+            }
+        }
+        # Only for marking the title's words: the title field holds stems, close enough to show.
+        highlight = self._fuzzy_match(word, "title", text.TYPO_FUZZINESS)
+        return _Word(_any_of([named, described]), typo_scored, None, highlight, typo=True)
 
-    def _text_query(
-        self, query: SearchQuery, exact: set[str] | None = None, highlight: bool = False
-    ) -> dict[str, Any]:
+    def _text_clauses(self, query: SearchQuery) -> _Clauses | None:
+        """What a product must match to be found (the head noun), the scores it adds up and the
+        title matches to highlight; None when a word of the query matches nothing at all."""
         if query.code:
             # A product code finds that product at every shop, whatever words come with it.
-            return {"term": {"gtin": query.code}}
-        groups = text.groups(query.text)
-        if not groups:
-            return {"match_all": {}}
-        if exact is None:
-            exact = self._exact_words(word for alternatives in groups for word in alternatives)
-        clauses = [
-            self._word_query(alternatives[0], exact, highlight)
-            if len(alternatives) == 1
-            else {"dis_max": {"queries": [self._word_query(word, exact, highlight) for word in alternatives]}}
-            for alternatives in groups
+            return {"term": {"gtin": query.code}}, [], []
+        analysed = text.analyse(query.text)
+        total, counts = self._counts(word for alternatives in analysed.groups for word in alternatives)
+        groups: list[_Word] = []
+        head: _Word | None = None
+        skipped_number = False
+        for position, alternatives in enumerate(analysed.groups):
+            found = [self._word(word, max(total, 1), counts) for word in alternatives]
+            matching = [word for word in found if word is not None and word.anywhere is not None]
+            if not matching:
+                if all(word is not None for word in found):
+                    continue  # stop words only
+                if all(map(text.is_number, alternatives)):
+                    skipped_number = True  # a number nothing has (a wrong code, a quantity)
+                    continue
+                return None
+            group = _Word.either(matching)
+            groups.append(group)
+            if position == analysed.head or head is None:
+                head = group
+        if head is None or head.anywhere is None:
+            return None if skipped_number else ({"match_all": {}}, [], [])
+        scores = [group.scored for group in groups if group.scored is not None]
+        every = [group.anywhere for group in groups if group.anywhere is not None]
+        scores.append(_constant({"bool": {"must": every}}, ALL_WORDS_SCORE))
+        scores.append(_constant(head.anywhere, HEAD_SCORE))
+        titles = [group.in_title for group in groups if group.in_title is not None]
+        if len(groups) > 1 and len(titles) == len(groups):
+            scores.append(_constant({"bool": {"must": titles}}, TITLE_ALL_WORDS_SCORE))
+        highlights = [group.highlight for group in groups if group.highlight is not None]
+        # A head noun found only with a typo stands for the query only with every other word.
+        wanted = {"bool": {"must": every}} if head.typo and len(groups) > 1 else head.anywhere
+        return wanted, scores, highlights
+
+    @staticmethod
+    def _text_query(
+        query: SearchQuery, clauses: _Clauses | None, related: Related | None = None
+    ) -> dict[str, Any]:
+        if clauses is None:
+            return {"match_none": {}}
+        wanted, scores, _highlights = clauses
+        if related:
+            near = [
+                _constant({"term": {"category": category}}, RELATED_CATEGORY_SCORE * share)
+                for category, share in related.categories
+            ] + [
+                _constant(
+                    {"bool": {"must": [{"term": {"category": category}}, {"term": {"kind": kind}}]}},
+                    RELATED_KIND_SCORE * share,
+                )
+                for category, kind, share in related.kinds
+            ]
+            wanted = {"bool": {"should": [wanted, *near]}}
+            scores = [*scores, *near]
+        scores = [
+            *scores,
+            _constant({"term": {"in_stock": True}}, IN_STOCK_SCORE),
+            *(_constant({"range": {"rating": {"gte": stars}}}, score) for stars, score in RATING_SCORES),
         ]
-        return {"bool": {"should": clauses, "minimum_should_match": required_words(len(groups))}}
+        return {"bool": {"filter": [wanted], "should": scores}}
 
     def _filters(self, query: SearchQuery) -> list[dict[str, Any]]:
         filters: list[dict[str, Any]] = []
@@ -240,17 +380,10 @@ class ElasticsearchBackend:
             )
         return filters
 
-    def _query(self, query: SearchQuery, exact: set[str] | None = None) -> dict[str, Any]:
-        scored = {
-            "function_score": {
-                "query": self._text_query(query, exact),
-                "functions": [
-                    {"field_value_factor": {"field": "rank_weight", "modifier": "ln2p", "missing": 0}}
-                ],
-                "boost_mode": "multiply",
-            }
-        }
-        return {"bool": {"must": [scored], "filter": self._filters(query)}}
+    def _query(
+        self, query: SearchQuery, clauses: _Clauses | None, related: Related | None = None
+    ) -> dict[str, Any]:
+        return {"bool": {"must": [self._text_query(query, clauses, related)], "filter": self._filters(query)}}
 
     def _sort(self, query: SearchQuery) -> list[Any]:
         sort = query.effective_sort
@@ -271,33 +404,61 @@ class ElasticsearchBackend:
             ]
         return ["_score", {"id": "asc"}]
 
+    def _search(
+        self, query: SearchQuery, clauses: _Clauses | None, related: Related | None = None
+    ) -> dict[str, Any]:
+        highlights = clauses[2] if clauses else []
+        return dict(
+            self.client.search(
+                index=self.alias,
+                query=self._query(query, clauses, related),
+                sort=self._sort(query),
+                from_=query.offset,
+                size=query.per_page,
+                # The shop count of a collapsed GTIN comes from the shared_gtins aggregation: one
+                # request, and cheaper than inner_hits, which runs a query per hit.
+                collapse={"field": "group"},
+                aggs=facet_aggregations(),
+                highlight={
+                    # The words themselves, not the scores around them, say what to highlight.
+                    "highlight_query": {"bool": {"should": highlights}} if highlights else {"match_none": {}},
+                    "encoder": "html",
+                    "pre_tags": ["<mark>"],
+                    "post_tags": ["</mark>"],
+                    "fields": {"title": {"number_of_fragments": 0}},
+                },
+                source_includes=["id", "title", "gtin", "category", "kind"],
+                track_total_hits=True,
+            )
+        )
+
+    def _related(self, query: SearchQuery, clauses: _Clauses | None, response: dict[str, Any]) -> Related:
+        """What the best hits agree on, when the words alone do not fill a page."""
+        if not wants_related(query, int(response["hits"]["total"]["value"])):
+            return Related()
+        best = response["hits"]["hits"]
+        if query.offset:
+            best = self.client.search(
+                index=self.alias,
+                query=self._query(query, clauses),
+                sort=self._sort(query),
+                size=RELATED_FROM_TOP,
+                collapse={"field": "group"},
+                source_includes=["category", "kind"],
+            )["hits"]["hits"]
+        return related_to(
+            [(raw["_source"].get("category") or "", raw["_source"].get("kind") or "") for raw in best]
+        )
+
     def search(self, query: SearchQuery) -> SearchResult:
         words = [] if query.code else text.words(query.text)
         # Which words have an exact match is asked once, for the query and its highlight.
-        groups = [] if query.code else text.groups(query.text)
-        exact = self._exact_words(word for alternatives in groups for word in alternatives)
-        response = self.client.search(
-            index=self.alias,
-            query=self._query(query, exact),
-            sort=self._sort(query),
-            from_=query.offset,
-            size=query.per_page,
-            # The shop count of a collapsed GTIN comes from the shared_gtins aggregation: one request,
-            # and cheaper than inner_hits, which runs a query per hit.
-            collapse={"field": "group"},
-            aggs=facet_aggregations(),
-            highlight={
-                # The words themselves, not the function score around them, say what to highlight.
-                "highlight_query": self._text_query(query, exact, highlight=True),
-                "encoder": "html",
-                "pre_tags": ["<mark>"],
-                "post_tags": ["</mark>"],
-                "fields": {"title": {"number_of_fragments": 0}},
-            },
-            source_includes=["id", "title", "gtin"],
-            track_total_hits=True,
-        )
-        aggs = response["aggregations"]
+        clauses = self._text_clauses(query)
+        response = counted = self._search(query, clauses)
+        if related := self._related(query, clauses, response):
+            response = self._search(query, clauses, related)
+        # The total and the facets are those of the matches: related products only fill the page.
+        aggs = counted["aggregations"]
         offers = offer_counts(aggs)
         hits = []
         for raw in response["hits"]["hits"]:
@@ -312,9 +473,10 @@ class ElasticsearchBackend:
                     else str(escape(raw["_source"]["title"])),
                     shop_count=offers.get(raw["_source"].get("gtin") or "", 1),
                     distance_km=float(distance) if distance is not None else None,
+                    related=bool(related) and float(raw.get("_score") or 0.0) < HEAD_SCORE,
                 )
             )
-        matched = int(response["hits"]["total"]["value"])
+        matched = int(counted["hits"]["total"]["value"])
         return SearchResult(
             hits=hits, total=collapsed_total(matched, aggs), facets=facets_from(aggs), backend=self.name
         )
@@ -322,7 +484,7 @@ class ElasticsearchBackend:
     def count(self, query: SearchQuery) -> int:
         response = self.client.search(
             index=self.alias,
-            query=self._query(query),
+            query=self._query(query, self._text_clauses(query)),
             size=0,
             aggs={"shared_gtins": facet_aggregations()["shared_gtins"]},
             track_total_hits=True,

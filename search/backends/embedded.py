@@ -27,23 +27,57 @@ import tantivy
 
 from search import text
 from search.backends import (
-    FIELD_BOOSTS,
+    ALL_WORDS_SCORE,
+    EXACT_FORM_WEIGHT,
+    FIELD_WEIGHTS,
     FUZZY_WEIGHT,
+    HEAD_SCORE,
+    IN_STOCK_SCORE,
+    RATING_SCORES,
+    RELATED_CATEGORY_SCORE,
+    RELATED_FROM_TOP,
+    RELATED_KIND_SCORE,
     TIE_BREAKER,
+    TITLE_ALL_WORDS_SCORE,
+    TITLE_BM25_BOOST,
+    TYPO_NAMED_WEIGHT,
     IndexStatus,
+    Related,
     collapsed_total,
     distinct_titles,
     facet_aggregations,
     facets_from,
+    idf,
     offer_counts,
-    required_words,
+    related_to,
+    wants_related,
 )
 from search.documents import ProductDocument, spelling_words
 from search.query import Hit, SearchQuery, SearchResult
 from vendors.geo import distance_km
 
-TEXT_FIELDS = ("title", "description", "facts", "labels_text", "category_names", "shop_name")
-KEYWORD_FIELDS = ("labels", "category", "category_path", "shop_slug", "delivery_methods", "group", "gtin")
+TEXT_FIELDS = (
+    "title",
+    "title_head",
+    "kind_text",
+    "description",
+    "facts",
+    "labels_text",
+    "category_names",
+    "shop_name",
+)
+KEYWORD_FIELDS = (
+    "labels",
+    "category",
+    "kind",
+    "category_path",
+    "shop_slug",
+    "delivery_methods",
+    "group",
+    "gtin",
+)
+# Read back from the best hits: related products share their category and kind.
+STORED_KEYWORDS = ("group", "category", "kind")
 INTEGER_FIELDS = (
     "id",
     "shop_id",
@@ -71,9 +105,10 @@ def _schema() -> tantivy.Schema:
     for name in TEXT_FIELDS:
         builder.add_text_field(name, stored=name == "title", tokenizer_name="french_text")
     builder.add_text_field("title_folded", tokenizer_name="folded")
+    builder.add_text_field("title_singular", tokenizer_name="folded")
     builder.add_text_field("spelling", stored=True, tokenizer_name="folded")
     for name in KEYWORD_FIELDS:
-        builder.add_text_field(name, stored=name == "group", tokenizer_name="raw", fast=True)
+        builder.add_text_field(name, stored=name in STORED_KEYWORDS, tokenizer_name="raw", fast=True)
     for name in INTEGER_FIELDS:
         builder.add_integer_field(name, stored=False, indexed=True, fast=True)
     for name in FLOAT_FIELDS:
@@ -99,6 +134,9 @@ def _document(document: ProductDocument) -> tantivy.Document:
     fields: dict[str, Any] = {
         "title": data["title"],
         "title_folded": data["title"],
+        "title_head": text.title_head(data["title"]),
+        "title_singular": " ".join(text.singular_forms(data["title"])),
+        "kind_text": data["kind"],
         "description": data["description"],
         "facts": data["facts"],
         "labels_text": data["labels"],
@@ -107,6 +145,7 @@ def _document(document: ProductDocument) -> tantivy.Document:
         "spelling": spelling_words(document),
         "labels": data["labels"],
         "category": data["category"],
+        "kind": data["kind"],
         "category_path": data["category_path"],
         "shop_slug": data["shop_slug"],
         "delivery_methods": data["delivery_methods"],
@@ -131,7 +170,69 @@ def _document(document: ProductDocument) -> tantivy.Document:
         fields[name] = float(data[name])
     if data["lat"] is not None and data["lon"] is not None:
         fields["lat"], fields["lon"] = float(data["lat"]), float(data["lon"])
-    return tantivy.Document.from_dict({key: value for key, value in fields.items() if value != []}, SCHEMA)
+    return tantivy.Document.from_dict(
+        {key: value for key, value in fields.items() if value not in ([], "")}, SCHEMA
+    )
+
+
+def _constant(query: tantivy.Query, score: float) -> tantivy.Query:
+    return tantivy.Query.const_score_query(query, score)
+
+
+def _any_of(queries: list[tantivy.Query]) -> tantivy.Query:
+    if not queries:
+        return tantivy.Query.empty_query()
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, query) for query in queries])
+
+
+def _all_of(queries: list[tantivy.Query]) -> tantivy.Query:
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, query) for query in queries])
+
+
+def _term_set(field: str, terms: list[str]) -> tantivy.Query:
+    if len(terms) == 1:
+        return tantivy.Query.term_query(SCHEMA, field, terms[0])
+    return tantivy.Query.term_set_query(SCHEMA, field, terms)
+
+
+def _anywhere(per_field: dict[str, list[str]]) -> tantivy.Query:
+    return _any_of([_term_set(name, terms) for name, terms in per_field.items() if terms])
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The terms one folded word is looked for by in each field, and whether they stand for a typo."""
+
+    per_field: dict[str, list[str]]
+    typo: bool
+
+
+@dataclass(frozen=True)
+class _Word:
+    """One word (or group of alternatives) of a query: where it is found, how it scores, and whether
+    it is in the title. All None for a word of stop words only."""
+
+    anywhere: tantivy.Query | None
+    scored: tantivy.Query | None
+    in_title: tantivy.Query | None
+    typo: bool = False  # found only with a typo
+
+    @classmethod
+    def either(cls, words: list[_Word]) -> _Word:
+        """Alternatives ("polar" or "policier"): found by any, scored by the best."""
+        if len(words) == 1:
+            return words[0]
+        titles = [word.in_title for word in words if word.in_title is not None]
+        return cls(
+            _any_of([word.anywhere for word in words if word.anywhere is not None]),
+            tantivy.Query.disjunction_max_query([word.scored for word in words if word.scored is not None]),
+            _any_of(titles) if titles else None,
+            typo=all(word.typo for word in words),
+        )
 
 
 @dataclass
@@ -289,31 +390,23 @@ class TantivyBackend:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _stem_query(stems: Iterable[str]) -> tantivy.Query:
-        """Any of the stems in any field, each field with its boost."""
-        terms = list(stems)
-        per_field = [
-            tantivy.Query.boost_query(
-                tantivy.Query.term_query(SCHEMA, name, terms[0])
-                if len(terms) == 1
-                else tantivy.Query.term_set_query(SCHEMA, name, terms),
-                boost,
-            )
-            for name, boost in FIELD_BOOSTS.items()
-        ]
-        return tantivy.Query.disjunction_max_query(per_field, tie_breaker=TIE_BREAKER)
+    def _token_terms(
+        self, searcher: tantivy.Searcher, token: str, cache: dict[str, _Terms | None]
+    ) -> _Terms | None:
+        """The terms one folded word is looked for by, per field: its stems where products have them,
+        else (a typo) the stems of the catalogue's words it may be a typo of; no terms for a stop
+        word; None for a word nothing has, even with a typo."""
+        if token not in cache:
+            stems = text.stems(token)
+            if not stems:
+                cache[token] = _Terms({}, typo=False)
+            elif _count(searcher, _anywhere(dict.fromkeys(FIELD_WEIGHTS, stems))):
+                cache[token] = _Terms(dict.fromkeys(FIELD_WEIGHTS, stems), typo=False)
+            else:
+                cache[token] = self._typo_terms(searcher, token, stems)
+        return cache[token]
 
-    def _token_query(self, searcher: tantivy.Searcher, token: str) -> tantivy.Query | None:
-        """One folded word: its stem where products have it, else (worth less) the stems of the
-        catalogue's words it may be a typo of, else nothing."""
-        stems = text.stems(token)
-        if not stems:
-            return None  # a stop word
-        exact = self._stem_query(stems)
-        # A count, not doc_freq: the term dictionary still holds the words of deleted documents.
-        if _count(searcher, exact):
-            return exact
+    def _typo_terms(self, searcher: tantivy.Searcher, token: str, stems: list[str]) -> _Terms | None:
         # The words of titles, facts, categories and shops are compared as typed (folded); those of
         # descriptions, which are only kept stemmed, stem to stem.
         named = self._neighbours(searcher, "spelling", token)
@@ -324,21 +417,12 @@ class TantivyBackend:
             if len(stem) >= text.TYPO_STEM_FROM
             for word in self._neighbours(searcher, "description", stem)
         ]
-        typos = []
-        if named_stems:
-            typos.append(self._stem_query(named_stems))
-        if described:
-            typos.append(
-                tantivy.Query.boost_query(
-                    tantivy.Query.term_set_query(SCHEMA, "description", described),
-                    FIELD_BOOSTS["description"],
-                )
-            )
-        if not typos:
-            return tantivy.Query.empty_query()
-        return tantivy.Query.boost_query(
-            tantivy.Query.disjunction_max_query(typos, tie_breaker=TIE_BREAKER), FUZZY_WEIGHT
+        per_field = (
+            {name: named_stems for name in FIELD_WEIGHTS if name != "description"} if named_stems else {}
         )
+        if described:
+            per_field["description"] = described
+        return _Terms(per_field, typo=True) if per_field else None
 
     @staticmethod
     def _neighbours(searcher: tantivy.Searcher, field: str, token: str) -> list[str]:
@@ -347,39 +431,139 @@ class TantivyBackend:
         prefix = token[: text.TYPO_PREFIX]
         return text.typo_neighbours(token, (term for term, _n in searcher.terms_with_prefix(field, prefix)))
 
-    def _word_query(
-        self, searcher: tantivy.Searcher, word: str, cache: dict[str, tantivy.Query | None]
-    ) -> tantivy.Query | None:
-        token_queries = []
+    def _word(
+        self, searcher: tantivy.Searcher, word: str, total: int, cache: dict[str, _Terms | None]
+    ) -> _Word | None:
+        """One typed word: what finds it in each field and how it scores; None when nothing has it."""
+        per_token = []
         for token in text.folded(word):
-            if token not in cache:
-                cache[token] = self._token_query(searcher, token)
-            if (found := cache[token]) is not None:
-                token_queries.append(found)
-        if not token_queries:
-            return None
-        if len(token_queries) == 1:
-            return token_queries[0]
-        return tantivy.Query.boolean_query([(tantivy.Occur.Must, query) for query in token_queries])
+            terms = self._token_terms(searcher, token, cache)
+            if terms is None:
+                return None
+            if terms.per_field:
+                per_token.append(terms)
+        if not per_token:
+            return _Word(None, None, None)  # only stop words: it asks for nothing
+        typo = any(terms.typo for terms in per_token)
+        fields: dict[str, tantivy.Query] = {}
+        for name in FIELD_WEIGHTS:
+            if all(terms.per_field.get(name) for terms in per_token):
+                fields[name] = _all_of([_term_set(name, terms.per_field[name]) for terms in per_token])
+        if not fields:
+            return None  # its parts are found, never together in one field
+        anywhere = _any_of(list(fields.values()))
+        rarity = idf(_count(searcher, anywhere), total) * (FUZZY_WEIGHT if typo else 1.0)
+        if typo:
+            # As Elasticsearch compares a typo: with the words of titles, facts, categories and shops
+            # as one list, and with descriptions.
+            named = _any_of([query for name, query in fields.items() if name != "description"])
+            typo_fields = [_constant(named, TYPO_NAMED_WEIGHT * rarity)]
+            if "description" in fields:
+                typo_fields.append(_constant(fields["description"], FIELD_WEIGHTS["description"] * rarity))
+            return _Word(
+                anywhere,
+                tantivy.Query.disjunction_max_query(typo_fields, tie_breaker=TIE_BREAKER),
+                None,
+                typo=True,
+            )
+        scored: list[tantivy.Query] = [
+            tantivy.Query.disjunction_max_query(
+                [_constant(query, FIELD_WEIGHTS[name] * rarity) for name, query in fields.items()],
+                tie_breaker=TIE_BREAKER,
+            )
+        ]
+        singular = text.singular_forms(word)
+        if singular:
+            exact = _all_of([tantivy.Query.term_query(SCHEMA, "title_singular", t) for t in singular])
+            scored.append(_constant(exact, EXACT_FORM_WEIGHT * rarity))
+        if "title" in fields:
+            scored.append(tantivy.Query.boost_query(fields["title"], TITLE_BM25_BOOST))
+        title_fields = [fields[name] for name in ("title", "title_head") if name in fields]
+        return _Word(anywhere, _any_of(scored), _any_of(title_fields))
 
-    def _text_query(self, query: SearchQuery, searcher: tantivy.Searcher) -> tantivy.Query:
+    def _text_clauses(
+        self, query: SearchQuery, searcher: tantivy.Searcher
+    ) -> tuple[tantivy.Query, list[tantivy.Query]] | None:
+        """What a product must match to be found (the head noun), and the scores it adds up; None
+        when a word of the query matches nothing at all (no result beats unrelated products)."""
         if query.code:
             # A product code finds that product at every shop, whatever words come with it.
-            return tantivy.Query.term_query(SCHEMA, "gtin", query.code)
-        # Per search: whether each word has an exact match is asked of the index once.
-        cache: dict[str, tantivy.Query | None] = {}
-        word_queries = []
-        for alternatives in text.groups(query.text):
-            found = [q for q in (self._word_query(searcher, word, cache) for word in alternatives) if q]
-            if found:
-                word_queries.append(
-                    found[0] if len(found) == 1 else tantivy.Query.disjunction_max_query(found)
+            return tantivy.Query.term_query(SCHEMA, "gtin", query.code), []
+        analysed = text.analyse(query.text)
+        total = max(searcher.num_docs, 1)
+        cache: dict[str, _Terms | None] = {}
+        groups: list[_Word] = []
+        head: _Word | None = None
+        skipped_number = False
+        for position, alternatives in enumerate(analysed.groups):
+            found = [self._word(searcher, word, total, cache) for word in alternatives]
+            matching = [word for word in found if word is not None and word.anywhere is not None]
+            if not matching:
+                if all(word is not None for word in found):
+                    continue  # stop words only
+                if all(map(text.is_number, alternatives)):
+                    skipped_number = True  # a number nothing has (a wrong code, a quantity)
+                    continue
+                return None
+            group = _Word.either(matching)
+            groups.append(group)
+            if position == analysed.head or head is None:
+                head = group
+        if head is None:
+            return None if skipped_number else (tantivy.Query.all_query(), [])
+        scores = [group.scored for group in groups if group.scored is not None]
+        every = _all_of([group.anywhere for group in groups if group.anywhere is not None])
+        scores.append(_constant(every, ALL_WORDS_SCORE))
+        assert head.anywhere is not None
+        scores.append(_constant(head.anywhere, HEAD_SCORE))
+        titles = [group.in_title for group in groups if group.in_title is not None]
+        if len(groups) > 1 and len(titles) == len(groups):
+            scores.append(_constant(_all_of(titles), TITLE_ALL_WORDS_SCORE))
+        # A head noun found only with a typo stands for the query only with every other word.
+        return (every if head.typo and len(groups) > 1 else head.anywhere), scores
+
+    def _text_query(
+        self, query: SearchQuery, searcher: tantivy.Searcher, related: Related | None = None
+    ) -> tantivy.Query:
+        clauses = self._text_clauses(query, searcher)
+        if clauses is None:
+            return tantivy.Query.empty_query()
+        wanted, scores = clauses
+        term = tantivy.Query.term_query
+        if related:
+            near = [
+                _constant(
+                    tantivy.Query.term_query(SCHEMA, "category", category), RELATED_CATEGORY_SCORE * share
                 )
-        if not word_queries:
-            return tantivy.Query.all_query()
+                for category, share in related.categories
+            ] + [
+                _constant(
+                    _all_of(
+                        [
+                            term(SCHEMA, "category", category),
+                            term(SCHEMA, "kind", kind),
+                        ]
+                    ),
+                    RELATED_KIND_SCORE * share,
+                )
+                for category, kind, share in related.kinds
+            ]
+            wanted = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, wanted)] + [(tantivy.Occur.Should, q) for q in near]
+            )
+            scores = scores + near
+        scores = [
+            *scores,
+            _constant(tantivy.Query.term_query(SCHEMA, "in_stock", True), IN_STOCK_SCORE),
+            *(
+                _constant(
+                    tantivy.Query.range_query(SCHEMA, "rating", tantivy.FieldType.Float, stars, 5.0), score
+                )
+                for stars, score in RATING_SCORES
+            ),
+        ]
         return tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, q) for q in word_queries],
-            minimum_number_should_match=required_words(len(word_queries)),
+            [(tantivy.Occur.Must, _constant(wanted, 0.0))] + [(tantivy.Occur.Should, q) for q in scores]
         )
 
     def _shop_points(self, opened: _Opened) -> dict[int, tuple[float, float]]:
@@ -441,24 +625,37 @@ class TantivyBackend:
             )
         return filters
 
-    def _query(self, query: SearchQuery, opened: _Opened, searcher: tantivy.Searcher) -> tantivy.Query:
-        filters = self._filters(query, opened)
-        main = self._text_query(query, searcher)
-        if not filters:
-            return main
-        return tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, main)]
-            + [(tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
+    def _query(
+        self, query: SearchQuery, opened: _Opened, searcher: tantivy.Searcher, related: bool = True
+    ) -> tuple[tantivy.Query, tantivy.Query | None]:
+        """The query, and when related products were added to it, the query of the matches alone."""
+        filters = [_constant(found, 0.0) for found in self._filters(query, opened)]
+
+        def filtered(main: tantivy.Query) -> tantivy.Query:
+            if not filters:
+                return main
+            return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in [main, *filters]])
+
+        compiled = filtered(self._text_query(query, searcher))
+        if not related:
+            return compiled, None
+        best = searcher.search(compiled, RELATED_FROM_TOP, count=True)
+        if not wants_related(query, int(getattr(best, "count", 0) or 0)):
+            return compiled, None
+        documents = [searcher.doc(address) for _score, address in best.hits]
+        agreed = related_to(
+            [(doc.get_first("category") or "", doc.get_first("kind") or "") for doc in documents]
         )
+        if not agreed:
+            return compiled, None
+        return filtered(self._text_query(query, searcher, agreed)), compiled
 
     def _ordered(
         self, searcher: tantivy.Searcher, query: SearchQuery, compiled: tantivy.Query, limit: int, offset: int
     ) -> list[tuple[float, tantivy.DocAddress]]:
         by_field = FIELD_SORTS.get(query.effective_sort)
         if by_field is None:
-            hits = searcher.search(
-                compiled, limit, count=False, offset=offset, weight_by_field="rank_weight"
-            ).hits
+            hits = searcher.search(compiled, limit, count=False, offset=offset).hits
         else:
             field, order = by_field
             hits = searcher.search(
@@ -528,7 +725,7 @@ class TantivyBackend:
                     ),
                 ]
             )
-            hits = searcher.search(within, size, count=False, weight_by_field="rank_weight").hits
+            hits = searcher.search(within, size, count=False).hits
             shop_ids = searcher.fast_field_values("shop_id", [address for _score, address in hits])
             ids = searcher.fast_field_values("id", [address for _score, address in hits])
             rows = sorted(
@@ -542,7 +739,7 @@ class TantivyBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         opened = self._index()
         searcher = opened.index.searcher()
-        compiled = self._query(query, opened, searcher)
+        compiled, matches_only = self._query(query, opened, searcher)
         wanted = query.offset + query.per_page
 
         # Collapse: the first hit of each group, in order, until the page is full.
@@ -567,8 +764,10 @@ class TantivyBackend:
         flush()
         page = kept[query.offset : wanted]
 
-        aggs = searcher.aggregate(compiled, facet_aggregations())
-        matched = _count(searcher, compiled)
+        # The total and the facets are those of the matches: related products only fill the page.
+        counted = compiled if matches_only is None else matches_only
+        aggs = searcher.aggregate(counted, facet_aggregations())
+        matched = _count(searcher, counted)
 
         words = [] if query.code else text.words(query.text)
         documents = [searcher.doc(address) for _s, _d, address in page]
@@ -582,6 +781,7 @@ class TantivyBackend:
                 title_html=text.highlight(document.get_first("title") or "", words),
                 shop_count=offers.get((group or "").removeprefix("gtin:"), 1),
                 distance_km=distance,
+                related=matches_only is not None and score < HEAD_SCORE,
             )
             for (score, distance, _address), document, group, product_id in zip(
                 page, documents, groups, ids, strict=True
@@ -594,7 +794,7 @@ class TantivyBackend:
     def count(self, query: SearchQuery) -> int:
         opened = self._index()
         searcher = opened.index.searcher()
-        compiled = self._query(query, opened, searcher)
+        compiled, _matches_only = self._query(query, opened, searcher, related=False)
         aggs = searcher.aggregate(compiled, {"shared_gtins": facet_aggregations()["shared_gtins"]})
         matched = _count(searcher, compiled)
         return collapsed_total(matched, aggs)

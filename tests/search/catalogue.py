@@ -48,6 +48,7 @@ def doc(
     created: int = 0,
     rating: float = 0.0,
     review_count: int = 0,
+    kind: str = "",
 ) -> ProductDocument:
     shop_id, slug, name, lat, lon, methods = SHOPS[shop]
     path, names = CATEGORIES[category]
@@ -69,6 +70,7 @@ def doc(
         in_stock=in_stock,
         rating=rating,
         review_count=review_count,
+        kind=kind,
         gtin=gtin,
         created_at=1_790_000_000_000_000 + created * 1_000_000,
         lat=lat,

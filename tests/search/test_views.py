@@ -17,8 +17,11 @@ TITLE = re.compile(r'class="product-card__title">(.*?)</span>', re.S)
 FACET = re.compile(r'<a href="(/recherche\?[^"]*)"[^>]*>([^<]*?) <span class="muted">(\d+)</span></a>')
 
 
-def titles(page: str) -> list[str]:
-    return [html.unescape(re.sub(r"<[^>]+>", "", title)).strip() for title in TITLE.findall(page)]
+def titles(page: str, related: bool = False) -> list[str]:
+    """The titles of the products found (or, with ``related``, of those shown after them)."""
+    matches, _, after = page.partition('class="search__related"')
+    found = TITLE.findall(after if related else matches)
+    return [html.unescape(re.sub(r"<[^>]+>", "", title)).strip() for title in found]
 
 
 @pytest.fixture
