@@ -373,7 +373,13 @@ def edit_distance(a: str, b: str, limit: int = 3) -> int:
 
 
 def matches(token: str, query_tokens: list[str]) -> bool:
-    return any(edit_distance(token, wanted) <= fuzziness(wanted) for wanted in query_tokens)
+    """The word is one of the query's, or (first letter kept) a typo of one."""
+    if token in query_tokens:
+        return True
+    return any(
+        token[:TYPO_PREFIX] == wanted[:TYPO_PREFIX] and edit_distance(token, wanted) <= fuzziness(wanted)
+        for wanted in query_tokens
+    )
 
 
 def spans(text: str) -> Iterator[tuple[int, int, str]]:

@@ -26,6 +26,7 @@ from search.backends import (
     HEAD_SCORE,
     IN_STOCK_SCORE,
     RATING_SCORES,
+    RELATED_BELOW,
     RELATED_CATEGORY_SCORE,
     RELATED_FROM_TOP,
     RELATED_KIND_SCORE,
@@ -180,8 +181,15 @@ class _Word:
         )
 
 
-# What must match, what scores, what to highlight (see ``_text_clauses``).
-_Clauses = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]
+@dataclass(frozen=True)
+class _Clauses:
+    """A text query's parts: the products with every word, those with its head noun (None when
+    every word is needed), the scores a product adds up, and the title matches to highlight."""
+
+    every: dict[str, Any]
+    head: dict[str, Any] | None
+    scores: list[dict[str, Any]]
+    highlights: list[dict[str, Any]]
 
 
 class ElasticsearchBackend:
@@ -293,7 +301,7 @@ class ElasticsearchBackend:
         title matches to highlight; None when a word of the query matches nothing at all."""
         if query.code:
             # A product code finds that product at every shop, whatever words come with it.
-            return {"term": {"gtin": query.code}}, [], []
+            return _Clauses({"term": {"gtin": query.code}}, None, [], [])
         analysed = text.analyse(query.text)
         total, counts = self._counts(word for alternatives in analysed.groups for word in alternatives)
         groups: list[_Word] = []
@@ -314,7 +322,7 @@ class ElasticsearchBackend:
             if position == analysed.head or head is None:
                 head = group
         if head is None or head.anywhere is None:
-            return None if skipped_number else ({"match_all": {}}, [], [])
+            return None if skipped_number else _Clauses({"match_all": {}}, None, [], [])
         scores = [group.scored for group in groups if group.scored is not None]
         every = [group.anywhere for group in groups if group.anywhere is not None]
         scores.append(_constant({"bool": {"must": every}}, ALL_WORDS_SCORE))
@@ -324,16 +332,20 @@ class ElasticsearchBackend:
             scores.append(_constant({"bool": {"must": titles}}, TITLE_ALL_WORDS_SCORE))
         highlights = [group.highlight for group in groups if group.highlight is not None]
         # A head noun found only with a typo stands for the query only with every other word.
-        wanted = {"bool": {"must": every}} if head.typo and len(groups) > 1 else head.anywhere
-        return wanted, scores, highlights
+        partial = head.anywhere if len(groups) > 1 and not head.typo else None
+        return _Clauses({"bool": {"must": every}}, partial, scores, highlights)
 
     @staticmethod
+    @staticmethod
     def _text_query(
-        query: SearchQuery, clauses: _Clauses | None, related: Related | None = None
+        clauses: _Clauses | None, partial: bool = False, related: Related | None = None
     ) -> dict[str, Any]:
+        """Products with every word (or, ``partial``, with the head noun), scored; with ``related``,
+        the products of the categories and kinds the best of them agree on follow."""
         if clauses is None:
             return {"match_none": {}}
-        wanted, scores, _highlights = clauses
+        wanted = clauses.head if partial and clauses.head is not None else clauses.every
+        scores = clauses.scores
         if related:
             near = [
                 _constant({"term": {"category": category}}, RELATED_CATEGORY_SCORE * share)
@@ -381,9 +393,14 @@ class ElasticsearchBackend:
         return filters
 
     def _query(
-        self, query: SearchQuery, clauses: _Clauses | None, related: Related | None = None
+        self,
+        query: SearchQuery,
+        clauses: _Clauses | None,
+        partial: bool = False,
+        related: Related | None = None,
     ) -> dict[str, Any]:
-        return {"bool": {"must": [self._text_query(query, clauses, related)], "filter": self._filters(query)}}
+        text_query = self._text_query(clauses, partial, related)
+        return {"bool": {"must": [text_query], "filter": self._filters(query)}}
 
     def _sort(self, query: SearchQuery) -> list[Any]:
         sort = query.effective_sort
@@ -405,13 +422,17 @@ class ElasticsearchBackend:
         return ["_score", {"id": "asc"}]
 
     def _search(
-        self, query: SearchQuery, clauses: _Clauses | None, related: Related | None = None
+        self,
+        query: SearchQuery,
+        clauses: _Clauses | None,
+        partial: bool = False,
+        related: Related | None = None,
     ) -> dict[str, Any]:
-        highlights = clauses[2] if clauses else []
+        highlights = clauses.highlights if clauses else []
         return dict(
             self.client.search(
                 index=self.alias,
-                query=self._query(query, clauses, related),
+                query=self._query(query, clauses, partial, related),
                 sort=self._sort(query),
                 from_=query.offset,
                 size=query.per_page,
@@ -432,7 +453,9 @@ class ElasticsearchBackend:
             )
         )
 
-    def _related(self, query: SearchQuery, clauses: _Clauses | None, response: dict[str, Any]) -> Related:
+    def _related(
+        self, query: SearchQuery, clauses: _Clauses | None, partial: bool, response: dict[str, Any]
+    ) -> Related:
         """What the best hits agree on, when the words alone do not fill a page."""
         if not wants_related(query, int(response["hits"]["total"]["value"])):
             return Related()
@@ -440,7 +463,7 @@ class ElasticsearchBackend:
         if query.offset:
             best = self.client.search(
                 index=self.alias,
-                query=self._query(query, clauses),
+                query=self._query(query, clauses, partial),
                 sort=self._sort(query),
                 size=RELATED_FROM_TOP,
                 collapse={"field": "group"},
@@ -454,9 +477,19 @@ class ElasticsearchBackend:
         words = [] if query.code else text.words(query.text)
         # Which words have an exact match is asked once, for the query and its highlight.
         clauses = self._text_clauses(query)
-        response = counted = self._search(query, clauses)
-        if related := self._related(query, clauses, response):
-            response = self._search(query, clauses, related)
+        response = self._search(query, clauses)
+        partial = (
+            query.effective_sort == "relevance"
+            and clauses is not None
+            and clauses.head is not None
+            and int(response["hits"]["total"]["value"]) < RELATED_BELOW
+        )
+        if partial:
+            # Fewer than a page with every word: the products with the head noun follow them.
+            response = self._search(query, clauses, partial=True)
+        counted = response
+        if related := self._related(query, clauses, partial, response):
+            response = self._search(query, clauses, partial, related)
         # The total and the facets are those of the matches: related products only fill the page.
         aggs = counted["aggregations"]
         offers = offer_counts(aggs)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from search.backends import (
     HEAD_SCORE,
     IN_STOCK_SCORE,
     RATING_SCORES,
+    RELATED_BELOW,
     RELATED_CATEGORY_SCORE,
     RELATED_FROM_TOP,
     RELATED_KIND_SCORE,
@@ -118,6 +120,10 @@ def _schema() -> tantivy.Schema:
 
 
 SCHEMA = _schema()
+
+
+def _found(result: tantivy.SearchResult) -> int:
+    return int(getattr(result, "count", 0) or 0)
 
 
 def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
@@ -233,6 +239,16 @@ class _Word:
             _any_of(titles) if titles else None,
             typo=all(word.typo for word in words),
         )
+
+
+@dataclass(frozen=True)
+class _Clauses:
+    """A text query's parts: the products with every word, those with its head noun (None when
+    every word is needed), and the scores a product adds up."""
+
+    every: tantivy.Query
+    head: tantivy.Query | None
+    scores: list[tantivy.Query]
 
 
 @dataclass
@@ -481,14 +497,12 @@ class TantivyBackend:
         title_fields = [fields[name] for name in ("title", "title_head") if name in fields]
         return _Word(anywhere, _any_of(scored), _any_of(title_fields))
 
-    def _text_clauses(
-        self, query: SearchQuery, searcher: tantivy.Searcher
-    ) -> tuple[tantivy.Query, list[tantivy.Query]] | None:
+    def _text_clauses(self, query: SearchQuery, searcher: tantivy.Searcher) -> _Clauses | None:
         """What a product must match to be found (the head noun), and the scores it adds up; None
         when a word of the query matches nothing at all (no result beats unrelated products)."""
         if query.code:
             # A product code finds that product at every shop, whatever words come with it.
-            return tantivy.Query.term_query(SCHEMA, "gtin", query.code), []
+            return _Clauses(tantivy.Query.term_query(SCHEMA, "gtin", query.code), None, [])
         analysed = text.analyse(query.text)
         total = max(searcher.num_docs, 1)
         cache: dict[str, _Terms | None] = {}
@@ -510,7 +524,7 @@ class TantivyBackend:
             if position == analysed.head or head is None:
                 head = group
         if head is None:
-            return None if skipped_number else (tantivy.Query.all_query(), [])
+            return None if skipped_number else _Clauses(tantivy.Query.all_query(), None, [])
         scores = [group.scored for group in groups if group.scored is not None]
         every = _all_of([group.anywhere for group in groups if group.anywhere is not None])
         scores.append(_constant(every, ALL_WORDS_SCORE))
@@ -520,15 +534,19 @@ class TantivyBackend:
         if len(groups) > 1 and len(titles) == len(groups):
             scores.append(_constant(_all_of(titles), TITLE_ALL_WORDS_SCORE))
         # A head noun found only with a typo stands for the query only with every other word.
-        return (every if head.typo and len(groups) > 1 else head.anywhere), scores
+        partial = head.anywhere if len(groups) > 1 and not head.typo else None
+        return _Clauses(every, partial, scores)
 
+    @staticmethod
     def _text_query(
-        self, query: SearchQuery, searcher: tantivy.Searcher, related: Related | None = None
+        clauses: _Clauses | None, partial: bool = False, related: Related | None = None
     ) -> tantivy.Query:
-        clauses = self._text_clauses(query, searcher)
+        """Products with every word (or, ``partial``, with the head noun), scored; with ``related``,
+        the products of the categories and kinds the best of them agree on follow."""
         if clauses is None:
             return tantivy.Query.empty_query()
-        wanted, scores = clauses
+        wanted = clauses.head if partial and clauses.head is not None else clauses.every
+        scores = clauses.scores
         term = tantivy.Query.term_query
         if related:
             near = [
@@ -636,11 +654,18 @@ class TantivyBackend:
                 return main
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in [main, *filters]])
 
-        compiled = filtered(self._text_query(query, searcher))
-        if not related:
+        clauses = self._text_clauses(query, searcher)
+        compiled = filtered(self._text_query(clauses))
+        if not related or query.effective_sort != "relevance" or query.code:
             return compiled, None
         best = searcher.search(compiled, RELATED_FROM_TOP, count=True)
-        if not wants_related(query, int(getattr(best, "count", 0) or 0)):
+        partial = False
+        if clauses is not None and clauses.head is not None and _found(best) < RELATED_BELOW:
+            # Fewer than a page with every word: the products with the head noun follow them.
+            partial = True
+            compiled = filtered(self._text_query(clauses, partial=True))
+            best = searcher.search(compiled, RELATED_FROM_TOP, count=True)
+        if not wants_related(query, _found(best)):
             return compiled, None
         documents = [searcher.doc(address) for _score, address in best.hits]
         agreed = related_to(
@@ -648,7 +673,7 @@ class TantivyBackend:
         )
         if not agreed:
             return compiled, None
-        return filtered(self._text_query(query, searcher, agreed)), compiled
+        return filtered(self._text_query(clauses, partial, agreed)), compiled
 
     def _ordered(
         self, searcher: tantivy.Searcher, query: SearchQuery, compiled: tantivy.Query, limit: int, offset: int
@@ -670,20 +695,26 @@ class TantivyBackend:
         query: SearchQuery,
         compiled: tantivy.Query,
         wanted: int,
-    ) -> Iterator[tuple[float, float | None, tantivy.DocAddress]]:
-        """Hits in the query's order, as (score, distance, address), read in growing chunks."""
+        kept: Callable[[], int],
+    ) -> Iterator[list[tuple[float, float | None, tantivy.DocAddress]]]:
+        """Hits in the query's order, as (score, distance, address), in chunks. ``kept`` says how many
+        groups the chunks so far gave: where many hits are copies of one GTIN (a book sold in many
+        towns), the next chunk is sized from that rate rather than merely doubled."""
         if query.effective_sort == "distance":
             yield from self._by_distance(opened, searcher, query, compiled, wanted)
             return
         offset, chunk = 0, max(wanted + wanted // 2, 32)
         while True:
             hits = self._ordered(searcher, query, compiled, chunk, offset)
-            for key, address in hits:
-                yield key, None, address
+            yield [(key, None, address) for key, address in hits]
             if len(hits) < chunk:
                 return
             offset += chunk
-            chunk *= 2
+            found = kept()
+            if found >= wanted:
+                return
+            rate = offset / max(found, 1)  # hits read per group kept
+            chunk = max(chunk * 2, math.ceil((wanted - found) * rate * 1.5))
 
     def _by_distance(
         self,
@@ -692,7 +723,7 @@ class TantivyBackend:
         query: SearchQuery,
         compiled: tantivy.Query,
         wanted: int,
-    ) -> Iterator[tuple[float, float | None, tantivy.DocAddress]]:
+    ) -> Iterator[list[tuple[float, float | None, tantivy.DocAddress]]]:
         """Shops nearest first; within a shop, by relevance. Shops are read a few at a time."""
         assert query.near is not None
         near = query.near
@@ -732,8 +763,10 @@ class TantivyBackend:
                 zip(hits, shop_ids, ids, strict=True),
                 key=lambda row: (distances[int(row[1])], -row[0][0], row[2]),  # type: ignore[arg-type]
             )
-            for (score, address), shop_id, _id in rows:
-                yield float(score), distances[int(shop_id)], address  # type: ignore[arg-type]
+            yield [
+                (float(score), distances[int(shop_id)], address)  # type: ignore[arg-type]
+                for (score, address), shop_id, _id in rows
+            ]
             wanted *= 2
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -755,13 +788,11 @@ class TantivyBackend:
                     kept.append(candidate)
             pending.clear()
 
-        for candidate in self._candidates(opened, searcher, query, compiled, wanted):
-            pending.append(candidate)
-            if len(pending) >= 256:
-                flush()
-                if len(kept) >= wanted:
-                    break
-        flush()
+        for chunk in self._candidates(opened, searcher, query, compiled, wanted, lambda: len(kept)):
+            pending.extend(chunk)
+            flush()
+            if len(kept) >= wanted:
+                break
         page = kept[query.offset : wanted]
 
         # The total and the facets are those of the matches: related products only fill the page.
@@ -769,7 +800,8 @@ class TantivyBackend:
         aggs = searcher.aggregate(counted, facet_aggregations())
         matched = _count(searcher, counted)
 
-        words = [] if query.code else text.words(query.text)
+        # The words as matched: English ones put into French ("necklace" marks "Collier").
+        words = [] if query.code else [word for group in text.groups(query.text) for word in group]
         documents = [searcher.doc(address) for _s, _d, address in page]
         groups = [document.get_first("group") for document in documents]
         offers = offer_counts(aggs)
