@@ -32,3 +32,9 @@ def status_command() -> None:
 def drain_command() -> None:
     """Apply the outbox now (the job does it after every change; this is for catching up by hand)."""
     click.echo(f"{tasks.drain()} changes applied")
+
+
+@search.command("flush-misses")
+def flush_misses_command() -> None:
+    """Move the counts of searches that found little into the database (every 5 minutes under cron)."""
+    click.echo(f"{tasks.flush_misses()} searches counted")

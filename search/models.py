@@ -35,3 +35,28 @@ class IndexChange(IdMixin, db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<IndexChange {self.entity} {self.entity_id}>"
+
+
+class MissBucket(enum.StrEnum):
+    NONE = "none"  # nothing found
+    FEW = "few"  # fewer than ``search.misses.FEW_RESULTS`` found
+
+
+class SearchMiss(IdMixin, db.Model):  # type: ignore[name-defined]
+    """How many times a day a text search found nothing, or little: the query as folded, never who asked."""
+
+    __tablename__ = "search_misses"
+    __table_args__ = (
+        sa.UniqueConstraint("day", "query", "bucket"),
+        sa.CheckConstraint("count > 0", name="count_positive"),
+        sa.CheckConstraint("max_results >= 0", name="max_results_not_negative"),
+    )
+
+    day: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    query: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    bucket: Mapped[MissBucket] = mapped_column(str_enum(MissBucket, "miss_bucket"), nullable=False)
+    count: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    max_results: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<SearchMiss {self.day} {self.query!r} {self.bucket} {self.count}>"

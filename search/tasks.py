@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.catalog.models import Variant
 from app.database import database_backend, utcnow
 from app.extensions import db
-from search import documents
+from search import documents, misses
 from search.backends import backend
 from search.models import ChangedEntity, IndexChange
 
@@ -75,3 +75,12 @@ def drain(batch_size: int = BATCH_SIZE) -> int:
     if applied:
         log.info("search index: %d changes applied", applied)
     return applied
+
+
+def flush_misses() -> int:
+    """Move the counts of searches that found little into the database, forget those over a year old."""
+    return misses.flush()
+
+
+# What ``flask cron`` schedules, every so many seconds.
+SCHEDULE = ((flush_misses, 300),)

@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.plugins.stripe",
     "tests.plugins.browser",
     "tests.plugins.search",
+    "tests.plugins.counters",
 ]

@@ -13,6 +13,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.routing import parse_page
 from app.templating import de_shop
+from app.visits import services as visits
 from vendors import geo, hours, services
 
 blueprint = Blueprint("vendors", __name__)
@@ -53,6 +54,8 @@ def storefront(slug: str) -> str:
             preview = shop is not None
     if shop is None:
         abort(404)
+    if not preview:
+        visits.count_view(shop.id)
     near, street = geo.point_from_args(request.args)
     distance = (
         geo.distance_km(near, (shop.latitude, shop.longitude))

@@ -16,6 +16,7 @@ from app.cart.forms import CartForm
 from app.cart.models import Cart
 from app.extensions import db
 from app.forms import commit_or_say
+from app.visits import services as visits
 
 blueprint = Blueprint("cart", __name__)
 TOKEN_KEY = "cart_token"  # noqa: S105 - the session key of a guest's cart, not a secret
@@ -60,6 +61,7 @@ def add() -> Response:
     )
     if item:
         flash(_l("« %(title)s » est dans votre panier.", title=item.variant.product.title), "success")
+        visits.count_cart_add(item.variant.product.shop_id, item.variant.product_id)
     return _back()
 
 

@@ -1,0 +1,1 @@
+"""Visits counted without tracking: page views and cart adds per shop and day, nothing per person."""
