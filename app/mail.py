@@ -13,6 +13,7 @@ import email.policy
 import smtplib
 import ssl
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -25,18 +26,46 @@ from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 
 from app import jobs
+from app.audit import services as audit
+from app.audit.models import SentEmail
 from app.database import utcnow
 
 
-def send(to: str, subject: str, template: str, locale: str | None = None, **context: object) -> None:
-    """Render ``templates/mail/<template>.txt`` (and ``.html`` if it exists) and send it after commit.
+@dataclass(frozen=True)
+class About:
+    """What a message is about, kept in the log of e-mails sent: enough to render it again later."""
+
+    order_id: int | None = None
+    vendor_order_id: int | None = None
+    refund_id: int | None = None
+
+    @classmethod
+    def of(cls, context: Mapping[str, object]) -> About:
+        """By the templates' convention, an ``order`` in the context is the order the message is about."""
+        order_id = getattr(context.get("order"), "id", None)
+        return cls(order_id=order_id if isinstance(order_id, int) else None)
+
+
+def send(
+    to: str,
+    subject: str,
+    template: str,
+    locale: str | None = None,
+    *,
+    about: About | None = None,
+    headers: Mapping[str, str] | None = None,
+    **context: object,
+) -> SentEmail:
+    """Render ``templates/mail/<template>.txt`` (and ``.html`` if it exists) and send it after commit;
+    the message is logged (recipient, subject, template, ``about``), never its context.
 
     ``subject`` may be a lazy string: it is rendered in the recipient's ``locale``.
     """
     locale = locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(locale):
+        subject = str(subject)
         message = EmailMessage(policy=email.policy.SMTP)
-        message["Subject"] = str(subject)
+        message["Subject"] = subject
         message["From"] = current_app.config["MAIL_FROM"]
         message["To"] = to
         message["Date"] = rfc2822_date(utcnow())
@@ -44,6 +73,8 @@ def send(to: str, subject: str, template: str, locale: str | None = None, **cont
             domain=parseaddr(current_app.config["MAIL_FROM"])[1].split("@")[-1]
         )
         message["Content-Language"] = locale
+        for name, value in (headers or {}).items():  # List-Unsubscribe and the like
+            message[name] = value
         message.set_content(render_template(f"mail/{template}.txt", **context))
         try:
             html = render_template(f"mail/{template}.html", **context)
@@ -52,6 +83,7 @@ def send(to: str, subject: str, template: str, locale: str | None = None, **cont
         if html:
             message.add_alternative(html, subtype="html")
     jobs.enqueue(deliver, message.as_string(), queue="mail")
+    return audit.record_email(to, subject, template, locale, **vars(about or About.of(context)))
 
 
 def deliver(raw_message: str) -> None:

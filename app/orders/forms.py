@@ -184,3 +184,23 @@ class WithdrawalForm(FlaskForm):
         description=_l("Vous n’avez pas à justifier votre décision."),
         validators=[Optional(), Length(max=500)],
     )
+
+
+class CancelForShopForm(FlaskForm):
+    """The manager cancels a shop's part on its behalf."""
+
+    reason = TextAreaField(
+        _l("Pourquoi la part est-elle annulée ?"),
+        filters=[_strip],
+        description=_l("Le client le lira ; il est remboursé et les articles reviennent en stock."),
+        validators=[
+            DataRequired(message=_l("Dites au client pourquoi la commande est annulée.")),
+            Length(max=500),
+        ],
+    )
+
+
+class ResendForm(FlaskForm):
+    """Send an e-mail again: the form's one-time ``token`` sends it once, whatever the clicks."""
+
+    token = HiddenField()

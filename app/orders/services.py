@@ -30,6 +30,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app import mail, money
 from app.accounts.models import Address, User
+from app.audit import services as audit
+from app.audit.models import SentEmail
 from app.cart import services as cart_services
 from app.cart.models import Cart, DeliveryMethod
 from app.catalog.models import StockReason
@@ -57,6 +59,7 @@ from app.orders.models import (
 from app.urls import external_url
 from payouts import gateway
 from payouts import services as payouts
+from payouts.models import ShopTransfer, TransferReversal
 from vendors import services as vendor_services
 from vendors.hours import TOWN_TZ
 from vendors.models import Shop
@@ -487,7 +490,7 @@ def _mark_paid(order: Order) -> None:
     for part in order.vendor_orders:
         part.status = VendorOrderStatus.PAID
     payouts.record_payment(order)
-    _send_to_shopper(order, "orders/confirmation", _l("Commande %(number)s confirmée", number=order.number))
+    send_confirmation(order)
     for part in order.vendor_orders:
         _send_to_shop(part, "orders/new_order", _l("Nouvelle commande %(number)s", number=order.number))
 
@@ -635,7 +638,7 @@ def ship(part: VendorOrder, carrier: str, tracking_number: str) -> None:
     _step(part, "ship")
     part.carrier, part.tracking_number = carrier, tracking_number
     part.shipped_at = utcnow()
-    _send_to_shopper(part.order, "orders/shipped", _l("Votre commande est en route"), part=part)
+    send_shipped(part)
 
 
 def ready_for_pickup(part: VendorOrder) -> None:
@@ -644,7 +647,7 @@ def ready_for_pickup(part: VendorOrder) -> None:
     _step(part, "ready")
     part.ready_at = utcnow()
     part.pickup_code = f"{secrets.randbelow(10**6):06d}"
-    _send_to_shopper(part.order, "orders/ready", _l("Votre commande vous attend"), part=part)
+    send_ready(part)
 
 
 def mark_delivered(part: VendorOrder) -> None:
@@ -664,9 +667,7 @@ def mark_collected(part: VendorOrder, code: str) -> None:
 
 def _received(part: VendorOrder) -> None:
     part.received_at = utcnow()
-    _send_to_shopper(
-        part.order, "orders/received", _l("Commande reçue : votre droit de rétractation"), part=part
-    )
+    send_received(part)
 
 
 def advance_completed(now: dt.datetime | None = None) -> int:
@@ -880,13 +881,7 @@ def refund(
     part.refunded_cents += amount_cents
     db.session.flush()
     payouts.record_refund(done)
-    _send_to_shopper(
-        order,
-        "orders/refunded",
-        _l("Remboursement de %(amount)s", amount=money.format_money(amount_cents)),
-        part=part,
-        refund=done,
-    )
+    send_refunded(done)
     return done
 
 
@@ -939,9 +934,24 @@ def refund_partial(
 def refund_goodwill(
     manager: User, part: VendorOrder, *, token: str, note: str, amount_cents: int | None
 ) -> Refund:
-    """The manager gives back part of any shop's part, as a gesture; the shop bears it as any refund."""
+    """The manager gives back part of any shop's part, as a gesture; the shop bears it as any refund.
+    Recorded in the audit log with the manager and the reason, once per form (a double click)."""
+    existing = db.session.scalar(sa.select(Refund).where(Refund.key == _refund_key(part, "goodwill", token)))
+    if existing is not None:
+        return existing
     log.info("goodwill refund on vendor order %d by user %d", part.id, manager.id)
-    return _refund_some(part, RefundReason.GOODWILL, "goodwill", token, note, amount_cents, None)
+    done = _refund_some(part, RefundReason.GOODWILL, "goodwill", token, note, amount_cents, None)
+    audit.record(
+        manager,
+        PART_SUBJECT,
+        part.id,
+        "order.goodwill_refund",
+        reason=note.strip(),
+        order_id=part.order_id,
+        refund_id=done.id,
+        amount_cents=done.amount_cents,
+    )
+    return done
 
 
 def _refund_some(
@@ -1021,6 +1031,16 @@ def retry_refund(manager: User, failed: Refund) -> Refund:
         note=failed.note,
     )
     failed.retried_by_id = again.id
+    audit.record(
+        manager,
+        PART_SUBJECT,
+        failed.vendor_order_id,
+        "order.refund_retried",
+        order_id=failed.vendor_order.order_id,
+        failed_refund_id=failed.id,
+        refund_id=again.id,
+        amount_cents=again.amount_cents,
+    )
     return again
 
 
@@ -1149,6 +1169,15 @@ def allocate_external(manager: User, outside_id: int, amounts: Mapping[int, Any]
             )
         )
     _allocate(outside, chosen, manager)
+    audit.record(
+        manager,
+        ORDER_SUBJECT,
+        outside.order_id,
+        "order.external_refund_allocated",
+        external_refund_id=outside.id,
+        stripe_refund_id=outside.stripe_refund_id,
+        amounts={str(part_id): cents for part_id, cents in chosen.items() if cents},
+    )
     return outside
 
 
@@ -1186,23 +1215,228 @@ def failed_refund_list(limit: int = 50) -> list[Refund]:
     )
 
 
-def search_orders(query: str, limit: int = 20) -> list[Order]:
-    """Paid orders by number or shopper e-mail (exact, case-insensitive), newest first."""
-    text = query.strip()
-    if not text:
-        return []
-    return list(
-        db.session.scalars(
-            sa.select(Order)
-            .where(sa.or_(Order.number == text.upper(), sa.func.lower(Order.email) == text.lower()))
-            .options(
-                orm.selectinload(Order.vendor_orders).selectinload(VendorOrder.refunds),
-                orm.selectinload(Order.vendor_orders).selectinload(VendorOrder.shop),
+# -- the manager's orders console -----------------------------------------------------------------
+
+ORDER_SUBJECT = "order"  # the audit log's subject types
+PART_SUBJECT = "vendor_order"
+EXPIRED_STATE = "expired"  # an order's own state (never paid in time); the others are its parts' states
+CONSOLE_PER_PAGE = 25
+
+
+def order_states() -> list[tuple[str, Any]]:
+    """The states the console filters on: each shop part's, and an order left unpaid."""
+    return [(status.value, label) for status, label in STATUS_LABELS.items()] + [
+        (EXPIRED_STATE, _l("expirée (jamais payée)"))
+    ]
+
+
+@dataclass(frozen=True)
+class OrderSearch:
+    """The console's criteria, each already checked (the view drops what it cannot use): ``text`` is an
+    order number, part of a shopper's name or e-mail; ``created_to`` is included."""
+
+    text: str = ""
+    shop_id: int | None = None
+    state: str | None = None
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+
+
+def _town_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=TOWN_TZ).astimezone(dt.UTC)
+
+
+def find_orders(search: OrderSearch, page: int) -> Any:
+    """Orders matching every criterion given, newest first, a page at a time, with their shop parts and
+    shops loaded (the list shows them); no criterion lists the latest orders."""
+    query = sa.select(Order)
+    text = search.text.strip()
+    if text:
+        lowered = text.lower()
+        query = query.where(
+            sa.or_(
+                Order.number == text.upper(),
+                sa.func.lower(Order.number).contains(lowered, autoescape=True),
+                sa.func.lower(Order.email).contains(lowered, autoescape=True),
+                sa.func.lower(Order.full_name).contains(lowered, autoescape=True),
             )
-            .order_by(Order.id.desc())
-            .limit(limit)
+        )
+    if search.state == EXPIRED_STATE:
+        query = query.where(Order.status == OrderStatus.EXPIRED)
+    part_matches = []
+    if search.shop_id is not None:
+        part_matches.append(VendorOrder.shop_id == search.shop_id)
+    if search.state is not None and search.state != EXPIRED_STATE:
+        part_matches.append(VendorOrder.status == VendorOrderStatus(search.state))
+    if part_matches:  # the same part is of that shop and in that state
+        query = query.where(Order.vendor_orders.any(sa.and_(*part_matches)))
+    if search.created_from is not None:
+        query = query.where(Order.created_at >= _town_midnight(search.created_from))
+    if search.created_to is not None:
+        query = query.where(Order.created_at < _town_midnight(search.created_to + dt.timedelta(days=1)))
+    query = query.order_by(Order.created_at.desc(), Order.id.desc()).options(
+        orm.selectinload(Order.vendor_orders).selectinload(VendorOrder.shop)
+    )
+    return db.paginate(query, page=page, per_page=CONSOLE_PER_PAGE, error_out=False)
+
+
+def console_shops() -> list[Shop]:
+    """Every shop, by name, for the console's shop filter."""
+    return list(db.session.scalars(sa.select(Shop).order_by(Shop.name, Shop.id)))
+
+
+def console_order(number: str) -> Order | None:
+    """An order with all the console shows of it loaded at once."""
+    parts = orm.selectinload(Order.vendor_orders)
+    return db.session.scalar(
+        sa.select(Order)
+        .where(Order.number == number)
+        .options(
+            parts.selectinload(VendorOrder.shop),
+            parts.selectinload(VendorOrder.relay_point),
+            parts.selectinload(VendorOrder.lines),
+            parts.selectinload(VendorOrder.refunds).selectinload(Refund.external_refund),
+            parts.selectinload(VendorOrder.returns).selectinload(ReturnRequest.lines),
         )
     )
+
+
+@dataclass(frozen=True)
+class OrderFile:
+    """What the console shows around an order: its parts' transfers (by part id) and their reversals (by
+    refund id), the refunds made on Stripe's dashboard, the e-mails sent, the audit trail (oldest first)."""
+
+    transfers: dict[int, ShopTransfer]
+    reversals: dict[int, TransferReversal]
+    outside: list[ExternalRefund]
+    emails: list[SentEmail]
+    trail: list[Any]
+
+
+def order_file(order: Order) -> OrderFile:
+    part_ids = [part.id for part in order.vendor_orders]
+    refund_ids = [done.id for part in order.vendor_orders for done in part.refunds]
+    transfers = db.session.scalars(sa.select(ShopTransfer).where(ShopTransfer.vendor_order_id.in_(part_ids)))
+    reversals = db.session.scalars(
+        sa.select(TransferReversal).where(TransferReversal.refund_id.in_(refund_ids))
+    )
+    return OrderFile(
+        transfers={transfer.vendor_order_id: transfer for transfer in transfers},
+        reversals={reversal.refund_id: reversal for reversal in reversals},
+        outside=list(
+            db.session.scalars(
+                sa.select(ExternalRefund)
+                .where(ExternalRefund.order_id == order.id)
+                .order_by(ExternalRefund.id)
+            )
+        ),
+        emails=audit.emails_about(order.id),
+        trail=audit.trail([(ORDER_SUBJECT, order.id), *((PART_SUBJECT, part_id) for part_id in part_ids)]),
+    )
+
+
+# The shopper's e-mails the console sends again, each through the function that sent it first.
+RESENDABLE = {
+    "orders/confirmation": _l("Confirmation de commande"),
+    "orders/shipped": _l("Commande expédiée"),
+    "orders/ready": _l("Commande prête à retirer"),
+    "orders/received": _l("Commande reçue, droit de rétractation"),
+    "orders/refunded": _l("Remboursement"),
+}
+
+
+def _send_again(order: Order, sent: SentEmail) -> SentEmail:
+    parts = {part.id: part for part in order.vendor_orders}
+    part = parts.get(sent.vendor_order_id or 0)
+    if sent.template == "orders/confirmation":
+        return send_confirmation(order)
+    if sent.template == "orders/shipped" and part is not None:
+        return send_shipped(part)
+    if sent.template == "orders/ready" and part is not None:
+        return send_ready(part)
+    if sent.template == "orders/received" and part is not None:
+        return send_received(part)
+    done = db.session.get(Refund, sent.refund_id) if sent.refund_id else None
+    if sent.template == "orders/refunded" and done is not None and done.vendor_order_id in parts:
+        return send_refunded(done)
+    raise OrderError(_l("Cet e-mail ne peut pas être renvoyé."))
+
+
+def resend_email(manager: User, order: Order, sent_id: int, token: str) -> SentEmail:
+    """Send one of the shopper's e-mails about ``order`` again, to the order's address, rendered from the
+    order as it is now (nothing of the first message is kept but what it was about). ``token`` comes from
+    the form: the same form posted twice sends once. Recorded in the audit log."""
+    if not REFUND_TOKEN.fullmatch(token or ""):
+        raise OrderError(_l("Ce formulaire a expiré : rechargez la page."))
+    # Locked: a second click waits for the first to commit, then finds its message by the key.
+    sent = db.session.scalar(
+        locked(sa.select(SentEmail).where(SentEmail.id == sent_id, SentEmail.order_id == order.id))
+    )
+    if sent is None:
+        raise OrderError(_l("Cet e-mail est introuvable."))
+    key = f"resend-{sent.id}-{token}"
+    again = db.session.scalar(sa.select(SentEmail).where(SentEmail.key == key))
+    if again is not None:
+        return again
+    if sent.template not in RESENDABLE:
+        raise OrderError(_l("Cet e-mail ne peut pas être renvoyé."))
+    again = _send_again(order, sent)
+    again.key = key
+    db.session.flush()
+    audit.record(
+        manager,
+        ORDER_SUBJECT,
+        order.id,
+        "order.email_resent",
+        template=sent.template,
+        first_email_id=sent.id,
+        email_id=again.id,
+        recipient=again.recipient,
+    )
+    return again
+
+
+def cancellable_for_shop(part: VendorOrder) -> bool:
+    """Whether the shop itself could refuse or cancel its part now (so the manager may, for it)."""
+    return part.status in STEPS["refuse"][0] or part.status in STEPS["shop_cancel"][0]
+
+
+def cancel_for_shop(manager: User, vendor_order_id: int, reason: str) -> VendorOrder:
+    """The manager cancels a shop's part on the shop's behalf (the shop cannot, and the shopper is on the
+    phone), in the states where the shop could: as the shop would, through ``refuse`` before acceptance
+    and ``cancel_by_shop`` after, so the stock goes back and the shopper is refunded and told ``reason``.
+    The shop is told too; the audit log records the manager and the reason. A part already cancelled (a
+    second click) is left as it is."""
+    part = db.session.scalar(locked(sa.select(VendorOrder).where(VendorOrder.id == vendor_order_id)))
+    if part is None:
+        raise OrderError(_l("Cette commande est introuvable."))
+    if part.status == S.CANCELLED:
+        return part
+    reason = reason.strip()
+    if not reason:
+        raise OrderError(_l("Dites au client pourquoi la commande est annulée."), field="reason")
+    previous = part.status
+    if part.status in STEPS["refuse"][0]:
+        refuse(part, reason)
+    else:
+        cancel_by_shop(part, reason)  # refused with a message in any other state
+    audit.record(
+        manager,
+        PART_SUBJECT,
+        part.id,
+        "order.cancelled_for_shop",
+        reason=part.cancel_reason,
+        order_id=part.order_id,
+        shop_id=part.shop_id,
+        from_status=previous.value,
+    )
+    _send_to_shop(
+        part,
+        "orders/cancelled_for_shop",
+        _l("Commande %(number)s annulée par la gestion du marché", number=part.order.number),
+        reason=part.cancel_reason,
+    )
+    return part
 
 
 # -- reorder --------------------------------------------------------------------------------------
@@ -1265,15 +1499,55 @@ def status_label(status: VendorOrderStatus) -> Any:
     return STATUS_LABELS[status]
 
 
-def _send_to_shopper(order: Order, template: str, subject: Any, **context: Any) -> None:
-    mail.send(
+def _send_to_shopper(order: Order, template: str, subject: Any, **context: Any) -> SentEmail:
+    part, done = context.get("part"), context.get("refund")
+    return mail.send(
         order.email,
         subject,
         template,
         locale=order.locale,
+        about=mail.About(
+            order_id=order.id,
+            vendor_order_id=part.id if isinstance(part, VendorOrder) else None,
+            refund_id=done.id if isinstance(done, Refund) else None,
+        ),
         order=order,
         order_url=external_url("orders.detail", number=order.number),
         **context,
+    )
+
+
+# -- the shopper's e-mails about an order, each rendered from the order as it is now --------------
+# (the manager's console sends them again through the same functions)
+
+
+def send_confirmation(order: Order) -> SentEmail:
+    return _send_to_shopper(
+        order, "orders/confirmation", _l("Commande %(number)s confirmée", number=order.number)
+    )
+
+
+def send_shipped(part: VendorOrder) -> SentEmail:
+    return _send_to_shopper(part.order, "orders/shipped", _l("Votre commande est en route"), part=part)
+
+
+def send_ready(part: VendorOrder) -> SentEmail:
+    return _send_to_shopper(part.order, "orders/ready", _l("Votre commande vous attend"), part=part)
+
+
+def send_received(part: VendorOrder) -> SentEmail:
+    return _send_to_shopper(
+        part.order, "orders/received", _l("Commande reçue : votre droit de rétractation"), part=part
+    )
+
+
+def send_refunded(done: Refund) -> SentEmail:
+    return _send_to_shopper(
+        done.vendor_order.order,
+        "orders/refunded",
+        _l("Remboursement de %(amount)s", amount=money.format_money(done.amount_cents)),
+        part=done.vendor_order,
+        refund=done,
     )
 
 
@@ -1291,6 +1565,7 @@ def _send_to_shop(part: VendorOrder, template: str, subject: Any, **context: Any
             subject,
             template,
             locale=locale,
+            about=mail.About(order_id=part.order_id, vendor_order_id=part.id),
             part=part,
             order=part.order,
             shop=shop,
