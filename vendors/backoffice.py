@@ -23,12 +23,14 @@ from app import money, permissions
 from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
+from app.figures.services import shop_period_for
 from app.forms import show_error
 from app.permissions import Permission
 from app.urls import external_url
 from payouts import gateway, subscriptions
 from vendors import forms, hours, services, stripe_requirements
 from vendors.dashboard import figures as dashboard_figures
+from vendors.dashboard import today as dashboard_today
 from vendors.models import MemberRole, ShopMember, ShopStatus, StaffInvitation, VatRegime
 
 blueprint = Blueprint("vendors_backoffice", __name__, url_prefix="/vendeur")
@@ -178,7 +180,7 @@ def _category_choices() -> list[tuple[int, str]]:
     choices = [(0, str(_l("Choisissez…")))]
     for category in services.active_categories():
         prefix = "— " if category.parent_id else ""
-        choices.append((category.id, f"{prefix}{category.name}"))
+        choices.append((category.id, f"{prefix}{category.label}"))
     return choices
 
 
@@ -206,6 +208,9 @@ def dashboard(member: ShopMember) -> str:
         missing=services.missing_steps(shop),
         open_state=hours.open_state(shop.opening_hours, shop.closures, utcnow()),
         figures=dashboard_figures(member),
+        # What needs the shop this morning: only once it is open.
+        today=dashboard_today(member) if shop.status == ShopStatus.APPROVED else None,
+        shop_period=shop_period_for(member.shop_id, request.args),
     )
 
 
