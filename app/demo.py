@@ -26,6 +26,7 @@ demo = AppGroup("demo", help="The demo town.")
 
 DEMO_PASSWORD = "bellerive-demo"  # noqa: S105 - the published password of the demo accounts
 MANAGER_EMAIL = "gestion@bellerive-commerces.example.com"
+HISTORY_SEED = 2026  # the demo town's past orders; ``flask demo history --seed`` draws others
 SHOPPER_EMAIL = "camille.martin@example.com"
 
 
@@ -93,25 +94,76 @@ def _steps() -> list[Callable[[DemoContext], None]]:
     ]
 
 
-def load(data_dir: Path | None = None, with_photos: bool = True) -> DemoContext:
-    """Run every step in one transaction: the demo town is loaded whole or not at all."""
+def load(data_dir: Path | None = None, with_photos: bool = True, with_history: bool = True) -> DemoContext:
+    """Run every step in one transaction: the demo town is loaded whole or not at all. Then its past
+    orders (``DEMO_HISTORY_DAYS`` days), committed day by day; days already there are left alone."""
     ctx = DemoContext(data_dir=data_dir or Path(current_app.config["DEMO_DATA_DIR"]), with_photos=with_photos)
     if not ctx.data_dir.is_dir():
         raise click.ClickException(f"demo data not found in {ctx.data_dir}")
     for step in _steps():
         step(ctx)
     db.session.commit()
+    days = int(current_app.config.get("DEMO_HISTORY_DAYS", 0))
+    if with_history and days > 0:
+        load_history(ctx, days, float(current_app.config.get("DEMO_HISTORY_PER_DAY", 15)))
     return ctx
+
+
+def load_history(ctx: DemoContext, days: int, per_day: float, seed: int = HISTORY_SEED) -> None:
+    """The town's past orders, from ``days`` days ago to yesterday."""
+    import datetime as dt
+
+    from app.orders.demo_history import generate_history
+    from vendors.hours import TOWN_TZ
+
+    today = utcnow().astimezone(TOWN_TZ).date()
+    report = generate_history(today - dt.timedelta(days=days), today - dt.timedelta(days=1), per_day, seed)
+    ctx.counts["past orders created"] = report.orders
+    ctx.counts["past days skipped (already there)"] = report.skipped_days
+    ctx.counts["past orders per second"] = round(report.rate)
 
 
 @demo.command("load")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--no-photos", is_flag=True, help="Skip the generated product photos (faster).")
-def load_command(data_dir: Path | None, no_photos: bool) -> None:
+@click.option("--no-history", is_flag=True, help="Skip the past year of orders (faster).")
+def load_command(data_dir: Path | None, no_photos: bool, no_history: bool) -> None:
     """Load (or complete) the demo town. Safe to run again."""
-    ctx = load(data_dir, with_photos=not no_photos)
+    ctx = load(data_dir, with_photos=not no_photos, with_history=not no_history)
     for what, count in ctx.counts.items():
         click.echo(f"  {what}: {count}")
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for role, email, note in ctx.logins:
         click.echo(f"  {role:<9} {email}" + (f"  ({note})" if note else ""))
+
+
+@demo.command("history")
+@click.option(
+    "--days", type=click.IntRange(1, 3660), default=365, show_default=True, help="Days before today."
+)
+@click.option("--per-day", type=click.FloatRange(0, 10_000), default=15.0, show_default=True)
+@click.option("--seed", type=int, default=HISTORY_SEED, show_default=True)
+def history_command(days: int, per_day: float, seed: int) -> None:
+    """Past orders of the demo town (after ``demo load``), to yesterday; days this seed already wrote
+    are skipped. No payment, no e-mail, no stock moved."""
+    import datetime as dt
+
+    from app.orders.demo_history import HistoryReport, generate_history
+    from vendors.hours import TOWN_TZ
+
+    def progress(report: HistoryReport) -> None:
+        click.echo(f"  {report.days} days, {report.orders} orders, {report.rate:.0f} orders/s")
+
+    today = utcnow().astimezone(TOWN_TZ).date()
+    report = generate_history(
+        today - dt.timedelta(days=days), today - dt.timedelta(days=1), per_day, seed, progress=progress
+    )
+    if not report.orders and not report.skipped_days:
+        raise click.ClickException("no shop with products online: run `flask demo load` first")
+    click.echo(
+        f"{report.orders} orders ({report.parts} shop parts) over {report.days} days, "
+        f"{report.skipped_days} days already there; {report.shoppers_created} shoppers created; "
+        f"{report.refused} refused, {report.cancelled} cancelled, {report.withdrawals} withdrawals, "
+        f"{report.partial_refunds} partial refunds, {report.transfers} transfers; "
+        f"{report.seconds:.1f} s, {report.rate:.0f} orders/s"
+    )

@@ -14,6 +14,9 @@ from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enu
 from app.extensions import db
 from vendors.models import RelayPoint, Shop
 
+# The payment status of the demo town's past orders (``flask demo load``): money Stripe never saw.
+DEMO_HISTORY = "demo"
+
 
 class OrderStatus(enum.StrEnum):
     PENDING_PAYMENT = "pending_payment"  # stock reserved until ``reserved_until``
@@ -81,6 +84,7 @@ class Order(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The one PaymentIntent of the whole order, its last known status and why the last attempt failed.
     payment_intent_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Stripe's PaymentIntent status, or ``DEMO_HISTORY`` for the demo town's past orders.
     payment_status: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
     payment_error: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
     # The charge the shops' transfers will draw on (``source_transaction``).
