@@ -144,7 +144,9 @@ def build(product: Product, rating: float = 0.0, review_count: int = 0) -> Produ
         labels=_labels(product.attributes or {}),
         category=product.category.slug,
         category_path=[category.slug for category in path],
-        category_names=[category.name for category in path],
+        # English names too: a shopper may type the category as the English interface shows it.
+        category_names=[category.name for category in path]
+        + [category.name_en for category in path if category.name_en],
         shop_id=shop.id,
         shop_slug=shop.slug,
         shop_name=shop.name,

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from elastic_transport import TransportError
 from elasticsearch import ApiError
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.catalog.models import Category, Product, ProductStatus
@@ -122,11 +123,10 @@ def search_page(query: SearchQuery) -> SearchPage:
         products=[(hit, found[hit.product_id]) for hit in result.hits if hit.product_id in found],
         did_you_mean=did_you_mean,
         fallback=[found[pid] for pid in fallback_ids if pid in found],
-        category_names=dict(
-            db.session.execute(
-                sa.select(Category.slug, Category.name).where(Category.slug.in_(facet_categories))
-            ).all()
-        ),
+        category_names={
+            category.slug: category.label
+            for category in db.session.scalars(sa.select(Category).where(Category.slug.in_(facet_categories)))
+        },
         shop_names=dict(
             db.session.execute(sa.select(Shop.slug, Shop.name).where(Shop.slug.in_(facet_shops))).all()
         ),
@@ -177,6 +177,9 @@ class _Named:
     name: str
     slug: str
     products: int
+    # A category's English name: what the English interface shows, and matches too.
+    name_en: str = ""
+    tokens_en: tuple[str, ...] = ()
 
 
 @dataclass
@@ -226,9 +229,18 @@ def _vocabulary() -> _Vocabulary:
                 having[folded] += 1
                 spellings.setdefault(folded, Counter())[word.lower()] += 1
     categories = [
-        _Named(tuple(text.folded(name)), name, slug, per_category[category_id])
-        for category_id, name, slug in db.session.execute(
-            sa.select(Category.id, Category.name, Category.slug).where(Category.archived_at.is_(None))
+        _Named(
+            tuple(text.folded(name)),
+            name,
+            slug,
+            per_category[category_id],
+            name_en or "",
+            tuple(text.folded(name_en or "")),
+        )
+        for category_id, name, name_en, slug in db.session.execute(
+            sa.select(Category.id, Category.name, Category.name_en, Category.slug).where(
+                Category.archived_at.is_(None)
+            )
         )
     ]
     shops = [
@@ -254,16 +266,16 @@ def _listed(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _names_matching(named: list[_Named], typed: list[str]) -> list[_Named]:
-    """Names with every typed word, the last one as a prefix ("fro" is in "La Fromagerie des Halles")."""
+def _names_matching(named: list[_Named], typed: list[str], english: bool = False) -> list[_Named]:
+    """Names with every typed word, the last one as a prefix ("fro" is in "La Fromagerie des Halles");
+    in the English interface, English names too."""
     *whole, last = typed
+
+    def has(tokens: tuple[str, ...]) -> bool:
+        return all(word in tokens for word in whole) and any(token.startswith(last) for token in tokens)
+
     return sorted(
-        (
-            entry
-            for entry in named
-            if all(word in entry.tokens for word in whole)
-            and any(token.startswith(last) for token in entry.tokens)
-        ),
+        (entry for entry in named if has(entry.tokens) or (english and has(entry.tokens_en))),
         key=lambda entry: (-entry.products, entry.name),
     )
 
@@ -298,8 +310,10 @@ def suggestions(prefix: str, limit: int = 8) -> list[Suggestion]:
         return []
     vocabulary = _vocabulary()
     found: dict[str, list[Suggestion]] = {kind: [] for kind in SUGGESTION_KINDS}
-    for entry in _names_matching(vocabulary.categories, typed):
-        found["category"].append(Suggestion(entry.name, "category", entry.slug))
+    english = str(get_locale() or "").startswith("en")
+    for entry in _names_matching(vocabulary.categories, typed, english):
+        shown = entry.name_en if english and entry.name_en else entry.name
+        found["category"].append(Suggestion(shown, "category", entry.slug))
     for entry in _names_matching(vocabulary.shops, typed):
         found["shop"].append(Suggestion(entry.name, "shop", entry.slug))
     # Words complete a single word: after several, the titles having them all say more.

@@ -54,6 +54,7 @@ def _save(form: forms.CategoryForm, category: Category | None) -> bool:
             category,
             services.CategoryData(
                 name=form.name.data or "",
+                name_en=form.name_en.data or "",
                 slug=form.slug.data or "",
                 parent_id=form.parent_id.data or None,
                 commission_bps=commission,

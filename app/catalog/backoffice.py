@@ -37,7 +37,7 @@ def _product(member: ShopMember, product_id: int) -> Product:
 def _category_choices() -> list[tuple[int, str]]:
     choices = [(0, str(_l("Choisissez…")))]
     choices += [
-        (category.id, f"{'— ' if category.parent_id else ''}{category.name}")
+        (category.id, f"{'— ' if category.parent_id else ''}{category.label}")
         for category in active_categories()
     ]
     return choices

@@ -24,7 +24,9 @@ def load_categories(ctx: DemoContext) -> None:
         if row["slug"] in existing:
             continue
         parent = existing.get(row["parent"]) if row["parent"] else None
-        category = Category(slug=row["slug"], name=row["name"], parent=parent, position=position)
+        category = Category(
+            slug=row["slug"], name=row["name"], name_en=row.get("name_en"), parent=parent, position=position
+        )
         db.session.add(category)
         existing[row["slug"]] = category
         created += 1

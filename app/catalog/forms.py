@@ -178,6 +178,12 @@ class CategoryForm(FlaskForm):
     name = StringField(
         _l("Nom"), filters=[_strip], validators=[DataRequired(_l("Indiquez le nom.")), Length(max=120)]
     )
+    name_en = StringField(
+        _l("Nom en anglais"),
+        filters=[_strip],
+        validators=[Length(max=120)],
+        description=_l("Facultatif : le nom montré dans l’interface en anglais."),
+    )
     slug = StringField(
         _l("Adresse"), filters=[_strip], validators=[DataRequired(_l("Indiquez l’adresse.")), Length(max=80)]
     )

@@ -7,6 +7,7 @@ import enum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -23,12 +24,20 @@ class Category(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
 
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    # The name in the English interface (the French one when there is none).
+    name_en: Mapped[str | None] = mapped_column(sa.String(120))
     parent_id: Mapped[int | None] = mapped_column(BigIntId, sa.ForeignKey("categories.id"), index=True)
     position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     parent: Mapped[Category | None] = relationship(remote_side="Category.id", back_populates="children")
     children: Mapped[list[Category]] = relationship(back_populates="parent", order_by="Category.position")
+
+    @property
+    def label(self) -> str:
+        """The name in the interface's language."""
+        english = str(get_locale() or "").startswith("en")
+        return self.name_en if self.name_en and english else self.name
 
     @property
     def path(self) -> list[Category]:

@@ -594,6 +594,7 @@ class CategoryData:
     slug: str
     parent_id: int | None
     commission_bps: int | None
+    name_en: str = ""
 
 
 def save_category(manager: User, category: Category | None, data: CategoryData) -> Category:
@@ -622,6 +623,7 @@ def save_category(manager: User, category: Category | None, data: CategoryData) 
     elif category.parent_id != (parent.id if parent else None):
         category.position = _next_position(parent)
     category.name = data.name.strip()
+    category.name_en = data.name_en.strip() or None
     category.slug = slug
     category.parent = parent
     db.session.flush()
