@@ -187,6 +187,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "PDF_FONT_DIR": _env("PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"),
         # Demo town (``flask demo load``)
         "DEMO_DATA_DIR": _env("DEMO_DATA_DIR", str(BASE_DIR / "demo")),
+        # Its past orders: this many days before today, about this many orders a day (none in tests).
+        "DEMO_HISTORY_DAYS": _env_int("DEMO_HISTORY_DAYS", 0 if env == "testing" else 365),
+        "DEMO_HISTORY_PER_DAY": _env_int("DEMO_HISTORY_PER_DAY", 15),
         # Search (the search domain reads these)
         "ELASTICSEARCH_URL": _env("ELASTICSEARCH_URL"),
         # The alias searches read; each reindex fills a new "<alias>-<timestamp>" index behind it.
@@ -211,6 +214,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "TERMS_VERSION": _env("TERMS_VERSION", "2026-11"),
         # Payouts: a shop's part is transferred this many days after delivery or collection.
         "PAYOUT_HOLD_DAYS": _env_int("PAYOUT_HOLD_DAYS", 14),
+        # A variant of an online product with this many left or fewer is "low stock" (shop's dashboard,
+        # manager's follow-up lists).
+        "LOW_STOCK_THRESHOLD": _env_int("LOW_STOCK_THRESHOLD", 2),
         # Who bears Stripe's fees on shoppers' payments: "platform" (its expense) or "shops" (each shop's
         # part is charged its share, in proportion to its amount).
         "STRIPE_FEES_BORNE_BY": _env("STRIPE_FEES_BORNE_BY", "platform"),

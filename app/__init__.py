@@ -117,8 +117,13 @@ def import_models() -> None:
     import app.audit.models
     import app.cart.models
     import app.catalog.models
+    import app.favourites.models
+    import app.figures.models
+    import app.manager.models
     import app.orders.models
-    import app.reviews.models  # noqa: F401
+    import app.reviews.models
+    import app.site.models
+    import app.visits.models  # noqa: F401
     import payouts.models  # noqa: F401
     import search.models  # noqa: F401
     import vendors.models  # noqa: F401
@@ -132,6 +137,11 @@ def register_blueprints(app: Flask) -> None:
     from app.catalog.backoffice import blueprint as catalog_backoffice
     from app.catalog.import_views import blueprint as catalog_imports
     from app.catalog.views import blueprint as catalog
+    from app.favourites import views as favourites_views
+    from app.figures.admin import blueprint as figures_admin
+    from app.figures.backoffice import blueprint as figures_backoffice
+    from app.manager.admin import blueprint as manager_admin
+    from app.manager.backoffice import blueprint as manager_backoffice
     from app.manager.views import blueprint as manager
     from app.orders.admin import blueprint as orders_admin
     from app.orders.backoffice import blueprint as orders_backoffice
@@ -139,6 +149,8 @@ def register_blueprints(app: Flask) -> None:
     from app.reviews.admin import blueprint as reviews_admin
     from app.reviews.backoffice import blueprint as reviews_backoffice
     from app.reviews.views import blueprint as reviews
+    from app.site import seo
+    from app.site.admin import blueprint as site_admin
     from app.site.views import blueprint as site
     from payouts.admin import blueprint as payouts_admin
     from payouts.backoffice import blueprint as payouts_backoffice
@@ -155,12 +167,19 @@ def register_blueprints(app: Flask) -> None:
         vendors_public,
         vendors_backoffice,
         manager,
+        figures_admin,
+        figures_backoffice,
+        manager_admin,
+        manager_backoffice,
         vendors_admin,
         catalog,
         catalog_backoffice,
         catalog_imports,
         catalog_admin,
+        site_admin,
         cart_views.blueprint,
+        favourites_views.blueprint,
+        seo.blueprint,
         orders,
         orders_backoffice,
         orders_admin,
@@ -178,6 +197,8 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     cart_views.init_app(app)  # the header's cart badge, and a guest's cart kept at log-in
+    favourites_views.init_app(app)  # the buttons' state, and a guest's favourites kept at log-in
+    seo.init_app(app)  # the pages' canonical, sharing and schema.org helpers
 
     from app.site import errors
 
@@ -191,17 +212,23 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from app.accounts.cli import users
     from app.demo import demo
+    from app.favourites.tasks import favourites_cli
+    from app.figures.tasks import figures_cli
     from app.jobs import cron_command, worker_command
     from app.orders.tasks import orders_cli
     from app.reviews.tasks import reviews_cli
+    from app.visits.tasks import visits_cli
     from payouts.tasks import payouts_cli
     from search.cli import search
 
     app.cli.add_command(orders_cli)
+    app.cli.add_command(figures_cli)
     app.cli.add_command(payouts_cli)
     app.cli.add_command(reviews_cli)
+    app.cli.add_command(visits_cli)
     app.cli.add_command(search)
     app.cli.add_command(users)
     app.cli.add_command(demo)
+    app.cli.add_command(favourites_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(cron_command)

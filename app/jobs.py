@@ -225,7 +225,16 @@ def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
 
 
 # The periodic jobs of every domain: (function, every so many seconds). Domains list theirs in tasks.py.
-SCHEDULES = ("app.orders.tasks.SCHEDULE", "payouts.tasks.SCHEDULE", "app.reviews.tasks.SCHEDULE")
+SCHEDULES = (
+    "app.orders.tasks.SCHEDULE",
+    "payouts.tasks.SCHEDULE",
+    "app.reviews.tasks.SCHEDULE",
+    "app.manager.tasks.SCHEDULE",
+    "app.favourites.tasks.SCHEDULE",
+    "app.visits.tasks.SCHEDULE",
+    "search.tasks.SCHEDULE",
+    "app.figures.tasks.SCHEDULE",
+)
 
 
 def schedule() -> list[tuple[Callable[..., Any], int]]:

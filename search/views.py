@@ -6,12 +6,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 import nh3
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from app.catalog import services as catalog
+from app.database import utcnow
 from app.extensions import limiter
-from search import services
+from app.routing import parse_page
+from search import misses, services
 from search.query import (
     DEFAULT_RADIUS_KM,
     DELIVERY_METHODS,
@@ -20,9 +23,12 @@ from search.query import (
     SearchQuery,
     price_range_key,
 )
-from vendors import geo
+from vendors import geo, hours
+from vendors import services as shops
 
 blueprint = Blueprint("search", __name__)
+
+CATEGORY_SHOPS = 12  # shops shown on a category page; the directory lists them all
 
 
 @blueprint.app_template_filter("highlighted")
@@ -83,7 +89,76 @@ def results() -> tuple[str, int] | str:
         page = services.search_page(query)
     except services.SearchUnavailable:
         return render_template("search/results.html", page=None, unavailable=True, **context), 503
+    misses.record(query, page.result.total)
     return render_template("search/results.html", page=page, unavailable=False, **context)
+
+
+def _category_page_url(query: SearchQuery, place: list[tuple[str, str]], **changes: Any) -> str:
+    """A category page's link: another category is that category's page, no category the search page."""
+    if "page" not in changes:
+        changes["page"] = 1
+    changed = query.with_(**changes)
+    if not changed.category:
+        return _page_url(query, place, **changes)
+    args = [(name, value) for name, value in changed.to_args() if name != "categorie"] + place
+    return url_for("search.category", slug=changed.category) + ("?" + urlencode(args) if args else "")
+
+
+@blueprint.route("/categories/<slug>")
+def category(slug: str) -> str:
+    """A category's page: its products and its children's, with the search page's facets and sorts, and
+    its shops. While search cannot answer (or has not indexed the category yet) the database lists them."""
+    found = catalog.category_with_children(slug)
+    if found is None:
+        abort(404)
+    category, children = found
+    near, street = geo.point_from_args(request.args)
+    parsed = SearchQuery.from_args(request.args, near=near)
+    query = parsed.query.with_(category=category.slug)
+    place: list[tuple[str, str]] = []
+    if street:
+        place.append(("depuis", street))
+    elif near is not None:
+        place += [("lat", f"{near[0]:.5f}"), ("lon", f"{near[1]:.5f}")]
+    try:
+        page: services.SearchPage | None = services.search_page(query)
+    except services.SearchUnavailable:
+        page = None
+    browsing = query == SearchQuery(category=category.slug, near=near, page=query.page)
+    db_page = None
+    if page is None or (browsing and not page.result.total):
+        db_page = catalog.public_products(
+            categories=[category, *children], page=request.args.get("page", 1, type=parse_page)
+        )
+    return render_template(
+        "search/category.html",
+        category=category,
+        children=children,
+        shops=shops.directory(category, near)[:CATEGORY_SHOPS],
+        db_page=db_page,
+        query=query,
+        notices=parsed.notices,
+        street=street,
+        street_unknown=bool(street) and near is None,
+        near=near,
+        place=place,
+        page_url=lambda **changes: _category_page_url(query, place, **changes),
+        form_action=url_for("search.category", slug=category.slug),
+        price_links=PRICE_LINKS,
+        sorts=SORTS,
+        delivery_methods=DELIVERY_METHODS,
+        default_radius=DEFAULT_RADIUS_KM,
+        street_names=geo.street_names(),
+        distance_to=lambda shop: (
+            geo.distance_km(near, (shop.latitude, shop.longitude))
+            if near is not None and shop.latitude is not None and shop.longitude is not None
+            else None
+        ),
+        page=page,
+        unavailable=False,
+        now=utcnow(),
+        open_state=hours.open_state,
+    )
 
 
 @blueprint.route("/recherche/suggestions")
@@ -110,7 +185,7 @@ def suggestions() -> Response:
 
 def _suggestion_url(suggestion: services.Suggestion) -> str:
     if suggestion.kind == "category":
-        return url_for("catalog.category", slug=suggestion.target)
+        return url_for("search.category", slug=suggestion.target)
     if suggestion.kind == "shop":
         return url_for("vendors.storefront", slug=suggestion.target)
     return url_for("search.results", q=suggestion.target)

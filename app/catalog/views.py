@@ -1,11 +1,11 @@
-"""Public catalogue pages: the product page, category pages."""
+"""Public catalogue pages: the product page (category pages are search's, with its facets)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
 from app import money
@@ -13,7 +13,11 @@ from app.catalog import services
 from app.catalog.models import Product, Variant
 from app.catalog.text import plain_text, render_markdown
 from app.database import utcnow
-from app.routing import parse_id, parse_page
+from app.reviews import services as reviews
+from app.reviews.models import RatingSubject
+from app.routing import parse_id
+from app.urls import external_url
+from app.visits import services as visits
 from vendors import hours
 
 blueprint = Blueprint("catalog", __name__)
@@ -37,7 +41,7 @@ def structured_data(product: Product, photo_urls: list[str]) -> dict[str, Any]:
             "availability": "https://schema.org/InStock"
             if variant.stock > 0
             else "https://schema.org/OutOfStock",
-            "url": url_for("catalog.product", product_id=product.id, variante=variant.id, _external=True),
+            "url": external_url("catalog.product", product_id=product.id, variante=variant.id),
             "seller": {"@type": "Organization", "name": product.shop.name},
         }
         for variant in product.variants
@@ -46,11 +50,22 @@ def structured_data(product: Product, photo_urls: list[str]) -> dict[str, Any]:
         "@context": "https://schema.org",
         "@type": "Product",
         "name": product.title,
+        "url": external_url("catalog.product", product_id=product.id),
         "description": plain_text(product.description, 500),
-        "category": " > ".join(category.name for category in product.category.path),
+        "category": " > ".join(category.label for category in product.category.path),
         "image": photo_urls,
         "offers": offers,
     }
+    rating = reviews.summary(RatingSubject.PRODUCT, product.id)
+    if rating is not None and rating.review_count > 0:
+        tenths = (rating.rating_sum * 20 + rating.review_count) // (2 * rating.review_count)  # half up
+        data["aggregateRating"] = {
+            "@type": "AggregateRating",
+            "ratingValue": f"{tenths // 10}.{tenths % 10}",
+            "reviewCount": rating.review_count,
+            "bestRating": 5,
+            "worstRating": 1,
+        }
     if product.gtin:
         data[f"gtin{len(product.gtin)}" if len(product.gtin) in (8, 12, 13, 14) else "gtin"] = product.gtin
     return data
@@ -72,7 +87,8 @@ def product(product_id: int) -> str:
     found = services.public_product(product_id)
     if found is None or not found.variants:
         abort(404)
-    photo_urls = [url_for("site.media", path=photo.path, _external=True) for photo in found.photos]
+    visits.count_view(found.shop_id, found.id)
+    photo_urls = [external_url("site.media", path=photo.path) for photo in found.photos]
     return render_template(
         "catalog/product.html",
         product=found,
@@ -84,15 +100,3 @@ def product(product_id: int) -> str:
         photo_urls=photo_urls,
         json_ld=json_ld(structured_data(found, photo_urls)),
     )
-
-
-@blueprint.route("/categories/<slug>")
-def category(slug: str) -> str:
-    found = services.category_with_children(slug)
-    if found is None:
-        abort(404)
-    category, children = found
-    page = services.public_products(
-        categories=[category, *children], page=request.args.get("page", 1, type=parse_page)
-    )
-    return render_template("catalog/category.html", category=category, children=children, page=page)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from pathlib import Path
 
 from flask import (
@@ -18,20 +20,72 @@ from flask import (
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from app import images
 from app.accounts import auth, services
+from app.database import utcnow
 from app.extensions import csrf, db, limiter
 from app.i18n import SESSION_KEY
 from app.site import health
+from app.site import services as site
+from app.site.models import HomeBlockKind
+from vendors import geo
 
 blueprint = Blueprint("site", __name__)
+log = logging.getLogger(__name__)
+
+
+@blueprint.app_template_global("category_menu")
+def category_menu() -> tuple[site.MenuEntry, ...]:
+    """The header's two-level category menu (cached: categories change rarely). Every page's header
+    shows it, error pages too: a database that cannot answer leaves the menu out, not the page."""
+    try:
+        return site.category_menu()
+    except SQLAlchemyError:
+        log.warning("category menu unavailable", exc_info=True)
+        return ()
+
+
+def _block_html(kind: HomeBlockKind, now: dt.datetime, near: tuple[float, float] | None, street: str) -> str:
+    """One block, rendered for this visitor (its cards carry their own forms); "" when it is empty."""
+    data = site.block_data(kind, now, near)
+    if not data:
+        return ""
+    return render_template(
+        f"site/blocks/{kind.value}.html", data=data, label=site.BLOCK_LABELS[kind], near=near, street=street
+    )
 
 
 @blueprint.route("/")
 def home() -> str:
-    return render_template("site/home.html")
+    near, street = geo.point_from_args(request.args)
+    now = utcnow()
+    # Rendered from our own templates, autoescaped.
+    blocks = [
+        Markup(html)  # noqa: S704
+        for kind in site.enabled_blocks()
+        if (html := _block_html(kind, now, near, street))
+    ]
+    return render_template(
+        "site/home.html",
+        blocks=blocks,
+        near=near,
+        street=street,
+        street_unknown=bool(street) and near is None,
+        street_names=geo.street_names(),
+    )
+
+
+@blueprint.route("/collections/<slug>")
+def collection(slug: str) -> str:
+    """A collection of the manager's: 404 before it starts, after it ends, or once nothing is left online."""
+    page = site.collection_page(slug, utcnow())
+    if page is None:
+        abort(404)
+    return render_template("site/collection.html", page=page)
 
 
 @blueprint.route("/langue/<code>")

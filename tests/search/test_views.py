@@ -6,8 +6,11 @@ import html
 import re
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
+from app.catalog.models import Category
+from app.extensions import db
 from search import tasks
 from search.backends import SearchBackend
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory
@@ -271,3 +274,20 @@ def test_a_plural_is_not_suggested_beside_its_singular(client: Client, pantry: d
 def test_words_complete_only_a_single_word(client: Client, pantry: dict[str, object]) -> None:
     # "fromage" is no completion of "lait fro": no product title has both, so nothing is suggested.
     assert suggested(client, "lait fro") == []
+
+
+def test_the_english_interface_names_categories_in_english(
+    app: Flask, client: Client, town: dict[str, object]
+) -> None:
+    cheese = db.session.scalar(sa.select(Category).where(Category.slug == "fromagerie"))
+    assert cheese is not None
+    cheese.name_en = "Cheese shop"
+    db.session.commit()
+    app.extensions.pop("search_suggestions", None)  # the suggestions' vocabulary, read once a minute
+    english = {"Accept-Language": "en"}
+    page = client.get("/recherche?q=crottin", headers=english).get_data(as_text=True)
+    suggested = client.get("/recherche/suggestions?q=chees", headers=english).get_json()["suggestions"]
+    french = client.get("/recherche/suggestions?q=chees").get_json()["suggestions"]
+    categories = [found["text"] for found in suggested if found["kind"] == "category"]
+    assert ("Cheese shop" in page, categories) == (True, ["Cheese shop"])
+    assert [found for found in french if found["kind"] == "category"] == []

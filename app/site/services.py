@@ -1,0 +1,798 @@
+"""The home page, the category menu and the manager's collections.
+
+Reading: the category menu (cached per process), the home page's blocks (each a bounded number of
+queries whatever the size of the catalogue), a collection's public page. Writing (the manager only,
+every change audited): the blocks' order and switches, collections and their items, featured shops.
+Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, orm
+from sqlalchemy.orm import joinedload, selectinload
+
+from app import images
+from app.accounts.models import User
+from app.audit import services as audit
+from app.catalog.models import Category, Product, ProductStatus
+from app.catalog.services import CARD_LOADING
+from app.database import lock, locked
+from app.errors import ServiceError
+from app.extensions import db
+from app.orders.models import Order, OrderLine, OrderStatus, VendorOrder
+from app.reviews.models import RatingSubject, RatingSummary
+from app.site.models import (
+    Collection,
+    CollectionItem,
+    CollectionKind,
+    FeaturedShop,
+    HomeBlock,
+    HomeBlockKind,
+)
+from vendors import geo, hours
+from vendors.hours import TOWN_TZ
+from vendors.models import Shop
+
+BLOCK_SIZE = 8
+NEW_PRODUCTS_DAYS = 7
+POPULAR_DAYS = 30
+BEST_RATED_MIN_REVIEWS = 2
+MAX_COLLECTION_ITEMS = 60
+MAX_COLLECTIONS_ON_HOME = 6
+MAX_FEATURED_SHOPS = 12
+PICK_RESULTS = 20
+COLLECTION_IMAGE_SIZES = {"card": (800, 450, "crop")}
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+# The order of the blocks until the manager changes it.
+DEFAULT_BLOCKS: tuple[HomeBlockKind, ...] = (
+    HomeBlockKind.CATEGORIES,
+    HomeBlockKind.COLLECTIONS,
+    HomeBlockKind.FEATURED_SHOPS,
+    HomeBlockKind.NEW_PRODUCTS,
+    HomeBlockKind.OPEN_NOW,
+    HomeBlockKind.POPULAR,
+    HomeBlockKind.BEST_PRODUCTS,
+    HomeBlockKind.BEST_SHOPS,
+)
+
+BLOCK_LABELS = {
+    HomeBlockKind.CATEGORIES: _l("Les rayons"),
+    HomeBlockKind.COLLECTIONS: _l("Les sélections du moment"),
+    HomeBlockKind.FEATURED_SHOPS: _l("Boutiques à la une"),
+    HomeBlockKind.NEW_PRODUCTS: _l("Nouveautés de la semaine"),
+    HomeBlockKind.OPEN_NOW: _l("Ouvert maintenant"),
+    HomeBlockKind.POPULAR: _l("Populaire en ville"),
+    HomeBlockKind.BEST_PRODUCTS: _l("Produits les mieux notés"),
+    HomeBlockKind.BEST_SHOPS: _l("Boutiques les mieux notées"),
+}
+
+
+class SiteError(ServiceError):
+    """A refused change to the home page or a collection."""
+
+
+# -- a small cache, per process ---------------------------------------------------------------------
+
+
+class TTLCache:
+    """Values kept for ``ttl`` seconds in this process. Holds only plain data (never a session's,
+    a cart's or a form's); ``clear`` empties it at once after a change made here, other processes
+    see the change when their copy expires."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._values: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            found = self._values.get(key)
+        if found is not None and now - found[0] < self.ttl:
+            return found[1]
+        value = compute()
+        with self._lock:
+            self._values[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+# Categories change rarely: a minute at most elsewhere, at once in the process that changed them.
+menu_cache = TTLCache(ttl=60.0)
+# What the shared home blocks show (ids and numbers, by block): never pages, which hold forms' tokens.
+block_cache = TTLCache(ttl=60.0)
+
+
+def clear_caches() -> None:
+    menu_cache.clear()
+    block_cache.clear()
+
+
+@event.listens_for(orm.Session, "after_flush")
+def _note_category_change(session: orm.Session, _context: Any) -> None:
+    if any(isinstance(row, Category) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info["categories_changed"] = True
+
+
+@event.listens_for(orm.Session, "after_commit")
+def _forget_menu_after_change(session: orm.Session) -> None:
+    if session.info.pop("categories_changed", False):
+        clear_caches()
+
+
+# -- the category menu ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    slug: str
+    name: str
+    name_en: str | None = None
+    children: tuple[MenuEntry, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The name in the interface's language (the French one when there is no English one)."""
+        english = has_request_context() and str(get_locale() or "").startswith("en")
+        return self.name_en if self.name_en and english else self.name
+
+
+def _load_menu() -> tuple[MenuEntry, ...]:
+    rows = db.session.execute(
+        sa.select(Category.id, Category.parent_id, Category.slug, Category.name, Category.name_en)
+        .where(Category.archived_at.is_(None))
+        .order_by(Category.position, Category.name, Category.id)
+    ).all()
+    children: dict[int, list[MenuEntry]] = {}
+    for row in rows:
+        if row.parent_id is not None:
+            children.setdefault(row.parent_id, []).append(MenuEntry(row.slug, row.name, row.name_en))
+    return tuple(
+        MenuEntry(row.slug, row.name, row.name_en, tuple(children.get(row.id, ())))
+        for row in rows
+        if row.parent_id is None
+    )
+
+
+def category_menu() -> tuple[MenuEntry, ...]:
+    """Top categories with their children, as the header's menu and the home page's tiles show them."""
+    result: tuple[MenuEntry, ...] = menu_cache.get("menu", _load_menu)
+    return result
+
+
+# -- what is online -----------------------------------------------------------------------------------
+
+
+def _product_online() -> sa.ColumnElement[bool]:
+    return sa.and_(Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any())
+
+
+def _public_products(ids: Sequence[int]) -> list[Product]:
+    """The products of ``ids`` still online, in that order."""
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        sa.select(Product)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(Product.id.in_(ids), _product_online())
+        .options(*CARD_LOADING)
+    )
+    found = {product.id: product for product in rows}
+    return [found[product_id] for product_id in ids if product_id in found]
+
+
+SHOP_CARD_LOADING = (
+    joinedload(Shop.category),
+    selectinload(Shop.opening_hours),
+    selectinload(Shop.closures),
+)
+
+
+def _public_shops(ids: Sequence[int]) -> list[Shop]:
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        sa.select(Shop).where(Shop.id.in_(ids), Shop.is_public).options(*SHOP_CARD_LOADING)
+    )
+    found = {shop.id: shop for shop in rows}
+    return [found[shop_id] for shop_id in ids if shop_id in found]
+
+
+# -- the home page's blocks ---------------------------------------------------------------------------
+
+
+def block_order() -> list[tuple[HomeBlockKind, bool]]:
+    """Every block with its switch, in the manager's order (a block never set keeps its default place)."""
+    saved = {block.kind: block for block in db.session.scalars(sa.select(HomeBlock))}
+    default_place = {kind: index for index, kind in enumerate(DEFAULT_BLOCKS)}
+
+    def place(kind: HomeBlockKind) -> tuple[int, int]:
+        block = saved.get(kind)
+        return (block.position if block is not None else default_place[kind], default_place[kind])
+
+    return [
+        (kind, saved[kind].enabled if kind in saved else True) for kind in sorted(DEFAULT_BLOCKS, key=place)
+    ]
+
+
+def enabled_blocks() -> list[HomeBlockKind]:
+    return [kind for kind, enabled in block_order() if enabled]
+
+
+@dataclass
+class ShopEntry:
+    shop: Shop
+    open_state: hours.OpenState
+    distance_km: float | None = None
+    rating: Rating | None = None
+
+
+def _shop_entries(
+    shops: Sequence[Shop], now: dt.datetime, near: tuple[float, float] | None = None
+) -> list[ShopEntry]:
+    return [
+        ShopEntry(
+            shop,
+            hours.open_state(shop.opening_hours, shop.closures, now),
+            geo.distance_km(near, (shop.latitude, shop.longitude))
+            if near is not None and shop.latitude is not None and shop.longitude is not None
+            else None,
+        )
+        for shop in shops
+    ]
+
+
+def _collection_ids(now: dt.datetime) -> list[int]:
+    """Collections shown now that still have something online, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Collection.id)
+            .where(_collection_current(now), Collection.id.in_(_collections_with_online_items()))
+            .order_by(Collection.starts_at.desc().nulls_last(), Collection.id.desc())
+            .limit(MAX_COLLECTIONS_ON_HOME)
+        )
+    )
+
+
+def current_collections(now: dt.datetime) -> list[Collection]:
+    ids = _cached_ids(HomeBlockKind.COLLECTIONS, lambda: _collection_ids(now))
+    if not ids:
+        return []
+    found = {
+        collection.id: collection
+        for collection in db.session.scalars(sa.select(Collection).where(Collection.id.in_(ids)))
+    }
+    # Read again: one that ended or lost its last item since it was cached is left out.
+    return [found[cid] for cid in ids if cid in found and found[cid].is_current(now)]
+
+
+def _collection_current(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        sa.or_(Collection.starts_at.is_(None), Collection.starts_at <= now),
+        sa.or_(Collection.ends_at.is_(None), Collection.ends_at > now),
+    )
+
+
+def _collections_with_online_items() -> sa.CompoundSelect:
+    products = (
+        sa.select(CollectionItem.collection_id)
+        .join(Collection, Collection.id == CollectionItem.collection_id)
+        .join(Product, Product.id == CollectionItem.product_id)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(Collection.kind == CollectionKind.PRODUCTS, _product_online())
+    )
+    shops = (
+        sa.select(CollectionItem.collection_id)
+        .join(Collection, Collection.id == CollectionItem.collection_id)
+        .join(Shop, Shop.id == CollectionItem.shop_id)
+        .where(Collection.kind == CollectionKind.SHOPS, Shop.is_public)
+    )
+    return sa.union(products, shops)
+
+
+def _cached_ids(kind: HomeBlockKind, compute: Callable[[], list[Any]]) -> list[Any]:
+    """A block's choice (ids and numbers only, never a rendered page: a card holds a form's token)."""
+    result: list[Any] = block_cache.get(kind, compute)
+    return result
+
+
+def featured_shops(now: dt.datetime) -> list[ShopEntry]:
+    ids = _cached_ids(
+        HomeBlockKind.FEATURED_SHOPS,
+        lambda: list(
+            db.session.scalars(
+                sa.select(FeaturedShop.shop_id)
+                .join(Shop, Shop.id == FeaturedShop.shop_id)
+                .where(Shop.is_public)
+                .order_by(FeaturedShop.position, FeaturedShop.id)
+                .limit(BLOCK_SIZE)
+            )
+        ),
+    )
+    return _shop_entries(_public_shops(ids), now)
+
+
+def new_products(now: dt.datetime) -> list[Product]:
+    """Products put online in the last week, newest first."""
+    ids = _cached_ids(
+        HomeBlockKind.NEW_PRODUCTS,
+        lambda: list(
+            db.session.scalars(
+                sa.select(Product.id)
+                .join(Shop, Shop.id == Product.shop_id)
+                .where(_product_online(), Product.created_at >= now - dt.timedelta(days=NEW_PRODUCTS_DAYS))
+                .order_by(Product.created_at.desc(), Product.id.desc())
+                .limit(BLOCK_SIZE)
+            )
+        ),
+    )
+    return _public_products(ids)
+
+
+def open_now(now: dt.datetime, near: tuple[float, float] | None = None) -> list[ShopEntry]:
+    """Open shops at ``now``, the nearest first when a point is known, else by name."""
+    shops = db.session.scalars(sa.select(Shop).where(Shop.is_public).options(*SHOP_CARD_LOADING))
+    entries = [entry for entry in _shop_entries(list(shops), now, near) if entry.open_state.open]
+    if near is not None:
+        entries.sort(key=lambda entry: (entry.distance_km is None, entry.distance_km or 0.0, entry.shop.name))
+    else:
+        entries.sort(key=lambda entry: entry.shop.name.casefold())
+    return entries[:BLOCK_SIZE]
+
+
+def _popular_ids(now: dt.datetime) -> list[int]:
+    bought = sa.func.sum(OrderLine.quantity)
+    ids = db.session.scalars(
+        sa.select(OrderLine.product_id)
+        .join(VendorOrder, VendorOrder.id == OrderLine.vendor_order_id)
+        .join(Order, Order.id == VendorOrder.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(
+            Order.status == OrderStatus.PAID,
+            Order.paid_at >= now - dt.timedelta(days=POPULAR_DAYS),
+            _product_online(),
+        )
+        .group_by(OrderLine.product_id)
+        .order_by(bought.desc(), OrderLine.product_id)
+        .limit(BLOCK_SIZE)
+    )
+    return [product_id for product_id in ids if product_id is not None]
+
+
+def popular_products(now: dt.datetime) -> list[Product]:
+    """The products most ordered (paid orders) in the town over the last 30 days."""
+    return _public_products(_cached_ids(HomeBlockKind.POPULAR, lambda: _popular_ids(now)))
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A published rating, as the cards show it."""
+
+    review_count: int
+    rating_sum: int
+
+    @property
+    def average(self) -> float:
+        return self.rating_sum / self.review_count
+
+
+def _best_rated(subject: RatingSubject, online: sa.Select[Any]) -> list[tuple[int, Rating]]:
+    average = sa.cast(RatingSummary.rating_sum, sa.Float) / RatingSummary.review_count
+    rows = db.session.execute(
+        sa.select(RatingSummary.subject_id, RatingSummary.review_count, RatingSummary.rating_sum)
+        .where(
+            RatingSummary.subject == subject,
+            RatingSummary.review_count >= BEST_RATED_MIN_REVIEWS,
+            RatingSummary.subject_id.in_(online),
+        )
+        .order_by(average.desc(), RatingSummary.review_count.desc(), RatingSummary.subject_id)
+        .limit(BLOCK_SIZE)
+    )
+    return [(row.subject_id, Rating(row.review_count, row.rating_sum)) for row in rows]
+
+
+def best_rated_products() -> list[tuple[Product, Rating]]:
+    online = sa.select(Product.id).join(Shop, Shop.id == Product.shop_id).where(_product_online())
+    rated = _cached_ids(HomeBlockKind.BEST_PRODUCTS, lambda: _best_rated(RatingSubject.PRODUCT, online))
+    products = {product.id: product for product in _public_products([pid for pid, _ in rated])}
+    return [(products[pid], rating) for pid, rating in rated if pid in products]
+
+
+def best_rated_shops(now: dt.datetime) -> list[ShopEntry]:
+    online = sa.select(Shop.id).where(Shop.is_public)
+    rated = _cached_ids(HomeBlockKind.BEST_SHOPS, lambda: _best_rated(RatingSubject.SHOP, online))
+    entries = {entry.shop.id: entry for entry in _shop_entries(_public_shops([sid for sid, _ in rated]), now)}
+    result = []
+    for shop_id, rating in rated:
+        entry = entries.get(shop_id)
+        if entry is not None:
+            entry.rating = rating
+            result.append(entry)
+    return result
+
+
+def block_data(kind: HomeBlockKind, now: dt.datetime, near: tuple[float, float] | None = None) -> Any:
+    """What one block shows; empty (falsy) when it has nothing, and the block then hides itself.
+
+    The choice of each shared block (which ids) is cached for a minute; the rows are read on every
+    request, so something gone offline since leaves the page at once."""
+    if kind == HomeBlockKind.CATEGORIES:
+        return category_menu()
+    if kind == HomeBlockKind.COLLECTIONS:
+        return current_collections(now)
+    if kind == HomeBlockKind.FEATURED_SHOPS:
+        return featured_shops(now)
+    if kind == HomeBlockKind.NEW_PRODUCTS:
+        return new_products(now)
+    if kind == HomeBlockKind.OPEN_NOW:
+        return open_now(now, near)
+    if kind == HomeBlockKind.POPULAR:
+        return popular_products(now)
+    if kind == HomeBlockKind.BEST_PRODUCTS:
+        return best_rated_products()
+    return best_rated_shops(now)
+
+
+# -- a collection's page ------------------------------------------------------------------------------
+
+
+@dataclass
+class CollectionPage:
+    collection: Collection
+    products: list[Product] = field(default_factory=list)
+    shops: list[ShopEntry] = field(default_factory=list)
+
+
+def collection_page(slug: str, now: dt.datetime) -> CollectionPage | None:
+    """A current collection with what of it is still online; None if expired, not begun or empty."""
+    collection = db.session.scalar(sa.select(Collection).where(Collection.slug == slug[:80]))
+    if collection is None or not collection.is_current(now):
+        return None
+    page = CollectionPage(collection)
+    if collection.kind == CollectionKind.PRODUCTS:
+        page.products = _public_products([item.product_id for item in collection.items if item.product_id])
+    else:
+        page.shops = _shop_entries(
+            _public_shops([item.shop_id for item in collection.items if item.shop_id]), now
+        )
+    if not page.products and not page.shops:
+        return None
+    return page
+
+
+# -- the manager's changes ------------------------------------------------------------------------------
+
+
+def _check_manager(manager: User) -> None:
+    if not manager.is_manager:
+        raise SiteError(_l("Réservé à la gestion de la place de marché."))
+
+
+def _all_blocks_locked() -> list[HomeBlock]:
+    """Every block's row, locked, created in its default place where missing, in the page's order."""
+    saved = {block.kind: block for block in db.session.scalars(locked(sa.select(HomeBlock)))}
+    for kind, enabled in block_order():
+        if kind not in saved:
+            saved[kind] = HomeBlock(kind=kind, enabled=enabled)
+            db.session.add(saved[kind])
+    ordered = [saved[kind] for kind, _ in block_order()]
+    for position, block in enumerate(ordered):
+        block.position = position
+    return ordered
+
+
+def move_block(manager: User, kind: HomeBlockKind, direction: int) -> None:
+    """Up (direction < 0) or down one place on the home page."""
+    _check_manager(manager)
+    blocks = _all_blocks_locked()
+    index = next(index for index, block in enumerate(blocks) if block.kind == kind)
+    target = index + (1 if direction > 0 else -1)
+    if 0 <= target < len(blocks):
+        blocks[index].position, blocks[target].position = target, index
+    audit.record(manager, "home_page", 0, "block_moved", block=kind.value, direction=direction)
+    block_cache.clear()
+
+
+def set_block_enabled(manager: User, kind: HomeBlockKind, enabled: bool) -> None:
+    _check_manager(manager)
+    block = next(block for block in _all_blocks_locked() if block.kind == kind)
+    block.enabled = enabled
+    audit.record(manager, "home_page", 0, "block_enabled" if enabled else "block_disabled", block=kind.value)
+    block_cache.clear()
+
+
+@dataclass(frozen=True)
+class CollectionData:
+    title: str
+    slug: str
+    text: str
+    kind: CollectionKind
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+
+
+def town_midnight(day: dt.date) -> dt.datetime:
+    """The start of ``day`` on the town's clock, in UTC."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=TOWN_TZ).astimezone(dt.UTC)
+
+
+def save_collection(manager: User, collection_id: int | None, data: CollectionData) -> Collection:
+    """Create or edit a collection. Shown from the morning of ``starts_on`` to the evening of ``ends_on``."""
+    _check_manager(manager)
+    title = data.title.strip()
+    if not title:
+        raise SiteError(_l("Donnez un titre à la sélection."), "title")
+    slug = data.slug.strip().lower()
+    if not SLUG_PATTERN.fullmatch(slug) or len(slug) > 80:
+        raise SiteError(_l("Lettres minuscules, chiffres et tirets seulement."), "slug")
+    if data.starts_on and data.ends_on and data.ends_on < data.starts_on:
+        raise SiteError(_l("La fin vient avant le début."), "ends_on")
+    collection = None
+    if collection_id is not None:
+        collection = lock(Collection, collection_id)
+        if collection is None:
+            raise SiteError(_l("Sélection introuvable."))
+    clash = db.session.scalar(sa.select(Collection).where(Collection.slug == slug))
+    if clash is not None and clash is not collection:
+        raise SiteError(_l("Cette adresse est déjà prise : choisissez-en une autre."), "slug")
+    if collection is None:
+        collection = Collection(kind=data.kind)
+        db.session.add(collection)
+    elif collection.kind != data.kind and collection.items:
+        raise SiteError(_l("Retirez d’abord ses éléments pour changer de genre."), "kind")
+    collection.title = title[:120]
+    collection.slug = slug
+    collection.text = data.text.strip()[:5000]
+    collection.kind = data.kind
+    collection.starts_at = town_midnight(data.starts_on) if data.starts_on else None
+    collection.ends_at = town_midnight(data.ends_on + dt.timedelta(days=1)) if data.ends_on else None
+    db.session.flush()
+    audit.record(
+        manager,
+        "collection",
+        collection.id,
+        "saved",
+        starts_on=data.starts_on.isoformat() if data.starts_on else None,
+        ends_on=data.ends_on.isoformat() if data.ends_on else None,
+    )
+    block_cache.clear()
+    return collection
+
+
+def set_collection_image(manager: User, collection_id: int, stream: IO[bytes]) -> Collection:
+    _check_manager(manager)
+    collection = _locked_collection(collection_id)
+    try:
+        stored = images.store_image(
+            stream,
+            folder="collections",
+            max_bytes=current_app.config["MAX_IMAGE_BYTES"],
+            sizes=COLLECTION_IMAGE_SIZES,
+            main_size=(1600, 1600),
+            min_size=(200, 200),
+            media_dir=Path(current_app.config["MEDIA_DIR"]),
+        )
+    except images.ImageRejected as rejected:
+        raise SiteError(images.rejection_message(rejected), "image") from rejected
+    collection.image_path = stored.path
+    collection.image_thumbnails = stored.thumbnails
+    audit.record(manager, "collection", collection.id, "image_changed")
+    block_cache.clear()
+    return collection
+
+
+def _locked_collection(collection_id: int) -> Collection:
+    collection = lock(Collection, collection_id)
+    if collection is None:
+        raise SiteError(_l("Sélection introuvable."))
+    return collection
+
+
+def delete_collection(manager: User, collection_id: int) -> None:
+    _check_manager(manager)
+    collection = _locked_collection(collection_id)
+    audit.record(manager, "collection", collection.id, "deleted", slug=collection.slug)
+    db.session.delete(collection)
+    block_cache.clear()
+
+
+def add_collection_item(manager: User, collection_id: int, item_id: int) -> CollectionItem:
+    """Add a product (or a shop, for a collection of shops) at the end of the collection."""
+    _check_manager(manager)
+    collection = _locked_collection(collection_id)
+    if len(collection.items) >= MAX_COLLECTION_ITEMS:
+        raise SiteError(_l("%(count)d éléments au plus par sélection.", count=MAX_COLLECTION_ITEMS))
+    if collection.kind == CollectionKind.PRODUCTS:
+        product = db.session.get(Product, item_id)
+        if product is None or product.status == ProductStatus.ARCHIVED:
+            raise SiteError(_l("Produit introuvable."))
+        if any(item.product_id == product.id for item in collection.items):
+            raise SiteError(_l("Déjà dans la sélection."))
+        item = CollectionItem(product_id=product.id)
+    else:
+        shop = db.session.get(Shop, item_id)
+        if shop is None:
+            raise SiteError(_l("Boutique introuvable."))
+        if any(item.shop_id == shop.id for item in collection.items):
+            raise SiteError(_l("Déjà dans la sélection."))
+        item = CollectionItem(shop_id=shop.id)
+    item.position = max((existing.position for existing in collection.items), default=-1) + 1
+    collection.items.append(item)
+    db.session.flush()
+    audit.record(
+        manager, "collection", collection.id, "item_added", product_id=item.product_id, shop_id=item.shop_id
+    )
+    block_cache.clear()
+    return item
+
+
+def _item_of(collection: Collection, item_id: int) -> CollectionItem:
+    item = next((item for item in collection.items if item.id == item_id), None)
+    if item is None:
+        raise SiteError(_l("Cet élément n’est pas dans la sélection."))
+    return item
+
+
+def remove_collection_item(manager: User, collection_id: int, item_id: int) -> None:
+    _check_manager(manager)
+    collection = _locked_collection(collection_id)
+    item = _item_of(collection, item_id)
+    collection.items.remove(item)
+    audit.record(
+        manager, "collection", collection.id, "item_removed", product_id=item.product_id, shop_id=item.shop_id
+    )
+    block_cache.clear()
+
+
+def move_collection_item(manager: User, collection_id: int, item_id: int, direction: int) -> None:
+    _check_manager(manager)
+    collection = _locked_collection(collection_id)
+    items = list(collection.items)
+    index = items.index(_item_of(collection, item_id))
+    target = index + (1 if direction > 0 else -1)
+    if 0 <= target < len(items):
+        items[index], items[target] = items[target], items[index]
+        for position, item in enumerate(items):
+            item.position = position
+    audit.record(manager, "collection", collection.id, "item_moved", item_id=item_id, direction=direction)
+    block_cache.clear()
+
+
+def feature_shop(manager: User, shop_id: int) -> FeaturedShop:
+    _check_manager(manager)
+    shop = db.session.get(Shop, shop_id)
+    if shop is None:
+        raise SiteError(_l("Boutique introuvable."))
+    featured = list(db.session.scalars(locked(sa.select(FeaturedShop).order_by(FeaturedShop.position))))
+    if any(entry.shop_id == shop.id for entry in featured):
+        raise SiteError(_l("Cette boutique est déjà à la une."))
+    if len(featured) >= MAX_FEATURED_SHOPS:
+        raise SiteError(_l("%(count)d boutiques à la une au plus.", count=MAX_FEATURED_SHOPS))
+    entry = FeaturedShop(shop_id=shop.id, position=max((f.position for f in featured), default=-1) + 1)
+    db.session.add(entry)
+    audit.record(manager, "home_page", 0, "shop_featured", shop_id=shop.id)
+    block_cache.clear()
+    return entry
+
+
+def _featured_locked() -> list[FeaturedShop]:
+    return list(
+        db.session.scalars(locked(sa.select(FeaturedShop).order_by(FeaturedShop.position, FeaturedShop.id)))
+    )
+
+
+def unfeature_shop(manager: User, shop_id: int) -> None:
+    _check_manager(manager)
+    entry = next((entry for entry in _featured_locked() if entry.shop_id == shop_id), None)
+    if entry is None:
+        raise SiteError(_l("Cette boutique n’est pas à la une."))
+    db.session.delete(entry)
+    audit.record(manager, "home_page", 0, "shop_unfeatured", shop_id=shop_id)
+    block_cache.clear()
+
+
+def move_featured_shop(manager: User, shop_id: int, direction: int) -> None:
+    _check_manager(manager)
+    entries = _featured_locked()
+    index = next((index for index, entry in enumerate(entries) if entry.shop_id == shop_id), None)
+    if index is None:
+        raise SiteError(_l("Cette boutique n’est pas à la une."))
+    target = index + (1 if direction > 0 else -1)
+    if 0 <= target < len(entries):
+        entries[index], entries[target] = entries[target], entries[index]
+        for position, entry in enumerate(entries):
+            entry.position = position
+    audit.record(manager, "home_page", 0, "featured_moved", shop_id=shop_id, direction=direction)
+    block_cache.clear()
+
+
+# -- the manager's pages (reading) -----------------------------------------------------------------------
+
+
+def all_collections() -> list[Collection]:
+    return list(
+        db.session.scalars(
+            sa.select(Collection)
+            .options(selectinload(Collection.items))
+            .order_by(Collection.starts_at.desc().nulls_last(), Collection.id.desc())
+        )
+    )
+
+
+def collection_items(collection: Collection) -> list[CollectionItem]:
+    return list(
+        db.session.scalars(
+            sa.select(CollectionItem)
+            .where(CollectionItem.collection_id == collection.id)
+            .options(
+                joinedload(CollectionItem.product).joinedload(Product.shop), joinedload(CollectionItem.shop)
+            )
+            .order_by(CollectionItem.position, CollectionItem.id)
+        )
+    )
+
+
+def featured_list() -> list[FeaturedShop]:
+    return list(
+        db.session.scalars(
+            sa.select(FeaturedShop)
+            .options(joinedload(FeaturedShop.shop))
+            .order_by(FeaturedShop.position, FeaturedShop.id)
+        )
+    )
+
+
+def _like(text: str) -> str:
+    escaped = text.strip()[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def pick_products(text: str) -> list[Product]:
+    """Active products whose title or shop matches ``text``, for the manager to add to a collection."""
+    if not text.strip():
+        return []
+    pattern = _like(text)
+    return list(
+        db.session.scalars(
+            sa.select(Product)
+            .join(Shop, Shop.id == Product.shop_id)
+            .where(
+                Product.status == ProductStatus.ACTIVE,
+                sa.or_(Product.title.ilike(pattern, escape="\\"), Shop.name.ilike(pattern, escape="\\")),
+            )
+            .options(joinedload(Product.shop))
+            .order_by(Product.title, Product.id)
+            .limit(PICK_RESULTS)
+        )
+    )
+
+
+def pick_shops(text: str) -> list[Shop]:
+    if not text.strip():
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Shop)
+            .where(Shop.is_public, Shop.name.ilike(_like(text), escape="\\"))
+            .order_by(Shop.name, Shop.id)
+            .limit(PICK_RESULTS)
+        )
+    )

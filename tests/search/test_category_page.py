@@ -1,0 +1,71 @@
+"""A category's page: breadcrumbs, its products and its children's with the search page's facets and
+sorts, its shops; an unknown or archived category is a 404; the database lists while search cannot."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from flask import Flask
+
+from search import tasks
+from search.backends import SearchBackend
+from tests.factories import CategoryFactory, ProductFactory, ShopFactory
+from tests.plugins.application import Client
+from tests.site.support import product_titles, shop_names
+
+
+@pytest.fixture
+def town(app: Flask, search_index: SearchBackend) -> None:
+    food = CategoryFactory(slug="alimentation", name="Alimentation")
+    cheese = CategoryFactory(slug="fromagerie", name="Fromagerie", parent=food)
+    books = CategoryFactory(slug="livres", name="Livres")
+    halles = ShopFactory(slug="fromagerie-des-halles", name="Fromagerie des Halles", category=cheese)
+    ProductFactory(
+        shop=halles, category=cheese, title="Crottin de Chavignol", variants=[{"price_cents": 450}]
+    )
+    ProductFactory(shop=halles, category=cheese, title="Comté 18 mois", variants=[{"price_cents": 2890}])
+    ProductFactory(shop=ShopFactory(category=books), category=books, title="Le Petit Prince")
+    with app.app_context():
+        tasks.drain()
+
+
+def test_a_parent_lists_its_children_products_with_breadcrumbs_facets_and_shops(
+    client: Client, town: None
+) -> None:
+    page = client.get("/categories/alimentation").get_data(as_text=True)
+    assert sorted(product_titles(page)) == ["Comté 18 mois", "Crottin de Chavignol"]
+    assert "Le Petit Prince" not in page
+    assert shop_names(page) == ["Fromagerie des Halles"]
+    assert 'href="/categories/fromagerie"' in page  # the child's chip
+    assert 'class="facet"' in page
+    assert 'name="tri"' in page
+
+
+def test_a_child_has_breadcrumbs_and_sorts_stay_on_the_category_page(client: Client, town: None) -> None:
+    page = client.get("/categories/fromagerie?tri=price_desc").get_data(as_text=True)
+    crumbs = re.search(r'<nav class="breadcrumbs".*?</nav>', page, re.S)
+    assert crumbs is not None
+    assert re.findall(r">([^<>]+)</(?:a|span)>", crumbs.group(0)) == ["Accueil", "Alimentation", "Fromagerie"]
+    assert product_titles(page) == ["Comté 18 mois", "Crottin de Chavignol"]
+    links = [html.unescape(link) for link in re.findall(r'<a href="(/categories/fromagerie\?[^"]*)"', page)]
+    assert links, "facet links stay on the category page"
+    assert 'action="/categories/fromagerie"' in page
+
+
+def test_a_price_facet_narrows_the_category(client: Client, town: None) -> None:
+    page = client.get("/categories/fromagerie?prix_max=10").get_data(as_text=True)
+    assert product_titles(page) == ["Crottin de Chavignol"]
+
+
+def test_unknown_and_odd_slugs_are_404(client: Client, town: None) -> None:
+    for slug in ("inconnue", "%00", "a" * 300, "fromagerie%20x"):
+        assert client.get(f"/categories/{slug}").status_code in (400, 404), slug
+
+
+def test_without_an_index_the_database_lists_the_category(client: Client) -> None:
+    category = CategoryFactory(slug="papeterie", name="Papeterie")
+    ProductFactory(category=category, title="Carnet")
+    page = client.get("/categories/papeterie").get_data(as_text=True)
+    assert product_titles(page) == ["Carnet"]
