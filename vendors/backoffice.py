@@ -23,7 +23,7 @@ from app import money, permissions
 from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
-from app.figures.services import shop_period_for
+from app.figures.services import parse_period, refresh_today, shop_period
 from app.forms import show_error
 from app.permissions import Permission
 from app.urls import external_url
@@ -200,6 +200,9 @@ def _identity(form: forms.IdentityForm) -> services.Identity:
 @shop_member(Permission.DASHBOARD)
 def dashboard(member: ShopMember) -> str:
     shop = member.shop
+    period = parse_period(request.args)
+    if refresh_today(period):
+        db.session.commit()
     return render_template(
         "vendors/backoffice/dashboard.html",
         member=member,
@@ -210,7 +213,7 @@ def dashboard(member: ShopMember) -> str:
         figures=dashboard_figures(member),
         # What needs the shop this morning: only once it is open.
         today=dashboard_today(member) if shop.status == ShopStatus.APPROVED else None,
-        shop_period=shop_period_for(member.shop_id, request.args),
+        shop_period=shop_period(member.shop_id, period),
     )
 
 

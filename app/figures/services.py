@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import importlib
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import format_date, format_decimal, format_percent
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
@@ -69,6 +71,26 @@ def days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
 
 
 # -- the rollup -----------------------------------------------------------------------------------
+
+
+# A dashboard showing today recomputes today's rows first, at most once every few minutes per process:
+# the hourly job keeps the other days, and today's sales show as they happen.
+TODAY_FRESH_SECONDS = 300.0
+
+
+def refresh_today(period: Period) -> bool:
+    """Recompute today's rows (in the caller's transaction, which commits) when ``period`` holds
+    today and no dashboard of this process did so in the last few minutes; True when it did."""
+    day = today()
+    if not period.start <= day <= period.end:
+        return False
+    done: dict[dt.date, float] = current_app.extensions.setdefault("figures_today", {})
+    if time.monotonic() - done.get(day, -TODAY_FRESH_SECONDS) < TODAY_FRESH_SECONDS:
+        return False
+    rollup_day(day)
+    done.clear()
+    done[day] = time.monotonic()
+    return True
 
 
 def rollup_day(day: dt.date) -> int:

@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Blueprint, render_template, request
 
 from app.accounts.auth import manager_required
+from app.extensions import db
 
 blueprint = Blueprint("manager", __name__, url_prefix="/gestion")
 
@@ -19,6 +20,8 @@ def home() -> str:
     from vendors import services as shops
 
     period = figures.parse_period(request.args)
+    if figures.refresh_today(period):
+        db.session.commit()
     today = figures.today()
     last_month = today.replace(day=1) - dt.timedelta(days=1)
     return render_template(

@@ -209,3 +209,19 @@ def test_the_shop_sees_its_own_period_only(client: Client, town: dict[str, Any])
     figures = services.shop_period(florist.id, services.parse_period({"periode": "7j"}, TODAY))
     assert (figures.totals.orders, figures.totals.gmv_cents, figures.before.gmv_cents) == (1, 4690, 2000)
     assert (figures.totals.buyers, figures.totals.new_buyers) == (1, 0)
+
+
+def test_a_sale_of_today_shows_before_the_hourly_rollup(
+    app: Flask, client: Client, town: dict[str, Any]
+) -> None:
+    app.extensions.pop("figures_today", None)  # no dashboard of this process refreshed today yet
+    florist = town["florist"]
+    paid_order(town["paul"].id, florist, at=NOW - dt.timedelta(hours=1), prices=(3333,))
+    login(client, "fleurs@example.com")
+    page = html.unescape(client.get(f"/vendeur/{florist.slug}/?periode=7j").get_data(as_text=True))
+    assert format_money(4200 + 490 + 3333, locale="fr") in page
+    # The refresh is the hourly job's own rollup of today: the job finds the same rows.
+    shown = services.shop_period(florist.id, services.parse_period({"periode": "7j"}, TODAY)).totals
+    rollup(TODAY)
+    again = services.shop_period(florist.id, services.parse_period({"periode": "7j"}, TODAY)).totals
+    assert (shown.orders, shown.gmv_cents) == (again.orders, again.gmv_cents) == (2, 4690 + 3333)
