@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import tantivy
 
@@ -215,6 +215,7 @@ class _Terms:
 
     per_field: dict[str, list[str]]
     typo: bool
+    matching: int | None = None  # products having the word in some field, when counted
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,12 @@ class _Word:
             _any_of(titles) if titles else None,
             typo=all(word.typo for word in words),
         )
+
+
+class _Compiled(NamedTuple):
+    listed: tantivy.Query  # what the page lists: the matches, then any related products
+    counted: tantivy.Query  # the matches alone: the total and the facets
+    found: int | None  # how many matches, when already counted
 
 
 @dataclass(frozen=True)
@@ -416,8 +423,8 @@ class TantivyBackend:
             stems = text.stems(token)
             if not stems:
                 cache[token] = _Terms({}, typo=False)
-            elif _count(searcher, _anywhere(dict.fromkeys(FIELD_WEIGHTS, stems))):
-                cache[token] = _Terms(dict.fromkeys(FIELD_WEIGHTS, stems), typo=False)
+            elif matching := _count(searcher, _anywhere(dict.fromkeys(FIELD_WEIGHTS, stems))):
+                cache[token] = _Terms(dict.fromkeys(FIELD_WEIGHTS, stems), typo=False, matching=matching)
             else:
                 cache[token] = self._typo_terms(searcher, token, stems)
         return cache[token]
@@ -468,7 +475,10 @@ class TantivyBackend:
         if not fields:
             return None  # its parts are found, never together in one field
         anywhere = _any_of(list(fields.values()))
-        rarity = idf(_count(searcher, anywhere), total) * (FUZZY_WEIGHT if typo else 1.0)
+        # One exact word: its count is known; several (a hyphenated word) are counted together.
+        known = per_token[0].matching if len(per_token) == 1 else None
+        matching = known if known is not None else _count(searcher, anywhere)
+        rarity = idf(matching, total) * (FUZZY_WEIGHT if typo else 1.0)
         if typo:
             # As Elasticsearch compares a typo: with the words of titles, facts, categories and shops
             # as one list, and with descriptions.
@@ -645,8 +655,9 @@ class TantivyBackend:
 
     def _query(
         self, query: SearchQuery, opened: _Opened, searcher: tantivy.Searcher, related: bool = True
-    ) -> tuple[tantivy.Query, tantivy.Query | None]:
-        """The query, and when related products were added to it, the query of the matches alone."""
+    ) -> _Compiled:
+        """The query to list, the query of the matches alone (the same without related products),
+        and how many matches there are when that was counted on the way."""
         filters = [_constant(found, 0.0) for found in self._filters(query, opened)]
 
         def filtered(main: tantivy.Query) -> tantivy.Query:
@@ -657,7 +668,7 @@ class TantivyBackend:
         clauses = self._text_clauses(query, searcher)
         compiled = filtered(self._text_query(clauses))
         if not related or query.effective_sort != "relevance" or query.code:
-            return compiled, None
+            return _Compiled(compiled, compiled, None)
         best = searcher.search(compiled, RELATED_FROM_TOP, count=True)
         partial = False
         if clauses is not None and clauses.head is not None and _found(best) < RELATED_BELOW:
@@ -666,14 +677,14 @@ class TantivyBackend:
             compiled = filtered(self._text_query(clauses, partial=True))
             best = searcher.search(compiled, RELATED_FROM_TOP, count=True)
         if not wants_related(query, _found(best)):
-            return compiled, None
+            return _Compiled(compiled, compiled, _found(best))
         documents = [searcher.doc(address) for _score, address in best.hits]
         agreed = related_to(
             [(doc.get_first("category") or "", doc.get_first("kind") or "") for doc in documents]
         )
         if not agreed:
-            return compiled, None
-        return filtered(self._text_query(clauses, partial, agreed)), compiled
+            return _Compiled(compiled, compiled, _found(best))
+        return _Compiled(filtered(self._text_query(clauses, partial, agreed)), compiled, _found(best))
 
     def _ordered(
         self, searcher: tantivy.Searcher, query: SearchQuery, compiled: tantivy.Query, limit: int, offset: int
@@ -772,7 +783,8 @@ class TantivyBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         opened = self._index()
         searcher = opened.index.searcher()
-        compiled, matches_only = self._query(query, opened, searcher)
+        compiled, counted, found = self._query(query, opened, searcher)
+        with_related = counted is not compiled
         wanted = query.offset + query.per_page
 
         # Collapse: the first hit of each group, in order, until the page is full.
@@ -796,9 +808,8 @@ class TantivyBackend:
         page = kept[query.offset : wanted]
 
         # The total and the facets are those of the matches: related products only fill the page.
-        counted = compiled if matches_only is None else matches_only
         aggs = searcher.aggregate(counted, facet_aggregations())
-        matched = _count(searcher, counted)
+        matched = _count(searcher, counted) if found is None else found
 
         # The words as matched: English ones put into French ("necklace" marks "Collier").
         words = [] if query.code else [word for group in text.groups(query.text) for word in group]
@@ -813,7 +824,7 @@ class TantivyBackend:
                 title_html=text.highlight(document.get_first("title") or "", words),
                 shop_count=offers.get((group or "").removeprefix("gtin:"), 1),
                 distance_km=distance,
-                related=matches_only is not None and score < HEAD_SCORE,
+                related=with_related and score < HEAD_SCORE,
             )
             for (score, distance, _address), document, group, product_id in zip(
                 page, documents, groups, ids, strict=True
@@ -826,7 +837,7 @@ class TantivyBackend:
     def count(self, query: SearchQuery) -> int:
         opened = self._index()
         searcher = opened.index.searcher()
-        compiled, _matches_only = self._query(query, opened, searcher, related=False)
+        compiled = self._query(query, opened, searcher, related=False).listed
         aggs = searcher.aggregate(compiled, {"shared_gtins": facet_aggregations()["shared_gtins"]})
         matched = _count(searcher, compiled)
         return collapsed_total(matched, aggs)
