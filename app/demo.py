@@ -6,6 +6,7 @@ twice changes nothing the second time.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from collections.abc import Callable
@@ -111,16 +112,25 @@ def load(data_dir: Path | None = None, with_photos: bool = True, with_history: b
 
 def load_history(ctx: DemoContext, days: int, per_day: float, seed: int = HISTORY_SEED) -> None:
     """The town's past orders, from ``days`` days ago to yesterday."""
-    import datetime as dt
 
     from app.orders.demo_history import generate_history
     from vendors.hours import TOWN_TZ
 
     today = utcnow().astimezone(TOWN_TZ).date()
-    report = generate_history(today - dt.timedelta(days=days), today - dt.timedelta(days=1), per_day, seed)
+    start = today - dt.timedelta(days=days)
+    report = generate_history(start, today - dt.timedelta(days=1), per_day, seed)
+    if report.orders:
+        _roll_up(start, today)
     ctx.counts["past orders created"] = report.orders
     ctx.counts["past days skipped (already there)"] = report.skipped_days
     ctx.counts["past orders per second"] = round(report.rate)
+
+
+def _roll_up(start: dt.date, end: dt.date) -> None:
+    """The dashboards' daily figures of the days the history filled (the hourly job keeps today)."""
+    from app.figures.tasks import rollup_range
+
+    rollup_range(start, end)
 
 
 @demo.command("load")
@@ -146,7 +156,6 @@ def load_command(data_dir: Path | None, no_photos: bool, no_history: bool) -> No
 def history_command(days: int, per_day: float, seed: int) -> None:
     """Past orders of the demo town (after ``demo load``), to yesterday; days this seed already wrote
     are skipped. No payment, no e-mail, no stock moved."""
-    import datetime as dt
 
     from app.orders.demo_history import HistoryReport, generate_history
     from vendors.hours import TOWN_TZ
@@ -155,11 +164,12 @@ def history_command(days: int, per_day: float, seed: int) -> None:
         click.echo(f"  {report.days} days, {report.orders} orders, {report.rate:.0f} orders/s")
 
     today = utcnow().astimezone(TOWN_TZ).date()
-    report = generate_history(
-        today - dt.timedelta(days=days), today - dt.timedelta(days=1), per_day, seed, progress=progress
-    )
+    start = today - dt.timedelta(days=days)
+    report = generate_history(start, today - dt.timedelta(days=1), per_day, seed, progress=progress)
     if not report.orders and not report.skipped_days:
         raise click.ClickException("no shop with products online: run `flask demo load` first")
+    if report.orders:
+        _roll_up(start, today)
     click.echo(
         f"{report.orders} orders ({report.parts} shop parts) over {report.days} days, "
         f"{report.skipped_days} days already there; {report.shoppers_created} shoppers created; "
