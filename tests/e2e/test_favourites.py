@@ -61,5 +61,12 @@ def test_a_guest_saves_and_follows_then_finds_them_after_logging_in(
     expect(main.get_by_test_id("followed-shops")).to_contain_text("Miellerie des Coteaux")
     shots("favourites-page")
 
+    # From a followed shop to one of its products.
+    main.get_by_test_id("followed-shops").get_by_role("link", name="Miellerie des Coteaux").first.click()
+    expect(page).to_have_url(re.compile(re.escape(shop_url) + "$"))
+    page.get_by_role("main").get_by_role("link", name="Miel de châtaignier").first.click()
+    expect(page).to_have_url(re.compile(re.escape(product_url) + "$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Miel de châtaignier")
+
     # The JSON-LD blocks are data, not script: the policy has nothing to refuse.
     assert not [text for text in reports if re.search("Content Security Policy|CSP violation", text)], reports
