@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from flask import Flask, current_app
 
@@ -25,6 +25,7 @@ from search.query import (
     SearchResult,
     price_range_key,
 )
+from search.text import Analysed, is_number
 
 # How a product is scored for a query, the same in both backends. Each query word scores once: the
 # weight of the best field it is found in (plus a fifth of the others') times its rarity over the
@@ -106,6 +107,47 @@ def related_to(top: list[tuple[str, str]]) -> Related:
             if count / len(top) >= RELATED_MIN_SHARE
         ),
     )
+
+
+W = TypeVar("W")
+
+
+@dataclass(frozen=True)
+class Resolved(Generic[W]):
+    """A query's groups as one backend's word queries: those that ask for something, and the head's."""
+
+    groups: list[W]
+    head: W | None
+    skipped_number: bool  # a number nothing has was left out
+
+
+def resolve(
+    analysed: Analysed,
+    word: Callable[[str], W | None],
+    asks: Callable[[W], bool],
+    either: Callable[[list[W]], W],
+) -> Resolved[W] | None:
+    """Each group of ``analysed`` as the backend's query of its word (``word``: None when nothing has
+    it; ``asks``: False for stop words only), alternatives joined by ``either``. None when a word that
+    is not a number matches nothing at all: no result beats unrelated products."""
+    groups: list[W] = []
+    head: W | None = None
+    skipped_number = False
+    for position, alternatives in enumerate(analysed.groups):
+        found = [word(typed) for typed in alternatives]
+        matching = [each for each in found if each is not None and asks(each)]
+        if not matching:
+            if all(each is not None for each in found):
+                continue  # stop words only
+            if all(map(is_number, alternatives)):
+                skipped_number = True  # a number nothing has (a wrong code, a quantity)
+                continue
+            return None
+        group = either(matching)
+        groups.append(group)
+        if position == analysed.head or head is None:
+            head = group
+    return Resolved(groups, head, skipped_number)
 
 
 def wants_related(query: SearchQuery, matched: int) -> bool:

@@ -43,6 +43,7 @@ from search.backends import (
     idf,
     offer_counts,
     related_to,
+    resolve,
     wants_related,
 )
 from search.documents import ProductDocument, spelling_words
@@ -304,25 +305,17 @@ class ElasticsearchBackend:
             return _Clauses({"term": {"gtin": query.code}}, None, [], [])
         analysed = text.analyse(query.text)
         total, counts = self._counts(word for alternatives in analysed.groups for word in alternatives)
-        groups: list[_Word] = []
-        head: _Word | None = None
-        skipped_number = False
-        for position, alternatives in enumerate(analysed.groups):
-            found = [self._word(word, max(total, 1), counts) for word in alternatives]
-            matching = [word for word in found if word is not None and word.anywhere is not None]
-            if not matching:
-                if all(word is not None for word in found):
-                    continue  # stop words only
-                if all(map(text.is_number, alternatives)):
-                    skipped_number = True  # a number nothing has (a wrong code, a quantity)
-                    continue
-                return None
-            group = _Word.either(matching)
-            groups.append(group)
-            if position == analysed.head or head is None:
-                head = group
+        resolved = resolve(
+            analysed,
+            lambda word: self._word(word, max(total, 1), counts),
+            lambda word: word.anywhere is not None,
+            _Word.either,
+        )
+        if resolved is None:
+            return None
+        groups, head = resolved.groups, resolved.head
         if head is None or head.anywhere is None:
-            return None if skipped_number else _Clauses({"match_all": {}}, None, [], [])
+            return None if resolved.skipped_number else _Clauses({"match_all": {}}, None, [], [])
         scores = [group.scored for group in groups if group.scored is not None]
         every = [group.anywhere for group in groups if group.anywhere is not None]
         scores.append(_constant({"bool": {"must": every}}, ALL_WORDS_SCORE))

@@ -52,6 +52,7 @@ from search.backends import (
     idf,
     offer_counts,
     related_to,
+    resolve,
     wants_related,
 )
 from search.documents import ProductDocument, spelling_words
@@ -246,6 +247,12 @@ class _Compiled(NamedTuple):
     listed: tantivy.Query  # what the page lists: the matches, then any related products
     counted: tantivy.Query  # the matches alone: the total and the facets
     found: int | None  # how many matches, when already counted
+    first: list[tuple[float, tantivy.DocAddress]] | None = None  # the listing's first chunk, when read
+
+
+def _first_chunk(wanted: int) -> int:
+    """How many hits the first read takes: the page and half as much again (copies of a GTIN)."""
+    return max(wanted + wanted // 2, 32)
 
 
 @dataclass(frozen=True)
@@ -516,25 +523,17 @@ class TantivyBackend:
         analysed = text.analyse(query.text)
         total = max(searcher.num_docs, 1)
         cache: dict[str, _Terms | None] = {}
-        groups: list[_Word] = []
-        head: _Word | None = None
-        skipped_number = False
-        for position, alternatives in enumerate(analysed.groups):
-            found = [self._word(searcher, word, total, cache) for word in alternatives]
-            matching = [word for word in found if word is not None and word.anywhere is not None]
-            if not matching:
-                if all(word is not None for word in found):
-                    continue  # stop words only
-                if all(map(text.is_number, alternatives)):
-                    skipped_number = True  # a number nothing has (a wrong code, a quantity)
-                    continue
-                return None
-            group = _Word.either(matching)
-            groups.append(group)
-            if position == analysed.head or head is None:
-                head = group
+        resolved = resolve(
+            analysed,
+            lambda word: self._word(searcher, word, total, cache),
+            lambda word: word.anywhere is not None,
+            _Word.either,
+        )
+        if resolved is None:
+            return None
+        groups, head = resolved.groups, resolved.head
         if head is None:
-            return None if skipped_number else _Clauses(tantivy.Query.all_query(), None, [])
+            return None if resolved.skipped_number else _Clauses(tantivy.Query.all_query(), None, [])
         scores = [group.scored for group in groups if group.scored is not None]
         every = _all_of([group.anywhere for group in groups if group.anywhere is not None])
         scores.append(_constant(every, ALL_WORDS_SCORE))
@@ -549,13 +548,15 @@ class TantivyBackend:
 
     @staticmethod
     def _text_query(
-        clauses: _Clauses | None, partial: bool = False, related: Related | None = None
+        clauses: _Clauses | None, partial: bool = False, related: Related | None = None, scored: bool = True
     ) -> tantivy.Query:
         """Products with every word (or, ``partial``, with the head noun), scored; with ``related``,
         the products of the categories and kinds the best of them agree on follow."""
         if clauses is None:
             return tantivy.Query.empty_query()
         wanted = clauses.head if partial and clauses.head is not None else clauses.every
+        if not scored:
+            return wanted
         scores = clauses.scores
         term = tantivy.Query.term_query
         if related:
@@ -666,24 +667,33 @@ class TantivyBackend:
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in [main, *filters]])
 
         clauses = self._text_clauses(query, searcher)
+        if query.effective_sort in FIELD_SORTS:
+            # Listed in a field's order: no score to compute (for "newest" with no words, over the
+            # whole catalogue).
+            unscored = filtered(self._text_query(clauses, scored=False))
+            return _Compiled(unscored, unscored, None)
         compiled = filtered(self._text_query(clauses))
         if not related or query.effective_sort != "relevance" or query.code:
             return _Compiled(compiled, compiled, None)
-        best = searcher.search(compiled, RELATED_FROM_TOP, count=True)
+        # The first chunk of the listing, counted: it says whether the head noun's products and
+        # related ones are wanted, and is the listing's first read when they are not.
+        chunk = _first_chunk(query.offset + query.per_page)
+        best = searcher.search(compiled, chunk, count=True)
         partial = False
         if clauses is not None and clauses.head is not None and _found(best) < RELATED_BELOW:
             # Fewer than a page with every word: the products with the head noun follow them.
             partial = True
             compiled = filtered(self._text_query(clauses, partial=True))
-            best = searcher.search(compiled, RELATED_FROM_TOP, count=True)
+            best = searcher.search(compiled, chunk, count=True)
+        first = [(float(score), address) for score, address in best.hits]
         if not wants_related(query, _found(best)):
-            return _Compiled(compiled, compiled, _found(best))
-        documents = [searcher.doc(address) for _score, address in best.hits]
+            return _Compiled(compiled, compiled, _found(best), first)
+        documents = [searcher.doc(address) for _score, address in first[:RELATED_FROM_TOP]]
         agreed = related_to(
             [(doc.get_first("category") or "", doc.get_first("kind") or "") for doc in documents]
         )
         if not agreed:
-            return _Compiled(compiled, compiled, _found(best))
+            return _Compiled(compiled, compiled, _found(best), first)
         return _Compiled(filtered(self._text_query(clauses, partial, agreed)), compiled, _found(best))
 
     def _ordered(
@@ -707,6 +717,7 @@ class TantivyBackend:
         compiled: tantivy.Query,
         wanted: int,
         kept: Callable[[], int],
+        first: list[tuple[float, tantivy.DocAddress]] | None = None,
     ) -> Iterator[list[tuple[float, float | None, tantivy.DocAddress]]]:
         """Hits in the query's order, as (score, distance, address), in chunks. ``kept`` says how many
         groups the chunks so far gave: where many hits are copies of one GTIN (a book sold in many
@@ -714,9 +725,12 @@ class TantivyBackend:
         if query.effective_sort == "distance":
             yield from self._by_distance(opened, searcher, query, compiled, wanted)
             return
-        offset, chunk = 0, max(wanted + wanted // 2, 32)
+        offset, chunk = 0, _first_chunk(wanted)
         while True:
-            hits = self._ordered(searcher, query, compiled, chunk, offset)
+            if first is not None and offset == 0:
+                hits = first  # already read, in this order, by the same query
+            else:
+                hits = self._ordered(searcher, query, compiled, chunk, offset)
             yield [(key, None, address) for key, address in hits]
             if len(hits) < chunk:
                 return
@@ -783,7 +797,7 @@ class TantivyBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         opened = self._index()
         searcher = opened.index.searcher()
-        compiled, counted, found = self._query(query, opened, searcher)
+        compiled, counted, found, first = self._query(query, opened, searcher)
         with_related = counted is not compiled
         wanted = query.offset + query.per_page
 
@@ -800,7 +814,7 @@ class TantivyBackend:
                     kept.append(candidate)
             pending.clear()
 
-        for chunk in self._candidates(opened, searcher, query, compiled, wanted, lambda: len(kept)):
+        for chunk in self._candidates(opened, searcher, query, compiled, wanted, lambda: len(kept), first):
             pending.extend(chunk)
             flush()
             if len(kept) >= wanted:
