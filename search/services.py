@@ -9,14 +9,13 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import logging
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from elastic_transport import TransportError
-from elasticsearch import ApiError
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -43,15 +42,20 @@ class SearchUnavailable(ServiceError):
     """The search backend did not answer."""
 
 
-# What a backend raises when it cannot answer: Elasticsearch's client errors, tantivy's ValueError,
-# an unreachable host (OSError), a refused bulk (RuntimeError).
-BACKEND_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError,
-    OSError,
-    RuntimeError,
-    ApiError,
-    TransportError,
-)
+# What a backend raises when it cannot answer: tantivy's ValueError, an unreachable host (OSError), a
+# refused bulk (RuntimeError), and Elasticsearch's client errors (see backend_errors).
+BACKEND_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeError)
+
+
+def backend_errors() -> tuple[type[BaseException], ...]:
+    """BACKEND_ERRORS, plus Elasticsearch's client errors once its client is loaded: only it raises them,
+    and a worker on the embedded index never loads it."""
+    if "elasticsearch" not in sys.modules:
+        return BACKEND_ERRORS
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    return (*BACKEND_ERRORS, ApiError, TransportError)
 
 
 @dataclass
@@ -106,7 +110,7 @@ def search_page(query: SearchQuery) -> SearchPage:
         if not result.total:
             browse = SearchQuery(in_stock=True, per_page=FALLBACK_PRODUCTS)
             fallback_ids = [hit.product_id for hit in backend().search(browse).hits]
-    except BACKEND_ERRORS as error:
+    except backend_errors() as error:
         log.warning("search backend failed: %s", error)
         raise SearchUnavailable(_l("La recherche est momentanément indisponible.")) from error
     found = _products([hit.product_id for hit in result.hits] + fallback_ids)
@@ -125,10 +129,16 @@ def search_page(query: SearchQuery) -> SearchPage:
         fallback=[found[pid] for pid in fallback_ids if pid in found],
         category_names={
             category.slug: category.label
-            for category in db.session.scalars(sa.select(Category).where(Category.slug.in_(facet_categories)))
+            for category in (
+                db.session.scalars(sa.select(Category).where(Category.slug.in_(facet_categories)))
+                if facet_categories
+                else []
+            )
         },
         shop_names=dict(
             db.session.execute(sa.select(Shop.slug, Shop.name).where(Shop.slug.in_(facet_shops))).all()
+            if facet_shops
+            else []
         ),
     )
 
@@ -140,7 +150,7 @@ def autocomplete(prefix: str, limit: int = 8) -> list[str]:
         return []
     try:
         return backend().autocomplete(prefix, limit)
-    except BACKEND_ERRORS as error:
+    except backend_errors() as error:
         log.warning("autocomplete failed: %s", error)
         return []
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import images, jobs, mail
 from app.accounts.models import Role, User
@@ -792,8 +793,22 @@ def shop_by_slug(slug: str) -> Shop | None:
     return db.session.scalar(sa.select(Shop).where(Shop.slug == slug))
 
 
+# What a shop card or a storefront reads: its category, its hours and closures (open now or not).
+SHOP_CARD_LOADING = (
+    joinedload(Shop.category),
+    selectinload(Shop.opening_hours),
+    selectinload(Shop.closures),
+)
+
+
 def public_shop(slug: str) -> Shop | None:
-    return db.session.scalar(sa.select(Shop).where(Shop.slug == slug, Shop.is_public))
+    """An open shop with what its storefront shows (one shop: its week of hours joined to its row)."""
+    query = (
+        sa.select(Shop)
+        .where(Shop.slug == slug, Shop.is_public)
+        .options(joinedload(Shop.category), joinedload(Shop.opening_hours), selectinload(Shop.closures))
+    )
+    return db.session.scalars(query).unique().one_or_none()
 
 
 @dataclass(frozen=True)
@@ -806,7 +821,7 @@ def directory(
     category: Category | None = None, near: tuple[float, float] | None = None
 ) -> list[DirectoryEntry]:
     """Approved shops, in a category (or one of its children), by name or by distance from a point."""
-    query = sa.select(Shop).where(Shop.is_public)
+    query = sa.select(Shop).where(Shop.is_public).options(*SHOP_CARD_LOADING)
     if category is not None:
         ids = [category.id, *(child.id for child in category.children)]
         query = query.where(Shop.category_id.in_(ids))
@@ -836,6 +851,7 @@ def directory_categories() -> list[tuple[Category, int]]:
         sa.select(Category)
         .where(Category.parent_id.is_(None), Category.archived_at.is_(None))
         .order_by(Category.position, Category.name)
+        .options(selectinload(Category.children))
     )
     result = []
     for root in roots:

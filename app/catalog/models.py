@@ -81,6 +81,29 @@ class Product(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         sa.CheckConstraint(f"vat_bps IN ({', '.join(map(str, VAT_RATES_BPS))})", name="vat_rate_known"),
         sa.Index("ix_products_shop_status", "shop_id", "status"),
+        # The public listings, newest first: a storefront, a category, the home page's new products.
+        sa.Index(
+            "ix_products_active_shop_newest",
+            "shop_id",
+            sa.text("created_at DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+        sa.Index(
+            "ix_products_active_category_newest",
+            "category_id",
+            sa.text("created_at DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+        sa.Index(
+            "ix_products_active_newest",
+            sa.text("created_at DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+        # A shop's back-office list, last changed first.
+        sa.Index("ix_products_shop_updated", "shop_id", sa.text("updated_at DESC"), sa.text("id DESC")),
     )
 
     shop_id: Mapped[int] = mapped_column(BigIntId, sa.ForeignKey("shops.id"), nullable=False)

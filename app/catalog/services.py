@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from app import images, jobs
 from app.accounts.models import User
@@ -35,6 +35,7 @@ from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.i18n import sort_key
+from app.pagination import ListingPage, listing_page
 from vendors.models import Shop, ShopMember, VatRegime
 
 MAX_VARIANTS = 100
@@ -532,8 +533,10 @@ def list_products(member: ShopMember, filters: ProductFilter, page: int, per_pag
 
 
 def public_product(product_id: int) -> Product | None:
-    """An active product of an open shop."""
-    return db.session.scalar(
+    """An active product of an open shop, with what its page shows: variants, photos, the category's
+    path, the shop with its hours and closures."""
+    shop = joinedload(Product.shop)
+    query = (
         sa.select(Product)
         .join(Shop, Shop.id == Product.shop_id)
         .where(
@@ -541,7 +544,15 @@ def public_product(product_id: int) -> Product | None:
             Product.status == ProductStatus.ACTIVE,
             Shop.is_public,
         )
+        .options(
+            selectinload(Product.variants),
+            selectinload(Product.photos),
+            joinedload(Product.category).joinedload(Category.parent),
+            shop.joinedload(Shop.opening_hours),
+            shop.selectinload(Shop.closures),
+        )
     )
+    return db.session.scalars(query).unique().one_or_none()
 
 
 def also_sold_by(product: Product) -> list[Product]:
@@ -557,25 +568,32 @@ def also_sold_by(product: Product) -> list[Product]:
             Product.status == ProductStatus.ACTIVE,
             Shop.is_public,
         )
-    )
+        .options(joinedload(Product.variants), contains_eager(Product.shop))
+    ).unique()
     return sorted(others, key=lambda other: ((other.price_range or (0, 0))[0], other.id))
 
 
 def public_products(
     shop: Shop | None = None, categories: Sequence[Category] = (), page: int = 1, per_page: int = 24
-) -> Any:
-    """Active products of open shops, newest first: a storefront's grid or a category page."""
+) -> ListingPage[Product]:
+    """Active products of open shops, newest first: a storefront's grid or a category page, in the
+    order of the partial indexes on (shop_id | category_id, created_at DESC, id DESC) of active
+    products, never counting more than a few pages' worth of them."""
     query = (
         sa.select(Product)
-        .join(Shop, Shop.id == Product.shop_id)
-        .where(Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any())
+        .where(
+            Product.status == ProductStatus.ACTIVE,
+            Product.shop_id.in_(sa.select(Shop.id).where(Shop.is_public)),
+            Product.variants.any(),
+        )
+        .order_by(Product.created_at.desc(), Product.id.desc())
+        .options(*CARD_LOADING)
     )
     if shop is not None:
         query = query.where(Product.shop_id == shop.id)
     if categories:
         query = query.where(Product.category_id.in_([category.id for category in categories]))
-    query = query.order_by(Product.created_at.desc(), Product.id.desc()).options(*CARD_LOADING)
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return listing_page(query, page, per_page)
 
 
 # -- the category tree (kept by the manager) ------------------------------------------------------
@@ -681,8 +699,14 @@ def move_category(manager: User, category: Category, direction: int) -> None:
 
 
 def category_with_children(slug: str) -> tuple[Category, list[Category]] | None:
-    category = db.session.scalar(
-        sa.select(Category).where(Category.slug == slug, Category.archived_at.is_(None))
+    category = (
+        db.session.scalars(
+            sa.select(Category)
+            .where(Category.slug == slug, Category.archived_at.is_(None))
+            .options(joinedload(Category.children))
+        )
+        .unique()
+        .one_or_none()
     )
     if category is None:
         return None

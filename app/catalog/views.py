@@ -13,8 +13,8 @@ from app.catalog import services
 from app.catalog.models import Product, Variant
 from app.catalog.text import plain_text, render_markdown
 from app.database import utcnow
-from app.reviews import services as reviews
 from app.reviews.models import RatingSubject
+from app.reviews.views import shown_summary
 from app.routing import parse_id
 from app.urls import external_url
 from app.visits import services as visits
@@ -56,7 +56,7 @@ def structured_data(product: Product, photo_urls: list[str]) -> dict[str, Any]:
         "image": photo_urls,
         "offers": offers,
     }
-    rating = reviews.summary(RatingSubject.PRODUCT, product.id)
+    rating = shown_summary(RatingSubject.PRODUCT, product.id)
     if rating is not None and rating.review_count > 0:
         tenths = (rating.rating_sum * 20 + rating.review_count) // (2 * rating.review_count)  # half up
         data["aggregateRating"] = {

@@ -32,6 +32,7 @@ from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.orders.models import Order, OrderLine, VendorOrder, VendorOrderStatus
+from app.pagination import listing_page
 from app.reviews import moderation
 from app.reviews.models import (
     BODY_MAX,
@@ -477,7 +478,7 @@ def public_reviews(subject: RatingSubject, subject_id: int, page: int = 1) -> An
     else:
         query = query.where(Review.kind == ReviewKind.SHOP, Review.shop_id == subject_id)
     query = query.options(*PUBLIC_LOADING).order_by(Review.published_at.desc(), Review.id.desc())
-    return db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    return listing_page(query, page, PER_PAGE)
 
 
 def shop_reviews(member: ShopMember, unanswered: bool = False, page: int = 1) -> Any:
@@ -506,6 +507,8 @@ def moderation_queue() -> list[Review]:
             .options(
                 joinedload(Review.author),
                 joinedload(Review.shop),
+                joinedload(Review.reply),
+                joinedload(Review.vendor_order).joinedload(VendorOrder.order),
                 selectinload(Review.photos),
                 selectinload(Review.reports),
                 selectinload(Review.revisions),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -43,11 +43,20 @@ class ReviewSection:
         return self.summary.review_count if self.summary else 0
 
 
+def shown_summary(subject: RatingSubject | str, subject_id: int) -> RatingSummary | None:
+    """A rating summary as this page shows it: read once however many places of the page show it."""
+    kind = RatingSubject(subject)
+    read: dict[tuple[RatingSubject, int], RatingSummary | None] = g.setdefault("rating_summaries", {})
+    if (kind, subject_id) not in read:
+        read[kind, subject_id] = services.summary(kind, subject_id)
+    return read[kind, subject_id]
+
+
 def review_section(subject: str, subject_id: int) -> ReviewSection:
     kind = RatingSubject(subject)
     return ReviewSection(
         subject=kind,
-        summary=services.summary(kind, subject_id),
+        summary=shown_summary(kind, subject_id),
         page=services.public_reviews(kind, subject_id, request.args.get("avis", 1, type=parse_page)),
         report_form=forms.ReasonForm(formdata=None),
     )
@@ -79,7 +88,7 @@ def _globals() -> dict[str, Any]:
         "review_section": review_section,
         "reviews_page_url": reviews_page_url,
         "review_link": review_link,
-        "rating_summary": lambda subject, subject_id: services.summary(RatingSubject(subject), subject_id),
+        "rating_summary": shown_summary,
         "reviews_pending": services.pending_count,
         "check_labels": moderation.labels,
         "reason_labels": services.REASON_LABELS,

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from app.catalog.models import Category, Product, ProductStatus
 from app.database import utcnow
 from app.extensions import db, limiter
-from app.reviews.models import RatingSubject, RatingSummary
+from app.reviews.models import RatingSubject
 from app.urls import external_url
 from vendors import hours
 from vendors.models import Shop
@@ -206,7 +206,9 @@ def media_url(path: str | None) -> str | None:
 
 def aggregate_rating(subject: RatingSubject, subject_id: int) -> dict[str, Any] | None:
     """schema.org AggregateRating of the published reviews, or None when there is none."""
-    summary = db.session.get(RatingSummary, (subject, subject_id))
+    from app.reviews.views import shown_summary
+
+    summary = shown_summary(subject, subject_id)
     if summary is None or summary.review_count <= 0:
         return None
     tenths = (summary.rating_sum * 10 * 2 + summary.review_count) // (2 * summary.review_count)  # half up

@@ -22,6 +22,7 @@ from flask import current_app, has_request_context
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, orm
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import images
@@ -108,6 +109,16 @@ class TTLCache:
         with self._lock:
             self._values[key] = (now, value)
         return value
+
+    def fresh(self, key: Any) -> bool:
+        """Whether ``key`` holds a value younger than the ttl."""
+        with self._lock:
+            found = self._values.get(key)
+        return found is not None and time.monotonic() - found[0] < self.ttl
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._values[key] = (time.monotonic(), value)
 
     def clear(self) -> None:
         with self._lock:
@@ -259,20 +270,18 @@ def _shop_entries(
     ]
 
 
-def _collection_ids(now: dt.datetime) -> list[int]:
+def _collections_choice(now: dt.datetime) -> sa.Select[Any]:
     """Collections shown now that still have something online, newest first."""
-    return list(
-        db.session.scalars(
-            sa.select(Collection.id)
-            .where(_collection_current(now), Collection.id.in_(_collections_with_online_items()))
-            .order_by(Collection.starts_at.desc().nulls_last(), Collection.id.desc())
-            .limit(MAX_COLLECTIONS_ON_HOME)
-        )
+    return (
+        sa.select(Collection.id)
+        .where(_collection_current(now), Collection.id.in_(_collections_with_online_items()))
+        .order_by(Collection.starts_at.desc().nulls_last(), Collection.id.desc())
+        .limit(MAX_COLLECTIONS_ON_HOME)
     )
 
 
 def current_collections(now: dt.datetime) -> list[Collection]:
-    ids = _cached_ids(HomeBlockKind.COLLECTIONS, lambda: _collection_ids(now))
+    ids = _chosen(HomeBlockKind.COLLECTIONS, now)
     if not ids:
         return []
     found = {
@@ -313,43 +322,95 @@ def _cached_ids(kind: HomeBlockKind, compute: Callable[[], list[Any]]) -> list[A
     return result
 
 
-def featured_shops(now: dt.datetime) -> list[ShopEntry]:
-    ids = _cached_ids(
-        HomeBlockKind.FEATURED_SHOPS,
-        lambda: list(
-            db.session.scalars(
-                sa.select(FeaturedShop.shop_id)
-                .join(Shop, Shop.id == FeaturedShop.shop_id)
-                .where(Shop.is_public)
-                .order_by(FeaturedShop.position, FeaturedShop.id)
-                .limit(BLOCK_SIZE)
-            )
-        ),
-    )
-    return _shop_entries(_public_shops(ids), now)
+# The blocks whose choice (which ids, in which order) is made by a query and cached.
+CHOSEN_BLOCKS = (
+    HomeBlockKind.COLLECTIONS,
+    HomeBlockKind.FEATURED_SHOPS,
+    HomeBlockKind.NEW_PRODUCTS,
+    HomeBlockKind.POPULAR,
+    HomeBlockKind.BEST_PRODUCTS,
+    HomeBlockKind.BEST_SHOPS,
+)
 
 
-def new_products(now: dt.datetime) -> list[Product]:
+def _choice_query(kind: HomeBlockKind, now: dt.datetime) -> sa.Select[Any]:
+    """A block's choice: one value a row, in the block's order ([id, count, sum] for a rating)."""
+    if kind == HomeBlockKind.COLLECTIONS:
+        return _collections_choice(now)
+    if kind == HomeBlockKind.FEATURED_SHOPS:
+        return (
+            sa.select(FeaturedShop.shop_id)
+            .join(Shop, Shop.id == FeaturedShop.shop_id)
+            .where(Shop.is_public)
+            .order_by(FeaturedShop.position, FeaturedShop.id)
+            .limit(BLOCK_SIZE)
+        )
+    if kind == HomeBlockKind.NEW_PRODUCTS:
+        return (
+            sa.select(Product.id)
+            .join(Shop, Shop.id == Product.shop_id)
+            .where(_product_online(), Product.created_at >= now - dt.timedelta(days=NEW_PRODUCTS_DAYS))
+            .order_by(Product.created_at.desc(), Product.id.desc())
+            .limit(BLOCK_SIZE)
+        )
+    if kind == HomeBlockKind.POPULAR:
+        return _popular_choice(now)
+    if kind == HomeBlockKind.BEST_PRODUCTS:
+        online = sa.select(Product.id).join(Shop, Shop.id == Product.shop_id).where(_product_online())
+        return _best_rated(RatingSubject.PRODUCT, online)
+    return _best_rated(RatingSubject.SHOP, sa.select(Shop.id).where(Shop.is_public))
+
+
+def _choice_value(kind: HomeBlockKind, values: Sequence[Any]) -> list[Any]:
+    if kind in (HomeBlockKind.BEST_PRODUCTS, HomeBlockKind.BEST_SHOPS):
+        return [(int(value[0]), Rating(int(value[1]), int(value[2]))) for value in values]
+    return [int(value) for value in values if value is not None]
+
+
+def _chosen(kind: HomeBlockKind, now: dt.datetime) -> list[Any]:
+    """A block's choice, from the cache or read now."""
+    return _cached_ids(kind, lambda: _choice_value(kind, list(db.session.scalars(_choice_query(kind, now)))))
+
+
+def choose_blocks(kinds: Sequence[HomeBlockKind], now: dt.datetime) -> None:
+    """Make the choice of every block of ``kinds`` not in the cache, in one query (one array a block)."""
+    missing = [kind for kind in dict.fromkeys(kinds) if kind in CHOSEN_BLOCKS and not block_cache.fresh(kind)]
+    if not missing:
+        return
+    row = db.session.execute(
+        sa.select(*(sa.func.array(_choice_query(kind, now).scalar_subquery()) for kind in missing))
+    ).one()
+    for kind, values in zip(missing, row, strict=True):
+        block_cache.put(kind, _choice_value(kind, values))
+
+
+def _featured_ids(now: dt.datetime) -> list[int]:
+    return _chosen(HomeBlockKind.FEATURED_SHOPS, now)
+
+
+def featured_shops(now: dt.datetime, rows: HomeRows | None = None) -> list[ShopEntry]:
+    return _shop_entries(_shops_of(_featured_ids(now), rows), now)
+
+
+def _new_ids(now: dt.datetime) -> list[int]:
+    return _chosen(HomeBlockKind.NEW_PRODUCTS, now)
+
+
+def new_products(now: dt.datetime, rows: HomeRows | None = None) -> list[Product]:
     """Products put online in the last week, newest first."""
-    ids = _cached_ids(
-        HomeBlockKind.NEW_PRODUCTS,
-        lambda: list(
-            db.session.scalars(
-                sa.select(Product.id)
-                .join(Shop, Shop.id == Product.shop_id)
-                .where(_product_online(), Product.created_at >= now - dt.timedelta(days=NEW_PRODUCTS_DAYS))
-                .order_by(Product.created_at.desc(), Product.id.desc())
-                .limit(BLOCK_SIZE)
-            )
-        ),
-    )
-    return _public_products(ids)
+    return _products_of(_new_ids(now), rows)
 
 
-def open_now(now: dt.datetime, near: tuple[float, float] | None = None) -> list[ShopEntry]:
+def _all_public_shops() -> list[Shop]:
+    return list(db.session.scalars(sa.select(Shop).where(Shop.is_public).options(*SHOP_CARD_LOADING)))
+
+
+def open_now(
+    now: dt.datetime, near: tuple[float, float] | None = None, rows: HomeRows | None = None
+) -> list[ShopEntry]:
     """Open shops at ``now``, the nearest first when a point is known, else by name."""
-    shops = db.session.scalars(sa.select(Shop).where(Shop.is_public).options(*SHOP_CARD_LOADING))
-    entries = [entry for entry in _shop_entries(list(shops), now, near) if entry.open_state.open]
+    shops = rows.every_shop if rows is not None and rows.every_shop is not None else _all_public_shops()
+    entries = [entry for entry in _shop_entries(shops, now, near) if entry.open_state.open]
     if near is not None:
         entries.sort(key=lambda entry: (entry.distance_km is None, entry.distance_km or 0.0, entry.shop.name))
     else:
@@ -357,9 +418,9 @@ def open_now(now: dt.datetime, near: tuple[float, float] | None = None) -> list[
     return entries[:BLOCK_SIZE]
 
 
-def _popular_ids(now: dt.datetime) -> list[int]:
+def _popular_choice(now: dt.datetime) -> sa.Select[Any]:
     bought = sa.func.sum(OrderLine.quantity)
-    ids = db.session.scalars(
+    return (
         sa.select(OrderLine.product_id)
         .join(VendorOrder, VendorOrder.id == OrderLine.vendor_order_id)
         .join(Order, Order.id == VendorOrder.order_id)
@@ -374,12 +435,11 @@ def _popular_ids(now: dt.datetime) -> list[int]:
         .order_by(bought.desc(), OrderLine.product_id)
         .limit(BLOCK_SIZE)
     )
-    return [product_id for product_id in ids if product_id is not None]
 
 
-def popular_products(now: dt.datetime) -> list[Product]:
+def popular_products(now: dt.datetime, rows: HomeRows | None = None) -> list[Product]:
     """The products most ordered (paid orders) in the town over the last 30 days."""
-    return _public_products(_cached_ids(HomeBlockKind.POPULAR, lambda: _popular_ids(now)))
+    return _products_of(_chosen(HomeBlockKind.POPULAR, now), rows)
 
 
 @dataclass(frozen=True)
@@ -394,10 +454,12 @@ class Rating:
         return self.rating_sum / self.review_count
 
 
-def _best_rated(subject: RatingSubject, online: sa.Select[Any]) -> list[tuple[int, Rating]]:
+def _best_rated(subject: RatingSubject, online: sa.Select[Any]) -> sa.Select[Any]:
     average = sa.cast(RatingSummary.rating_sum, sa.Float) / RatingSummary.review_count
-    rows = db.session.execute(
-        sa.select(RatingSummary.subject_id, RatingSummary.review_count, RatingSummary.rating_sum)
+    return (
+        sa.select(
+            postgresql.array([RatingSummary.subject_id, RatingSummary.review_count, RatingSummary.rating_sum])
+        )
         .where(
             RatingSummary.subject == subject,
             RatingSummary.review_count >= BEST_RATED_MIN_REVIEWS,
@@ -406,20 +468,19 @@ def _best_rated(subject: RatingSubject, online: sa.Select[Any]) -> list[tuple[in
         .order_by(average.desc(), RatingSummary.review_count.desc(), RatingSummary.subject_id)
         .limit(BLOCK_SIZE)
     )
-    return [(row.subject_id, Rating(row.review_count, row.rating_sum)) for row in rows]
 
 
-def best_rated_products() -> list[tuple[Product, Rating]]:
-    online = sa.select(Product.id).join(Shop, Shop.id == Product.shop_id).where(_product_online())
-    rated = _cached_ids(HomeBlockKind.BEST_PRODUCTS, lambda: _best_rated(RatingSubject.PRODUCT, online))
-    products = {product.id: product for product in _public_products([pid for pid, _ in rated])}
+def best_rated_products(now: dt.datetime, rows: HomeRows | None = None) -> list[tuple[Product, Rating]]:
+    rated = _chosen(HomeBlockKind.BEST_PRODUCTS, now)
+    products = {product.id: product for product in _products_of([pid for pid, _ in rated], rows)}
     return [(products[pid], rating) for pid, rating in rated if pid in products]
 
 
-def best_rated_shops(now: dt.datetime) -> list[ShopEntry]:
-    online = sa.select(Shop.id).where(Shop.is_public)
-    rated = _cached_ids(HomeBlockKind.BEST_SHOPS, lambda: _best_rated(RatingSubject.SHOP, online))
-    entries = {entry.shop.id: entry for entry in _shop_entries(_public_shops([sid for sid, _ in rated]), now)}
+def best_rated_shops(now: dt.datetime, rows: HomeRows | None = None) -> list[ShopEntry]:
+    rated = _chosen(HomeBlockKind.BEST_SHOPS, now)
+    entries = {
+        entry.shop.id: entry for entry in _shop_entries(_shops_of([sid for sid, _ in rated], rows), now)
+    }
     result = []
     for shop_id, rating in rated:
         entry = entries.get(shop_id)
@@ -429,8 +490,66 @@ def best_rated_shops(now: dt.datetime) -> list[ShopEntry]:
     return result
 
 
-def block_data(kind: HomeBlockKind, now: dt.datetime, near: tuple[float, float] | None = None) -> Any:
+@dataclass
+class HomeRows:
+    """The products and shops of every block of the page, read together rather than block by block:
+    a block finds its rows here (still online: they are read on every request)."""
+
+    products: dict[int, Product] = field(default_factory=dict)
+    shops: dict[int, Shop] = field(default_factory=dict)
+    every_shop: list[Shop] | None = None  # every open shop, when the open-now block needs them all
+
+
+PRODUCT_BLOCKS = (HomeBlockKind.NEW_PRODUCTS, HomeBlockKind.POPULAR, HomeBlockKind.BEST_PRODUCTS)
+
+
+def home_rows(kinds: Sequence[HomeBlockKind], now: dt.datetime) -> HomeRows:
+    """Read the rows of the blocks ``kinds`` at once: their products in one go (with what a card
+    shows), their shops in another (every open shop when the open-now block is among them)."""
+    choose_blocks(kinds, now)
+    product_ids: list[int] = []
+    if HomeBlockKind.NEW_PRODUCTS in kinds:
+        product_ids += _new_ids(now)
+    if HomeBlockKind.POPULAR in kinds:
+        product_ids += _chosen(HomeBlockKind.POPULAR, now)
+    if HomeBlockKind.BEST_PRODUCTS in kinds:
+        product_ids += [pid for pid, _ in _chosen(HomeBlockKind.BEST_PRODUCTS, now)]
+    rows = HomeRows(
+        products={product.id: product for product in _public_products(list(dict.fromkeys(product_ids)))}
+    )
+    if HomeBlockKind.OPEN_NOW in kinds:
+        rows.every_shop = _all_public_shops()
+        rows.shops = {shop.id: shop for shop in rows.every_shop}
+    else:
+        shop_ids: list[int] = []
+        if HomeBlockKind.FEATURED_SHOPS in kinds:
+            shop_ids += _featured_ids(now)
+        if HomeBlockKind.BEST_SHOPS in kinds:
+            shop_ids += [sid for sid, _ in _chosen(HomeBlockKind.BEST_SHOPS, now)]
+        rows.shops = {shop.id: shop for shop in _public_shops(list(dict.fromkeys(shop_ids)))}
+    return rows
+
+
+def _products_of(ids: Sequence[int], rows: HomeRows | None) -> list[Product]:
+    if rows is None:
+        return _public_products(ids)
+    return [rows.products[product_id] for product_id in ids if product_id in rows.products]
+
+
+def _shops_of(ids: Sequence[int], rows: HomeRows | None) -> list[Shop]:
+    if rows is None:
+        return _public_shops(ids)
+    return [rows.shops[shop_id] for shop_id in ids if shop_id in rows.shops]
+
+
+def block_data(
+    kind: HomeBlockKind,
+    now: dt.datetime,
+    near: tuple[float, float] | None = None,
+    rows: HomeRows | None = None,
+) -> Any:
     """What one block shows; empty (falsy) when it has nothing, and the block then hides itself.
+    ``rows``: what home_rows() read for the whole page, else each block reads its own.
 
     The choice of each shared block (which ids) is cached for a minute; the rows are read on every
     request, so something gone offline since leaves the page at once."""
@@ -439,16 +558,16 @@ def block_data(kind: HomeBlockKind, now: dt.datetime, near: tuple[float, float] 
     if kind == HomeBlockKind.COLLECTIONS:
         return current_collections(now)
     if kind == HomeBlockKind.FEATURED_SHOPS:
-        return featured_shops(now)
+        return featured_shops(now, rows)
     if kind == HomeBlockKind.NEW_PRODUCTS:
-        return new_products(now)
+        return new_products(now, rows)
     if kind == HomeBlockKind.OPEN_NOW:
-        return open_now(now, near)
+        return open_now(now, near, rows)
     if kind == HomeBlockKind.POPULAR:
-        return popular_products(now)
+        return popular_products(now, rows)
     if kind == HomeBlockKind.BEST_PRODUCTS:
-        return best_rated_products()
-    return best_rated_shops(now)
+        return best_rated_products(now, rows)
+    return best_rated_shops(now, rows)
 
 
 # -- a collection's page ------------------------------------------------------------------------------

@@ -49,9 +49,15 @@ def category_menu() -> tuple[site.MenuEntry, ...]:
         return ()
 
 
-def _block_html(kind: HomeBlockKind, now: dt.datetime, near: tuple[float, float] | None, street: str) -> str:
+def _block_html(
+    kind: HomeBlockKind,
+    now: dt.datetime,
+    near: tuple[float, float] | None,
+    street: str,
+    rows: site.HomeRows | None = None,
+) -> str:
     """One block, rendered for this visitor (its cards carry their own forms); "" when it is empty."""
-    data = site.block_data(kind, now, near)
+    data = site.block_data(kind, now, near, rows)
     if not data:
         return ""
     return render_template(
@@ -63,11 +69,13 @@ def _block_html(kind: HomeBlockKind, now: dt.datetime, near: tuple[float, float]
 def home() -> str:
     near, street = geo.point_from_args(request.args)
     now = utcnow()
+    kinds = site.enabled_blocks()
+    rows = site.home_rows(kinds, now)
     # Rendered from our own templates, autoescaped.
     blocks = [
         Markup(html)  # noqa: S704
-        for kind in site.enabled_blocks()
-        if (html := _block_html(kind, now, near, street))
+        for kind in kinds
+        if (html := _block_html(kind, now, near, street, rows))
     ]
     return render_template(
         "site/home.html",
@@ -133,7 +141,9 @@ def media(path: str) -> Response:
     found = images.safe_media_path(path, media_dir)
     if found is None:
         abort(404)
-    return send_file(found, mimetype="image/webp", max_age=60 * 60 * 24 * 365)
+    response = send_file(found, mimetype="image/webp", max_age=60 * 60 * 24 * 365)
+    response.cache_control.immutable = True  # a name is never reused for other bytes
+    return response
 
 
 FAVICON_MAX_AGE = 60 * 60 * 24 * 30  # a month: the address never changes, so not a year

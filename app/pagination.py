@@ -1,0 +1,63 @@
+"""Pages of a list without counting the whole list: one row more than the page says whether another
+page follows, and the rows are counted (no further than a cap) only when a full page leaves the total
+unknown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+
+from app.extensions import db
+
+T = TypeVar("T")
+
+# Counting stops there: a deep page of a large list costs no more than this many pages' worth.
+MAX_COUNTED_PAGES = 50
+
+
+@dataclass
+class ListingPage(Generic[T]):
+    """One page of a list, with what a pagination bar reads (Flask-SQLAlchemy's names). ``total`` is
+    exact up to ``MAX_COUNTED_PAGES`` pages; beyond, it is that many pages' worth and ``capped`` is set."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+    capped: bool = False
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.per_page)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+
+def listing_page(query: sa.Select[Any], page: int, per_page: int) -> ListingPage[Any]:
+    """``page`` (from 1, no deeper than ``MAX_COUNTED_PAGES``) of ``query``'s rows in its order."""
+    page = max(1, min(page, MAX_COUNTED_PAGES))
+    offset = (page - 1) * per_page
+    found = list(db.session.scalars(query.limit(per_page + 1).offset(offset)))
+    items = found[:per_page]
+    if len(found) <= per_page and (found or page == 1):
+        return ListingPage(items, page, per_page, offset + len(found))
+    cap = MAX_COUNTED_PAGES * per_page
+    rows = query.order_by(None).limit(cap + 1).subquery()
+    total = int(db.session.scalar(sa.select(sa.func.count()).select_from(rows)) or 0)
+    return ListingPage(items, page, per_page, min(total, cap), capped=total > cap)

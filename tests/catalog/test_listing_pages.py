@@ -1,0 +1,61 @@
+"""The public listings' pages (storefront, category) never count the whole listing: a page that is not
+full tells the total by itself, a full one counts no further than a cap."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from app import pagination
+from app.catalog import services
+from tests.factories import ProductFactory, ShopFactory
+from tests.plugins.queries import counted_queries
+from vendors.models import Shop
+
+
+def _shop_with(products: int) -> Shop:
+    shop = ShopFactory()
+    for number in range(products):
+        ProductFactory(shop=shop, title=f"Produit {number}")
+    return shop
+
+
+def _counts(statements: list[str]) -> int:
+    return sum("count(" in statement.lower() for statement in statements)
+
+
+def test_a_page_that_is_not_full_is_not_counted(app_ctx: Flask) -> None:
+    shop = _shop_with(3)
+    with counted_queries() as statements:
+        page = services.public_products(shop=shop, per_page=5)
+    assert [product.title for product in page.items] == ["Produit 2", "Produit 1", "Produit 0"]
+    assert (page.total, page.pages, page.has_next, page.has_prev) == (3, 1, False, False)
+    assert _counts(statements) == 0
+
+
+def test_the_next_page_is_known_without_counting_a_full_page_of_the_end(app_ctx: Flask) -> None:
+    shop = _shop_with(5)
+    last = services.public_products(shop=shop, page=3, per_page=2)
+    assert [product.title for product in last.items] == ["Produit 0"]
+    assert (last.total, last.pages, last.has_next, last.prev_num) == (5, 3, False, 2)
+    with counted_queries() as statements:
+        first = services.public_products(shop=shop, page=1, per_page=2)
+    assert (first.total, first.pages, first.has_next, first.next_num) == (5, 3, True, 2)
+    assert _counts(statements) == 1
+
+
+def test_a_large_listing_is_counted_up_to_a_cap(app_ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pagination, "MAX_COUNTED_PAGES", 2)
+    shop = _shop_with(7)
+    page = services.public_products(shop=shop, page=1, per_page=2)
+    assert (page.total, page.capped, page.pages, page.has_next) == (4, True, 2, True)
+    # A page beyond the cap shows the last one counted rather than reading deeper.
+    deep = services.public_products(shop=shop, page=40, per_page=2)
+    assert (deep.page, [product.title for product in deep.items]) == (2, ["Produit 4", "Produit 3"])
+    assert not deep.has_next
+
+
+def test_an_empty_page_beyond_the_end(app_ctx: Flask) -> None:
+    shop = _shop_with(2)
+    page = services.public_products(shop=shop, page=3, per_page=2)
+    assert (page.items, page.total, page.pages, page.has_next) == ([], 2, 1, False)
