@@ -148,6 +148,14 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # Jobs
         "REDIS_URL": redis_url,
         "RQ_QUEUES": ("default", "mail", "search"),
+        # Whole public pages kept for anonymous visitors (app/pagecache.py): in Redis when there is one,
+        # else in each process (at most PAGE_CACHE_ENTRIES pages); a change shows at once, time-bound
+        # facts (a shop opening) after PAGE_CACHE_SECONDS at most.
+        "PAGE_CACHE": _env_bool("PAGE_CACHE", env != "testing"),
+        "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 60),
+        "PAGE_CACHE_ENTRIES": _env_int("PAGE_CACHE_ENTRIES", 500),
+        "PAGE_CACHE_REDIS_URL": redis_url,
+        "PAGE_CACHE_KEY_PREFIX": _env("PAGE_CACHE_KEY_PREFIX", "marketplace:pages"),
         # Rate limits: Redis when there is one, so every web process shares the counters.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "marketplace"),

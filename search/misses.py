@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 from sqlalchemy.orm import Session
 
+from app import pagecache
 from app.extensions import db
 from app.visits.counters import Counter, Key, counted_request, today, upsert
 from search.models import MissBucket, SearchMiss
@@ -80,6 +81,7 @@ def record(query: SearchQuery, results: int) -> None:
         return
     if _CODE_LIKE.match(text) or query.code:
         return
+    pagecache.keep_out()  # a kept copy of the page would not count the searches made after it
     if not has_request_context() or not counted_request(request):
         return
     folded = normalised(text)

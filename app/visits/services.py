@@ -16,6 +16,7 @@ from flask import after_this_request, has_request_context, request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from app import pagecache
 from app.extensions import db
 from app.visits.counters import Counter, Key, counted_request, today, upsert
 from app.visits.models import VisitCount, VisitKind
@@ -64,6 +65,7 @@ def _add(shop_id: int, product_id: int | None, kind: VisitKind) -> None:
 def count_view(shop_id: int, product_id: int | None = None) -> None:
     """Count a view of a shop's storefront (no product) or of one of its product pages, once the page has
     been sent with status 200, if a person asked for it. Call it from the page's view."""
+    pagecache.repeat_on_hit("visits.count_view", shop_id, product_id)  # a kept page counts each time too
     if not has_request_context() or not counted_request(request):
         return
 
