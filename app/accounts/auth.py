@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from app import permissions
 from app.accounts import services
 from app.accounts.models import User
+from app.assets import PUBLIC_FILE_ENDPOINTS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +46,8 @@ def init_login_manager(app: Flask, manager: LoginManager) -> None:
 
 
 def _require_second_factor_enrolment() -> Response | None:
+    if request.endpoint in PUBLIC_FILE_ENDPOINTS:  # the same for everyone: their session is not read
+        return None
     if not current_user.is_authenticated:
         return None
     user = cast(User, current_user)

@@ -8,7 +8,13 @@ minutes, also on the days the clocks change (the night of the change has one hou
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from babel import dates
+from flask_babel import get_locale
+from markupsafe import Markup, escape
 
 from vendors.hours import TOWN_TZ, closed_on, week
 from vendors.models import Shop
@@ -65,6 +71,46 @@ def pickup_slots(shop: Shop, now: dt.datetime, days: int = DAYS_AHEAD) -> list[S
                     slots.append(Slot(start, start + SLOT_LENGTH))
                 start += SLOT_LENGTH
     return slots
+
+
+def pickup_days(slots: Iterable[Slot], chosen: dt.datetime | None) -> list[tuple[str, Markup]]:
+    """The cart's slot picker: for each day, its name ("mardi 1 décembre") and its ``<option>``s, in
+    the reader's language and on the town's clock.
+
+    A week of half hours is hundreds of options that repeat the same few days and times of day, and
+    Babel's formatting is slow: each label is formatted once per language for the life of the process,
+    and the options are joined here rather than looped over in the template."""
+    locale = str(get_locale())
+    days: dict[dt.date, list[str]] = {}
+    for slot in slots:
+        start, end = slot.start.astimezone(TOWN_TZ), slot.end.astimezone(TOWN_TZ)
+        selected = " selected" if slot.start == chosen else ""
+        hours = _hours(locale, start.time(), end.time())
+        option = f'<option value="{escape(slot.value)}"{selected}>{hours}</option>'
+        days.setdefault(start.date(), []).append(option)
+    # Escaped above: the value, and the hours (Markup); the rest is literal.
+    return [(_day(locale, day), Markup("".join(options))) for day, options in days.items()]  # noqa: S704
+
+
+def hours_label(slot: Slot) -> Markup:
+    """A slot's hours ("10:00 – 10:30") in the reader's language, on the town's clock."""
+    start, end = slot.start.astimezone(TOWN_TZ), slot.end.astimezone(TOWN_TZ)
+    return _hours(str(get_locale()), start.time(), end.time())
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours(locale: str, start: dt.time, end: dt.time) -> Markup:
+    return Markup("{}&nbsp;– {}").format(_short_time(locale, start), _short_time(locale, end))
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_time(locale: str, wall_clock: dt.time) -> str:
+    return dates.format_time(wall_clock, "short", locale=locale)
+
+
+@functools.lru_cache(maxsize=1024)
+def _day(locale: str, day: dt.date) -> str:
+    return dates.format_date(day, "EEEE d MMMM", locale=locale)
 
 
 def is_available(shop: Shop, slot_start: dt.datetime, now: dt.datetime) -> bool:

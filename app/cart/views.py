@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in
 from werkzeug.wrappers import Response
 
 from app.accounts.auth import safe_next
 from app.accounts.models import User
-from app.cart import services
+from app.cart import services, slots
 from app.cart.forms import CartForm
 from app.cart.models import Cart
 from app.extensions import db
@@ -48,7 +48,9 @@ def _posted() -> None:
 
 @blueprint.route("/panier")
 def show() -> str:
-    return render_template("cart/cart.html", summary=services.summary(_cart()), form=CartForm())
+    cart = _cart()
+    g.cart_count = sum(item.quantity for item in cart.items) if cart else 0  # the badge, without a query
+    return render_template("cart/cart.html", summary=services.summary(cart), form=CartForm())
 
 
 @blueprint.route("/panier/ajouter", methods=["POST"])
@@ -98,6 +100,8 @@ def postcode() -> Response:
 
 
 def _cart_badge() -> dict[str, Any]:
+    if "cart_count" in g:
+        return {"cart_count": g.cart_count}
     return {"cart_count": services.item_count(_shopper(), session.get(TOKEN_KEY))}
 
 
@@ -118,4 +122,6 @@ def _merge_at_login(app: Flask, user: User, **extra: Any) -> None:
 
 def init_app(app: Flask) -> None:
     app.context_processor(_cart_badge)
+    app.add_template_filter(slots.pickup_days, "pickup_days")
+    app.add_template_filter(slots.hours_label, "slot_hours")
     user_logged_in.connect(_merge_at_login, app)
