@@ -7,6 +7,7 @@ lives in ``vendors/``, search in ``search/`` and money movements in ``payouts/``
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     import_models()
     register_blueprints(app)
     register_cli(app)
+    from app import pagecache
+
+    pagecache.init_app(app)  # after the extensions: its after_request sees answers before compression
+    if os.environ.get("BENCH_TIMING") == "1":  # Server-Timing headers for bench/web.py; off otherwise
+        from app import timing
+
+        timing.init_app(app)
     return app
 
 
@@ -102,6 +110,9 @@ def register_extensions(app: Flask) -> None:
         referrer_policy="strict-origin-when-cross-origin",
         permissions_policy={"geolocation": "(self)", "camera": "()", "microphone": "()"},
     )
+    from app import assets
+
+    assets.init_app(app)  # compression, and static files under content-hashed URLs kept for a year
     auth.init_login_manager(app, login_manager)
     jobs.init_app(app)
     templating.init_app(app)

@@ -19,10 +19,13 @@ import secrets
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-from PIL import ExifTags, Image, ImageCms, ImageOps
+# Pillow is imported by the functions that draw or read pixels, not by every page's worker.
+if TYPE_CHECKING:
+    from PIL import Image, ImageCms
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -52,7 +55,13 @@ _SIZE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_]*")
 _STORED_NAME_RE = re.compile(r"[0-9a-f]{32}\.webp")
 _ROTATED_ORIENTATIONS = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 _SIXTEEN_BIT_GREY = frozenset({"I;16", "I;16B", "I;16L", "I"})
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 class ImageRejected(ValueError):
@@ -123,6 +132,8 @@ def _read_limited(stream: IO[bytes], max_bytes: int) -> bytes:
 
 def _open(data: bytes) -> Image.Image:
     """Pillow's lazy open (header only), mapping its many exceptions to a rejection."""
+    from PIL import Image
+
     try:
         return Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -133,6 +144,8 @@ def _open(data: bytes) -> Image.Image:
 
 def _upright_size(image: Image.Image) -> tuple[int, int]:
     """Width and height once the EXIF orientation is applied."""
+    from PIL import ExifTags
+
     width, height = image.size
     if image.getexif().get(ExifTags.Base.Orientation) in _ROTATED_ORIENTATIONS:
         return height, width
@@ -145,6 +158,8 @@ def _decode(data: bytes, max_pixels: int, min_size: tuple[int, int], largest_sid
     Format and pixel count are checked from the header, before any pixel is decoded.
     ``largest_side`` lets JPEGs decode at a reduced scale that still covers every output size.
     """
+    from PIL import Image, ImageOps
+
     header = _open(data)
     with header:
         if header.format not in ALLOWED_FORMATS:
@@ -187,6 +202,8 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     A profile Pillow cannot use is ignored, as browsers do. (An alpha channel that turns out opaque
     everywhere costs nothing: libwebp leaves it out.)
     """
+    from PIL import ImageCms
+
     icc_profile = image.info.get("icc_profile")
     if image.mode in _SIXTEEN_BIT_GREY:
         image = image.convert("I").point(lambda value: value / 257).convert("L")
@@ -196,7 +213,7 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     if icc_profile and image.mode in {"RGB", "RGBA", "CMYK"}:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=target)
+            converted = ImageCms.profileToProfile(image, source, _srgb(), outputMode=target)
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             converted = None
     if converted is None:
@@ -206,6 +223,8 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 
 def _fit(image: Image.Image, box: tuple[int, int]) -> Image.Image:
     """The image shrunk to fit inside ``box``, keeping its proportions; never enlarged."""
+    from PIL import Image
+
     width, height = image.size
     scale = min(box[0] / width, box[1] / height)
     if scale >= 1:
@@ -215,6 +234,8 @@ def _fit(image: Image.Image, box: tuple[int, int]) -> Image.Image:
 
 
 def _variant(image: Image.Image, width: int, height: int, mode: SizeMode) -> Image.Image:
+    from PIL import Image, ImageOps
+
     if mode == "crop":
         return ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS)
     return _fit(image, (width, height))
@@ -265,6 +286,8 @@ def store_image(
     "crop" centre-crops to exactly that size (enlarging a smaller image). Raises ImageRejected
     for a bad upload, with nothing written; ValueError for bad arguments.
     """
+    from PIL import Image
+
     _check_folder(folder)
     variants = _check_sizes(sizes or {})
     largest_side = max([*main_size, *(max(width, height) for width, height, _ in variants.values())])
@@ -363,6 +386,8 @@ def copy_image(stored_path: str, media_dir: Path, thumbnails: Mapping[str, str])
             files[f"{stem}-{name}.webp"] = found.read_bytes()
             copied[name] = f"{relative_dir}/{stem}-{name}.webp"
     _write_all(media_dir / relative_dir, files)
+    from PIL import Image
+
     with Image.open(source) as image:
         width, height = image.size
     return StoredImage(path=f"{relative_dir}/{stem}.webp", width=width, height=height, thumbnails=copied)

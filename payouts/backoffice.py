@@ -21,7 +21,6 @@ from app.extensions import db
 from app.forms import commit_or_say, show_error
 from app.images import safe_media_path
 from app.orders.models import VendorOrder
-from app.pdf import download
 from app.permissions import Permission
 from payouts import disputes, gateway, reports, subscriptions
 from payouts.forms import ChoosePlanForm, DisputeFileForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
@@ -84,6 +83,7 @@ def finances(member: ShopMember) -> str:
 @blueprint.route("/<slug>/finances/releve")
 @shop_member(Permission.FINANCES)
 def statement(member: ShopMember) -> Response:
+    from app.pdf import download
     from payouts import documents
 
     form = StatementForm(request.args)
@@ -106,6 +106,7 @@ def statement(member: ShopMember) -> Response:
 @blueprint.route("/<slug>/finances/factures/<int:invoice_id>.pdf")
 @shop_member(Permission.FINANCES)
 def commission_invoice(member: ShopMember, invoice_id: int) -> Response:
+    from app.pdf import download
     from payouts import documents
 
     invoice = db.session.get(CommissionInvoice, invoice_id)

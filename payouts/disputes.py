@@ -37,7 +37,6 @@ from typing import IO, Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import Image
 from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import secure_filename
 
@@ -607,6 +606,8 @@ def _stripe_upload(found: DisputeFile) -> str:
     data, name = path.read_bytes(), found.filename
     if found.content_type == PHOTO:
         # Kept as WebP (what app.images writes), which Stripe does not take as evidence: sent as JPEG.
+        from PIL import Image
+
         with Image.open(io.BytesIO(data)) as picture:
             output = io.BytesIO()
             picture.convert("RGB").save(output, "JPEG", quality=88)

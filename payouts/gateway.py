@@ -9,17 +9,32 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import stripe
 from flask import current_app
 
-# Stripe's own errors, re-exported so that callers need not import stripe.
-StripeError = stripe.StripeError
+# The stripe library (and requests under it) is imported at the first call, not by every page's worker.
+if TYPE_CHECKING:
+    import stripe
+
+    # Stripe's own errors, re-exported so that callers need not import stripe.
+    StripeError = stripe.StripeError
+    SignatureVerificationError = stripe.SignatureVerificationError
+else:  # hidden from type checkers, which see the two names above and nothing else
+
+    def __getattr__(name: str) -> Any:
+        """``StripeError`` and ``SignatureVerificationError``, read from stripe when first asked for."""
+        if name in {"StripeError", "SignatureVerificationError"}:
+            import stripe
+
+            return getattr(stripe, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def client() -> stripe.StripeClient:
     """One client per app and configuration, so HTTP connections to Stripe are pooled and reused."""
+    import stripe
+
     config = current_app.config
     key, base = config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE")
     cache: dict[tuple[str, str | None], tuple[stripe.StripeClient, stripe.HTTPClient]]
@@ -177,6 +192,8 @@ def create_payment(
 
 def confirm_payment(intent_id: str, *, payment_method: str, return_url: str, key: str) -> Payment:
     """Confirm with a payment method; a declined card comes back as the PaymentIntent, not an error."""
+    import stripe
+
     try:
         intent = client().v1.payment_intents.confirm(
             intent_id,
@@ -221,6 +238,8 @@ def invoice_charge(invoice: dict[str, Any]) -> str | None:
 
 def cancel_payment(intent_id: str) -> Payment:
     """Cancel a PaymentIntent nobody will pay; one that succeeded meanwhile is returned as it is."""
+    import stripe
+
     try:
         intent = client().v1.payment_intents.cancel(intent_id)
     except stripe.InvalidRequestError:
@@ -501,7 +520,6 @@ def platform_balance() -> int:
 
 def construct_event(payload: bytes, signature: str) -> Any:
     """Verify a webhook's signature and parse it; raises ValueError or SignatureVerificationError."""
+    import stripe
+
     return stripe.Webhook.construct_event(payload, signature, current_app.config["STRIPE_WEBHOOK_SECRET"])
-
-
-SignatureVerificationError = stripe.SignatureVerificationError

@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app.extensions import db
-from payouts import documents, services, subscriptions
+from payouts import services, subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ def enforce_billing() -> int:
 def issue_last_month() -> int:
     """Issue last month's commission invoices not issued yet (run daily: a day missed is caught up
     the next one, and the invoices already issued are found, not issued again)."""
+    from payouts import documents  # fpdf: loaded by the job, not by every worker
+
     year, month = documents.previous_month()
     issued = documents.issue_month(year, month)
     db.session.commit()
@@ -105,6 +107,8 @@ def _month(_ctx: click.Context, _param: click.Parameter, value: str | None) -> t
 )
 def invoices_command(month: tuple[int, int] | None) -> None:
     """Issue a month's commission invoices to shops (``flask cron`` runs it daily for last month)."""
+    from payouts import documents
+
     year, number = month or documents.previous_month()
     try:
         issued = documents.issue_month(year, number)

@@ -9,7 +9,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import pyotp
 import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -430,16 +429,22 @@ def set_locale(user: User, locale: str) -> None:
 
 
 def new_totp_secret() -> str:
+    import pyotp
+
     return pyotp.random_base32()
 
 
 def totp_uri(user: User, secret: str) -> str:
+    import pyotp
+
     issuer = current_app.config.get("MARKETPLACE_NAME") or TOTP_ISSUER_FALLBACK
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
 
 
 def _accept_totp(user: User, secret: str, code: str) -> bool:
     """Check a 6-digit code (one step of clock drift allowed) and refuse a step already used."""
+    import pyotp
+
     code = "".join(code.split())
     if not (len(code) == 6 and code.isdigit()):
         return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import segno
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
@@ -390,6 +389,8 @@ def two_factor_setup() -> str | Response:
             flash(_l("La double authentification est activée."), "success")
             # Shown once, in this response only: they are stored hashed.
             return render_template("accounts/recovery_codes.html", codes=codes)
+    import segno
+
     uri = services.totp_uri(user, secret)
     qr_svg = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
     return render_template("accounts/two_factor_setup.html", form=form, secret=secret, qr_svg=qr_svg)

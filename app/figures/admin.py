@@ -10,8 +10,7 @@ from werkzeug.wrappers import Response
 
 from app.accounts.auth import acting_user, manager_required
 from app.extensions import talisman
-from app.figures import charts, documents, services
-from app.pdf import download
+from app.figures import charts, services
 
 blueprint = Blueprint("figures_admin", __name__, url_prefix="/gestion")
 
@@ -29,6 +28,8 @@ def chart(name: str) -> Response:
 @blueprint.route("/chiffres.csv")
 @manager_required
 def export_csv() -> Response:
+    from app.figures import documents  # with fpdf: not loaded by every worker
+
     period = services.parse_period(request.args)
     content = documents.dashboard_csv(services.town_dashboard(period), locale=acting_user().locale)
     name = f"chiffres-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
@@ -40,6 +41,9 @@ def export_csv() -> Response:
 @blueprint.route("/rapport-<month>.pdf")
 @manager_required
 def monthly_report(month: str) -> Response:
+    from app.figures import documents
+    from app.pdf import download
+
     period = services.parse_month(month)
     if period is None:
         abort(404)

@@ -10,41 +10,59 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import pygal
 from babel.numbers import format_compact_currency
 from flask import Response
-from pygal.style import Style
 
 from app.figures.services import Chart
 
-# pygal adds an import hook for its old map plugins; it has no find_spec, so every import that fails
-# anywhere after it (an optional dependency's probe) also warns. Nothing here needs it.
-sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, pygal.PluginImportFixer)]
+if TYPE_CHECKING:
+    from pygal.style import Style
+
+
+@cache
+def _pygal() -> ModuleType:
+    """pygal, imported at the first chart drawn rather than by every page's worker."""
+    import pygal
+
+    # pygal adds an import hook for its old map plugins; it has no find_spec, so every import that fails
+    # anywhere after it (an optional dependency's probe) also warns. Nothing here needs it.
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, pygal.PluginImportFixer)]
+    return pygal
+
 
 # The policy of a chart's own response: its inline style sheet, nothing else.
 SVG_POLICY = {"default-src": "'none'", "style-src": "'unsafe-inline'", "frame-ancestors": "'self'"}
 SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 
-STYLE = Style(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#1d2733",
-    foreground_strong="#1d2733",
-    foreground_subtle="#c9d1da",
-    opacity="0.9",
-    opacity_hover="0.9",
-    colors=("#1f5f8b", "#d9822b", "#3a8d5c", "#8e44ad", "#c0392b", "#5d6d7e", "#b7950b", "#117a65"),
-    value_colors=("#ffffff",),  # a value printed on its bar
-    font_family="DejaVu Sans, Verdana, sans-serif",
-    title_font_size=24,
-    label_font_size=19,
-    major_label_font_size=19,
-    legend_font_size=22,
-    value_font_size=18,
-    tooltip_font_size=18,
-)
+
+@cache
+def _style() -> Style:
+    from pygal.style import Style
+
+    _pygal()
+    return Style(
+        background="#ffffff",
+        plot_background="#ffffff",
+        foreground="#1d2733",
+        foreground_strong="#1d2733",
+        foreground_subtle="#c9d1da",
+        opacity="0.9",
+        opacity_hover="0.9",
+        colors=("#1f5f8b", "#d9822b", "#3a8d5c", "#8e44ad", "#c0392b", "#5d6d7e", "#b7950b", "#117a65"),
+        value_colors=("#ffffff",),  # a value printed on its bar
+        font_family="DejaVu Sans, Verdana, sans-serif",
+        title_font_size=24,
+        label_font_size=19,
+        major_label_font_size=19,
+        legend_font_size=22,
+        value_font_size=18,
+        tooltip_font_size=18,
+    )
+
 
 # Drawn small and scaled to the panel: on a 390 px phone the labels stay about 15 px high.
 WIDTH, HEIGHT = 440, 330
@@ -58,7 +76,7 @@ def _euros(cents: int) -> int:
 def _config(**extra: Any) -> dict[str, Any]:
     return {
         "js": [],
-        "style": STYLE,
+        "style": _style(),
         "width": WIDTH,
         "height": HEIGHT,
         "explicit_size": True,
@@ -83,6 +101,7 @@ def render(chart: Chart, locale: str | None = None) -> str:
             return f"{int(value)}"
         return format_compact_currency(int(value), "EUR", locale=locale or "fr", fraction_digits=1)
 
+    pygal = _pygal()
     title = str(chart.headers[1])
     graph: Any
     if chart.kind == "pie":

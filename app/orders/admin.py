@@ -19,7 +19,6 @@ from app.database import locked
 from app.extensions import db
 from app.forms import commit_or_say, show_error
 from app.orders import forms, services
-from app.orders.documents import REFUND_REASONS
 from app.orders.models import ExternalRefund, Order, Refund, RefundStatus, ReturnStatus, VendorOrder
 from app.routing import parse_id, parse_page
 from payouts.models import TransferStatus
@@ -160,6 +159,8 @@ def _show(
     refund_forms: dict[int, forms.RefundForm] | None = None,
     cancel_forms: dict[int, forms.CancelForShopForm] | None = None,
 ) -> str:
+    from app.orders.documents import REFUND_REASONS  # with fpdf: not loaded by every worker
+
     refund_forms = dict(refund_forms or {})
     cancel_forms = dict(cancel_forms or {})
     for part in order.vendor_orders:

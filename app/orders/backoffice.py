@@ -14,9 +14,8 @@ from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.forms import commit_or_say
-from app.orders import documents, forms, services
+from app.orders import forms, services
 from app.orders.models import VendorOrder, VendorOrderStatus
-from app.pdf import download
 from app.permissions import Permission
 from vendors.backoffice import shop_member
 from vendors.models import ShopMember
@@ -240,6 +239,9 @@ def return_received(member: ShopMember, vendor_order_id: int) -> Response:
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/bon-de-preparation.pdf")
 @shop_member(Permission.ORDERS)
 def packing_slip(member: ShopMember, vendor_order_id: int) -> Response:
+    from app.orders import documents
+    from app.pdf import download
+
     part = _part(member, vendor_order_id)
     return download(documents.packing_slip_pdf(part), f"preparation-{part.order.number}.pdf")
 
@@ -247,6 +249,9 @@ def packing_slip(member: ShopMember, vendor_order_id: int) -> Response:
 @blueprint.route("/<slug>/commandes/<int:vendor_order_id>/facture.pdf")
 @shop_member(Permission.ORDERS)
 def invoice(member: ShopMember, vendor_order_id: int) -> Response:
+    from app.orders import documents
+    from app.pdf import download
+
     part = _part(member, vendor_order_id)
     if not part.invoice_number:
         abort(404)

@@ -39,7 +39,6 @@ from app.catalog.services import move_stock
 from app.database import lock, locked, next_in_series, utcnow
 from app.errors import ServiceError
 from app.extensions import db
-from app.orders import documents
 from app.orders.models import (
     ExternalRefund,
     ExternalRefundStatus,
@@ -587,6 +586,8 @@ def _step(part: VendorOrder, step: str) -> None:
 
 def accept(part: VendorOrder) -> None:
     _step(part, "accept")
+    from app.orders import documents  # fpdf, loaded when an invoice is issued, not by every worker
+
     part.accepted_at = utcnow()
     documents.issue_invoice(part)
 

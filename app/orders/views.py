@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import secrets
 
-import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -19,9 +18,8 @@ from app.accounts.auth import acting_user
 from app.cart import services as cart_services
 from app.extensions import db, limiter
 from app.forms import commit_or_say, show_error
-from app.orders import documents, forms, services
+from app.orders import forms, services
 from app.orders.models import Order, OrderStatus, VendorOrder
-from app.pdf import download
 from app.urls import external_url
 from payouts import gateway
 
@@ -251,6 +249,8 @@ def detail(number: str) -> str:
 @login_required
 def pickup_qr(number: str, vendor_order_id: int) -> Response:
     """The pickup code as a QR code, for the shop to scan or read at the counter."""
+    import segno
+
     part = _part(number, vendor_order_id)
     if not part.pickup_code:
         abort(404)
@@ -316,6 +316,9 @@ def reorder(number: str) -> Response:
 @blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/facture.pdf")
 @login_required
 def invoice(number: str, vendor_order_id: int) -> Response:
+    from app.orders import documents  # fpdf, loaded by the first PDF asked for, not by every worker
+    from app.pdf import download
+
     part = _part(number, vendor_order_id)
     if not part.invoice_number:
         abort(404)
@@ -325,10 +328,16 @@ def invoice(number: str, vendor_order_id: int) -> Response:
 @blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/formulaire-retractation.pdf")
 @login_required
 def withdrawal_form(number: str, vendor_order_id: int) -> Response:
+    from app.orders import documents
+    from app.pdf import download
+
     part = _part(number, vendor_order_id)
     return download(documents.withdrawal_form_pdf(part), f"retractation-{part.order.number}.pdf")
 
 
 @blueprint.route("/formulaire-retractation.pdf")
 def blank_withdrawal_form() -> Response:
+    from app.orders import documents
+    from app.pdf import download
+
     return download(documents.withdrawal_form_pdf(None), "formulaire-retractation.pdf")
