@@ -30,7 +30,7 @@ from app.accounts.models import User
 from app.audit import services as audit
 from app.catalog.models import Category, Product, ProductStatus
 from app.catalog.services import CARD_LOADING
-from app.database import lock, locked
+from app.database import database_backend, lock, locked
 from app.errors import ServiceError
 from app.extensions import db
 from app.orders.models import Order, OrderLine, OrderStatus, VendorOrder
@@ -333,8 +333,8 @@ CHOSEN_BLOCKS = (
 )
 
 
-def _choice_query(kind: HomeBlockKind, now: dt.datetime) -> sa.Select[Any]:
-    """A block's choice: one value a row, in the block's order ([id, count, sum] for a rating)."""
+def _choice_query(kind: HomeBlockKind, now: dt.datetime) -> sa.Select[Any] | sa.Select[int, int, int]:
+    """A block's choice: one value a row, in the block's order ((id, count, sum) for a rating)."""
     if kind == HomeBlockKind.COLLECTIONS:
         return _collections_choice(now)
     if kind == HomeBlockKind.FEATURED_SHOPS:
@@ -367,9 +367,18 @@ def _choice_value(kind: HomeBlockKind, values: Sequence[Any]) -> list[Any]:
     return [int(value) for value in values if value is not None]
 
 
+_RATED_BLOCKS = (HomeBlockKind.BEST_PRODUCTS, HomeBlockKind.BEST_SHOPS)
+
+
+def _read_choice(kind: HomeBlockKind, now: dt.datetime) -> list[Any]:
+    query = _choice_query(kind, now)
+    rows = db.session.execute(query).all() if kind in _RATED_BLOCKS else db.session.scalars(query).all()
+    return _choice_value(kind, list(rows))
+
+
 def _chosen(kind: HomeBlockKind, now: dt.datetime) -> list[Any]:
     """A block's choice, from the cache or read now."""
-    return _cached_ids(kind, lambda: _choice_value(kind, list(db.session.scalars(_choice_query(kind, now)))))
+    return _cached_ids(kind, lambda: _read_choice(kind, now))
 
 
 def choose_blocks(kinds: Sequence[HomeBlockKind], now: dt.datetime) -> None:
@@ -377,9 +386,19 @@ def choose_blocks(kinds: Sequence[HomeBlockKind], now: dt.datetime) -> None:
     missing = [kind for kind in dict.fromkeys(kinds) if kind in CHOSEN_BLOCKS and not block_cache.fresh(kind)]
     if not missing:
         return
-    row = db.session.execute(
-        sa.select(*(sa.func.array(_choice_query(kind, now).scalar_subquery()) for kind in missing))
-    ).one()
+    if database_backend() != "postgresql":
+        # SQLite (the embedded default) has no arrays: a query a block.
+        for kind in missing:
+            block_cache.put(kind, _read_choice(kind, now))
+        return
+
+    def packed(kind: HomeBlockKind) -> Any:
+        query = _choice_query(kind, now)
+        if kind in _RATED_BLOCKS:  # three columns a row: one array a row
+            query = query.with_only_columns(postgresql.array(list(query.selected_columns)))
+        return sa.func.array(query.scalar_subquery())
+
+    row = db.session.execute(sa.select(*(packed(kind) for kind in missing))).one()
     for kind, values in zip(missing, row, strict=True):
         block_cache.put(kind, _choice_value(kind, values))
 
@@ -454,12 +473,10 @@ class Rating:
         return self.rating_sum / self.review_count
 
 
-def _best_rated(subject: RatingSubject, online: sa.Select[Any]) -> sa.Select[Any]:
+def _best_rated(subject: RatingSubject, online: sa.Select[Any]) -> sa.Select[int, int, int]:
     average = sa.cast(RatingSummary.rating_sum, sa.Float) / RatingSummary.review_count
     return (
-        sa.select(
-            postgresql.array([RatingSummary.subject_id, RatingSummary.review_count, RatingSummary.rating_sum])
-        )
+        sa.select(RatingSummary.subject_id, RatingSummary.review_count, RatingSummary.rating_sum)
         .where(
             RatingSummary.subject == subject,
             RatingSummary.review_count >= BEST_RATED_MIN_REVIEWS,
