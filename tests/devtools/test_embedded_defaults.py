@@ -91,6 +91,17 @@ def test_the_demo_town_answers_on_sqlite(sqlite_app: Flask) -> None:
     page = client.get("/gestion/?periode=30j").get_data(as_text=True)
     assert re.search(r"Commandes</t[hd]>\s*<td>[1-9]", page), "the history's orders are counted"
 
+    # The shop's back office, with its figures and what to do today.
+    owner: Any = sqlite_app.test_client()
+    owner.submit("/connexion", {"email": f"contact@{shop_slug}.example", "password": demo.DEMO_PASSWORD})
+    shop_pages = [
+        f"/vendeur/{shop_slug}/",
+        f"/vendeur/{shop_slug}/commandes",
+        f"/vendeur/{shop_slug}/produits",
+    ]
+    found = {page: owner.get(page).status_code for page in shop_pages}
+    assert found == dict.fromkeys(shop_pages, 200), found
+
 
 def _totp_secret() -> str:
     from app.accounts.models import User
