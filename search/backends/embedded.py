@@ -101,6 +101,8 @@ FIELD_SORTS = {
     "rating": ("rating_rank", tantivy.Order.Desc),
 }
 LOCK_WAIT_SECONDS = 30.0
+# Collapsing reads the hits in chunks; with fewer matches than this left, the rest comes in one read.
+READ_ALL_BELOW = 20_000
 
 
 def _schema() -> tantivy.Schema:
@@ -718,6 +720,7 @@ class TantivyBackend:
         wanted: int,
         kept: Callable[[], int],
         first: list[tuple[float, tantivy.DocAddress]] | None = None,
+        total: int | None = None,
     ) -> Iterator[list[tuple[float, float | None, tantivy.DocAddress]]]:
         """Hits in the query's order, as (score, distance, address), in chunks. ``kept`` says how many
         groups the chunks so far gave: where many hits are copies of one GTIN (a book sold in many
@@ -740,6 +743,8 @@ class TantivyBackend:
                 return
             rate = offset / max(found, 1)  # hits read per group kept
             chunk = max(chunk * 2, math.ceil((wanted - found) * rate * 1.5))
+            if total is not None and total - offset <= READ_ALL_BELOW:
+                chunk = max(total - offset, 1)  # every read scores every match: one more read, the last
 
     def _by_distance(
         self,
@@ -814,7 +819,10 @@ class TantivyBackend:
                     kept.append(candidate)
             pending.clear()
 
-        for chunk in self._candidates(opened, searcher, query, compiled, wanted, lambda: len(kept), first):
+        total = found if counted is compiled else None
+        for chunk in self._candidates(
+            opened, searcher, query, compiled, wanted, lambda: len(kept), first, total
+        ):
             pending.extend(chunk)
             flush()
             if len(kept) >= wanted:
