@@ -4,21 +4,18 @@ page's policy untouched), its table is beside it, and the page fits 390 px."""
 from __future__ import annotations
 
 import datetime as dt
-import re
-import time
 from typing import Any
 
-import pyotp
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from app.accounts import services as accounts
 from app.extensions import db
 from app.figures import services
 from app.figures.models import Dimension, FigureBreakdown, FigureDay
 from tests.e2e.helpers import Person, log_in
-from tests.factories import PASSWORD, ShopFactory, UserFactory, owner_of
+from tests.e2e.test_money_screens import manager_log_in
+from tests.factories import PASSWORD, ShopFactory, owner_of
 from tests.plugins.browser import LiveServer, _new_page, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -75,31 +72,6 @@ def _a_month_of_figures(live_server: LiveServer) -> str:
         return slug
 
 
-def _manager_log_in(page: Any, live_server: LiveServer) -> None:
-    with live_server.app.app_context():
-        manager = accounts.find_by_email(MANAGER.email)
-        if manager is None:
-            manager = UserFactory(
-                email=MANAGER.email, first_name=MANAGER.first_name, manager=True, two_factor=True
-            )
-        assert manager.totp_secret
-        totp = pyotp.TOTP(manager.totp_secret)
-    page.goto("/connexion")
-    main = page.get_by_role("main")
-    main.get_by_label("Adresse e-mail", exact=True).fill(MANAGER.email)
-    main.get_by_label("Mot de passe", exact=True).fill(MANAGER.password)
-    main.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(re.compile(r"/connexion/verification"))
-    main.get_by_label("Code de vérification").fill(totp.now())
-    main.get_by_role("button", name="Vérifier").click()
-    page.wait_for_load_state()
-    if main.get_by_text("Code incorrect.").count():
-        time.sleep(totp.interval - time.time() % totp.interval + 1)
-        main.get_by_label("Code de vérification").fill(totp.now())
-        main.get_by_role("button", name="Vérifier").click()
-    page.wait_for_load_state()
-
-
 def test_the_town_dashboard_draws_its_charts_on_a_phone(chromium: Any, live_server: LiveServer) -> None:
     slug = _a_month_of_figures(live_server)
     with _new_page(chromium, live_server, "phone") as page:
@@ -110,7 +82,7 @@ def test_the_town_dashboard_draws_its_charts_on_a_phone(chromium: Any, live_serv
                 violations.append(message.text) if "Content Security Policy" in message.text else None
             ),
         )
-        _manager_log_in(page, live_server)
+        manager_log_in(page, live_server, MANAGER)
         page.goto("/gestion/?periode=30j")
         figures = page.get_by_test_id("town-figures")
         expect(figures).to_contain_text("Ventes TTC")

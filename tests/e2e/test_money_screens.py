@@ -123,21 +123,22 @@ def dispute(live_server: LiveServer, charge: str) -> int:
         return db.session.scalars(sa.select(Dispute.id).where(Dispute.charge_id == charge)).one()
 
 
-def manager_log_in(page: Any, live_server: LiveServer) -> None:
+def manager_log_in(page: Any, live_server: LiveServer, person: Person = MANAGER) -> None:
     """A manager of this test's own logs in with a second factor. Not the demo town's manager: another
-    browser test enrols her second factor at her first login, and the live server's database is shared."""
+    browser test enrols her second factor at her first login, and the live server's database is shared
+    (a test module that logs in at the same time passes its own ``person``: each code works once)."""
     with live_server.app.app_context():
-        manager = accounts.find_by_email(MANAGER.email)
+        manager = accounts.find_by_email(person.email)
         if manager is None:
             manager = UserFactory(
-                email=MANAGER.email, first_name=MANAGER.first_name, manager=True, two_factor=True
+                email=person.email, first_name=person.first_name, manager=True, two_factor=True
             )
         assert manager.totp_secret
         totp = pyotp.TOTP(manager.totp_secret)
     page.goto("/connexion")
     main = page.get_by_role("main")
-    main.get_by_label("Adresse e-mail", exact=True).fill(MANAGER.email)
-    main.get_by_label("Mot de passe", exact=True).fill(MANAGER.password)
+    main.get_by_label("Adresse e-mail", exact=True).fill(person.email)
+    main.get_by_label("Mot de passe", exact=True).fill(person.password)
     main.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(re.compile(r"/connexion/verification"))
     main.get_by_label("Code de vérification").fill(totp.now())
