@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 SESSION_KEY = "locale"
@@ -23,6 +24,16 @@ def select_locale() -> str:
     if chosen in locales:
         return str(chosen)
     return request.accept_languages.best_match(locales) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def english_interface() -> bool:
+    """Whether the page (or the mail, under ``force_locale``) is in English."""
+    return str(get_locale() or "").startswith("en")
+
+
+def localized(french: str, english: str | None) -> str:
+    """A name kept in French and, optionally, in English: the one for the interface's language."""
+    return english if english and english_interface() else french
 
 
 def select_timezone() -> str:

@@ -17,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.catalog.models import Category, Product, ProductStatus
@@ -25,6 +24,7 @@ from app.catalog.services import CARD_LOADING
 from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
+from app.i18n import english_interface, localized
 from search import documents, text
 from search.backends import IndexStatus, backend
 from search.models import IndexChange
@@ -320,10 +320,9 @@ def suggestions(prefix: str, limit: int = 8) -> list[Suggestion]:
         return []
     vocabulary = _vocabulary()
     found: dict[str, list[Suggestion]] = {kind: [] for kind in SUGGESTION_KINDS}
-    english = str(get_locale() or "").startswith("en")
+    english = english_interface()
     for entry in _names_matching(vocabulary.categories, typed, english):
-        shown = entry.name_en if english and entry.name_en else entry.name
-        found["category"].append(Suggestion(shown, "category", entry.slug))
+        found["category"].append(Suggestion(localized(entry.name, entry.name_en), "category", entry.slug))
     for entry in _names_matching(vocabulary.shops, typed):
         found["shop"].append(Suggestion(entry.name, "shop", entry.slug))
     # Words complete a single word: after several, the titles having them all say more.

@@ -7,12 +7,12 @@ import enum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask_babel import get_locale
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enum, utcnow
 from app.extensions import db
+from app.i18n import localized
 
 if TYPE_CHECKING:
     from vendors.models import Shop
@@ -36,8 +36,7 @@ class Category(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     @property
     def label(self) -> str:
         """The name in the interface's language."""
-        english = str(get_locale() or "").startswith("en")
-        return self.name_en if self.name_en and english else self.name
+        return localized(self.name, self.name_en)
 
     @property
     def path(self) -> list[Category]:

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context
-from flask_babel import get_locale
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, orm
 from sqlalchemy.dialects import postgresql
@@ -33,6 +32,7 @@ from app.catalog.services import CARD_LOADING
 from app.database import database_backend, lock, locked
 from app.errors import ServiceError
 from app.extensions import db
+from app.i18n import localized
 from app.orders.models import Order, OrderLine, OrderStatus, VendorOrder
 from app.reviews.models import RatingSubject, RatingSummary
 from app.site.models import (
@@ -161,8 +161,7 @@ class MenuEntry:
     @property
     def label(self) -> str:
         """The name in the interface's language (the French one when there is no English one)."""
-        english = has_request_context() and str(get_locale() or "").startswith("en")
-        return self.name_en if self.name_en and english else self.name
+        return localized(self.name, self.name_en)
 
 
 def _load_menu() -> tuple[MenuEntry, ...]:
