@@ -6,8 +6,9 @@ turned upright, stripped of every piece of metadata (EXIF holds GPS positions an
 numbers), converted to sRGB, shrunk and written as WebP under a random name. What is served
 afterwards is therefore always an image we encoded ourselves.
 
-Layout under ``MEDIA_DIR``: ``<folder>/<2 hex>/<32 hex>.webp``, its variants next to it as
-``<32 hex>-<size name>.webp``, so that :func:`delete_image` finds them without a database.
+Keys in the media store (``app.storage``: the folder ``MEDIA_DIR`` or a bucket):
+``<folder>/<2 hex>/<32 hex>.webp``, its variants next to it as ``<32 hex>-<size name>.webp``, so
+that :func:`delete_image` finds them without a database.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Literal
+
+from app.storage import MediaStorage, valid_key
 
 # Pillow is imported by the functions that draw or read pixels, not by every page's worker.
 if TYPE_CHECKING:
@@ -74,7 +77,7 @@ class ImageRejected(ValueError):
 
 @dataclass(frozen=True)
 class StoredImage:
-    """A stored photo: POSIX paths relative to ``MEDIA_DIR``; width and height are the main image's."""
+    """A stored photo: its keys in the media store; width and height are the main image's."""
 
     path: str
     width: int
@@ -253,19 +256,33 @@ def _webp(image: Image.Image) -> bytes:
 # Files
 
 
-def _write_all(directory: Path, files: Mapping[str, bytes]) -> None:
-    """Write new files (never overwriting); on any failure remove those already written."""
-    written: list[Path] = []
+def _store(storage: MediaStorage | None, media_dir: Path | None) -> MediaStorage:
+    """The store to use: the one given, a folder given (scripts and tests), else the app's public one."""
+    if storage is not None:
+        return storage
+    if media_dir is not None:
+        from app.storage.local import LocalStorage
+
+        return LocalStorage(media_dir, public=True)
+    from app.storage import media_storage
+
+    return media_storage()
+
+
+def _write_all(storage: MediaStorage, relative_dir: str, files: Mapping[str, bytes]) -> None:
+    """Write new files; on any failure remove those already written (an upload is whole or absent)."""
+    written: list[str] = []
     try:
-        directory.mkdir(parents=True, exist_ok=True)
         for name, content in files.items():
-            path = directory / name
-            with path.open("xb") as output:
-                written.append(path)
-                output.write(content)
+            key = f"{relative_dir}/{name}"
+            storage.put(key, content, content_type="image/webp")
+            written.append(key)
     except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
+        for key in written:
+            try:
+                storage.delete(key)
+            except Exception:
+                log.warning("could not remove media file %s", key, exc_info=True)
         raise
 
 
@@ -277,14 +294,16 @@ def store_image(
     sizes: Mapping[str, tuple[int, int, str]] | None = None,
     main_size: tuple[int, int] = (1600, 1600),
     min_size: tuple[int, int] = (64, 64),
-    media_dir: Path,
+    storage: MediaStorage | None = None,
+    media_dir: Path | None = None,
     max_pixels: int = MAX_PIXELS,
 ) -> StoredImage:
     """Check an uploaded photo by its content and store it as WebP under a random name.
 
     ``sizes`` adds variants, name -> (width, height, "fit" | "crop"): "fit" shrinks inside the box,
     "crop" centre-crops to exactly that size (enlarging a smaller image). Raises ImageRejected
-    for a bad upload, with nothing written; ValueError for bad arguments.
+    for a bad upload, with nothing written; ValueError for bad arguments. The files go to ``storage``
+    (default: the app's public store) or, for scripts and tests, to the folder ``media_dir``.
     """
     from PIL import Image
 
@@ -306,7 +325,7 @@ def store_image(
     relative_dir = f"{folder}/{stem[:2]}"
     files = {f"{stem}.webp": main_webp}
     files.update((f"{stem}-{name}.webp", webp) for name, webp in variant_webps.items())
-    _write_all(media_dir / relative_dir, files)
+    _write_all(_store(storage, media_dir), relative_dir, files)
     return StoredImage(
         path=f"{relative_dir}/{stem}.webp",
         width=main.width,
@@ -319,85 +338,76 @@ def store_image(
 # Reading back and deleting
 
 
-def _relative_parts(relative: str) -> PurePosixPath | None:
-    """A plain relative POSIX path: no absolute path, no '..' or '.', no hidden file, no backslash."""
-    if not relative or "\x00" in relative or "\\" in relative or relative.startswith("/"):
-        return None
-    parts = relative.split("/")
-    if any(not part or part.startswith(".") for part in parts):
-        return None
-    return PurePosixPath(*parts)
+def _stored_parts(stored_path: str) -> PurePosixPath:
+    """A path shaped like those :func:`store_image` returns, or ValueError."""
+    if not valid_key(stored_path) or not _STORED_NAME_RE.fullmatch(PurePosixPath(stored_path).name):
+        raise ValueError(f"not a stored image path: {stored_path!r}")
+    return PurePosixPath(stored_path)
 
 
 def safe_media_path(relative: str, media_dir: Path) -> Path | None:
     """The file a media URL names, or None if it does not exist or would lie outside ``media_dir``."""
-    parts = _relative_parts(relative)
-    if parts is None:
-        return None
-    root = media_dir.resolve()
-    try:
-        path = root.joinpath(parts).resolve(strict=True)
-    except (OSError, RuntimeError):  # missing, or a symlink loop
-        return None
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path
+    from app.storage.local import LocalStorage
+
+    return LocalStorage(media_dir, public=True).local_path(relative)
 
 
-def delete_image(stored_path: str, media_dir: Path) -> None:
+def delete_image(
+    stored_path: str, media_dir: Path | None = None, *, storage: MediaStorage | None = None
+) -> None:
     """Remove a stored image and its variants, if present (best effort: failures are logged).
 
     Only paths shaped like those :func:`store_image` returns are accepted (ValueError otherwise),
     so that a bad database value can never delete anything else.
     """
-    parts = _relative_parts(stored_path)
-    if parts is None or not _STORED_NAME_RE.fullmatch(parts.name):
-        raise ValueError(f"not a stored image path: {stored_path!r}")
-    root = media_dir.resolve()
-    directory = root.joinpath(parts.parent).resolve()
-    if not directory.is_relative_to(root):
-        raise ValueError(f"not a stored image path: {stored_path!r}")
-    if not directory.is_dir():
-        return
+    parts = _stored_parts(stored_path)
+    store = _store(storage, media_dir)
     stem = parts.name.removesuffix(".webp")
-    for path in [directory / parts.name, *directory.glob(f"{stem}-*.webp")]:
+    prefix = f"{parts.parent}/{stem}"
+    try:
+        found = list(store.list_keys(prefix))
+    except ValueError as exc:  # the folder leads out of the store
+        raise ValueError(f"not a stored image path: {stored_path!r}") from exc
+    variant = re.compile(re.escape(stem) + r"(?:-[a-z0-9_]+)?\.webp")
+    for key in found:
+        if not variant.fullmatch(PurePosixPath(key).name):
+            continue
         try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            log.warning("could not delete media file %s", path, exc_info=True)
+            store.delete(key)
+        except Exception:
+            log.warning("could not delete media file %s", key, exc_info=True)
 
 
-def copy_image(stored_path: str, media_dir: Path, thumbnails: Mapping[str, str]) -> StoredImage:
+def copy_image(
+    stored_path: str, thumbnails: Mapping[str, str], *, storage: MediaStorage | None = None
+) -> StoredImage:
     """A copy of a stored image and its variants under a new random name (a duplicated product must
     not share files with its original: deleting one would break the other)."""
-    parts = _relative_parts(stored_path)
-    if parts is None or not _STORED_NAME_RE.fullmatch(parts.name):
-        raise ValueError(f"not a stored image path: {stored_path!r}")
-    source = safe_media_path(stored_path, media_dir)
-    if source is None:
+    parts = _stored_parts(stored_path)
+    store = _store(storage, None)
+    original = store.read(stored_path)
+    if original is None:
         raise ValueError(f"no such stored image: {stored_path!r}")
     stem = secrets.token_hex(16)
     relative_dir = str(parts.parent)
-    files = {f"{stem}.webp": source.read_bytes()}
+    files = {f"{stem}.webp": original}
     copied: dict[str, str] = {}
     for name, thumbnail in thumbnails.items():
-        found = safe_media_path(thumbnail, media_dir)
-        if found is not None:
-            files[f"{stem}-{name}.webp"] = found.read_bytes()
+        data = store.read(thumbnail)
+        if data is not None:
+            files[f"{stem}-{name}.webp"] = data
             copied[name] = f"{relative_dir}/{stem}-{name}.webp"
-    _write_all(media_dir / relative_dir, files)
+    _write_all(store, relative_dir, files)
     from PIL import Image
 
-    with Image.open(source) as image:
+    with Image.open(io.BytesIO(original)) as image:
         width, height = image.size
     return StoredImage(path=f"{relative_dir}/{stem}.webp", width=width, height=height, thumbnails=copied)
 
 
 def delete_stored(stored_path: str) -> None:
     """Job: remove a replaced or removed image (and its variants) once the change is committed."""
-    from flask import current_app
-
-    delete_image(stored_path, Path(current_app.config["MEDIA_DIR"]))
+    delete_image(stored_path)
 
 
 def rejection_message(rejected: ImageRejected) -> Any:

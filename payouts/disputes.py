@@ -31,7 +31,7 @@ import io
 import logging
 import secrets
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -47,6 +47,7 @@ from app.database import locked, utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.orders.models import Order, VendorOrder, VendorOrderStatus
+from app.storage import MediaStorage, private_media_storage, valid_key
 from app.urls import external_url
 from payouts import gateway, ledger, services
 from payouts.commission import given_back
@@ -482,9 +483,9 @@ def file_label(field: str) -> Any:
     return FILE_FIELDS.get(field, field)
 
 
-def evidence_dir() -> Path:
-    """Where evidence files are kept: out of MEDIA_DIR, which ``/media/`` serves to anyone."""
-    return Path(current_app.config["PRIVATE_MEDIA_DIR"])
+def evidence_storage() -> MediaStorage:
+    """Where evidence files are kept: the private store, which no public address serves."""
+    return private_media_storage()
 
 
 def _read_limited(stream: IO[bytes]) -> bytes:
@@ -498,21 +499,18 @@ def _store_pdf(data: bytes) -> str:
     """A PDF written under a random name; its path relative to the evidence folder."""
     stem = secrets.token_hex(16)
     relative = f"{FILE_FOLDER}/{stem[:2]}/{stem}.pdf"
-    path = evidence_dir() / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("xb") as output:
-        output.write(data)
+    evidence_storage().put(relative, data, content_type=PDF)
     return relative
 
 
 def delete_stored_file(path: str) -> None:
     """Remove a stored evidence file (after the commit that let go of it); a bad path removes nothing."""
     if path.endswith(".webp"):
-        images.delete_image(path, evidence_dir())
+        images.delete_image(path, storage=evidence_storage())
         return
-    found = images.safe_media_path(path, evidence_dir())
-    if found is not None and found.suffix == ".pdf" and found.parent.parent.name == FILE_FOLDER:
-        found.unlink(missing_ok=True)
+    parts = PurePosixPath(path)
+    if valid_key(path) and parts.suffix == ".pdf" and parts.parent.parent.name == FILE_FOLDER:
+        evidence_storage().delete(path)
 
 
 def _editable(part_row: DisputePart) -> Dispute:
@@ -550,7 +548,7 @@ def add_file(
                 max_bytes=MAX_FILE_BYTES,
                 main_size=(2000, 2000),
                 min_size=(64, 64),
-                media_dir=evidence_dir(),
+                storage=evidence_storage(),
             )
         except images.ImageRejected as rejected:
             if rejected.reason in ("not_an_image", "unsupported_format"):
@@ -600,10 +598,10 @@ def _stripe_upload(found: DisputeFile) -> str:
     """The file as a Stripe File for dispute evidence, uploaded once (its own idempotency key)."""
     if found.stripe_file_id:
         return found.stripe_file_id
-    path = images.safe_media_path(found.path, evidence_dir())
-    if path is None:
+    data = evidence_storage().read(found.path)
+    if data is None:
         raise ServiceError(_l("Le fichier « %(name)s » est introuvable.", name=found.filename))
-    data, name = path.read_bytes(), found.filename
+    name = found.filename
     if found.content_type == PHOTO:
         # Kept as WebP (what app.images writes), which Stripe does not take as evidence: sent as JPEG.
         from PIL import Image

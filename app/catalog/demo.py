@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from app.catalog.models import Category
+from app.catalog.models import Category, WithdrawalExclusion
 from app.catalog.services import clean_attributes
 from app.extensions import db
 
@@ -24,8 +23,14 @@ def load_categories(ctx: DemoContext) -> None:
         if row["slug"] in existing:
             continue
         parent = existing.get(row["parent"]) if row["parent"] else None
+        exclusion = row.get("withdrawal_exclusion")
         category = Category(
-            slug=row["slug"], name=row["name"], name_en=row.get("name_en"), parent=parent, position=position
+            slug=row["slug"],
+            name=row["name"],
+            name_en=row.get("name_en"),
+            parent=parent,
+            position=position,
+            withdrawal_exclusion=WithdrawalExclusion(exclusion) if exclusion else None,
         )
         db.session.add(category)
         existing[row["slug"]] = category
@@ -72,8 +77,6 @@ def _placeholder_png(title: str, colour_index: int) -> io.BytesIO:
 
 def load_products(ctx: DemoContext) -> None:
     """The 550 products of the demo town, active, each with a placeholder photo."""
-    from flask import current_app
-
     from app import images
     from app.catalog.models import Product, ProductPhoto, ProductStatus, StockMovement, StockReason, Variant
     from vendors.models import Shop, VatRegime
@@ -83,7 +86,6 @@ def load_products(ctx: DemoContext) -> None:
     existing_skus = {
         (shop_id, sku) for shop_id, sku in db.session.execute(sa.select(Variant.shop_id, Variant.sku))
     }
-    media_dir = Path(current_app.config["MEDIA_DIR"])
     created = 0
     with (ctx.data_dir / "products.jsonl").open(encoding="utf-8") as lines:
         for line in lines:
@@ -134,7 +136,6 @@ def load_products(ctx: DemoContext) -> None:
                     # Small on purpose: 550 of them are drawn at every fresh demo load.
                     sizes={"thumb": (200, 200, "crop"), "card": (320, 320, "crop")},
                     main_size=(320, 320),
-                    media_dir=media_dir,
                 )
                 product.photos.append(
                     ProductPhoto(

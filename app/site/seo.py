@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, current_app, stream_with_context
 from markupsafe import Markup
 
+from app import storage
 from app.catalog.models import Category, Product, ProductStatus
 from app.database import utcnow
 from app.extensions import db, limiter
@@ -201,7 +202,7 @@ def json_script(data: dict[str, Any]) -> Markup:
 
 def media_url(path: str | None) -> str | None:
     """The absolute address of an uploaded photo (for previews in messaging apps)."""
-    return external_url("site.media", path=path) if path else None
+    return storage.media_url(path, external=True) if path else None
 
 
 def aggregate_rating(subject: RatingSubject, subject_id: int) -> dict[str, Any] | None:
