@@ -56,6 +56,9 @@ COMPRESSED_MIMETYPES = [
     "application/atom+xml",
     "image/svg+xml",
 ]
+# Answers left uncompressed whatever the client accepts: Prometheus scrapes from next door every few
+# seconds, and compressing each scrape would cost the worker more than it saves on the wire.
+UNCOMPRESSED_ENDPOINTS = frozenset({"metrics"})
 COMPRESSION_DEFAULTS: dict[str, Any] = {
     "COMPRESS_MIMETYPES": COMPRESSED_MIMETYPES,
     "COMPRESS_ALGORITHM": ["br", "gzip"],
@@ -109,6 +112,8 @@ def _compress(response: Response) -> Response:
     replaces the answer's body with a generator, which would otherwise leave it to the garbage
     collector)."""
     if response.status_code == 206:  # a byte range of the file as it is stored
+        return response
+    if request.endpoint in UNCOMPRESSED_ENDPOINTS:
         return response
     body = response.response
     compressed = compress.after_request(response)

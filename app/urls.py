@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, request
 from werkzeug.sansio.utils import host_is_trusted
 
-# Endpoints that answer whatever the Host: a load balancer's probe often names the server by its address.
-ANY_HOST_ENDPOINTS = frozenset({"site.healthz"})
+# Endpoints that answer whatever the Host: a load balancer's probe (or Prometheus) often names the server
+# by its address.
+ANY_HOST_ENDPOINTS = frozenset({"site.healthz", "site.readyz", "metrics"})
 
 
 def external_url(endpoint: str, **values: Any) -> str:

@@ -1,7 +1,9 @@
-"""What ``/healthz`` reports: which backend each part uses, and whether it answers."""
+"""What ``/healthz`` reports (which backend each part uses, and whether it answers) and what ``/readyz``
+checks (whether this process can serve: every part it needs answers, the schema is migrated)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -15,7 +17,10 @@ from flask import current_app
 from app import mail
 from app.extensions import db
 
+log = logging.getLogger(__name__)
+
 PROBE_TIMEOUT_SECONDS = 2.0
+STRIPE_API = "https://api.stripe.com"
 
 
 def _timed(probe: Callable[[], tuple[bool, str | None]]) -> dict[str, Any]:
@@ -95,3 +100,105 @@ def report() -> dict[str, Any]:
         "mail": mail_status(),
     }
     return {"ok": all(part["ok"] for part in parts.values()), **parts}
+
+
+# -- /readyz: may this process take traffic? -------------------------------------------------------------
+#
+# Unlike /healthz (liveness: which backends, cheap), readiness asks every part the app cannot serve
+# without, with a short timeout each (READY_TIMEOUT_SECONDS), so that a load balancer stops sending
+# requests to a process whose database, Redis, search or Stripe is out of reach, or whose code expects a
+# schema the database does not have yet (a deploy whose migrations have not run).
+
+
+def readiness() -> dict[str, Any]:
+    """Each part's ``{"ok": bool, "ms": float}`` (with a short ``detail`` when it failed), and
+    ``ready``: all of them ok; ``failed`` names those that are not."""
+    timeout = float(current_app.config["READY_TIMEOUT_SECONDS"])
+    checks: dict[str, Callable[[], tuple[bool, str | None]]] = {
+        "database": _database_ready,
+        "migrations": _migrations_ready,
+        "search": lambda: _search_ready(timeout),
+        "stripe": lambda: _tcp_ready(_stripe_base(), 443, timeout),
+    }
+    if current_app.config.get("REDIS_URL"):
+        checks["redis"] = lambda: _redis_ready(timeout)
+    parts = {name: _checked(name, check) for name, check in checks.items()}
+    failed = [name for name, part in parts.items() if not part["ok"]]
+    return {"ready": not failed, "failed": failed, "checks": parts}
+
+
+def _checked(name: str, check: Callable[[], tuple[bool, str | None]]) -> dict[str, Any]:
+    """``_timed``, except that a failure's detail is the exception's type only: /readyz answers anyone,
+    and messages may name hosts; the full exception goes to the log."""
+    started = time.perf_counter()
+    try:
+        ok, detail = check()
+    except Exception as exc:
+        log.warning("not ready: %s", name, exc_info=True)
+        ok, detail = False, type(exc).__name__
+    result: dict[str, Any] = {"ok": ok, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    if detail:
+        result["detail"] = detail
+    return result
+
+
+def _database_ready() -> tuple[bool, str | None]:
+    db.session.execute(sa.text("SELECT 1"))
+    return True, None
+
+
+def _migrations_ready() -> tuple[bool, str | None]:
+    """The database's Alembic revision is the head of the migration scripts (read from Alembic's own
+    table, as ``flask db current`` does, without Alembic's logging of each check)."""
+    current = set(db.session.scalars(sa.text("SELECT version_num FROM alembic_version")))
+    if current != migration_heads():
+        return False, "database not at the migrations' head"
+    return True, None
+
+
+def migration_heads() -> set[str]:
+    """The head revisions of the migration scripts; read once per process (the scripts ship with the
+    code: they change only with a deploy, which restarts the process)."""
+    heads = current_app.extensions.get("migration_heads")
+    if heads is None:
+        from alembic.script import ScriptDirectory
+
+        directory = Path(current_app.extensions["migrate"].directory)
+        if not directory.is_absolute():
+            directory = Path(current_app.root_path).parent / directory
+        heads = set(ScriptDirectory(str(directory)).get_heads())
+        current_app.extensions["migration_heads"] = heads
+    return set(heads)
+
+
+def _redis_ready(timeout: float) -> tuple[bool, str | None]:
+    from redis import Redis
+
+    connection = Redis.from_url(
+        current_app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+    try:
+        return bool(connection.ping()), None
+    finally:
+        connection.close()
+
+
+def _search_ready(timeout: float) -> tuple[bool, str | None]:
+    url = current_app.config["ELASTICSEARCH_URL"]
+    if url:
+        return _tcp_ready(url, 9200, timeout)
+    # Embedded: its folder must exist (or be creatable: the first reindex makes it).
+    path = Path(current_app.config["SEARCH_INDEX_DIR"])
+    return (path.is_dir() if path.exists() else path.parent.is_dir()), None
+
+
+def _stripe_base() -> str:
+    return current_app.config.get("STRIPE_API_BASE") or STRIPE_API
+
+
+def _tcp_ready(url: str, default_port: int, timeout: float) -> tuple[bool, str | None]:
+    """A TCP connection opens (no request is made: nothing is paid, nothing is logged at Stripe)."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    with socket.create_connection((host, port), timeout=timeout):
+        return True, None

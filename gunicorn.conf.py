@@ -1,0 +1,30 @@
+"""gunicorn's settings file (read from the working directory by ``gunicorn wsgi:app``).
+
+Command-line options still apply on top. The hooks below only matter for Prometheus's multiprocess mode
+(``PROMETHEUS_MULTIPROC_DIR`` set, see app/metrics.py): each worker writes its counts to files in that
+folder and a scrape adds them all up.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def on_starting(server: Any) -> None:
+    """Start from an empty folder: files left by a previous run would add its counts to this one's."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for leftover in Path(folder).glob("*.db"):
+        leftover.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker died or was replaced: its live gauges stop counting (its counters are kept)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
