@@ -83,7 +83,9 @@ def shop_money(shop: Shop) -> ShopMoney:
         else:
             amount = ledger.balance(ledger.available(shop.id), vendor_order_id=part.id)
             due = transfer.next_attempt_at
-            waiting = "payouts" if transfer.status == TransferStatus.WAITING else transfer.last_error
+            waiting = transfer.last_error
+            if transfer.status == TransferStatus.WAITING:
+                waiting = "dac7" if transfer.last_error == services.DAC7_WITHHELD else "payouts"
         if amount:
             upcoming.append(Upcoming(part, amount, due, waiting))
     failed = list(
@@ -264,24 +266,14 @@ def reconcile() -> Reconciliation:
     report = Reconciliation()
     for key in ledger.unbalanced():
         report.differences.append(Difference("unbalanced", key, None, None))
-    ledger_by_stripe: dict[str, int] = {}
-    rows = db.session.execute(
-        sa.select(LedgerTransaction.stripe_id, LedgerTransaction.kind, sa.func.sum(LedgerEntry.amount_cents))
-        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
-        .join(LedgerAccount, LedgerEntry.account_id == LedgerAccount.id)
-        .where(LedgerAccount.code == ledger.STRIPE, LedgerTransaction.stripe_id.is_not(None))
-        .group_by(LedgerTransaction.stripe_id, LedgerTransaction.kind)
-    )
-    for stripe_id, _kind, total in rows:
-        key = str(stripe_id)
-        ledger_by_stripe[key] = ledger_by_stripe.get(key, 0) + int(total)
+    ledger_by_stripe = ledger_stripe_movements()
     seen: set[str] = set()
-    for transaction in _by_source(gateway.balance_transactions()):
+    for transaction in merge_by_source(gateway.balance_transactions()):
         report.checked += 1
         source = str(transaction.get("source") or "")
         # What reached the balance: the amount less Stripe's fee, which the ledger records as an expense.
         amount = int(transaction["net"])
-        matched = _ledger_amount(source, transaction, ledger_by_stripe)
+        matched = ledger_amount(source, transaction, ledger_by_stripe)
         seen.update(matched[1])
         if matched[0] is None:
             report.differences.append(
@@ -356,6 +348,25 @@ def reconcile() -> Reconciliation:
     return report
 
 
+def ledger_stripe_movements(
+    since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> dict[str, int]:
+    """The ledger's movements on the platform's Stripe balance, per Stripe id (a charge, refund, transfer,
+    reversal, dispute or invoice), of the transactions that occurred in ``[since, until)`` when given."""
+    query = (
+        sa.select(LedgerTransaction.stripe_id, sa.func.sum(LedgerEntry.amount_cents))
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .join(LedgerAccount, LedgerEntry.account_id == LedgerAccount.id)
+        .where(LedgerAccount.code == ledger.STRIPE, LedgerTransaction.stripe_id.is_not(None))
+        .group_by(LedgerTransaction.stripe_id)
+    )
+    if since is not None:
+        query = query.where(LedgerTransaction.occurred_at >= since)
+    if until is not None:
+        query = query.where(LedgerTransaction.occurred_at < until)
+    return {str(stripe_id): int(total) for stripe_id, total in db.session.execute(query)}
+
+
 def _demo_history_cents() -> int:
     """What the demo town's past orders moved through the ledger's Stripe account: Stripe never saw
     them (they have no Stripe id), so the balances compare without them."""
@@ -374,7 +385,7 @@ def _demo_history_cents() -> int:
     return int(db.session.scalar(query) or 0)
 
 
-def _by_source(transactions: Any) -> list[dict[str, Any]]:
+def merge_by_source(transactions: Any) -> list[dict[str, Any]]:
     """One movement per Stripe object: a refund and its failure (both with the refund as ``source``)
     are compared together with the ledger, which records both under the refund's id."""
     merged: dict[str, dict[str, Any]] = {}
@@ -393,7 +404,7 @@ def _by_source(transactions: Any) -> list[dict[str, Any]]:
     return kept
 
 
-def _ledger_amount(
+def ledger_amount(
     source: str, transaction: dict[str, Any], ledger_by_stripe: dict[str, int]
 ) -> tuple[int | None, set[str]]:
     """The ledger's Stripe movement for one balance transaction, and the ids it was matched by."""

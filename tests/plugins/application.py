@@ -49,12 +49,16 @@ def test_config(database_url: str, services: Services, tmp_root: Path, **extra: 
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, services: Services, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+def app(database_url: str, services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     root = tmp_path_factory.mktemp("app")
     application = create_app(test_config(database_url, services, root, JOBS_DISPATCHER="recording"))
     with application.app_context():
         flask_migrate.upgrade(directory=MIGRATIONS_DIR)
-    return application
+    yield application
+    # Close the pooled connections: once another create_app() has taken the extensions' reference to
+    # this app, the garbage collector may drop the pool with them open (a ResourceWarning, an error).
+    with application.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
