@@ -1,0 +1,117 @@
+"""The ``Api`` object: flask-smorest configured for our conventions (problem documents, bearer keys)."""
+
+from __future__ import annotations
+
+import http
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Flask
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from api.schemas import ProblemSchema
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DESCRIPTION = (
+    "The shops' API of the marketplace: catalogue, stock (till sync), public search, the town's figures. "
+    "Authenticate with `Authorization: Bearer <key>`; errors are `application/problem+json` (RFC 9457). "
+    "See /api/v1/docs."
+)
+
+
+class MarketplaceApi(Api):
+    """flask-smorest's Api, leaving errors to ``api.problems`` (its own handler would answer every error
+    of the site, pages included, with JSON)."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        return None
+
+    def _register_responses(self) -> None:
+        """Every error response is a problem document (smorest's own are plain JSON)."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, "application/problem+json")
+            else:
+                prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Error (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, "application/problem+json")
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+
+def create_api(app: Flask) -> MarketplaceApi:
+    api = MarketplaceApi(
+        spec_kwargs={
+            "info": {"description": DESCRIPTION},
+            "servers": [{"url": "/", "description": "This site"}],
+        }
+    )
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "apiKey",
+        {"type": "http", "scheme": "bearer", "description": "An API key: mk_live_… (shown once)"},
+    )
+    return api
+
+
+ERROR_RESPONSES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
+    422: "UNPROCESSABLE_ENTITY",
+    428: "PRECONDITION_REQUIRED",
+    429: "TOO_MANY_REQUESTS",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "The same key and body within 24 h get the first answer again; another body is a 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def operation(
+    blp: Any,
+    scope: Any = None,
+    *,
+    shop: bool = True,
+    errors: tuple[int, ...] = (),
+    public: bool = False,
+    idempotent: bool = False,
+) -> Callable[[F], F]:
+    """Put right under ``@blp.route``: the key check (``scope`` of the permission table, or ``public``)
+    runs before anything reads the request, then ``Idempotency-Key`` (``idempotent``: a POST); the
+    operation's security, header and error responses are documented from the same words."""
+    from api import auth, idempotency
+
+    def decorate(view: F) -> F:
+        inner = idempotency.idempotent(view) if idempotent else view
+        checked = auth.public(inner) if public else auth.scoped(scope, shop=shop)(inner)
+        if idempotent:
+            checked = blp.doc(parameters=[IDEMPOTENCY_HEADER])(checked)
+        codes = {400, 429, *errors} | ({401} if public else {401, 403})
+        for code in sorted(codes):
+            checked = blp.alt_response(code, response=ERROR_RESPONSES[code])(checked)
+        security: list[dict[str, list[str]]] = [{}, {"apiKey": []}] if public else [{"apiKey": []}]
+        access = "Public: no key needed." if public else f"Needs a key with the scope `{scope}`."
+        # smorest reads the docstring's first line as the summary and the rest as the description: the
+        # description given here replaces that rest, so it is kept, followed by the scope.
+        rest = inspect.cleandoc(view.__doc__ or "").partition("\n\n")[2].strip()
+        description = f"{rest}\n\n{access}" if rest else access
+        return cast(F, blp.doc(security=security, description=description)(checked))
+
+    return decorate

@@ -1,0 +1,138 @@
+"""The API's conventions: bad input is a problem naming the field (never a 500, nothing written),
+Idempotency-Key replays, rate limits per key."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api.models import IdempotencyRecord
+from api.tasks import purge_idempotency_records
+from app.catalog.models import Product
+from app.database import utcnow
+from app.extensions import db
+from tests.api.support import World, call, new_product
+
+
+def product_count() -> int:
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(Product)) or 0)
+
+
+def test_bad_input_is_a_problem_naming_the_field(client: FlaskClient, world: World) -> None:
+    key = world.keys["full"]
+    before = product_count()
+    malformed = call(client, "POST", "/products", key, raw=b'{"title": "Pain",')
+    assert malformed.status_code == 400
+    assert malformed.mimetype == "application/problem+json"
+    cases = {
+        "unknown field": (new_product(world, couleur="bleu"), "couleur", "Champ inconnu."),
+        "decimal cents": (
+            new_product(world, variants=[{"sku": "X-1", "price_cents": 4.5, "stock": 1}]),
+            "variants.0.price_cents",
+            "Nombre entier attendu.",
+        ),
+        "price as text": (
+            new_product(world, variants=[{"sku": "X-1", "price_cents": "450", "stock": 1}]),
+            "variants.0.price_cents",
+            None,
+        ),
+        "boolean as number": (new_product(world, vat_bps=True), "vat_bps", None),
+        "negative stock": (
+            new_product(world, variants=[{"sku": "X-1", "price_cents": 450, "stock": -3}]),
+            "variants.0.stock",
+            None,
+        ),
+        "missing title": (
+            {k: v for k, v in new_product(world).items() if k != "title"},
+            "title",
+            "Champ obligatoire.",
+        ),
+        "beyond bigint": (new_product(world, category_id=2**70), "category_id", None),
+        "not an object": (["a list"], "", None),
+    }
+    for name, (body, field, message) in cases.items():
+        response = call(client, "POST", "/products", key, body)
+        assert response.status_code == 422, (name, response.status_code, response.get_data(as_text=True))
+        assert response.mimetype == "application/problem+json", name
+        named = {error["field"]: error["message"] for error in response.json["errors"]}
+        if field:
+            assert field in named, (name, named)
+        if message:
+            assert named[field] == message, name
+        assert {"type", "title", "status", "detail"} <= set(response.json)
+    nul = call(client, "POST", "/products", key, new_product(world, title="Pain\x00"))
+    assert nul.status_code == 400
+    assert product_count() == before, "nothing written"
+
+
+def test_idempotent_creation(client: FlaskClient, world: World) -> None:
+    headers = {"Idempotency-Key": "creation-brioche-1"}
+    body = new_product(world)
+    first = call(client, "POST", "/products", world.keys["full"], body, headers)
+    assert first.status_code == 201
+    reordered = dict(reversed(list(body.items())))  # the same object, its keys in another order
+    again = call(client, "POST", "/products", world.keys["full"], reordered, headers)
+    assert again.status_code == 201
+    assert again.json == first.json
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Product).where(Product.title == "Brioche")
+    )
+    assert count == 1
+    changed = call(client, "POST", "/products", world.keys["full"], {**body, "title": "Autre"}, headers)
+    assert changed.status_code == 409
+    record = db.session.scalar(
+        sa.select(IdempotencyRecord).where(IdempotencyRecord.key == "creation-brioche-1")
+    )
+    assert record is not None
+    assert record.expires_at - record.created_at == dt.timedelta(hours=24)
+
+
+def test_a_refused_request_keeps_no_answer(client: FlaskClient, world: World) -> None:
+    headers = {"Idempotency-Key": "essai-2"}
+    refused = call(client, "POST", "/products", world.keys["full"], new_product(world, vat_bps=2100), headers)
+    assert refused.status_code == 422
+    fixed = call(client, "POST", "/products", world.keys["full"], new_product(world), headers)
+    assert fixed.status_code == 201, "the refused request left the key free"
+
+
+def test_an_idempotency_key_must_be_printable(client: FlaskClient, world: World) -> None:
+    response = call(
+        client, "POST", "/products", world.keys["full"], new_product(world), {"Idempotency-Key": "x" * 300}
+    )
+    assert response.status_code == 400
+    assert response.json["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_rate_limit_per_key(
+    app: Flask, client: FlaskClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "2 per minute")
+    for _ in range(2):
+        assert call(client, "GET", "/shop", world.keys["reader"]).status_code == 200
+    limited = call(client, "GET", "/shop", world.keys["reader"])
+    assert limited.status_code == 429
+    assert limited.mimetype == "application/problem+json"
+    assert call(client, "GET", "/shop", world.keys["full"]).status_code == 200, "another key, its own count"
+
+
+def test_expired_answers_are_forgotten(client: FlaskClient, world: World) -> None:
+    headers = {"Idempotency-Key": "vieille"}
+    assert (
+        call(client, "POST", "/products", world.keys["full"], new_product(world), headers).status_code == 201
+    )
+    record = db.session.scalar(sa.select(IdempotencyRecord).where(IdempotencyRecord.key == "vieille"))
+    assert record is not None
+    record.expires_at = utcnow() - dt.timedelta(seconds=1)
+    db.session.commit()
+    again = call(client, "POST", "/products", world.keys["full"], new_product(world, sku="AUTRE-2"), headers)
+    assert again.status_code == 201, "an expired key is free again"
+    assert "Idempotent-Replayed" not in again.headers
+    db.session.execute(sa.update(IdempotencyRecord).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+    assert purge_idempotency_records() == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
