@@ -50,6 +50,7 @@ LINE_HEIGHT = 5.0
 FORM_LINE_HEIGHT = 8.0  # room to write by hand
 
 Orientation = Literal["portrait", "landscape"]
+PDF_A = "PDFA_3B"
 
 
 class FontMissingError(RuntimeError):
@@ -59,8 +60,13 @@ class FontMissingError(RuntimeError):
 class Document(FPDF):
     """A4 page with a heading (who issues it) as header and "Page 1/2" in the footer."""
 
-    def __init__(self, heading: str, reference: str, orientation: Orientation = "portrait") -> None:
-        super().__init__(orientation=orientation, unit="mm", format="A4")
+    def __init__(
+        self, heading: str, reference: str, orientation: Orientation = "portrait", *, pdf_a: bool = False
+    ) -> None:
+        # PDF/A-3b (an e-invoice's container): fpdf2 adds the sRGB output intent and checks the rest.
+        super().__init__(
+            orientation=orientation, unit="mm", format="A4", enforce_compliance=PDF_A if pdf_a else None
+        )
         self.heading = heading
         self.reference = reference
         add_fonts(self)
@@ -210,9 +216,11 @@ def new_document(
     locale: str,
     *,
     orientation: Orientation = "portrait",
+    pdf_a: bool = False,
 ) -> Document:
-    """A document with its metadata and its first page; draw on it, then ``output`` it."""
-    pdf = Document(heading, reference, orientation)
+    """A document with its metadata and its first page; draw on it, then ``output`` it. ``pdf_a``: an
+    archival PDF/A-3 document, as an e-invoice (Factur-X) must be."""
+    pdf = Document(heading, reference, orientation, pdf_a=pdf_a)
     pdf.set_title(title)
     pdf.set_author(author)
     pdf.set_creator(current_app.config["MARKETPLACE_NAME"])

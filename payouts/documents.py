@@ -36,9 +36,11 @@ from fpdf.enums import Align
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
+from app import einvoice
 from app.catalog.imports import neutralise
-from app.database import next_in_series, utcnow
+from app.database import utcnow
 from app.extensions import db
+from app.invoicing import VatTotal, net_vat_summary, next_document_number
 from app.money import DEFAULT_CURRENCY, cents_to_decimal, format_money, format_rate
 from app.orders.models import Order, VendorOrder
 from app.pdf import country_name, long_date, new_document, output, short_date
@@ -64,6 +66,7 @@ __all__ = [
     "Statement",
     "StatementRow",
     "StatementTotals",
+    "commission_einvoice",
     "commission_invoice_figures",
     "commission_invoice_pdf",
     "issue_commission_invoice",
@@ -77,6 +80,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 COMMISSION_KINDS = (TransactionKind.COMMISSION, TransactionKind.COMMISSION_REFUND)
+COMMISSION_PREFIX = "C"
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -148,6 +152,11 @@ class CommissionInvoiceFigures:
     @property
     def is_credit_note(self) -> bool:
         return self.total_cents < 0
+
+    @property
+    def vat(self) -> tuple[VatTotal, ...]:
+        """The VAT summary (one rate: the commission's)."""
+        return net_vat_summary((line.net_cents, line.vat_cents, self.vat_bps) for line in self.lines)
 
 
 def _commission_lines(
@@ -245,8 +254,7 @@ def _invoice_of(shop_id: int, year: int, month: int) -> CommissionInvoice | None
 
 def _next_number(year: int) -> str:
     """C-2026-00001: the platform's next commission invoice number, under the series row's lock."""
-    last = next_in_series(InvoiceSeries, year=year)
-    return f"C-{year}-{int(last):05d}"
+    return next_document_number(InvoiceSeries, COMMISSION_PREFIX, year)
 
 
 class _AlreadyIssued(Exception):
@@ -344,6 +352,13 @@ def issue_month(year: int, month: int) -> int:
 # Commission invoices: the PDF
 
 
+_POSTCODE_TOWN = re.compile(r"(?P<postcode>[0-9]{4,5})\s+(?P<city>.+)")
+
+
+def _line_label(line: CommissionLine) -> str:
+    return _("Commission rendue (remboursement)") if line.is_refund else _("Commission sur la commande")
+
+
 def _month_label(year: int, month: int) -> str:
     return format_date(dt.date(year, month, 1), "LLLL y")
 
@@ -407,6 +422,7 @@ def commission_invoice_pdf(invoice: CommissionInvoice, locale: str = "fr") -> by
             title=reference,
             author=config["PLATFORM_LEGAL_NAME"],
             locale=locale,
+            pdf_a=True,
         )
         pdf.title_line(title)
         period = _month_label(figures.year, figures.month)
@@ -435,7 +451,7 @@ def commission_invoice_pdf(invoice: CommissionInvoice, locale: str = "fr") -> by
             [
                 short_date(line.occurred_at),
                 line.order_number,
-                _("Commission rendue (remboursement)") if line.is_refund else _("Commission sur la commande"),
+                _line_label(line),
                 format_money(line.net_cents, money),
                 format_money(line.vat_cents, money),
                 format_money(line.total_cents, money),
@@ -451,9 +467,9 @@ def commission_invoice_pdf(invoice: CommissionInvoice, locale: str = "fr") -> by
         pdf.totals(
             [
                 (_("Total HT"), format_money(figures.net_cents, money)),
-                (
-                    _("TVA %(rate)s", rate=format_rate(figures.vat_bps)),
-                    format_money(figures.vat_cents, money),
+                *(
+                    (_("TVA %(rate)s", rate=format_rate(row.rate_bps)), format_money(row.vat_cents, money))
+                    for row in figures.vat
                 ),
                 (_("Total TTC"), format_money(figures.total_cents, money)),
             ]
@@ -468,7 +484,109 @@ def commission_invoice_pdf(invoice: CommissionInvoice, locale: str = "fr") -> by
             pdf.paragraph(
                 _("Montant déjà prélevé sur vos ventes : vous n’avez rien à payer."), bold=True, gap=3
             )
-        return output(pdf)
+        if not figures.lines:
+            # EN 16931 needs one line at least: an invoice whose ledger lines are gone (logged above as
+            # a difference) is still handed out, as a plain PDF, rather than not at all.
+            log.error("commission invoice %s has no lines: sent without its Factur-X XML", invoice.number)
+            return output(pdf)
+        return einvoice.embed(
+            output(pdf),
+            commission_einvoice(invoice, figures),
+            title=reference,
+            author=config["PLATFORM_LEGAL_NAME"],
+            lang=locale,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Commission invoices: Factur-X
+
+
+def _platform_party() -> einvoice.Party:
+    """The platform operator as seller, from its configured legal details. ``PLATFORM_ADDRESS`` is
+    written as on paper, "street, ..., 37000 Town": its last part gives the postcode and the town."""
+    config = current_app.config
+    parts = [part.strip() for part in config["PLATFORM_ADDRESS"].split(",") if part.strip()]
+    postcode, city = "", ""
+    found = _POSTCODE_TOWN.fullmatch(parts[-1]) if parts else None
+    if found:
+        postcode, city = found["postcode"], found["city"]
+        parts = parts[:-1]
+    return einvoice.Party(
+        name=config["PLATFORM_LEGAL_NAME"],
+        street=", ".join(parts),
+        postcode=postcode,
+        city=city,
+        country="FR",  # the operator is registered in France (its SIRET)
+        legal_id=einvoice.siren_of(config["PLATFORM_SIRET"], "FR"),
+        vat_number=config["PLATFORM_VAT_NUMBER"],
+        trade_name=config["MARKETPLACE_NAME"],
+    )
+
+
+def _shop_party(shop: Shop) -> einvoice.Party:
+    return einvoice.Party(
+        name=shop.legal_name or shop.name,
+        street=shop.street,
+        postcode=shop.postcode,
+        city=shop.city,
+        country=shop.country,
+        legal_id=einvoice.siren_of(shop.registration_number, shop.country),
+        vat_number=shop.vat_number,
+        email=shop.email,
+        trade_name=shop.name,
+    )
+
+
+def _invoice_before(invoice: CommissionInvoice) -> CommissionInvoice | None:
+    """The shop's last commission invoice before this credit note: the one a credit note refers to
+    (the commission it gives back was billed on earlier invoices, the latest standing for them)."""
+    return db.session.scalar(
+        sa.select(CommissionInvoice)
+        .where(
+            CommissionInvoice.shop_id == invoice.shop_id,
+            CommissionInvoice.total_cents > 0,
+            CommissionInvoice.issued_at < invoice.issued_at,
+        )
+        .order_by(CommissionInvoice.issued_at.desc(), CommissionInvoice.id.desc())
+        .limit(1)
+    )
+
+
+def commission_einvoice(invoice: CommissionInvoice, figures: CommissionInvoiceFigures) -> einvoice.EInvoice:
+    """The commission invoice's figures as an EN 16931 document: a credit note (381) carries its
+    amounts turned positive, as the standard wants."""
+    sign = -1 if figures.is_credit_note else 1
+    referenced = _invoice_before(invoice) if figures.is_credit_note else None
+    start, end = _month_bounds(figures.year, figures.month)
+    return einvoice.EInvoice(
+        number=figures.number,
+        type_code=einvoice.CREDIT_NOTE if figures.is_credit_note else einvoice.INVOICE,
+        issued_on=figures.issued_at.astimezone(TOWN_TZ).date(),
+        currency=figures.currency,
+        seller=_platform_party(),
+        buyer=_shop_party(_shop(invoice.shop_id)),
+        lines=tuple(
+            einvoice.EInvoiceLine(
+                name=f"{_line_label(line)} {line.order_number}",
+                quantity=1,
+                net_cents=sign * line.net_cents,
+                vat_bps=figures.vat_bps,
+            )
+            for line in figures.lines
+        ),
+        vat=tuple(
+            VatTotal(row.rate_bps, sign * row.net_cents, sign * row.vat_cents, sign * row.gross_cents)
+            for row in figures.vat
+        ),
+        referenced_invoice=(
+            (referenced.number, referenced.issued_at.astimezone(TOWN_TZ).date()) if referenced else None
+        ),
+        period=(start.astimezone(TOWN_TZ).date(), (end.astimezone(TOWN_TZ) - dt.timedelta(days=1)).date()),
+        payment_terms=_("Montant déjà prélevé sur vos ventes : vous n’avez rien à payer.")
+        if not figures.is_credit_note
+        else _("Montant déjà restitué sur vos ventes : vous n’avez rien à recevoir en plus."),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
