@@ -14,7 +14,16 @@ from app.catalog.models import Category
 from app.database import utcnow
 from app.extensions import db
 from vendors import validators
-from vendors.models import MemberRole, OpeningHours, RelayPoint, Shop, ShopMember, ShopStatus, VatRegime
+from vendors.models import (
+    MemberRole,
+    OpeningHours,
+    RelayPoint,
+    SellerKind,
+    Shop,
+    ShopMember,
+    ShopStatus,
+    VatRegime,
+)
 
 if TYPE_CHECKING:
     from app.demo import DemoContext
@@ -126,6 +135,9 @@ def load_shops(ctx: DemoContext) -> None:
             vat_number=validators.normalize_vat_number(legal["vat_number"], "FR"),
             vat_regime=VAT_REGIMES[legal["vat_regime"]],
             trade_register=legal["rcs"],
+            # DAC7: the demo shops are companies reported under their SIREN (the head of the SIRET).
+            seller_kind=SellerKind.COMPANY,
+            tax_number=validators.normalize_siret(legal["siret"])[:9],
             terms_accepted_at=now,
             terms_version="demo",
             submitted_at=now,

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     Form,
     FormField,
@@ -27,7 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms import BoundedIntegerField, FloatCoordinate, MoneyField, coerce_id, require_if
 from vendors import hours
-from vendors.models import MemberRole, VatRegime
+from vendors.models import MemberRole, SellerKind, VatRegime
 
 WEEKDAY_NAMES = (
     _l("Lundi"),
@@ -273,6 +274,38 @@ class LegalForm(FlaskForm):
         validators=[Length(max=120)],
         filters=[_strip],
         description=_l("Par exemple RCS Tours 972 281 866."),
+    )
+
+
+class TaxDetailsForm(FlaskForm):
+    """What DAC7 requires the platform to know of each seller (CGI art. 1649 ter A)."""
+
+    kind = RadioField(
+        _l("Vous vendez en tant que"),
+        choices=[
+            SelectChoice(SellerKind.COMPANY.value, _l("Société ou entrepreneur immatriculé (SIREN)")),
+            SelectChoice(SellerKind.INDIVIDUAL.value, _l("Particulier, en votre nom propre")),
+        ],
+        validators=[DataRequired(_l("Choisissez la forme sous laquelle vous vendez."))],
+    )
+    tax_number = StringField(
+        _l("Numéro d’identification fiscale"),
+        validators=[DataRequired(_l("Indiquez le numéro d’identification fiscale.")), Length(max=30)],
+        filters=[_strip],
+        description=_l(
+            "Société : votre SIREN (9 chiffres). Particulier : votre numéro fiscal (13 chiffres, "
+            "sur votre avis d’impôt)."
+        ),
+    )
+    first_name = StringField(_l("Prénom"), validators=[Length(max=100)], filters=[_strip])
+    last_name = StringField(_l("Nom"), validators=[Length(max=100)], filters=[_strip])
+    birth_date = DateField(_l("Date de naissance"), validators=[Optional()])
+    birth_city = StringField(_l("Ville de naissance"), validators=[Length(max=100)], filters=[_strip])
+    birth_country = StringField(
+        _l("Pays de naissance"),
+        validators=[Length(max=2)],
+        filters=[_strip],
+        description=_l("Code à 2 lettres : FR, BE…"),
     )
 
 

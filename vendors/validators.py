@@ -18,12 +18,18 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from stdnum import exceptions as stdnum_errors
+from stdnum.be import nn as be_national_number
+from stdnum.fr import nif as fr_nif
+from stdnum.fr import siren as fr_siren
+
 __all__ = [
     "InvalidIdentifier",
     "format_be_enterprise_number",
     "fr_vat_key",
     "normalize_be_enterprise_number",
     "normalize_siret",
+    "normalize_tax_number",
     "normalize_vat_number",
     "siren_of",
     "vat_matches_registration",
@@ -181,3 +187,24 @@ def vat_matches_registration(vat: str, registration: str, country: Country) -> b
     if checked_country == "FR":
         return vat_number[4:] == siren_of(registration)
     return vat_number[2:] == normalize_be_enterprise_number(registration)
+
+
+# --------------------------------------------------------------------------------------------------
+# Tax identification numbers (DAC7), checked with python-stdnum
+
+
+def normalize_tax_number(text: str, country: Country, *, company: bool) -> str:
+    """The TIN a seller is reported under: a company's SIREN (France) or enterprise number (Belgium),
+    a person's numéro fiscal (France, 13 digits) or national register number (Belgium, 11 digits)."""
+    checked_country = _require_country(country)
+    compact = _compact(text, "Tax number")
+    try:
+        if checked_country == "FR":
+            return str(fr_siren.validate(compact) if company else fr_nif.validate(compact))
+        if company:
+            return normalize_be_enterprise_number(compact)
+        return str(be_national_number.validate(compact))
+    except stdnum_errors.InvalidChecksum as error:
+        raise InvalidIdentifier("Tax number check digits are wrong") from error
+    except stdnum_errors.ValidationError as error:
+        raise InvalidIdentifier(f"Tax number is malformed: {error}") from error

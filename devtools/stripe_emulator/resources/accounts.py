@@ -300,10 +300,38 @@ def complete_onboarding(account: StripeObject, now: int) -> None:
     account["payouts_enabled"] = True
     account["business_type"] = account["business_type"] or "individual"
     account["capabilities"] = dict.fromkeys(account["capabilities"], "active")
+    _add_test_bank_account(account)
     account["requirements"] = _requirements([])
     account["future_requirements"] = _requirements([])
     if account["tos_acceptance"]["date"] is None:
         account["tos_acceptance"].update(date=now, ip="127.0.0.1")
+
+
+def _add_test_bank_account(account: StripeObject) -> None:
+    """The bank account onboarding asks for, as Stripe lists it under ``external_accounts``: Stripe's
+    test IBAN of the account's country (FR1420041010050500013M02606), only its last four digits shown."""
+    external = account["external_accounts"]
+    if external["data"]:
+        return
+    external["data"].append(
+        {
+            "id": new_id("ba"),
+            "object": "bank_account",
+            "account": account["id"],
+            "account_holder_name": None,
+            "account_holder_type": None,
+            "bank_name": "STRIPE TEST BANK",
+            "country": account["country"],
+            "currency": account["default_currency"],
+            "default_for_currency": True,
+            "fingerprint": f"fp_{account['id'][-12:]}",
+            "last4": "2606",
+            "metadata": {},
+            "routing_number": "20041010",
+            "status": "new",
+        }
+    )
+    external["total_count"] = 1
 
 
 def set_requirements(account: StripeObject, body: dict[str, Any], now: int) -> None:
