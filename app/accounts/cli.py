@@ -33,3 +33,12 @@ def create_manager(email: str, first_name: str, last_name: str, password: str) -
         raise click.ClickException(str(error.message)) from error
     db.session.commit()
     click.echo(f"Manager {user.email} created (id {user.id}).")
+
+
+@users.command("retention")
+def retention() -> None:
+    """Apply the personal data retention rules now (what the daily jobs do); safe to run twice."""
+    from app.accounts.tasks import RETENTION_RULES
+
+    for rule in RETENTION_RULES:
+        click.echo(f"{rule.__name__}: {rule()}")

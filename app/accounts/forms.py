@@ -166,3 +166,24 @@ class PasswordConfirmForm(FlaskForm):
 
 class ResendConfirmationForm(FlaskForm):
     pass
+
+
+class EraseAccountForm(FlaskForm):
+    """Closing one's account: the password again, what becomes of the reviews, and a deliberate tick."""
+
+    password = PasswordField(
+        _l("Mot de passe"), validators=[DataRequired(_l("Indiquez votre mot de passe."))]
+    )
+    reviews = RadioField(
+        _l("Vos avis publiés"),
+        choices=[
+            SelectChoice("keep", _l("Les garder, signés « Client vérifié » (sans votre nom)")),
+            SelectChoice("delete", _l("Les supprimer")),
+        ],
+        default="keep",
+        validators=[DataRequired(_l("Choisissez ce que deviennent vos avis."))],
+    )
+    confirm = BooleanField(
+        _l("Je comprends que mon compte sera fermé définitivement."),
+        validators=[DataRequired(_l("Cochez la case pour confirmer."))],
+    )

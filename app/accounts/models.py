@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enum
@@ -43,6 +44,10 @@ class User(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The last TOTP time step accepted, so a code cannot be replayed within its window.
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # GDPR: when the account was erased (closed, its personal data pseudonymised; the row stays because
+    # orders and invoices point at it), and when it was warned that it would be, for lack of activity.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    inactivity_warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     recovery_codes: Mapped[list[RecoveryCode]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="RecoveryCode.id"
@@ -89,7 +94,10 @@ class User(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
 
     @property
     def display_name(self) -> str:
-        """First name and initial: how a person is shown to others (reviews, shops)."""
+        """First name and initial: how a person is shown to others (reviews, shops). An erased account
+        whose reviews were kept is shown as "Client vérifié"."""
+        if self.erased_at is not None:
+            return str(_l("Client vérifié"))
         initial = f" {self.last_name[:1]}." if self.last_name else ""
         return f"{self.first_name}{initial}"
 
@@ -142,3 +150,31 @@ class Address(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
 
     def __str__(self) -> str:
         return f"{self.full_name}, {self.street}, {self.postcode} {self.city}"
+
+
+class ExportStatus(enum.StrEnum):
+    PENDING = "pending"  # the job has not built the archive yet
+    READY = "ready"  # the archive is stored and its link mailed
+    FAILED = "failed"
+    DELETED = "deleted"  # expired: the archive is gone, the row says when it was asked for
+
+
+class PersonalDataExport(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """A person's request for a copy of their data (GDPR articles 15 and 20): a ZIP archive built by a
+    job, kept privately and downloadable by them alone through a signed link, until ``expires_at``."""
+
+    __tablename__ = "personal_data_exports"
+
+    user_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    status: Mapped[ExportStatus] = mapped_column(
+        str_enum(ExportStatus, "data_export_status"), nullable=False, default=ExportStatus.PENDING
+    )
+    # The archive's key in the private store (a random name), once built.
+    file_key: Mapped[str | None] = mapped_column(sa.String(255))
+    size_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    user: Mapped[User] = relationship()

@@ -60,6 +60,11 @@ def _verify_password(user: User, password: str) -> bool:
     return True
 
 
+def check_password(user: User, password: str) -> bool:
+    """Whether ``password`` is the account's: the re-authentication before a grave step (erasure)."""
+    return _verify_password(user, password)
+
+
 def _set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     _end_all_sessions(user)
@@ -186,7 +191,7 @@ def record_login(user: User) -> None:
 # A copied cookie therefore dies with the session it was copied from.
 
 
-def _session_lifetime() -> dt.timedelta:
+def session_lifetime() -> dt.timedelta:
     """The longest a login session can last: the remember-me cookie's or the session cookie's life."""
     remember = current_app.config["REMEMBER_COOKIE_DURATION"]
     if not isinstance(remember, dt.timedelta):
@@ -203,7 +208,7 @@ def open_session(user: User) -> None:
     now = utcnow()
     db.session.execute(
         sa.delete(LoginSession).where(
-            LoginSession.user_id == user.id, LoginSession.created_at < now - _session_lifetime()
+            LoginSession.user_id == user.id, LoginSession.created_at < now - session_lifetime()
         )
     )
     key = secrets.token_urlsafe(32)
@@ -253,7 +258,7 @@ def load_session_user(session_id: str) -> User | None:
     user, started_at = found
     if not user.is_active or not hmac.compare_digest(user.session_token, token):
         return None
-    if started_at < utcnow() - _session_lifetime():
+    if started_at < utcnow() - session_lifetime():
         return None
     user.session_key = key
     return user

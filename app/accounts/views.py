@@ -1,17 +1,32 @@
-"""Account pages: sign-up, confirmation, log in (with the second factor), password and e-mail changes."""
+"""Account pages: sign-up, confirmation, log in (with the second factor), password and e-mail changes,
+and "Mes données" (a copy of one's data, closing one's account)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+import io
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app.accounts import auth, forms, services
+from app.accounts import auth, forms, personal_data, services
 from app.accounts.auth import acting_user
 from app.accounts.models import User
+from app.errors import ServiceError
 from app.extensions import db, limiter
 from app.forms import show_error
 from app.i18n import SESSION_KEY as LOCALE_SESSION_KEY
@@ -430,3 +445,84 @@ def recovery_codes() -> str | Response:
     else:
         flash(_l("Indiquez votre mot de passe."), "error")
     return redirect(url_for("accounts.security"))
+
+
+# -- my data: export and erasure (GDPR articles 15, 17 and 20) ----------------------------------
+
+
+@blueprint.route("/compte/mes-donnees")
+@login_required
+def my_data() -> str:
+    user = acting_user()
+    return _my_data_page(user, forms.EraseAccountForm())
+
+
+def _my_data_page(user: User, erase_form: forms.EraseAccountForm, status: int = 200) -> Any:
+    return render_template(
+        "accounts/my_data.html",
+        user=user,
+        exports=personal_data.exports_of(user),
+        export_form=FlaskForm(),
+        erase_form=erase_form,
+        blockers=personal_data.erasure_blockers(user),
+        export_days=current_app.config["DATA_EXPORT_DAYS"],
+    ), status
+
+
+@blueprint.route("/compte/mes-donnees/export", methods=["POST"])
+@login_required
+@limiter.limit(auth.limit("RESET_RATE_LIMIT"), methods=["POST"])
+def request_data_export() -> Response:
+    if FlaskForm().validate_on_submit():
+        personal_data.request_export(acting_user())
+        db.session.commit()
+        flash(
+            _l(
+                "Nous préparons vos données : vous recevrez un e-mail avec un lien de téléchargement, "
+                "valable %(days)d jours.",
+                days=current_app.config["DATA_EXPORT_DAYS"],
+            ),
+            "success",
+        )
+    return redirect(url_for("accounts.my_data"))
+
+
+@blueprint.route("/compte/mes-donnees/export/<token>")
+@login_required
+def download_data_export(token: str) -> Any:
+    """The archive, for the person it belongs to only: someone else gets the same 404 as a made-up
+    link, an expired link a 410 that says to ask again."""
+    try:
+        export, content = personal_data.export_for_download(acting_user(), token)
+    except personal_data.ExportLinkError as error:
+        page = render_template("accounts/token_error.html", message=error.message)
+        return page, error.status
+    name = f"mes-donnees-{export.ready_at:%Y-%m-%d}.zip" if export.ready_at else "mes-donnees.zip"
+    response = send_file(
+        io.BytesIO(content), mimetype="application/zip", as_attachment=True, download_name=name, max_age=0
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.route("/compte/mes-donnees/supprimer", methods=["POST"])
+@login_required
+@limiter.limit(auth.limit("SECOND_FACTOR_RATE_LIMIT"), methods=["POST"])
+def erase_account() -> Any:
+    user = acting_user()
+    form = forms.EraseAccountForm()
+    if not form.validate_on_submit():
+        return _my_data_page(user, form, 400)
+    try:
+        personal_data.request_erasure(user, form.password.data, keep_reviews=form.reviews.data == "keep")
+    except ServiceError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return _my_data_page(acting_user(), form, 400)
+    db.session.commit()
+    logout_user()
+    flash(
+        _l("Votre compte est supprimé et vos données personnelles effacées. Merci d’avoir utilisé le site."),
+        "info",
+    )
+    return redirect(url_for("site.home"))
