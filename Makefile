@@ -41,7 +41,7 @@ translations: $(VENV)/.installed-dev
 messages: $(VENV)/.installed-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project marketplace --copyright-holder "Marketplace contributors" \
-		-o $(TRANSLATIONS)/messages.pot app vendors search payouts
+		-o $(TRANSLATIONS)/messages.pot app vendors search payouts api
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
 		--no-fuzzy-matching --ignore-obsolete
 

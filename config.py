@@ -52,6 +52,14 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _env_float(name: str, default: float) -> float:
+    value = _env(name)
+    try:
+        return float(value) if value is not None else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from exc
+
+
 def _public_url(value: str) -> str:
     """The site's address as people reach it, ``scheme://host[:port][/path]``, without a trailing slash."""
     parts = urlsplit(value.strip())
@@ -147,7 +155,7 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "LANGUAGES": ("fr", "en"),
         # Jobs
         "REDIS_URL": redis_url,
-        "RQ_QUEUES": ("default", "mail", "search"),
+        "RQ_QUEUES": ("default", "mail", "search", "webhooks"),
         # Whole public pages kept for anonymous visitors (app/pagecache.py): in Redis when there is one,
         # else in each process (at most PAGE_CACHE_ENTRIES pages); a change shows at once, time-bound
         # facts (a shop opening) after PAGE_CACHE_SECONDS at most.
@@ -164,6 +172,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # forgets a burst that straddles it.
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        # The REST API's allowance per key, and per address for the public endpoints called without one.
+        "API_RATE_LIMIT": _env("API_RATE_LIMIT", "300 per minute"),
+        "API_PUBLIC_RATE_LIMIT": _env("API_PUBLIC_RATE_LIMIT", "60 per minute"),
         # Failed or not, log-in attempts count per client address and per (address, account) pair, so
         # no one can lock an account out from elsewhere; a locked-out person can ask for a login link.
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),
@@ -175,6 +186,13 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "CONFIRM_TOKEN_MAX_AGE": _env_int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 48),
         "RESET_TOKEN_MAX_AGE": _env_int("RESET_TOKEN_MAX_AGE", 60 * 60),
         "LOGIN_LINK_MAX_AGE": _env_int("LOGIN_LINK_MAX_AGE", 15 * 60),
+        # Personal data (GDPR): how long an export's download link lives, and the retention rules the
+        # accounts' daily jobs apply (docs/operators.md); the register of processing states the same.
+        "DATA_EXPORT_DAYS": _env_int("DATA_EXPORT_DAYS", 7),
+        "INACTIVE_ACCOUNT_DAYS": _env_int("INACTIVE_ACCOUNT_DAYS", 3 * 365),
+        "INACTIVE_ACCOUNT_NOTICE_DAYS": _env_int("INACTIVE_ACCOUNT_NOTICE_DAYS", 30),
+        "GUEST_CART_DAYS": _env_int("GUEST_CART_DAYS", 30),
+        "MAIL_LOG_DAYS": _env_int("MAIL_LOG_DAYS", 365),
         # Mail
         "MAIL_FROM": _env("MAIL_FROM", "Bellerive Commerces <bonjour@bellerive-commerces.example.com>"),
         "SMTP_HOST": _env("SMTP_HOST"),
@@ -188,6 +206,11 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # Files no public URL serves (a dispute's evidence: a shopper's messages, proofs of delivery); read
         # only through the views that check who asks.
         "PRIVATE_MEDIA_DIR": _env("PRIVATE_MEDIA_DIR", str(instance_path / "private-media")),
+        # Unset: the two folders above. s3://bucket/prefix?endpoint_url=...&region=...&public_url=... puts
+        # the photos in an S3-compatible bucket (app/storage, docs/operators.md "Media storage"); the
+        # private files then go to the same bucket's private/ prefix unless PRIVATE_MEDIA_STORAGE_URL is set.
+        "MEDIA_STORAGE_URL": _env("MEDIA_STORAGE_URL"),
+        "PRIVATE_MEDIA_STORAGE_URL": _env("PRIVATE_MEDIA_STORAGE_URL"),
         "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 12 * 1024 * 1024),
         "MAX_IMAGE_BYTES": 5 * 1024 * 1024,
         # Invoices, packing slips and the withdrawal form are drawn with DejaVu Sans (Debian's
@@ -235,8 +258,23 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # How shops answer for a disputed payment: "hold" (their parts wait; taken back only when lost) or
         # "reverse" (what was already transferred is taken back when the funds are withdrawn).
         "DISPUTE_SHOP_LIABILITY": _env("DISPUTE_SHOP_LIABILITY", "hold"),
+        # Requests made to addresses people type (webhooks, photos by URL, app/outbound.py) reach only
+        # public addresses over https; on outside production, so that a receiver on 127.0.0.1 works.
+        "OUTBOUND_ALLOW_PRIVATE": _env_bool("OUTBOUND_ALLOW_PRIVATE", not production),
         # Days a shop's storefront stays up after a failed subscription payment.
         "BILLING_GRACE_DAYS": _env_int("BILLING_GRACE_DAYS", 7),
+        # Logs (app/logs.py): one line per request and per job, "json" (production's default, for a log
+        # collector) or "console" (readable, the default elsewhere); LOG_LEVEL as in Python's logging.
+        # Under tests the lines go to pytest's capture only.
+        "LOG_FORMAT": _env("LOG_FORMAT", "json" if production else "console"),
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        # Errors sent to Sentry (or a compatible service) when set; sentry_sdk is imported only then.
+        "SENTRY_DSN": _env("SENTRY_DSN"),
+        # /metrics (app/metrics.py): with a token, only requests with "Authorization: Bearer <token>";
+        # without, only clients on a loopback or private address (others get a 404).
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
+        # /readyz: how long each part may take to answer, in seconds (a load balancer probes often).
+        "READY_TIMEOUT_SECONDS": _env_float("READY_TIMEOUT_SECONDS", 1.0),
     }
     if production and not config["SMTP_HOST"]:
         raise ConfigError("SMTP_HOST must be set in production: mail would otherwise stay in instance/outbox")
@@ -260,6 +298,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         raise ConfigError(
             f"STRIPE_FEES_BORNE_BY must be 'platform' or 'shops', not {config['STRIPE_FEES_BORNE_BY']!r}"
         )
+    if config["LOG_FORMAT"] not in ("json", "console"):
+        raise ConfigError(f"LOG_FORMAT must be 'json' or 'console', not {config['LOG_FORMAT']!r}")
     if config["DISPUTE_SHOP_LIABILITY"] not in ("hold", "reverse"):
         raise ConfigError(
             f"DISPUTE_SHOP_LIABILITY must be 'hold' or 'reverse', not {config['DISPUTE_SHOP_LIABILITY']!r}"

@@ -48,6 +48,11 @@ def content_security_policy(app: Flask) -> dict[str, Any]:
         policy["script-src"] = ["'self'", "https://js.stripe.com"]
         policy["frame-src"] = ["https://js.stripe.com", "https://hooks.stripe.com"]
         policy["connect-src"] = ["'self'", "https://api.stripe.com"]
+    from app import storage
+
+    media_origin = storage.public_origin(app.config)  # photos served from a bucket's public address
+    if media_origin:
+        policy["img-src"] = [*CONTENT_SECURITY_POLICY["img-src"], media_origin]
     return policy
 
 
@@ -69,8 +74,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             "and they all share one rate limit. Set PROXY_FIX_HOPS to the number of proxies."
         )
 
-    from app import urls
+    from app import logs, urls
 
+    logs.init_app(app)  # the request id and log line, refused requests included
     urls.init_app(app)  # first: a request for a host not ours is refused before any other hook
     register_extensions(app)
     from app import routing
@@ -78,6 +84,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     routing.init_app(app)  # before the blueprints: their <int:…> ids take the bounded converter
     import_models()
     register_blueprints(app)
+    import api
+
+    api.init_app(app)  # after the blueprints: its problem documents wrap the site's error pages
     register_cli(app)
     from app import pagecache
 
@@ -91,7 +100,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from app import database as db_helpers
-    from app import i18n, jobs, templating
+    from app import i18n, jobs, storage, templating
     from app.accounts import auth
 
     db.init_app(app)
@@ -116,21 +125,32 @@ def register_extensions(app: Flask) -> None:
     auth.init_login_manager(app, login_manager)
     jobs.init_app(app)
     templating.init_app(app)
+    from app import metrics
+
+    metrics.init_app(app)  # /metrics, and request counts by endpoint
+    storage.init_app(app)  # a bad MEDIA_STORAGE_URL stops the app here
 
     from search import outbox
 
     outbox.listen()
+    from api.webhooks import tasks as webhook_tasks
+
+    webhook_tasks.listen()  # events recorded by the domains are delivered to the shops' endpoints
 
 
 def import_models() -> None:
     """Import every domain's models, so that the metadata (and Alembic) sees all tables."""
+    import api.models
+    import api.webhooks.models  # noqa: F401
     import app.accounts.models
     import app.audit.models
     import app.cart.models
     import app.catalog.models
+    import app.events
     import app.favourites.models
     import app.figures.models
     import app.manager.models
+    import app.ops.models
     import app.orders.models
     import app.reviews.models
     import app.site.models
@@ -142,6 +162,9 @@ def import_models() -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the app, in one explicit list."""
+    from api.webhooks.admin import blueprint as webhooks_admin
+    from api.webhooks.backoffice import blueprint as webhooks_backoffice
+    from app.accounts.admin import blueprint as accounts_admin
     from app.accounts.views import blueprint as accounts
     from app.cart import views as cart_views
     from app.catalog.admin import blueprint as catalog_admin
@@ -182,6 +205,7 @@ def register_blueprints(app: Flask) -> None:
         figures_backoffice,
         manager_admin,
         manager_backoffice,
+        accounts_admin,
         vendors_admin,
         catalog,
         catalog_backoffice,
@@ -200,6 +224,8 @@ def register_blueprints(app: Flask) -> None:
         payouts_backoffice,
         payouts_admin,
         stripe_webhooks,
+        webhooks_backoffice,
+        webhooks_admin,
     ]
     if app.config["APP_ENV"] != "production":
         from app.site.devtools import blueprint as dev
@@ -221,13 +247,16 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from api.webhooks.tasks import webhooks_cli
     from app.accounts.cli import users
     from app.demo import demo
     from app.favourites.tasks import favourites_cli
     from app.figures.tasks import figures_cli
     from app.jobs import cron_command, worker_command
+    from app.ops.cli import ops_cli
     from app.orders.tasks import orders_cli
     from app.reviews.tasks import reviews_cli
+    from app.storage.cli import media_cli
     from app.visits.tasks import visits_cli
     from payouts.tasks import payouts_cli
     from search.cli import search
@@ -243,3 +272,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(favourites_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(cron_command)
+    app.cli.add_command(webhooks_cli)
+    app.cli.add_command(ops_cli)
+    app.cli.add_command(media_cli)

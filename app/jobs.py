@@ -11,6 +11,9 @@ Dispatchers, chosen by configuration:
 - ``RecordingDispatcher`` in tests: jobs are kept in a list and run when the test says so.
 
 Job functions take ids and plain values, open their own transaction, and are safe to run twice.
+
+Each job remembers the request id of the request (or job) that enqueued it, in RQ's job meta, not in its
+arguments; every run logs one line with it, its job id, duration and outcome (``app.logs.job_logged``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.utils import import_string
 
+from app import logs
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -42,9 +46,16 @@ class JobRequest:
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
     queue: str = "default"
+    # Who asked, for the logs: not part of what the job is (two requests asking the same are one job).
+    request_id: str | None = field(default=None, compare=False)
 
     def run(self) -> Any:
         return import_string(self.path)(*self.args, **self.kwargs)
+
+    def run_logged(self, job_id: str | None = None) -> Any:
+        """``run``, with the job's ids on every line it logs and one line for its outcome."""
+        with logs.job_logged(self.path, job_id, self.request_id):
+            return self.run()
 
 
 def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default", **kwargs: Any) -> None:
@@ -68,7 +79,7 @@ def enqueue_on(
     if not session.in_transaction():
         session.begin()  # so that a rollback, even before any SQL, is seen and forgets the job
     pending: list[JobRequest] = session.info.setdefault(PENDING_KEY, [])
-    request = JobRequest(path, args, kwargs, queue)
+    request = JobRequest(path, args, kwargs, queue, request_id=logs.current_request_id())
     if once and request in pending:
         return
     pending.append(request)
@@ -103,12 +114,17 @@ def _forget_after_rollback(session: Session, previous_transaction: SessionTransa
 
 def execute(path: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What a worker runs for every job: the job inside an app context with its own session."""
+    from rq import get_current_job
+
     from app import create_app
 
     app = current_app._get_current_object() if has_app_context() else create_app()  # type: ignore[attr-defined]
+    rq_job = get_current_job()
+    job_id = rq_job.id if rq_job is not None else None
+    request_id = rq_job.meta.get("request_id") if rq_job is not None else None
     with app.app_context():
         try:
-            return JobRequest(path, tuple(args), dict(kwargs)).run()
+            return JobRequest(path, tuple(args), dict(kwargs), request_id=request_id).run_logged(job_id)
         finally:
             db.session.remove()
 
@@ -138,6 +154,7 @@ class RQDispatcher:
                 job.kwargs,
                 retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
                 description=job.path,
+                meta={"request_id": job.request_id},
             )
 
     def ping(self) -> bool:
@@ -155,11 +172,12 @@ class InlineDispatcher:
             # A new app context gives the job its own session: the committing one cannot run SQL now.
             with self.app.app_context():
                 try:
-                    job.run()
+                    job.run_logged()
                 except Exception:
                     # The transaction that asked for the job has committed; a failing job must not
-                    # turn the request into an error. With Redis, RQ would retry it.
-                    log.exception("inline job %s failed", job.path)
+                    # turn the request into an error. With Redis, RQ would retry it. (The job's own
+                    # line, logged by run_logged, carries the exception.)
+                    log.warning("inline job %s failed and will not be retried", job.path)
                 finally:
                     db.session.remove()
 
@@ -187,7 +205,7 @@ class RecordingDispatcher:
             if job is None:
                 return count
             self.jobs.remove(job)
-            job.run()
+            job.run_logged()
             count += 1
 
     def ping(self) -> bool:
@@ -234,6 +252,10 @@ SCHEDULES = (
     "app.visits.tasks.SCHEDULE",
     "search.tasks.SCHEDULE",
     "app.figures.tasks.SCHEDULE",
+    "app.accounts.tasks.SCHEDULE",
+    "app.ops.tasks.SCHEDULE",
+    "api.webhooks.tasks.SCHEDULE",
+    "api.tasks.SCHEDULE",
 )
 
 

@@ -9,7 +9,7 @@ office. Views ask ``allows``; nothing else decides from a role.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -42,6 +42,7 @@ class Permission(enum.StrEnum):
     PAYMENTS = "shop.payments"
     FINANCES = "shop.finances"
     DISPUTES = "shop.disputes"
+    API_KEYS = "shop.api"
     TOWN_CONSOLE = "town.console"
 
 
@@ -70,6 +71,8 @@ TABLE: Mapping[Permission, frozenset[Actor]] = MappingProxyType(
         # Evidence about orders (tracking, collection, what was sold) is the staff's everyday work; what
         # a lost dispute costs the shop shows in its finances, which stay the owner's.
         Permission.DISPUTES: _SHOP_PEOPLE,
+        # A key acts for the shop without anyone signed in: giving one out binds the shop like its terms do.
+        Permission.API_KEYS: _OWNER,
         Permission.TOWN_CONSOLE: _MANAGER,
     }
 )
@@ -90,6 +93,9 @@ LABELS: Mapping[Permission, Any] = MappingProxyType(
         Permission.PAYMENTS: _l("Compte de paiement Stripe"),
         Permission.FINANCES: _l("Finances : soldes, virements, relevés, factures, forfait"),
         Permission.DISPUTES: _l("Voir les litiges bancaires et y apporter des preuves"),
+        Permission.API_KEYS: _l(
+            "Outils et API : créer et révoquer les clés d’API (caisse, logiciel de stock)"
+        ),
         Permission.TOWN_CONSOLE: _l(
             "Console de la ville : boutiques, catégories, avis, commandes, commissions, forfaits, finances"
         ),
@@ -105,6 +111,52 @@ ACTOR_LABELS: Mapping[Actor, Any] = MappingProxyType(
         Actor.MANAGER: _l("Manager de commerce"),
     }
 )
+
+
+class ApiScope(enum.StrEnum):
+    """What an API key may do (the value is the scope's name in the API and its documentation)."""
+
+    CATALOG_READ = "catalog:read"
+    CATALOG_WRITE = "catalog:write"
+    STOCK_WRITE = "stock:write"
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
+    TOWN_READ = "town:read"
+
+
+# Who may give a key each scope: a shop's owner its shop's scopes (the key acts for that shop only), the
+# town's manager the town's read-only scope (shops, orders and figures of every shop, nothing written).
+API_SCOPES: Mapping[ApiScope, frozenset[Actor]] = MappingProxyType(
+    {
+        ApiScope.CATALOG_READ: _OWNER,
+        ApiScope.CATALOG_WRITE: _OWNER,
+        ApiScope.STOCK_WRITE: _OWNER,
+        ApiScope.ORDERS_READ: _OWNER,
+        ApiScope.ORDERS_WRITE: _OWNER,
+        ApiScope.TOWN_READ: _MANAGER,
+    }
+)
+
+API_SCOPE_LABELS: Mapping[ApiScope, Any] = MappingProxyType(
+    {
+        ApiScope.CATALOG_READ: _l("Lire le catalogue de la boutique"),
+        ApiScope.CATALOG_WRITE: _l("Créer, modifier et archiver des produits"),
+        ApiScope.STOCK_WRITE: _l("Mettre à jour le stock (caisse, logiciel de stock)"),
+        ApiScope.ORDERS_READ: _l("Lire les commandes"),
+        ApiScope.ORDERS_WRITE: _l("Traiter les commandes"),
+        ApiScope.TOWN_READ: _l("Lire les boutiques, commandes et chiffres de la ville"),
+    }
+)
+
+
+def grantable_scopes(actor: Actor) -> tuple[ApiScope, ...]:
+    """The scopes ``actor`` may put on a key, in the table's order."""
+    return tuple(scope for scope, actors in API_SCOPES.items() if actor in actors)
+
+
+def key_allows(scopes: Iterable[str], needed: ApiScope | str) -> bool:
+    """Whether a key holding ``scopes`` may use an endpoint that needs ``needed``."""
+    return ApiScope(needed).value in set(scopes)
 
 
 def allows(actor: Actor, permission: Permission | str) -> bool:

@@ -12,13 +12,16 @@ from wtforms import SelectChoice
 
 from app.accounts.auth import acting_user, manager_required
 from app.catalog.models import Category
+from app.database import utcnow
 from app.extensions import db
 from app.forms import commit_or_say, show_error
 from app.orders.models import Order
-from payouts import commission, disputes, reports, subscriptions
+from payouts import commission, dac7, disputes, reports, subscriptions
 from payouts.backoffice import send_evidence_file
 from payouts.forms import PlanForm, RuleForm
 from payouts.models import Dispute, DisputeFile, Plan, RuleScope
+from vendors import services as vendor_services
+from vendors.hours import TOWN_TZ
 from vendors.models import Shop
 
 blueprint = Blueprint("payouts_admin", __name__, url_prefix="/gestion")
@@ -207,3 +210,66 @@ def dispute_accept(dispute_id: int) -> Response:
             _l("Litige accepté : il est perdu, les boutiques en supportent leur part."),
         )
     return redirect(url_for(".dispute", dispute_id=dispute_id))
+
+
+# -- DAC7 -----------------------------------------------------------------------------------------
+
+
+def _dac7_year() -> int:
+    """The year asked for (``?annee=``), by default the last closed one, the one filed by 31 January."""
+    year = request.args.get("annee", type=int) or utcnow().astimezone(TOWN_TZ).year - 1
+    if not 2023 <= year <= utcnow().year:
+        abort(404)
+    return year
+
+
+@blueprint.route("/finances/dac7")
+@manager_required
+def dac7_report() -> str:
+    year = _dac7_year()
+    sellers = dac7.year_figures(year)
+    return render_template(
+        "payouts/admin/dac7.html",
+        year=year,
+        sellers=sellers,
+        field_labels=vendor_services.DAC7_FIELDS,
+        withheld=list(
+            db.session.scalars(
+                sa.select(Shop).where(Shop.payouts_withheld_at.is_not(None)).order_by(Shop.name)
+            )
+        ),
+        form=FlaskForm(),
+    )
+
+
+@blueprint.route("/finances/dac7/declaration.xml")
+@manager_required
+def dac7_declaration() -> Response:
+    """The year's declaration for the DGFiP, under the file name its portal expects."""
+    year = _dac7_year()
+    try:
+        built = dac7.build_declaration(year)
+    except dac7.DeclarationError as error:
+        flash(
+            _l("La déclaration ne respecte pas le schéma de la DGFiP : %(error)s", error=str(error)[:300]),
+            "error",
+        )
+        return redirect(url_for(".dac7_report", annee=year))
+    return Response(
+        built.xml,
+        mimetype="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{built.filename}"'},
+    )
+
+
+@blueprint.route("/finances/dac7/releves", methods=["POST"])
+@manager_required
+def dac7_send_statements() -> Response:
+    """Send each reported seller its statement of the year (once each)."""
+    year = _dac7_year()
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    sent = dac7.send_statements(year)
+    db.session.commit()
+    flash(_l("%(count)d relevés envoyés.", count=sent), "success")
+    return redirect(url_for(".dac7_report", annee=year))

@@ -19,10 +19,9 @@ from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.forms import commit_or_say, show_error
-from app.images import safe_media_path
 from app.orders.models import VendorOrder
 from app.permissions import Permission
-from payouts import disputes, gateway, reports, subscriptions
+from payouts import dac7, disputes, gateway, reports, subscriptions
 from payouts.forms import ChoosePlanForm, DisputeFileForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
 from payouts.models import BillingInvoice, CommissionInvoice
 from vendors.backoffice import shop_member
@@ -70,6 +69,7 @@ def finances(member: ShopMember) -> str:
                 .order_by(BillingInvoice.id.desc())
             )
         ),
+        dac7_years=dac7.statement_years(shop),
         commission_invoices=list(
             db.session.scalars(
                 sa.select(CommissionInvoice)
@@ -114,6 +114,20 @@ def commission_invoice(member: ShopMember, invoice_id: int) -> Response:
         abort(404)
     return download(
         documents.commission_invoice_pdf(invoice, locale=acting_user().locale), f"{invoice.number}.pdf"
+    )
+
+
+@blueprint.route("/<slug>/finances/dac7/<int:year>.pdf")
+@shop_member(Permission.FINANCES)
+def dac7_statement(member: ShopMember, year: int) -> Response:
+    """The shop's own DAC7 statement of a closed year (or the current one so far); only its members see it."""
+    from app.pdf import download
+
+    if not 2023 <= year <= utcnow().year:
+        abort(404)
+    seller = dac7.seller_year(member.shop, year)
+    return download(
+        dac7.statement_pdf(seller, locale=acting_user().locale), f"dac7-{member.shop.slug}-{year}.pdf"
     )
 
 
@@ -304,10 +318,8 @@ def dispute_file(member: ShopMember, dispute_id: int, file_id: int) -> Response:
 
 def send_evidence_file(found: Any) -> Response:
     """A stored evidence file, sent as what it is (never shown inline as anything else)."""
-    path = safe_media_path(found.path, disputes.evidence_dir())
-    if path is None:
+    data = disputes.evidence_storage().read(found.path)
+    if data is None:
         abort(404)
     # Read whole (5 MB at most), so that no file handle outlives the response.
-    return send_file(
-        io.BytesIO(path.read_bytes()), mimetype=found.content_type, download_name=found.filename, max_age=0
-    )
+    return send_file(io.BytesIO(data), mimetype=found.content_type, download_name=found.filename, max_age=0)

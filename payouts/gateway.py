@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
+from app import logs
+
 # The stripe library (and requests under it) is imported at the first call, not by every page's worker.
 if TYPE_CHECKING:
     import stripe
+    from stripe.params import BalanceTransactionListParams, BalanceTransactionListParamsCreated
 
     # Stripe's own errors, re-exported so that callers need not import stripe.
     StripeError = stripe.StripeError
@@ -40,7 +43,7 @@ def client() -> stripe.StripeClient:
     cache: dict[tuple[str, str | None], tuple[stripe.StripeClient, stripe.HTTPClient]]
     cache = current_app.extensions.setdefault("stripe_clients", {})
     if (key, base) not in cache:
-        http_client = stripe.RequestsClient(timeout=20)
+        http_client = logs.stripe_http_client(timeout=20)  # sends the request id along
         cache[(key, base)] = (
             stripe.StripeClient(
                 key,
@@ -75,6 +78,9 @@ class ConnectedAccount:
     details_submitted: bool
     requirements: list[str]
     disabled_reason: str | None
+    # The payout bank account, masked ("FR •••• 2606"); None when the answer did not say (an event
+    # without ``external_accounts``), "" when the account has none.
+    payout_account: str | None = None
 
     @classmethod
     def from_stripe(cls, account: Any) -> ConnectedAccount:
@@ -94,7 +100,20 @@ class ConnectedAccount:
             details_submitted=bool(account.get("details_submitted")),
             requirements=due,
             disabled_reason=requirements.get("disabled_reason"),
+            payout_account=_masked_payout_account(account.get("external_accounts")),
         )
+
+
+def _masked_payout_account(external_accounts: Any) -> str | None:
+    """The default bank account of an Account's ``external_accounts`` list, as Stripe lets the platform
+    see it: its country and last four digits (Stripe never gives the full IBAN back)."""
+    if not isinstance(external_accounts, dict):
+        return None
+    banks = [item for item in external_accounts.get("data") or [] if item.get("object") == "bank_account"]
+    if not banks:
+        return ""
+    bank = next((item for item in banks if item.get("default_for_currency")), banks[0])
+    return f"{(bank.get('country') or '').upper()} •••• {bank.get('last4') or ''}".strip()
 
 
 def create_express_account(*, shop_id: int, email: str, country: str, business_name: str) -> ConnectedAccount:
@@ -473,12 +492,21 @@ def invoice_subscription_id(invoice: dict[str, Any]) -> str | None:
 # -- reading Stripe's books (reconciliation) ------------------------------------------------------
 
 
-def balance_transactions(limit: int = 100) -> list[dict[str, Any]]:
-    """Every balance transaction of the platform, oldest first (all pages)."""
-    return [
-        item.to_dict()
-        for item in client().v1.balance_transactions.list(params={"limit": limit}).auto_paging_iter()
-    ][::-1]
+def balance_transactions(
+    limit: int = 100, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every balance transaction of the platform, oldest first (all pages); only those created in
+    ``[since, until)`` when given (Stripe's ``created`` filter, to the second)."""
+    params: BalanceTransactionListParams = {"limit": limit}
+    created: BalanceTransactionListParamsCreated = {}
+    if since is not None:
+        created["gte"] = int(since.timestamp())
+    if until is not None:
+        created["lt"] = int(until.timestamp())
+    if created:
+        params["created"] = created
+    listed = client().v1.balance_transactions.list(params=params)
+    return [item.to_dict() for item in listed.auto_paging_iter()][::-1]
 
 
 def transfers(limit: int = 100) -> list[dict[str, Any]]:

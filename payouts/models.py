@@ -449,7 +449,7 @@ class DisputeFile(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defin
     )
     # Stripe's evidence field: receipt, shipping_documentation, customer_communication, uncategorized_file.
     field: Mapped[str] = mapped_column(sa.String(40), nullable=False)
-    path: Mapped[str] = mapped_column(sa.String(200), nullable=False)  # relative to MEDIA_DIR
+    path: Mapped[str] = mapped_column(sa.String(200), nullable=False)  # its key in the private media store
     filename: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
     content_type: Mapped[str] = mapped_column(sa.String(40), nullable=False)
     size_bytes: Mapped[int] = mapped_column(sa.Integer, nullable=False)
@@ -457,3 +457,16 @@ class DisputeFile(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defin
         BigIntId, sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     stripe_file_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Dac7Statement(IdMixin, db.Model):  # type: ignore[name-defined]
+    """A seller's DAC7 statement of a year, sent once by e-mail (its figures are read again on demand)."""
+
+    __tablename__ = "dac7_statements"
+    __table_args__ = (sa.UniqueConstraint("shop_id", "year"),)
+
+    shop_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    year: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -57,6 +57,8 @@ RECEIVED = (
 # A refused reversal still owed this long after the refund is shown to the manager as a receivable.
 RECEIVABLE_AFTER = dt.timedelta(days=30)
 REVERSAL_METADATA = "transfer_reversal_id"
+# A transfer's ``last_error`` while the seller's payouts are withheld for missing DAC7 data.
+DAC7_WITHHELD = "withheld: DAC7 seller data missing"
 
 
 def freeze_commission(part: VendorOrder) -> None:
@@ -460,6 +462,11 @@ def pay_out(vendor_order_id: int) -> ShopTransfer | None:
     if not shop.payouts_ready:
         transfer.status = TransferStatus.WAITING
         transfer.last_error = "payouts not enabled"
+        return transfer
+    if shop.payouts_withheld_at is not None:
+        # DAC7: the seller's tax data is still missing after two reminders; paid once it is given.
+        transfer.status = TransferStatus.WAITING
+        transfer.last_error = DAC7_WITHHELD
         return transfer
     # What the shop can be sent: this part, less anything refunds after earlier transfers left owing.
     amount = min(

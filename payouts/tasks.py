@@ -66,11 +66,22 @@ def issue_last_month() -> int:
     return issued
 
 
+def chase_dac7_data() -> int:
+    """Remind the shops whose DAC7 data is missing, withhold their payouts after two reminders, release
+    them once it is complete (run daily: the 7 days between reminders are counted from the last one)."""
+    from payouts import dac7
+
+    done = dac7.chase_missing_data()
+    db.session.commit()
+    return sum(done.values())
+
+
 SCHEDULE = (
     (transfer_due, 3600),
     (retry_reversals, 3600),
     (enforce_billing, 3600),
     (issue_last_month, 86400),
+    (chase_dac7_data, 86400),
 )
 
 
@@ -116,3 +127,29 @@ def invoices_command(month: tuple[int, int] | None) -> None:
         raise click.UsageError(str(error)) from error
     db.session.commit()
     click.echo(f"{issued} commission invoices issued for {year}-{number:02d}")
+
+
+@payouts_cli.command("dac7")
+@click.option("--year", type=int, required=True, help="The fiscal year declared (e.g. 2025).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, writable=True),
+    default=".",
+    show_default=True,
+    help="The folder the declaration is written to, under the file name the DGFiP expects.",
+)
+def dac7_command(year: int, out: str) -> None:
+    """Build the year's DAC7 declaration (XML, validated against the DGFiP schema)."""
+    from pathlib import Path
+
+    from payouts import dac7
+
+    try:
+        built = dac7.build_declaration(year)
+    except dac7.DeclarationError as error:
+        raise click.ClickException(f"the declaration does not validate: {error}") from error
+    path = Path(out) / built.filename
+    path.write_text(built.xml, encoding="utf-8")
+    click.echo(f"{path}: {len(built.reported)} sellers reported")
+    for seller in built.left_out:
+        click.echo(f"left out, data missing: {seller.shop.name} ({', '.join(seller.missing)})", err=True)

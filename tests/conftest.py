@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.plugins.browser",
     "tests.plugins.search",
     "tests.plugins.counters",
+    "tests.plugins.s3",
 ]

@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from app import money, permissions
+from app import logs, money, permissions
 from app.accounts.auth import acting_user
 from app.database import utcnow
 from app.extensions import db
@@ -31,7 +31,7 @@ from payouts import gateway, subscriptions
 from vendors import forms, hours, services, stripe_requirements
 from vendors.dashboard import figures as dashboard_figures
 from vendors.dashboard import today as dashboard_today
-from vendors.models import MemberRole, ShopMember, ShopStatus, StaffInvitation, VatRegime
+from vendors.models import MemberRole, SellerKind, Shop, ShopMember, ShopStatus, StaffInvitation, VatRegime
 
 blueprint = Blueprint("vendors_backoffice", __name__, url_prefix="/vendeur")
 
@@ -88,6 +88,7 @@ def shop_member(needed: Needed, *, post: Permission | None = None) -> Callable[[
             if not member.may(permission):
                 abort(403)
             session[CURRENT_SHOP] = member.shop.slug
+            logs.bind(shop_id=member.shop_id)  # the request's log line names the shop (by id)
             return view(member, *args, **kwargs)
 
         wrapped.required_permission = required  # type: ignore[attr-defined]
@@ -417,6 +418,57 @@ def _legal_step(member: ShopMember) -> tuple[FlaskForm, bool]:
         )
 
     return form, _save(form, save)
+
+
+@blueprint.route("/<slug>/informations-fiscales", methods=["GET", "POST"])
+@shop_member(Permission.LEGAL)
+def tax_details(member: ShopMember) -> Response | str:
+    """The seller's DAC7 identity: the platform reports it with the year's sales to the tax office."""
+    shop = member.shop
+    form = forms.TaxDetailsForm(
+        data={
+            "kind": shop.seller_kind.value if shop.seller_kind else None,
+            "tax_number": shop.tax_number or _siren_hint(shop),
+            "first_name": shop.seller_first_name,
+            "last_name": shop.seller_last_name,
+            "birth_date": shop.seller_birth_date,
+            "birth_city": shop.seller_birth_city,
+            "birth_country": shop.seller_birth_country or shop.country,
+        }
+    )
+
+    def save() -> None:
+        services.update_tax_details(
+            member,
+            services.TaxDetails(
+                kind=SellerKind(form.kind.data),
+                tax_number=form.tax_number.data or "",
+                first_name=form.first_name.data or "",
+                last_name=form.last_name.data or "",
+                birth_date=form.birth_date.data,
+                birth_city=form.birth_city.data or "",
+                birth_country=form.birth_country.data or "",
+            ),
+        )
+
+    if _save(form, save):
+        db.session.commit()
+        flash(_l("Informations fiscales enregistrées."), "success")
+        return redirect(url_for(".tax_details", slug=shop.slug))
+    return render_template(
+        "vendors/backoffice/tax_details.html",
+        member=member,
+        shop=shop,
+        form=form,
+        missing=[services.DAC7_FIELDS[key] for key in services.dac7_missing(shop)],
+    )
+
+
+def _siren_hint(shop: Shop) -> str:
+    """A French company's SIREN is the head of its SIRET: offered, for the owner to confirm."""
+    if shop.is_french and len(shop.registration_number) == 14:
+        return shop.registration_number[:9]
+    return shop.registration_number if not shop.is_french else ""
 
 
 STEP_HANDLERS: dict[str, Callable[[ShopMember], tuple[FlaskForm, bool]]] = {

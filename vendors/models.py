@@ -38,6 +38,13 @@ class VatRegime(enum.StrEnum):
     FRANCHISE = "franchise"
 
 
+class SellerKind(enum.StrEnum):
+    """Who sells, as DAC7 reports it: a company (entity) or a person in their own name."""
+
+    COMPANY = "company"
+    INDIVIDUAL = "individual"
+
+
 shop_relay_points = sa.Table(
     "shop_relay_points",
     db.metadata,
@@ -104,6 +111,22 @@ class Shop(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     vat_number: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="")
     vat_regime: Mapped[VatRegime | None] = mapped_column(str_enum(VatRegime, "vat_regime"))
     trade_register: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
+    # What the platform must know of each seller under DAC7 (CGI art. 1649 ter A); a company's name,
+    # address and VAT number are the legal details above.
+    seller_kind: Mapped[SellerKind | None] = mapped_column(str_enum(SellerKind, "seller_kind"))
+    seller_first_name: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")
+    seller_last_name: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")
+    seller_birth_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    seller_birth_city: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")
+    seller_birth_country: Mapped[str] = mapped_column(sa.String(2), nullable=False, default="")
+    # The tax identification number: SIREN or BCE number of a company, a person's numéro fiscal.
+    tax_number: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="")
+    # The IBAN of the Stripe account's payout bank account, masked as Stripe shows it ("FR76 … 2606").
+    payout_account_masked: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
+    # Reminders sent while DAC7 data is missing; after two, payouts are withheld until it is given.
+    dac7_reminders: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    dac7_reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    payouts_withheld_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     terms_accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     terms_version: Mapped[str | None] = mapped_column(sa.String(20))
 

@@ -10,7 +10,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, cast
 
 import sqlalchemy as sa
@@ -23,7 +22,7 @@ from app import images, jobs, mail
 from app.accounts.models import Role, User
 from app.audit import services as audit
 from app.catalog.models import Category
-from app.database import utcnow
+from app.database import lock, utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.i18n import sort_key
@@ -36,6 +35,7 @@ from vendors.models import (
     MemberRole,
     OpeningHours,
     RelayPoint,
+    SellerKind,
     Shop,
     ShopMember,
     ShopStatus,
@@ -183,7 +183,6 @@ def set_photo(member: ShopMember, kind: str, stream: IO[bytes]) -> None:
     """Store a logo or banner (checked by content, re-encoded without metadata) and drop the old one."""
     _require(member, Permission.SETTINGS)
     spec = PHOTO_SPECS[kind]
-    media_dir = Path(current_app.config["MEDIA_DIR"])
     try:
         stored = images.store_image(
             stream,
@@ -192,7 +191,6 @@ def set_photo(member: ShopMember, kind: str, stream: IO[bytes]) -> None:
             sizes=spec["sizes"],
             main_size=spec["main_size"],
             min_size=spec["min_size"],
-            media_dir=media_dir,
         )
     except images.ImageRejected as rejected:
         raise ShopError(images.rejection_message(rejected), field=kind) from rejected
@@ -453,6 +451,116 @@ def update_legal(member: ShopMember, details: LegalDetails) -> None:
         and previous["registration_number"] != registration
     ):
         audit.record(member.user, SUBJECT, shop.id, "legal_details_changed", **previous)
+
+
+# -- what DAC7 requires of each seller (CGI art. 1649 ter A) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class TaxDetails:
+    kind: SellerKind
+    tax_number: str
+    first_name: str = ""
+    last_name: str = ""
+    birth_date: dt.date | None = None
+    birth_city: str = ""
+    birth_country: str = ""
+
+
+# The data a seller must give, by kind, with the label the reminders and the report show.
+DAC7_FIELDS = {
+    "seller_kind": _l("forme (société ou personne physique)"),
+    "legal_name": _l("raison sociale"),
+    "address": _l("adresse"),
+    "tax_number": _l("numéro d’identification fiscale"),
+    "vat_number": _l("numéro de TVA"),
+    "seller_first_name": _l("prénom"),
+    "seller_last_name": _l("nom"),
+    "seller_birth_date": _l("date de naissance"),
+    "seller_birth_place": _l("lieu de naissance"),
+}
+
+
+def dac7_missing(shop: Shop) -> list[str]:
+    """The keys of ``DAC7_FIELDS`` the seller has not given yet (empty: the platform knows enough)."""
+    missing = []
+    if shop.seller_kind is None:
+        missing.append("seller_kind")
+    if not (shop.street and shop.postcode and shop.city):
+        missing.append("address")
+    if not shop.tax_number:
+        missing.append("tax_number")
+    if shop.seller_kind == SellerKind.COMPANY:
+        if not shop.legal_name:
+            missing.append("legal_name")
+        if not shop.vat_number and shop.vat_regime != VatRegime.FRANCHISE:
+            missing.append("vat_number")
+    elif shop.seller_kind == SellerKind.INDIVIDUAL:
+        for field in ("seller_first_name", "seller_last_name", "seller_birth_date"):
+            if not getattr(shop, field):
+                missing.append(field)
+        if not (shop.seller_birth_city and shop.seller_birth_country):
+            missing.append("seller_birth_place")
+    return missing
+
+
+def update_tax_details(member: ShopMember, details: TaxDetails, today: dt.date | None = None) -> None:
+    """The seller's DAC7 identity, its TIN checked by its check digits. Once nothing is missing any
+    more, payouts withheld for it are released (the next transfer run pays what waited)."""
+    _require(member, Permission.LEGAL)
+    # Locked: the daily reminder job may be withholding this shop's payouts at the same moment.
+    shop = lock(Shop, member.shop_id)
+    assert shop is not None
+    company = details.kind == SellerKind.COMPANY
+    country = cast(validators.Country, shop.country)
+    try:
+        tax_number = validators.normalize_tax_number(details.tax_number, country, company=company)
+    except (validators.InvalidIdentifier, TypeError) as error:
+        raise ShopError(_tax_number_error(country, company), field="tax_number") from error
+    if not company:
+        _check_person(details, today or utcnow().date())
+    shop.seller_kind = details.kind
+    shop.tax_number = tax_number
+    shop.seller_first_name = details.first_name.strip() if not company else ""
+    shop.seller_last_name = details.last_name.strip() if not company else ""
+    shop.seller_birth_date = details.birth_date if not company else None
+    shop.seller_birth_city = details.birth_city.strip() if not company else ""
+    shop.seller_birth_country = details.birth_country.strip().upper() if not company else ""
+    audit.record(member.user, SUBJECT, shop.id, "tax_details_changed", kind=details.kind.value)
+    if not dac7_missing(shop):
+        shop.dac7_reminders = 0
+        shop.dac7_reminded_at = None
+        if shop.payouts_withheld_at is not None:
+            shop.payouts_withheld_at = None
+            audit.record(member.user, SUBJECT, shop.id, "payouts_released")
+
+
+def _tax_number_error(country: str, company: bool) -> Any:
+    if country == "FR":
+        if company:
+            return _l("Ce numéro SIREN n’est pas valide (9 chiffres, clé de contrôle).")
+        return _l("Ce numéro fiscal n’est pas valide (13 chiffres, clé de contrôle).")
+    if company:
+        return _l("Ce numéro d’entreprise n’est pas valide (10 chiffres, clé de contrôle).")
+    return _l("Ce numéro de registre national n’est pas valide (11 chiffres, clé de contrôle).")
+
+
+def _check_person(details: TaxDetails, today: dt.date) -> None:
+    for field, message in (
+        ("first_name", _l("Indiquez le prénom.")),
+        ("last_name", _l("Indiquez le nom.")),
+        ("birth_city", _l("Indiquez la ville de naissance.")),
+    ):
+        if not getattr(details, field).strip():
+            raise ShopError(message, field=field)
+    if details.birth_date is None:
+        raise ShopError(_l("Indiquez la date de naissance."), field="birth_date")
+    if details.birth_date > today:
+        raise ShopError(_l("La date de naissance ne peut pas être dans le futur."), field="birth_date")
+    if not re.fullmatch(r"[A-Za-z]{2}", details.birth_country.strip()):
+        raise ShopError(
+            _l("Indiquez le pays de naissance (code à 2 lettres, FR par exemple)."), field="birth_country"
+        )
 
 
 # -- progress and submission ----------------------------------------------------------------------
@@ -763,6 +871,8 @@ def _apply_account(shop: Shop, account: gateway.ConnectedAccount, at: dt.datetim
     shop.stripe_requirements = account.requirements
     shop.stripe_disabled_reason = account.disabled_reason
     shop.stripe_synced_at = at or utcnow()
+    if account.payout_account is not None:
+        shop.payout_account_masked = account.payout_account
 
 
 def sync_connected_account(account: gateway.ConnectedAccount, event_created: dt.datetime) -> Shop | None:

@@ -21,7 +21,7 @@ from app import money
 from app.accounts.models import User
 from app.cart.models import MAX_QUANTITY, Cart, CartDelivery, CartItem, DeliveryMethod
 from app.cart.slots import DAYS_AHEAD, Slot, parse_start, pickup_slots
-from app.catalog.models import Product, ProductStatus, Variant
+from app.catalog.models import Category, Product, ProductStatus, Variant
 from app.database import locked, utcnow
 from app.errors import ServiceError
 from app.extensions import db
@@ -53,6 +53,8 @@ def _loaded(query: sa.Select[Any]) -> Cart | None:
                     selectinload(Shop.opening_hours), selectinload(Shop.closures)
                 ),
                 selectinload(Product.photos),
+                # The category (and its parent) say whether the goods can be withdrawn (L221-28).
+                joinedload(Product.category).joinedload(Category.parent),
             ),
             selectinload(Cart.deliveries),
         )

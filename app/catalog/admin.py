@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from app import money
 from app.accounts.auth import acting_user, manager_required
 from app.catalog import forms, services
-from app.catalog.models import Category
+from app.catalog.models import Category, WithdrawalExclusion
 from app.extensions import db
 from app.forms import show_error
 from payouts import commission as commission_rules
@@ -33,8 +33,14 @@ def _form(category: Category | None) -> forms.CategoryForm:
     form.parent_id.choices = [(0, str(_l("Aucune (premier niveau)")))] + [
         (root.id, root.name) for root in roots
     ]
+    form.withdrawal_exclusion.choices = forms.exclusion_choices(
+        str(_l("Comme la catégorie parente (aucune en tête)"))
+    )
     if request.method == "GET" and category is not None:
         form.parent_id.data = category.parent_id or 0
+        form.withdrawal_exclusion.data = (
+            category.withdrawal_exclusion.value if category.withdrawal_exclusion else ""
+        )
         rate = commission_rules.category_rate(category.id)
         form.commission.data = (
             money.format_rate(rate).replace("\u00a0%", "").replace("%", "").strip()
@@ -58,6 +64,11 @@ def _save(form: forms.CategoryForm, category: Category | None) -> bool:
                 slug=form.slug.data or "",
                 parent_id=form.parent_id.data or None,
                 commission_bps=commission,
+                withdrawal_exclusion=(
+                    WithdrawalExclusion(form.withdrawal_exclusion.data)
+                    if form.withdrawal_exclusion.data
+                    else None
+                ),
             ),
         )
     except ValueError:

@@ -109,8 +109,11 @@ def _form_for(member: ShopMember, product: Product | None) -> forms.ProductForm:
     form = forms.ProductForm(obj=product)
     form.category_id.choices = _category_choices()
     form.vat_choices(services.allowed_vat_rates(member.shop))
+    form.withdrawal_exclusion.choices = forms.exclusion_choices(str(_l("Selon la catégorie")))
     if request.method == "GET" and product is not None:
         form.status.data = product.status.value
+        exclusion = product.withdrawal_exclusion
+        form.withdrawal_exclusion.data = exclusion.value if exclusion is not None else ""
         form.attributes.data = forms.format_pairs(product.attributes, "\n")
         while len(form.variants) < len(product.variants):
             form.variants.append_entry()
@@ -156,6 +159,7 @@ def _data(form: forms.ProductForm, product: Product | None) -> services.ProductD
         gtin=form.gtin.data or "",
         status=ProductStatus(form.status.data),
         variants=variants,
+        withdrawal_exclusion=form.withdrawal_exclusion.data or services.FOLLOW_CATEGORY,
     )
 
 

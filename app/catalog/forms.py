@@ -21,8 +21,31 @@ from wtforms.fields import FieldList
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app import money
-from app.catalog.models import ProductStatus
+from app.catalog.models import ProductStatus, WithdrawalExclusion
 from app.forms import BoundedIntegerField, MoneyField
+
+# The withdrawal exclusions the shop and the manager choose from (L221-28).
+EXCLUSION_CHOICES = [
+    (WithdrawalExclusion.NONE.value, _l("Aucune : rétractation possible")),
+    (WithdrawalExclusion.PERISHABLE.value, _l("Bien périssable")),
+    (WithdrawalExclusion.PERSONALISED.value, _l("Sur mesure ou personnalisé")),
+    (WithdrawalExclusion.HYGIENE_SEAL.value, _l("Scellé d’hygiène")),
+    (WithdrawalExclusion.SEALED_MEDIA.value, _l("Support audio, vidéo ou logiciel scellé")),
+]
+
+
+class ExclusionField(SelectField):
+    """A withdrawal exclusion: "" when inherited (stored as None), so that a form posted without the
+    field (an older page, a script) keeps what is stored instead of failing as "not a valid choice"."""
+
+    def process_data(self, value: Any) -> None:
+        self.data = "" if value is None else str(value)
+
+
+def exclusion_choices(inherited: str) -> list[tuple[str, Any]]:
+    """The choices of an exclusion field, led by "" (``inherited`` names what it then follows)."""
+    return [("", inherited), *EXCLUSION_CHOICES]
+
 
 STATUS_CHOICES = [
     SelectChoice(ProductStatus.DRAFT.value, _l("Brouillon (non visible)")),
@@ -127,6 +150,14 @@ class ProductForm(FlaskForm):
     )
     vat_bps = SelectField(_l("TVA"), coerce=int)
     status = SelectField(_l("Visibilité"), choices=STATUS_CHOICES, default=ProductStatus.DRAFT.value)
+    withdrawal_exclusion = ExclusionField(
+        _l("Droit de rétractation"),
+        default="",
+        description=_l(
+            "Certains biens sont exclus du droit de rétractation (article L221-28 du Code de la "
+            "consommation) ; les clients en sont informés avant l’achat."
+        ),
+    )
     variants = FieldList(FormField(VariantForm), min_entries=1, max_entries=100)
     add_variant = BooleanField(_l("Ajouter une déclinaison"))
 
@@ -188,6 +219,11 @@ class CategoryForm(FlaskForm):
         _l("Adresse"), filters=[_strip], validators=[DataRequired(_l("Indiquez l’adresse.")), Length(max=80)]
     )
     parent_id = SelectField(_l("Catégorie parente"), coerce=int)
+    withdrawal_exclusion = ExclusionField(
+        _l("Exclusion du droit de rétractation"),
+        default="",
+        description=_l("Par défaut pour les produits de cette catégorie ; chaque boutique peut la changer."),
+    )
     commission = StringField(
         _l("Commission (%)"),
         filters=[_strip],

@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from vendors.models import Shop
 
 
+class WithdrawalExclusion(enum.StrEnum):
+    """Why goods cannot be withdrawn (Code de la consommation, article L221-28); NONE: they can."""
+
+    NONE = "none"
+    PERISHABLE = "perishable"  # deteriorate or expire quickly (3°)
+    PERSONALISED = "personalised"  # made to the shopper's specifications or clearly personalised (4°)
+    HYGIENE_SEAL = "hygiene_seal"  # sealed for health or hygiene, unsealed after delivery (5°)
+    SEALED_MEDIA = "sealed_media"  # sealed audio, video or software, unsealed after delivery (9°)
+
+
 class Category(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "categories"
     __table_args__ = (sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),)
@@ -29,6 +39,10 @@ class Category(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     parent_id: Mapped[int | None] = mapped_column(BigIntId, sa.ForeignKey("categories.id"), index=True)
     position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The default of its products (None: the parent's, and none at the top of the tree).
+    withdrawal_exclusion: Mapped[WithdrawalExclusion | None] = mapped_column(
+        str_enum(WithdrawalExclusion, "withdrawal_exclusion")
+    )
 
     parent: Mapped[Category | None] = relationship(remote_side="Category.id", back_populates="children")
     children: Mapped[list[Category]] = relationship(back_populates="parent", order_by="Category.position")
@@ -47,6 +61,14 @@ class Category(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
             chain.insert(0, node)
             node = node.parent
         return chain
+
+    @property
+    def default_withdrawal_exclusion(self) -> WithdrawalExclusion:
+        """The exclusion its products get unless the shop says otherwise: its own, else its parent's."""
+        for node in reversed(self.path):
+            if node.withdrawal_exclusion is not None:
+                return node.withdrawal_exclusion
+        return WithdrawalExclusion.NONE
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"
@@ -120,6 +142,10 @@ class Product(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     status: Mapped[ProductStatus] = mapped_column(
         str_enum(ProductStatus, "product_status"), nullable=False, default=ProductStatus.DRAFT
     )
+    # Set by the shop; None follows the category's default (see ``withdrawal_exclusion_now``).
+    withdrawal_exclusion: Mapped[WithdrawalExclusion | None] = mapped_column(
+        str_enum(WithdrawalExclusion, "withdrawal_exclusion")
+    )
 
     shop: Mapped[Shop] = relationship()
     category: Mapped[Category] = relationship()
@@ -138,6 +164,13 @@ class Product(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     @property
     def in_stock(self) -> bool:
         return any(variant.stock > 0 for variant in self.variants)
+
+    @property
+    def withdrawal_exclusion_now(self) -> WithdrawalExclusion:
+        """The exclusion a sale made now carries: the shop's choice, else the category's default."""
+        if self.withdrawal_exclusion is not None:
+            return self.withdrawal_exclusion
+        return self.category.default_withdrawal_exclusion
 
     @property
     def main_photo(self) -> ProductPhoto | None:

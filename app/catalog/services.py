@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from app import images, jobs
+from app import events, images, jobs
 from app.accounts.models import User
 from app.audit import services as audit
 from app.catalog.identifiers import InvalidGtin, normalize_gtin
@@ -30,6 +29,7 @@ from app.catalog.models import (
     StockMovement,
     StockReason,
     Variant,
+    WithdrawalExclusion,
 )
 from app.database import utcnow
 from app.errors import ServiceError
@@ -48,6 +48,47 @@ SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 class CatalogError(ServiceError):
     """A refused catalogue use case."""
+
+
+# -- withdrawal exclusions (Code de la consommation, L221-28) -------------------------------------
+
+# Why the goods cannot be withdrawn, as the shopper reads it before buying (and in a refusal).
+EXCLUSION_REASONS = {
+    WithdrawalExclusion.PERISHABLE: _l(
+        "bien périssable, susceptible de se détériorer ou de se périmer rapidement"
+    ),
+    WithdrawalExclusion.PERSONALISED: _l(
+        "bien confectionné selon vos spécifications ou nettement personnalisé"
+    ),
+    WithdrawalExclusion.HYGIENE_SEAL: _l(
+        "bien scellé ne pouvant être renvoyé pour des raisons d’hygiène ou de protection de la santé, "
+        "s’il a été descellé après la livraison"
+    ),
+    WithdrawalExclusion.SEALED_MEDIA: _l(
+        "enregistrement audio ou vidéo ou logiciel scellé, s’il a été descellé après la livraison"
+    ),
+}
+
+
+def exclusion_reason(exclusion: WithdrawalExclusion | str | None) -> str:
+    """The legal reason goods are excluded from withdrawal, in the current language ("" when they are not)."""
+    if not exclusion:
+        return ""
+    reason = EXCLUSION_REASONS.get(WithdrawalExclusion(exclusion))
+    return str(reason) if reason is not None else ""
+
+
+def exclusion_notice(exclusion: WithdrawalExclusion | str | None) -> str:
+    """The sentence shown before purchase (product page, cart, checkout) for excluded goods."""
+    reason = exclusion_reason(exclusion)
+    if not reason:
+        return ""
+    return str(
+        _l(
+            "Pas de droit de rétractation (article L221-28 du Code de la consommation) : %(reason)s.",
+            reason=reason,
+        )
+    )
 
 
 # -- the product limit ----------------------------------------------------------------------------
@@ -123,6 +164,12 @@ class ProductData:
     gtin: str = ""
     status: ProductStatus = ProductStatus.DRAFT
     variants: Sequence[VariantData] = ()
+    # The shop's withdrawal exclusion: None leaves it as it is (a CSV import does not carry it),
+    # FOLLOW_CATEGORY clears it so that the category's default applies.
+    withdrawal_exclusion: WithdrawalExclusion | str | None = None
+
+
+FOLLOW_CATEGORY = ""
 
 
 def allowed_vat_rates(shop: Shop) -> tuple[int, ...]:
@@ -226,6 +273,12 @@ def save_product(
     product.attributes = clean_attributes(data.attributes)
     product.gtin = normalize_gtin(data.gtin) if data.gtin.strip() else None
     product.status = data.status
+    if data.withdrawal_exclusion is not None:
+        product.withdrawal_exclusion = (
+            WithdrawalExclusion(data.withdrawal_exclusion)
+            if data.withdrawal_exclusion != FOLLOW_CATEGORY
+            else None
+        )
     if creating:
         db.session.add(product)  # only now: every NOT NULL column is set
     db.session.flush()
@@ -340,9 +393,8 @@ def duplicate(member: ShopMember, product: Product) -> Product:
                 position=variant.position,
             )
         )
-    media_dir = Path(current_app.config["MEDIA_DIR"])
     for photo in product.photos:
-        stored = images.copy_image(photo.path, media_dir, photo.thumbnails)
+        stored = images.copy_image(photo.path, photo.thumbnails)
         copy.photos.append(
             ProductPhoto(
                 path=stored.path,
@@ -374,14 +426,33 @@ def move_stock(
 ) -> int | None:
     """Change a variant's stock with a conditional UPDATE and record the movement; the stock after,
     or None (and nothing changed) when it would go below zero. Sales, releases and returns use it too,
-    so two checkouts racing for the last units cannot both have them."""
-    stock_after = db.session.execute(
+    so two checkouts racing for the last units cannot both have them.
+
+    Stock that falls to the variant's low-stock threshold (from above it) records ``product.low_stock``
+    for the shop's own systems (``app.events``)."""
+    moved = db.session.execute(
         sa.update(Variant)
         .where(Variant.id == variant_id, Variant.stock + delta >= 0)
         .values(stock=Variant.stock + delta)
-        .returning(Variant.stock)
-    ).scalar_one_or_none()
-    if stock_after is not None:
+        .returning(
+            Variant.stock, Variant.low_stock_threshold, Variant.shop_id, Variant.product_id, Variant.sku
+        )
+    ).one_or_none()
+    stock_after = moved.stock if moved is not None else None
+    if moved is not None:
+        if delta < 0 and moved.stock <= moved.low_stock_threshold < moved.stock - delta:
+            events.record(
+                events.PRODUCT_LOW_STOCK,
+                moved.shop_id,
+                {
+                    "product_id": moved.product_id,
+                    "variant_id": variant_id,
+                    "sku": moved.sku,
+                    "stock": moved.stock,
+                    "low_stock_threshold": moved.low_stock_threshold,
+                    "reason": reason.value,
+                },
+            )
         db.session.add(
             StockMovement(
                 variant_id=variant_id,
@@ -439,7 +510,6 @@ def add_photo(member: ShopMember, product: Product, stream: IO[bytes], alt: str)
             sizes=PHOTO_SIZES,
             main_size=(1600, 1600),
             min_size=(200, 200),
-            media_dir=Path(current_app.config["MEDIA_DIR"]),
         )
     except images.ImageRejected as rejected:
         raise CatalogError(images.rejection_message(rejected), "photo") from rejected
@@ -613,6 +683,8 @@ class CategoryData:
     parent_id: int | None
     commission_bps: int | None
     name_en: str = ""
+    # The default of its products; None: the parent's (none at the top).
+    withdrawal_exclusion: WithdrawalExclusion | None = None
 
 
 def save_category(manager: User, category: Category | None, data: CategoryData) -> Category:
@@ -642,6 +714,7 @@ def save_category(manager: User, category: Category | None, data: CategoryData) 
         category.position = _next_position(parent)
     category.name = data.name.strip()
     category.name_en = data.name_en.strip() or None
+    category.withdrawal_exclusion = data.withdrawal_exclusion
     category.slug = slug
     category.parent = parent
     db.session.flush()

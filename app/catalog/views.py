@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
-from app import money
+from app import money, storage
 from app.catalog import services
 from app.catalog.models import Product, Variant
 from app.catalog.text import plain_text, render_markdown
@@ -21,6 +21,18 @@ from app.visits import services as visits
 from vendors import hours
 
 blueprint = Blueprint("catalog", __name__)
+
+
+@blueprint.app_template_filter("withdrawal_notice")
+def withdrawal_notice(exclusion: str | None) -> str:
+    """The legal notice of goods excluded from withdrawal, for every page that sells them ("" if none)."""
+    return services.exclusion_notice(exclusion)
+
+
+@blueprint.app_template_filter("withdrawal_reason")
+def withdrawal_reason(exclusion: str | None) -> str:
+    """Why goods are excluded from withdrawal, for order pages ("" if they are not)."""
+    return services.exclusion_reason(exclusion)
 
 
 def _chosen_variant(product: Product) -> Variant:
@@ -88,7 +100,7 @@ def product(product_id: int) -> str:
     if found is None or not found.variants:
         abort(404)
     visits.count_view(found.shop_id, found.id)
-    photo_urls = [external_url("site.media", path=photo.path) for photo in found.photos]
+    photo_urls = [storage.media_url(photo.path, external=True) for photo in found.photos]
     return render_template(
         "catalog/product.html",
         product=found,

@@ -256,3 +256,15 @@ def invoice(member: ShopMember, vendor_order_id: int) -> Response:
     if not part.invoice_number:
         abort(404)
     return download(documents.invoice_pdf(part), f"facture-{part.invoice_number}.pdf")
+
+
+@blueprint.route("/<slug>/commandes/<int:vendor_order_id>/avoirs/<int:credit_note_id>.pdf")
+@shop_member(Permission.ORDERS)
+def credit_note(member: ShopMember, vendor_order_id: int, credit_note_id: int) -> Response:
+    from app.orders import documents
+    from app.pdf import download
+
+    note = services.part_credit_note(_part(member, vendor_order_id), credit_note_id)
+    if note is None:
+        abort(404)
+    return download(documents.credit_note_pdf(note), f"avoir-{note.number}.pdf")

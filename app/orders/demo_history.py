@@ -424,6 +424,8 @@ class _Writer:
                         quantity=quantity,
                         vat_bps=item.vat_bps,
                         total_cents=item.price_cents * quantity,
+                        # The demo products follow their category's exclusion (L221-28).
+                        withdrawal_exclusion=self.categories[item.category_id].default_withdrawal_exclusion,
                     )
                 )
             items_cents = sum(line.total_cents for line in lines)

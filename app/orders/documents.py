@@ -13,17 +13,31 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf.enums import Align, TableBordersLayout
 
+from app import einvoice
+from app.accounts.models import Address
 from app.cart.models import DeliveryMethod
-from app.database import next_in_series, utcnow
+from app.database import utcnow
 from app.extensions import db
-from app.money import format_money, format_rate, vat_breakdown
-from app.orders.models import InvoiceCounter, Order, RefundReason, RefundStatus, VendorOrder
+from app.invoicing import VatTotal, draw_vat_summary, next_document_number, vat_summary
+from app.money import format_money, format_rate, split_gross
+from app.orders.credit_notes import CreditNoteFigures, credit_note_figures
+from app.orders.models import (
+    CreditLineKind,
+    CreditNote,
+    CreditNoteLine,
+    InvoiceCounter,
+    Order,
+    RefundReason,
+    RefundStatus,
+    VendorOrder,
+)
 from app.pdf import (
     BOLD,
     HEADINGS,
@@ -44,8 +58,10 @@ __all__ = [
     "InvoiceLine",
     "RefundMade",
     "VatTotal",
+    "credit_note_pdf",
     "invoice_figures",
     "invoice_pdf",
+    "is_business_buyer",
     "issue_invoice",
     "packing_slip_pdf",
     "withdrawal_form_pdf",
@@ -72,6 +88,8 @@ FRANCHISE_MENTIONS = {
     "BE": _l("Régime particulier de franchise des petites entreprises"),
 }
 
+INVOICE_PREFIX = "F"
+
 # --------------------------------------------------------------------------------------------------
 # Invoice numbers
 
@@ -88,8 +106,9 @@ def issue_invoice(vendor_order: VendorOrder) -> str:
         return vendor_order.invoice_number
     now = utcnow()
     year = now.astimezone(TOWN_TZ).year
-    counter = next_in_series(InvoiceCounter, shop_id=vendor_order.shop_id, year=year)
-    vendor_order.invoice_number = f"F-{year}-{counter:05d}"
+    vendor_order.invoice_number = next_document_number(
+        InvoiceCounter, INVOICE_PREFIX, year, shop_id=vendor_order.shop_id
+    )
     vendor_order.invoiced_at = now
     return vendor_order.invoice_number
 
@@ -113,16 +132,6 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True)
-class VatTotal:
-    """One row of the VAT summary: the lines at one rate, VAT rounded per line."""
-
-    rate_bps: int
-    net_cents: int
-    vat_cents: int
-    gross_cents: int
-
-
-@dataclass(frozen=True)
 class RefundMade:
     refunded_at: dt.datetime
     amount_cents: int
@@ -141,6 +150,7 @@ class InvoiceFigures:
     vat_cents: int
     gross_cents: int
     refunds: tuple[RefundMade, ...]
+    credit_notes: tuple[str, ...] = ()  # the numbers of the credit notes issued against it
 
     @property
     def refunded_cents(self) -> int:
@@ -179,13 +189,7 @@ def invoice_figures(vendor_order: VendorOrder) -> InvoiceFigures:
                 is_delivery=True,
             )
         )
-    vat: tuple[VatTotal, ...] = ()
-    if not exempt:
-        breakdown = vat_breakdown((line.total_cents, line.vat_bps) for line in lines)
-        vat = tuple(
-            VatTotal(rate_bps=rate, net_cents=gross - tax, vat_cents=tax, gross_cents=gross)
-            for rate, (gross, tax) in breakdown.items()
-        )
+    vat = () if exempt else vat_summary((line.total_cents, line.vat_bps) for line in lines)
     gross_cents = sum(line.total_cents for line in lines)
     vat_cents = sum(row.vat_cents for row in vat)
     refunds = tuple(
@@ -202,6 +206,7 @@ def invoice_figures(vendor_order: VendorOrder) -> InvoiceFigures:
         vat_cents=vat_cents,
         gross_cents=gross_cents,
         refunds=refunds,
+        credit_notes=tuple(note.number for note in vendor_order.credit_notes),
     )
 
 
@@ -220,6 +225,36 @@ def _buyer_address(order: Order) -> list[str]:
         f"{order.postcode} {order.city}".strip(),
         country_name(order.country),
     ]
+
+
+def _consumer_address(order: Order) -> list[str]:
+    """The shopper's postal address for the withdrawal form: the order's delivery address, else (click
+    and collect, relay point) the last one the shopper used at checkout. Never the country alone: an
+    address with no street is left blank for the shopper to write in."""
+    street, postcode, city, country = order.street, order.postcode, order.city, order.country
+    if not street.strip():
+        saved = db.session.scalar(
+            sa.select(Address)
+            .where(Address.user_id == order.user_id)
+            .order_by(Address.last_used_at.desc().nulls_last(), Address.id.desc())
+            .limit(1)
+        )
+        if saved is None:
+            return []
+        street, postcode, city, country = saved.street, saved.postcode, saved.city, saved.country
+    return [street, f"{postcode} {city}".strip(), country_name(country)]
+
+
+def _buyer_lines(order: Order) -> list[str]:
+    """The buyer as an invoice names it: the company first, with its numbers, when there is one."""
+    if not order.buyer_company:
+        return _buyer_address(order)
+    lines = [order.buyer_company, *_buyer_address(order)]
+    if order.buyer_siren:
+        lines.append(_("SIREN : %(number)s", number=order.buyer_siren))
+    if order.buyer_vat_number:
+        lines.append(_("N° TVA intracommunautaire : %(number)s", number=order.buyer_vat_number))
+    return lines
 
 
 def _legal_name(shop: Shop) -> str:
@@ -274,6 +309,7 @@ def invoice_pdf(vendor_order: VendorOrder) -> bytes:
             title=_("Facture %(number)s", number=number),
             author=_legal_name(shop),
             locale=order.locale,
+            pdf_a=is_business_buyer(order),
         )
         pdf.title_line(_("Facture n° %(number)s", number=number))
         pdf.paragraph(
@@ -289,7 +325,7 @@ def invoice_pdf(vendor_order: VendorOrder) -> bytes:
             ),
             gap=4,
         )
-        pdf.blocks((_("Vendeur"), _seller_lines(shop)), (_("Client"), _buyer_address(order)))
+        pdf.blocks((_("Vendeur"), _seller_lines(shop)), (_("Client"), _buyer_lines(order)))
         pdf.paragraph(
             _(
                 "Vente conclue par l’intermédiaire de la place de marché %(marketplace)s, qui agit en "
@@ -305,12 +341,43 @@ def invoice_pdf(vendor_order: VendorOrder) -> bytes:
             pdf.paragraph(_("Payée par carte le %(date)s.", date=long_date(order.paid_at)), bold=True, gap=3)
         if figures.refunds:
             _invoice_refunds(pdf, figures)
-        return output(pdf)
+        if figures.credit_notes:
+            pdf.paragraph(
+                _("Avoirs émis : %(numbers)s", numbers=", ".join(figures.credit_notes)), size=8.5, gap=2
+            )
+        drawn = output(pdf)
+        if not is_business_buyer(order):
+            return drawn
+        return einvoice.embed(
+            drawn,
+            _invoice_einvoice(vendor_order, figures),
+            title=_("Facture %(number)s", number=number),
+            author=_legal_name(shop),
+            lang=order.locale,
+        )
 
 
-def _invoice_lines(pdf: Document, figures: InvoiceFigures) -> None:
-    money = figures.currency
-    if figures.vat_exempt:
+def _line_cells(
+    title: str,
+    sku: str,
+    quantity: int,
+    amounts: tuple[int, int],
+    vat_bps: int,
+    *,
+    currency: str,
+    exempt: bool,
+) -> list[str]:
+    """One row of the lines table: ``amounts`` is (unit price, line total), tax included."""
+    unit_cents, total_cents = amounts
+    cells = [title, sku, str(quantity), format_money(unit_cents, currency)]
+    if not exempt:
+        cells.append(format_rate(vat_bps))
+    return [*cells, format_money(total_cents, currency)]
+
+
+def _draw_lines(pdf: Document, rows: list[list[str]], *, exempt: bool) -> None:
+    """The lines table of an invoice or a credit note (no VAT column under the franchise)."""
+    if exempt:
         headings = [_("Désignation"), _("Réf."), _("Qté"), _("Prix unitaire"), _("Total")]
         widths: tuple[int, ...] = (56, 14, 8, 14, 14)
         align: tuple[Align, ...] = (Align.L, Align.L, Align.R, Align.R, Align.R)
@@ -327,18 +394,25 @@ def _invoice_lines(pdf: Document, figures: InvoiceFigures) -> None:
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
     ) as table:
         table.row(headings)
-        for line in figures.lines:
-            cells = [
-                _line_title(line.title, line.variant_label),
-                line.sku,
-                str(line.quantity),
-                format_money(line.unit_cents, money),
-            ]
-            if not figures.vat_exempt:
-                cells.append(format_rate(line.vat_bps))
-            cells.append(format_money(line.total_cents, money))
+        for cells in rows:
             table.row(cells)
     pdf.ln(4)
+
+
+def _invoice_lines(pdf: Document, figures: InvoiceFigures) -> None:
+    rows = [
+        _line_cells(
+            _line_title(line.title, line.variant_label),
+            line.sku,
+            line.quantity,
+            (line.unit_cents, line.total_cents),
+            line.vat_bps,
+            currency=figures.currency,
+            exempt=figures.vat_exempt,
+        )
+        for line in figures.lines
+    ]
+    _draw_lines(pdf, rows, exempt=figures.vat_exempt)
 
 
 def _franchise_mention(shop: Shop) -> str:
@@ -362,27 +436,7 @@ def _invoice_totals(pdf: Document, figures: InvoiceFigures, shop: Shop) -> None:
         pdf.ln(2)
         pdf.paragraph(_franchise_mention(shop), gap=4)
         return
-    with pdf.table(
-        width=pdf.epw * 0.6,
-        col_widths=(1, 1, 1, 1),
-        align=Align.R,
-        text_align=(Align.R, Align.R, Align.R, Align.R),
-        headings_style=HEADINGS,
-        line_height=LINE_HEIGHT,
-        padding=1,
-        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-    ) as table:
-        table.row([_("Taux"), _("Base HT"), _("TVA"), _("Total TTC")])
-        for row in figures.vat:
-            table.row(
-                [
-                    format_rate(row.rate_bps),
-                    format_money(row.net_cents, money),
-                    format_money(row.vat_cents, money),
-                    format_money(row.gross_cents, money),
-                ]
-            )
-    pdf.ln(3)
+    draw_vat_summary(pdf, figures.vat, money)
     with pdf.table(
         width=pdf.epw * 0.45,
         col_widths=(3, 2),
@@ -421,6 +475,209 @@ def _invoice_refunds(pdf: Document, figures: InvoiceFigures) -> None:
         table.row(
             ["", _("Total remboursé"), format_money(figures.refunded_cents, figures.currency)], style=BOLD
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Credit notes
+
+
+def _credit_line_title(line: CreditNoteLine, vendor_order: VendorOrder, exempt: bool) -> str:
+    if line.kind == CreditLineKind.DELIVERY:
+        return _delivery_title(vendor_order)
+    if line.kind == CreditLineKind.AMOUNT:
+        if exempt:
+            return _("Remboursement sans détail d’articles")
+        return _("Remboursement sans détail d’articles (TVA %(rate)s)", rate=format_rate(line.vat_bps))
+    return _line_title(line.title, line.variant_label)
+
+
+def _credit_lines(pdf: Document, note: CreditNote) -> None:
+    """The lines given back, their amounts negative as on every "Avoir" of the marketplace."""
+    rows = [
+        _line_cells(
+            _credit_line_title(line, note.vendor_order, note.vat_exempt),
+            line.sku,
+            line.quantity,
+            (-line.unit_cents, -line.total_cents),
+            line.vat_bps,
+            currency=note.currency,
+            exempt=note.vat_exempt,
+        )
+        for line in note.lines
+    ]
+    _draw_lines(pdf, rows, exempt=note.vat_exempt)
+
+
+def credit_note_pdf(note: CreditNote) -> bytes:
+    """The shop's credit note for one refund, in the order's language; Factur-X for a business buyer."""
+    vendor_order = note.vendor_order
+    order, shop = vendor_order.order, vendor_order.shop
+    figures = credit_note_figures(note)
+    money = note.currency
+    with force_locale(order.locale):
+        title = _("Avoir %(number)s", number=note.number)
+        pdf = new_document(
+            heading=shop.name,
+            reference=title,
+            title=title,
+            author=_legal_name(shop),
+            locale=order.locale,
+            pdf_a=is_business_buyer(order),
+        )
+        pdf.title_line(_("Avoir n° %(number)s", number=note.number))
+        pdf.paragraph(
+            "\n".join(
+                [
+                    _("Date d’émission : %(date)s", date=long_date(note.issued_at)),
+                    _(
+                        "Sur la facture n° %(number)s du %(date)s",
+                        number=note.invoice_number,
+                        date=long_date(note.invoice_issued_at),
+                    ),
+                    _("Commande n° %(number)s", number=order.number),
+                    _("Motif : %(reason)s", reason=REFUND_REASONS[note.refund.reason]),
+                ]
+            ),
+            gap=4,
+        )
+        pdf.blocks((_("Vendeur"), _seller_lines(shop)), (_("Client"), _buyer_lines(order)))
+        _credit_lines(pdf, note)
+        if note.vat_exempt:
+            pdf.totals([(_("Total de l’avoir"), format_money(-figures.gross_cents, money))])
+            pdf.paragraph(_franchise_mention(shop), gap=4)
+        else:
+            draw_vat_summary(pdf, [_negated(row) for row in figures.vat], money)
+            pdf.totals(
+                [
+                    (_("Total HT"), format_money(-figures.net_cents, money)),
+                    (_("Total TVA"), format_money(-figures.vat_cents, money)),
+                    (_("Total de l’avoir TTC"), format_money(-figures.gross_cents, money)),
+                ]
+            )
+        pdf.paragraph(
+            _(
+                "Montant remboursé sur le moyen de paiement de la commande le %(date)s : rien n’est à payer.",
+                date=long_date(note.refund.created_at),
+            ),
+            bold=True,
+            gap=3,
+        )
+        drawn = output(pdf)
+        if not is_business_buyer(order):
+            return drawn
+        return einvoice.embed(
+            drawn,
+            _credit_note_einvoice(note, figures),
+            title=title,
+            author=_legal_name(shop),
+            lang=order.locale,
+        )
+
+
+def _negated(row: VatTotal) -> VatTotal:
+    return VatTotal(row.rate_bps, -row.net_cents, -row.vat_cents, -row.gross_cents)
+
+
+# --------------------------------------------------------------------------------------------------
+# Factur-X, for a buyer who bought for a company
+
+
+def is_business_buyer(order: Order) -> bool:
+    """A buyer who gave a company name and its SIREN or VAT number at checkout gets e-invoices."""
+    return bool(order.buyer_company and (order.buyer_siren or order.buyer_vat_number))
+
+
+def _seller_party(shop: Shop) -> einvoice.Party:
+    return einvoice.Party(
+        name=_legal_name(shop),
+        street=shop.street,
+        postcode=shop.postcode,
+        city=shop.city,
+        country=shop.country,
+        legal_id=einvoice.siren_of(shop.registration_number, shop.country),
+        vat_number=shop.vat_number,
+        email=shop.email,
+        trade_name=shop.name,
+    )
+
+
+def _buyer_party(order: Order) -> einvoice.Party:
+    return einvoice.Party(
+        name=order.buyer_company,
+        street=order.street,
+        postcode=order.postcode,
+        city=order.city,
+        country=order.country,
+        legal_id=order.buyer_siren,
+        vat_number=order.buyer_vat_number,
+        email=order.email,
+    )
+
+
+def _net_line(title: str, sku: str, quantity: int, gross_cents: int, vat_bps: int) -> einvoice.EInvoiceLine:
+    net, _vat = split_gross(gross_cents, vat_bps)
+    return einvoice.EInvoiceLine(name=title, quantity=quantity, net_cents=net, vat_bps=vat_bps, sku=sku)
+
+
+def _vat_rows(vat: tuple[VatTotal, ...], gross_cents: int) -> tuple[VatTotal, ...]:
+    """The VAT summary; under the franchise, one exempt row holding everything."""
+    return vat or (VatTotal(rate_bps=0, net_cents=gross_cents, vat_cents=0, gross_cents=gross_cents),)
+
+
+def _invoice_einvoice(vendor_order: VendorOrder, figures: InvoiceFigures) -> einvoice.EInvoice:
+    order, shop = vendor_order.order, vendor_order.shop
+    assert vendor_order.invoice_number is not None
+    assert vendor_order.invoiced_at is not None
+    return einvoice.EInvoice(
+        number=vendor_order.invoice_number,
+        type_code=einvoice.INVOICE,
+        issued_on=vendor_order.invoiced_at.astimezone(TOWN_TZ).date(),
+        currency=figures.currency,
+        seller=_seller_party(shop),
+        buyer=_buyer_party(order),
+        lines=tuple(
+            _net_line(
+                _line_title(line.title, line.variant_label),
+                line.sku,
+                line.quantity,
+                line.total_cents,
+                line.vat_bps,
+            )
+            for line in figures.lines
+        ),
+        vat=_vat_rows(figures.vat, figures.gross_cents),
+        exemption_reason=_franchise_mention(shop) if figures.vat_exempt else "",
+        order_reference=order.number,
+        payment_terms=_("Payée par carte à la commande."),
+    )
+
+
+def _credit_note_einvoice(note: CreditNote, figures: CreditNoteFigures) -> einvoice.EInvoice:
+    vendor_order = note.vendor_order
+    order, shop = vendor_order.order, vendor_order.shop
+    return einvoice.EInvoice(
+        number=note.number,
+        type_code=einvoice.CREDIT_NOTE,
+        issued_on=note.issued_at.astimezone(TOWN_TZ).date(),
+        currency=note.currency,
+        seller=_seller_party(shop),
+        buyer=_buyer_party(order),
+        lines=tuple(
+            _net_line(
+                _credit_line_title(line, vendor_order, note.vat_exempt),
+                line.sku,
+                line.quantity,
+                line.total_cents,
+                line.vat_bps,
+            )
+            for line in note.lines
+        ),
+        vat=_vat_rows(figures.vat, figures.gross_cents),
+        exemption_reason=_franchise_mention(shop) if note.vat_exempt else "",
+        referenced_invoice=(note.invoice_number, note.invoice_issued_at.astimezone(TOWN_TZ).date()),
+        order_reference=order.number,
+        payment_terms=_("Remboursé sur le moyen de paiement de la commande."),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -549,7 +806,8 @@ def withdrawal_form_pdf(vendor_order: VendorOrder | None = None) -> bytes:
         )
         if vendor_order is not None and order is not None:
             pdf.paragraph(_("Commande n° %(number)s", number=order.number), gap=1)
-            for line in vendor_order.lines:
+            # Goods the law excludes from withdrawal (L221-28) are not offered on the form.
+            for line in (line for line in vendor_order.lines if line.withdrawable):
                 pdf.paragraph(
                     _(
                         "– %(title)s (réf. %(sku)s), quantité : %(quantity)d",
@@ -561,7 +819,7 @@ def withdrawal_form_pdf(vendor_order: VendorOrder | None = None) -> bytes:
                 )
             ordered_on = long_date(order.paid_at or order.created_at)
             names = order.full_name
-            address = ", ".join(part for part in _buyer_address(order)[1:] if part.strip())
+            address = ", ".join(_consumer_address(order))
         else:
             for _row in range(4):
                 pdf.rule()

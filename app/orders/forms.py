@@ -6,6 +6,10 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from stdnum import exceptions as stdnum_errors
+from stdnum.eu import vat as eu_vat
+from stdnum.fr import siren as fr_siren
+from stdnum.fr import siret as fr_siret
 from wtforms import (
     BooleanField,
     EmailField,
@@ -71,6 +75,21 @@ class CheckoutForm(FlaskForm):
         default="FR",
     )
     save_address = BooleanField(_l("Enregistrer cette adresse pour mes prochaines commandes"), default=True)
+    # Buying for a company (optional): its invoices and credit notes come as Factur-X e-invoices.
+    company_name = StringField(_l("Raison sociale"), filters=[_strip], validators=[Length(max=200)])
+    siren = StringField(
+        _l("SIREN"),
+        filters=[_strip],
+        description=_l("9 chiffres (le SIRET, 14 chiffres, convient aussi)."),
+        validators=[Length(max=30)],
+        render_kw={"inputmode": "numeric"},
+    )
+    vat_number = StringField(
+        _l("N° de TVA intracommunautaire"),
+        filters=[_strip],
+        description=_l("Par exemple FR44732829320."),
+        validators=[Length(max=30)],
+    )
     accept_terms = BooleanField(
         _l("J’ai lu et j’accepte les conditions générales de vente et l’information sur la rétractation"),
         validators=[DataRequired(message=_l("Acceptez les conditions de vente pour commander."))],
@@ -98,6 +117,44 @@ class CheckoutForm(FlaskForm):
         pattern = POSTCODE.get(self.country.data or "FR")
         if not field.data or (pattern and not pattern.fullmatch(field.data)):
             raise ValidationError(_l("Ce code postal n’est pas valide."))
+
+    def validate_company_name(self, field: StringField) -> None:
+        if not field.data and (self.siren.data or self.vat_number.data):
+            raise ValidationError(_l("Indiquez la raison sociale de l’entreprise."))
+
+    def validate_siren(self, field: StringField) -> None:
+        """A SIREN, or a SIRET reduced to its SIREN; its check digit is checked (a typing mistake)."""
+        if not field.data:
+            if self.company_name.data and not self.vat_number.data:
+                raise ValidationError(_l("Indiquez le SIREN ou le numéro de TVA de l’entreprise."))
+            return
+        digits = re.sub(r"[\s.\-]", "", field.data)
+        try:
+            field.data = fr_siren.validate(digits) if len(digits) <= 9 else fr_siret.validate(digits)[:9]
+        except stdnum_errors.InvalidChecksum:
+            raise ValidationError(
+                _l("Ce SIREN est erroné : sa clé de contrôle ne correspond pas. Vérifiez chaque chiffre.")
+            ) from None
+        except stdnum_errors.ValidationError:
+            raise ValidationError(_l("Un SIREN compte 9 chiffres (un SIRET, 14).")) from None
+
+    def validate_vat_number(self, field: StringField) -> None:
+        if not field.data:
+            return
+        try:
+            number = eu_vat.validate(field.data)
+        except stdnum_errors.InvalidChecksum:
+            raise ValidationError(
+                _l("Ce numéro de TVA est erroné : sa clé de contrôle ne correspond pas.")
+            ) from None
+        except stdnum_errors.ValidationError:
+            raise ValidationError(
+                _l("Ce numéro de TVA n’est pas valide (le code du pays puis le numéro, ex. FR44732829320).")
+            ) from None
+        siren = re.sub(r"\D", "", self.siren.data or "")
+        if number.startswith("FR") and len(siren) == 9 and number[4:] != siren:
+            raise ValidationError(_l("Ce numéro de TVA n’est pas celui de ce SIREN."))
+        field.data = number
 
 
 class PaymentForm(FlaskForm):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.cart.models import DeliveryMethod
+from app.catalog.models import WithdrawalExclusion
 from app.database import BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enum
 from app.extensions import db
 from vendors.models import RelayPoint, Shop
@@ -79,6 +80,10 @@ class Order(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
     postcode: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="")
     city: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")
     country: Mapped[str] = mapped_column(sa.String(2), nullable=False, default="FR")
+    # A buyer buying for a company (optional at checkout): its invoices and credit notes are Factur-X.
+    buyer_company: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    buyer_siren: Mapped[str] = mapped_column(sa.String(9), nullable=False, default="")
+    buyer_vat_number: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="")
 
     reserved_until: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -171,6 +176,9 @@ class VendorOrder(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defin
     returns: Mapped[list[ReturnRequest]] = relationship(
         back_populates="vendor_order", cascade="all, delete-orphan", order_by="ReturnRequest.id"
     )
+    credit_notes: Mapped[list[CreditNote]] = relationship(
+        back_populates="vendor_order", cascade="all, delete-orphan", order_by="CreditNote.id"
+    )
 
     @property
     def remaining_cents(self) -> int:
@@ -210,8 +218,19 @@ class OrderLine(IdMixin, db.Model):  # type: ignore[name-defined]
     commission_bps: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     # Units given back through a withdrawal (the shop confirmed their return).
     returned_quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    # Whether the law excludes it from withdrawal (L221-28), as the product page said at purchase.
+    withdrawal_exclusion: Mapped[WithdrawalExclusion] = mapped_column(
+        str_enum(WithdrawalExclusion, "withdrawal_exclusion"),
+        nullable=False,
+        default=WithdrawalExclusion.NONE,
+        server_default=WithdrawalExclusion.NONE.value,
+    )
 
     vendor_order: Mapped[VendorOrder] = relationship(back_populates="lines")
+
+    @property
+    def withdrawable(self) -> bool:
+        return self.withdrawal_exclusion == WithdrawalExclusion.NONE
 
 
 class InvoiceCounter(db.Model):  # type: ignore[name-defined]
@@ -366,3 +385,94 @@ class ReturnLine(IdMixin, db.Model):  # type: ignore[name-defined]
 
     request: Mapped[ReturnRequest] = relationship(back_populates="lines")
     line: Mapped[OrderLine] = relationship()
+
+
+# -- credit notes ---------------------------------------------------------------------------------
+
+
+class CreditNoteCounter(db.Model):  # type: ignore[name-defined]
+    """Each shop's last credit note number of the year: its own series, next to its invoices'."""
+
+    __tablename__ = "credit_note_counters"
+
+    shop_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+
+
+class CreditNote(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """The shop's credit note (facture d'avoir) for one refund of an invoiced part: what was given back,
+    line by line with its VAT, frozen when the refund is recorded. Amounts are positive: the document
+    says it is an "Avoir". One per refund (a retried refund is covered by its first one's)."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        sa.UniqueConstraint("shop_id", "number"),
+        sa.CheckConstraint("total_cents > 0", name="total_positive"),
+        sa.CheckConstraint("total_cents = net_cents + vat_cents", name="total_adds_up"),
+    )
+
+    vendor_order_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("vendor_orders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    shop_id: Mapped[int] = mapped_column(BigIntId, sa.ForeignKey("shops.id"), nullable=False, index=True)
+    refund_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("refunds.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    number: Mapped[str] = mapped_column(sa.String(30), nullable=False)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # The invoice it corrects, as it was numbered (kept even if the part's columns were ever rewritten).
+    invoice_number: Mapped[str] = mapped_column(sa.String(30), nullable=False)
+    invoice_issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    currency: Mapped[str] = mapped_column(sa.String(3), nullable=False, default="EUR")
+    net_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    vat_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    total_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    # Under the VAT franchise no VAT is credited (the lines' rates are 0).
+    vat_exempt: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+    vendor_order: Mapped[VendorOrder] = relationship(back_populates="credit_notes")
+    refund: Mapped[Refund] = relationship()
+    lines: Mapped[list[CreditNoteLine]] = relationship(
+        back_populates="credit_note", cascade="all, delete-orphan", order_by="CreditNoteLine.id"
+    )
+
+
+class CreditLineKind(enum.StrEnum):
+    GOODS = "goods"  # units of an order line
+    DELIVERY = "delivery"  # the delivery fee
+    AMOUNT = "amount"  # an amount refunded without lines, at one VAT rate
+
+
+class CreditNoteLine(IdMixin, db.Model):  # type: ignore[name-defined]
+    """One line given back: units of an order line, the delivery fee, or an amount at one VAT rate
+    (an amount refunded without lines is shared across the invoice's rates in proportion)."""
+
+    __tablename__ = "credit_note_lines"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("total_cents > 0", name="total_positive"),
+    )
+
+    credit_note_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("credit_notes.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    order_line_id: Mapped[int | None] = mapped_column(
+        BigIntId, sa.ForeignKey("order_lines.id", ondelete="SET NULL")
+    )
+    # The order line's title and variant as frozen on it (empty for delivery and amount lines, which
+    # are named in the document's language when drawn).
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    variant_label: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    sku: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")
+    quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    unit_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    vat_bps: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    total_cents: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    kind: Mapped[CreditLineKind] = mapped_column(
+        str_enum(CreditLineKind, "credit_line_kind"), nullable=False, default=CreditLineKind.GOODS
+    )
+
+    credit_note: Mapped[CreditNote] = relationship(back_populates="lines")

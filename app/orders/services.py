@@ -28,18 +28,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
-from app import mail, money
+from app import events, mail, money
 from app.accounts.models import Address, User
 from app.audit import services as audit
 from app.audit.models import SentEmail
 from app.cart import services as cart_services
 from app.cart.models import Cart, DeliveryMethod
 from app.catalog.models import StockReason
-from app.catalog.services import move_stock
+from app.catalog.services import exclusion_reason, move_stock
 from app.database import lock, locked, next_in_series, utcnow
 from app.errors import ServiceError
 from app.extensions import db
+from app.orders import credit_notes
 from app.orders.models import (
+    CreditNote,
     ExternalRefund,
     ExternalRefundStatus,
     Order,
@@ -84,6 +86,10 @@ class Contact:
     postcode: str = ""
     city: str = ""
     country: str = "FR"
+    # A buyer buying for a company (all checked by the form): its documents become Factur-X.
+    company: str = ""
+    siren: str = ""
+    vat_number: str = ""
 
 
 def next_number(year: int) -> str:
@@ -183,6 +189,9 @@ def _place(
         postcode=contact.postcode,
         city=contact.city,
         country=contact.country,
+        buyer_company=contact.company,
+        buyer_siren=contact.siren,
+        buyer_vat_number=contact.vat_number,
         reserved_until=now + RESERVATION,
         terms_version=terms_version,
         locale=shopper.locale,
@@ -215,6 +224,7 @@ def _place(
                         quantity=line.item.quantity,
                         vat_bps=line.product.vat_bps,
                         total_cents=line.total_cents,
+                        withdrawal_exclusion=line.product.withdrawal_exclusion_now,
                     )
                     for line in part.lines
                 ],
@@ -310,6 +320,14 @@ def shopper_part(shopper: User, number: str, vendor_order_id: int, lock: bool = 
     if part is None:
         raise OrderError(_l("Commande introuvable."))
     return part
+
+
+def part_credit_note(part: VendorOrder, credit_note_id: int) -> CreditNote | None:
+    """One of the part's credit notes (the caller found the part as its shopper or its shop); another
+    part's is None, so that asking for it by id is a 404."""
+    return db.session.scalar(
+        sa.select(CreditNote).where(CreditNote.id == credit_note_id, CreditNote.vendor_order_id == part.id)
+    )
 
 
 OPEN_FOR_SHOP = (VendorOrderStatus.PAID, VendorOrderStatus.RETURN_REQUESTED)
@@ -492,6 +510,7 @@ def _mark_paid(order: Order) -> None:
     send_confirmation(order)
     for part in order.vendor_orders:
         _send_to_shop(part, "orders/new_order", _l("Nouvelle commande %(number)s", number=order.number))
+        _announce(events.ORDER_PAID, part)
 
 
 def order_for_payment(payment_intent_id: str) -> Order | None:
@@ -627,7 +646,9 @@ def _cancel(part: VendorOrder, reason: str, why: RefundReason) -> None:
             why,
             key=f"vendor-order-{part.id}-cancel",
             delivery=part.delivery_fee_cents,
+            items={line.id: line.quantity - line.returned_quantity for line in part.lines},
         )
+    _announce(events.ORDER_CANCELLED, part, cancelled_at=events.iso(part.cancelled_at))
 
 
 def ship(part: VendorOrder, carrier: str, tracking_number: str) -> None:
@@ -699,13 +720,17 @@ def withdrawal_deadline(part: VendorOrder) -> dt.date | None:
 
 
 def returnable(part: VendorOrder) -> dict[int, int]:
-    """Per line id, how many units may still be withdrawn."""
+    """Per line id, how many units may still be withdrawn (never a line the law excludes, L221-28)."""
     pending: dict[int, int] = {}
     for request in part.returns:
         if request.status == ReturnStatus.REQUESTED:
             for item in request.lines:
                 pending[item.order_line_id] = pending.get(item.order_line_id, 0) + item.quantity
-    left = {line.id: line.quantity - line.returned_quantity - pending.get(line.id, 0) for line in part.lines}
+    left = {
+        line.id: line.quantity - line.returned_quantity - pending.get(line.id, 0)
+        for line in part.lines
+        if line.withdrawable
+    }
     return {line_id: count for line_id, count in left.items() if count > 0}
 
 
@@ -738,6 +763,14 @@ def request_withdrawal(part: VendorOrder, quantities: Mapping[int, Any], reason:
             count = int(raw or 0)
         except (TypeError, ValueError):
             raise OrderError(_l("Quantité invalide pour « %(title)s ».", title=line.title)) from None
+        if count > 0 and not line.withdrawable:
+            raise OrderError(
+                _l(
+                    "« %(title)s » ne peut pas faire l’objet d’une rétractation : %(reason)s.",
+                    title=line.title,
+                    reason=exclusion_reason(line.withdrawal_exclusion),
+                )
+            )
         if count < 0 or count > left.get(line.id, 0):
             raise OrderError(
                 _l(
@@ -765,7 +798,51 @@ def request_withdrawal(part: VendorOrder, quantities: Mapping[int, Any], reason:
         _l("Rétractation sur la commande %(number)s", number=part.order.number),
         request=request,
     )
+    _announce(events.RETURN_REQUESTED, part, **{"return": _return_payload(request)})
     return request
+
+
+def _announce(event_type: str, part: VendorOrder, **extra: Any) -> None:
+    """Tell the shop's own systems (``app.events``): the part's numbers, states and amounts, never who
+    the shopper is."""
+    order = part.order
+    payload = {
+        "order_number": order.number,
+        "vendor_order_id": part.id,
+        "status": part.status.value,
+        "delivery_method": part.delivery_method.value,
+        "currency": order.currency,
+        "items_cents": part.items_cents,
+        "delivery_fee_cents": part.delivery_fee_cents,
+        "total_cents": part.total_cents,
+        "refunded_cents": part.refunded_cents,
+        "ordered_at": events.iso(order.created_at),
+        "paid_at": events.iso(order.paid_at),
+        "lines": [
+            {
+                "line_id": line.id,
+                "sku": line.sku,
+                "title": line.title,
+                "quantity": line.quantity,
+                "unit_price_cents": line.unit_price_cents,
+                "total_cents": line.total_cents,
+            }
+            for line in part.lines
+        ],
+    }
+    events.record(event_type, part.shop_id, {**payload, **extra})
+
+
+def _return_payload(request: ReturnRequest) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "status": request.status.value,
+        "requested_at": events.iso(request.created_at),
+        "received_at": events.iso(request.received_at),
+        "refund_due_on": events.iso(request.refund_due_on),
+        "refunded_cents": request.refund.amount_cents if request.refund is not None else 0,
+        "lines": [{"line_id": item.order_line_id, "quantity": item.quantity} for item in request.lines],
+    }
 
 
 def open_return(part: VendorOrder) -> ReturnRequest | None:
@@ -803,10 +880,12 @@ def receive_return(part: VendorOrder) -> Refund | None:
             RefundReason.WITHDRAWAL,
             key=f"return-{request.id}-refund",
             delivery=delivery,
+            items=by_line,
         )
     request.refund = done
     request.status = ReturnStatus.REFUNDED
     _step(part, "refund_return")
+    _announce(events.RETURN_REFUNDED, part, **{"return": _return_payload(request)})
     if done is None:
         _send_to_shopper(
             part.order,
@@ -838,10 +917,14 @@ def refund(
     key: str,
     delivery: int = 0,
     note: str = "",
+    items: Mapping[int, int] | None = None,
+    credit: bool = True,
 ) -> Refund:
     """Give ``amount_cents`` of a shop's share back to the shopper, through Stripe, once per ``key``.
 
     Stripe refuses, and the whole change is rolled back by the caller: nothing recorded, no money moved.
+    An invoiced part gets its credit note with the refund (``items``: the units given back, by line id);
+    ``credit`` is False only for a failed refund offered again, whose first credit note stands.
     """
     existing = db.session.scalar(sa.select(Refund).where(Refund.key == key))
     if existing is not None:
@@ -881,6 +964,8 @@ def refund(
     done.status = RefundStatus.SUCCEEDED if result.status == "succeeded" else RefundStatus.PENDING
     part.refunded_cents += amount_cents
     db.session.flush()
+    if credit:
+        credit_notes.issue_for_refund(done, items)
     payouts.record_refund(done)
     send_refunded(done)
     return done
@@ -905,7 +990,13 @@ def _refund_key(part: VendorOrder, kind: str, token: str) -> str:
 def lines_amount(part: VendorOrder, quantities: Mapping[int, Any]) -> int:
     """What the chosen units of the part's lines cost, each line never more than what was bought (less
     what came back through a withdrawal)."""
-    total = 0
+    units = chosen_units(part, quantities)
+    return sum(line.unit_price_cents * units.get(line.id, 0) for line in part.lines)
+
+
+def chosen_units(part: VendorOrder, quantities: Mapping[int, Any]) -> dict[int, int]:
+    """The units chosen of each of the part's lines, by line id, each checked against what is left."""
+    chosen: dict[int, int] = {}
     for line in part.lines:
         raw = quantities.get(line.id, 0)
         try:
@@ -915,8 +1006,9 @@ def lines_amount(part: VendorOrder, quantities: Mapping[int, Any]) -> int:
         left = line.quantity - line.returned_quantity
         if count < 0 or count > left:
             raise OrderError(_l("« %(title)s » : %(count)d au plus.", title=line.title, count=max(left, 0)))
-        total += line.unit_price_cents * count
-    return total
+        if count:
+            chosen[line.id] = count
+    return chosen
 
 
 def refund_partial(
@@ -974,7 +1066,8 @@ def _refund_some(
         raise OrderError(
             _l("Impossible : cette commande est « %(status)s ».", status=status_label(part.status))
         )
-    amount = lines_amount(part, quantities) if quantities else (amount_cents or 0)
+    units = chosen_units(part, quantities) if quantities else {}
+    amount = lines_amount(part, units) if quantities else (amount_cents or 0)
     if amount <= 0:
         raise OrderError(_l("Indiquez un montant ou des articles à rembourser."))
     if amount > refundable_cents(part):
@@ -984,7 +1077,7 @@ def _refund_some(
                 left=money.format_money(refundable_cents(part)),
             )
         )
-    return refund(part, amount, reason, key=key, note=note.strip())
+    return refund(part, amount, reason, key=key, note=note.strip(), items=units)
 
 
 # -- refunds that fail ----------------------------------------------------------------------------
@@ -1030,6 +1123,7 @@ def retry_refund(manager: User, failed: Refund) -> Refund:
         key=f"refund-{failed.id}-retry",
         delivery=failed.delivery_cents,
         note=failed.note,
+        credit=False,  # the failed refund's credit note stands: the money it promised goes out now
     )
     failed.retried_by_id = again.id
     audit.record(
@@ -1120,6 +1214,7 @@ def _allocate(outside: ExternalRefund, amounts: Mapping[int, int], manager: User
         db.session.add(done)
         part.refunded_cents += cents
         db.session.flush()
+        credit_notes.issue_for_refund(done)
         payouts.record_refund(done)
     outside.status = ExternalRefundStatus.ALLOCATED
     outside.allocated_at = utcnow()

@@ -90,6 +90,9 @@ def checkout() -> Response | str:
             postcode=form.postcode.data or "",
             city=form.city.data or "",
             country=form.country.data or "FR",
+            company=form.company_name.data or "",
+            siren=form.siren.data or "",
+            vat_number=form.vat_number.data or "",
         )
         try:
             order = services.place_order(
@@ -323,6 +326,18 @@ def invoice(number: str, vendor_order_id: int) -> Response:
     if not part.invoice_number:
         abort(404)
     return download(documents.invoice_pdf(part), f"facture-{part.invoice_number}.pdf")
+
+
+@blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/avoirs/<int:credit_note_id>.pdf")
+@login_required
+def credit_note(number: str, vendor_order_id: int, credit_note_id: int) -> Response:
+    from app.orders import documents
+    from app.pdf import download
+
+    note = services.part_credit_note(_part(number, vendor_order_id), credit_note_id)
+    if note is None:
+        abort(404)
+    return download(documents.credit_note_pdf(note), f"avoir-{note.number}.pdf")
 
 
 @blueprint.route("/commandes/<number>/boutique/<int:vendor_order_id>/formulaire-retractation.pdf")

@@ -15,7 +15,6 @@ import calendar
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -25,7 +24,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import images, jobs, mail
+from app import events, images, jobs, mail
 from app.accounts.models import User
 from app.audit import services as audit
 from app.database import utcnow
@@ -302,6 +301,8 @@ def submit_review(
     _add_photos(review, photos)
     _refresh_for(review)
     audit.record(buyer, SUBJECT, review.id, "submitted", status=review.status.value, flags=flags)
+    if review.status == ReviewStatus.PUBLISHED:
+        _announce_published(review)
     return review
 
 
@@ -361,12 +362,32 @@ def edit_review(
     db.session.flush()
     _refresh_for(review)
     audit.record(buyer, SUBJECT, review.id, "edited", status=review.status.value, flags=flags)
+    if before != ReviewStatus.PUBLISHED and review.status == ReviewStatus.PUBLISHED:
+        _announce_published(review)
     return review
+
+
+def _announce_published(review: Review) -> None:
+    """Tell the shop's own systems (``app.events``) that a review of it is online: what the storefront
+    shows, without the author's name."""
+    events.record(
+        events.REVIEW_PUBLISHED,
+        review.shop_id,
+        {
+            "review_id": review.id,
+            "kind": review.kind.value,
+            "product_id": review.product_id,
+            "vendor_order_id": review.vendor_order_id,
+            "rating": review.rating,
+            "title": review.title,
+            "body": review.body,
+            "published_at": events.iso(review.published_at),
+        },
+    )
 
 
 def _add_photos(review: Review, streams: Sequence[IO[bytes]]) -> None:
     """Each photo checked by its content and re-encoded; on a refusal, nothing of this call is kept."""
-    media_dir = Path(current_app.config["MEDIA_DIR"])
     stored: list[images.StoredImage] = []
     try:
         for stream in streams:
@@ -378,12 +399,11 @@ def _add_photos(review: Review, streams: Sequence[IO[bytes]]) -> None:
                     sizes=PHOTO_SIZES,
                     main_size=(1600, 1600),
                     min_size=(200, 200),
-                    media_dir=media_dir,
                 )
             )
     except images.ImageRejected as rejected:
         for image in stored:
-            images.delete_image(image.path, media_dir)
+            images.delete_image(image.path)
         raise ReviewError(images.rejection_message(rejected), "photos") from rejected
     start = max((photo.position for photo in review.photos), default=-1) + 1
     for offset, image in enumerate(stored):
@@ -563,6 +583,7 @@ def publish(manager: User, review_id: int) -> Review:
     _refresh_for(review)
     audit.record(manager, SUBJECT, review.id, "published")
     _tell_author(review, "reviews/published", _l("Votre avis est en ligne"))
+    _announce_published(review)
     return review
 
 

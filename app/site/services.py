@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -723,7 +722,6 @@ def set_collection_image(manager: User, collection_id: int, stream: IO[bytes]) -
             sizes=COLLECTION_IMAGE_SIZES,
             main_size=(1600, 1600),
             min_size=(200, 200),
-            media_dir=Path(current_app.config["MEDIA_DIR"]),
         )
     except images.ImageRejected as rejected:
         raise SiteError(images.rejection_message(rejected), "image") from rejected

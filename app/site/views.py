@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from app import images
+from app import storage
 from app.accounts import auth, services
 from app.database import utcnow
 from app.extensions import csrf, db, limiter
@@ -136,13 +136,23 @@ def legal(page: str) -> str:
 
 @blueprint.route("/media/<path:path>")
 def media(path: str) -> Response:
-    """Uploaded photos. Names are random, so they can be cached for long."""
-    media_dir = Path(current_app.config["MEDIA_DIR"])
-    found = images.safe_media_path(path, media_dir)
-    if found is None:
-        abort(404)
-    response = send_file(found, mimetype="image/webp", max_age=60 * 60 * 24 * 365)
-    response.cache_control.immutable = True  # a name is never reused for other bytes
+    """Uploaded photos, from the media store (its folder, or a bucket without a public address).
+    Names are random and never reused for other bytes, so any cache may keep them for a year."""
+    store = storage.media_storage()
+    found = store.local_path(path)
+    response: Response
+    if found is not None:
+        response = send_file(found, mimetype="image/webp", max_age=storage.PUBLIC_MAX_AGE)
+    else:
+        data = store.read(path)
+        if data is None:
+            abort(404)
+        response = Response(data, mimetype="image/webp")
+        response.cache_control.max_age = storage.PUBLIC_MAX_AGE
+        response.add_etag()
+        response.make_conditional(request)
+    response.cache_control.public = True
+    response.cache_control.immutable = True
     return response
 
 
@@ -164,3 +174,14 @@ def favicon() -> Response:
 def healthz() -> tuple[Response, int]:
     report = health.report()
     return jsonify(report), 200 if report["ok"] else 503
+
+
+@blueprint.route("/readyz")
+@csrf.exempt
+@limiter.exempt
+def readyz() -> tuple[Response, int]:
+    """For the load balancer: 200 when this process can serve, else 503 naming the parts that fail."""
+    report = health.readiness()
+    response = jsonify(report)
+    response.cache_control.no_store = True
+    return response, 200 if report["ready"] else 503

@@ -37,7 +37,7 @@ from vendors.models import MemberRole, ShopMember
 from vendors.services import STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("app", "vendors", "payouts", "search")
+SOURCES = ("app", "vendors", "payouts", "search", "api")
 
 # Odd values by kind; each route, argument or field gets one of each kind (which one is fixed by its
 # name), so every kind reaches every route without a cartesian product.
