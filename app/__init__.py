@@ -88,9 +88,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     api.init_app(app)  # after the blueprints: its problem documents wrap the site's error pages
     register_cli(app)
-    from app import pagecache
+    from app import csrf_masking, pagecache
 
-    pagecache.init_app(app)  # after the extensions: its after_request sees answers before compression
+    # after_request hooks run last-registered first: the page cache keeps its copy, then the CSRF
+    # tokens are masked, then the answer is compressed.
+    csrf_masking.init_app(app)
+    pagecache.init_app(app)
     if os.environ.get("BENCH_TIMING") == "1":  # Server-Timing headers for bench/web.py; off otherwise
         from app import timing
 

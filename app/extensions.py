@@ -10,8 +10,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+
+from app.csrf_masking import MaskedCSRFProtect
 
 # Constraint names are fixed so that Alembic migrations are stable across databases.
 NAMING_CONVENTION = {
@@ -25,7 +26,7 @@ NAMING_CONVENTION = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login_manager = LoginManager()
-csrf = CSRFProtect()
+csrf = MaskedCSRFProtect()  # reads the tokens masked afresh in each page (app/csrf_masking.py)
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 talisman = Talisman()

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from redis import Redis
 
-from app import pagecache
+from app import csrf_masking, pagecache
 from app.catalog.models import Product, Variant
 from app.database import utcnow
 from app.extensions import db
@@ -88,7 +88,8 @@ def add_to_cart(client: Client, product_id: int, variant_id: int, quantity: int 
 
 
 def tokens(page: str) -> set[str]:
-    return set(CSRF_PATTERN.findall(page))
+    """The visitor's token(s) in ``page``, under their masks (each occurrence has a mask of its own)."""
+    return {str(csrf_masking.unmask(token)) for token in CSRF_PATTERN.findall(page)}
 
 
 def visits_of(product_id: int) -> int:
@@ -133,10 +134,12 @@ def test_a_hit_counts_its_view_and_hands_out_a_working_token(
     assert miss_tokens != hit_tokens, "each visitor has a token of their own"
     with app.app_context():
         assert pagecache._marker().decode() not in hit.get_data(as_text=True)
-    # The second visitor's token is accepted: their cart works.
+    # The second visitor's token, masked as the page gives it, is accepted: their cart works.
+    masked = CSRF_PATTERN.findall(hit.get_data(as_text=True))[0]
+    assert masked.startswith(csrf_masking.PREFIX)
     posted = second.post(
         "/panier/ajouter",
-        data={"csrf_token": hit_tokens.pop(), "variant_id": town["variant"], "quantity": 1},
+        data={"csrf_token": masked, "variant_id": town["variant"], "quantity": 1},
     )
     assert posted.status_code == 302
     assert "Miel de tilleul" in second.get("/panier").get_data(as_text=True)
@@ -152,6 +155,7 @@ def test_a_kept_page_holds_no_token(app: Flask, page_cache: str, town: dict[str,
     assert len(store) == 1
     ((_, entry),) = store._entries.values()
     assert token.encode() not in entry
+    assert str(csrf_masking.unmask(token)).encode() not in entry, "nor the token under its mask"
     with app.app_context():
         assert pagecache._marker() in entry
 
