@@ -4,13 +4,36 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
-
-from vendors.models import Closure, OpeningHours
 
 TOWN_TZ = ZoneInfo("Europe/Paris")
 WEEKDAYS = range(7)  # 0 = Monday, as datetime.weekday()
+
+
+class Hours(Protocol):
+    """An opening-hours row: the model, or a plain row of its columns (the home page reads those)."""
+
+    @property
+    def weekday(self) -> int: ...
+    @property
+    def opens_at(self) -> dt.time: ...
+    @property
+    def closes_at(self) -> dt.time: ...
+
+
+class Closed(Protocol):
+    """A closure: the model or a plain row of its dates."""
+
+    @property
+    def starts_on(self) -> dt.date: ...
+    @property
+    def ends_on(self) -> dt.date: ...
+
+
+ClosedT = TypeVar("ClosedT", bound=Closed)
 
 
 @dataclass(frozen=True)
@@ -28,14 +51,14 @@ def overlapping(intervals: list[Interval]) -> bool:
     return any(first.overlaps(second) for first, second in itertools.pairwise(ordered))
 
 
-def week(hours: list[OpeningHours]) -> dict[int, list[Interval]]:
+def week(hours: Sequence[Hours]) -> dict[int, list[Interval]]:
     schedule: dict[int, list[Interval]] = {day: [] for day in WEEKDAYS}
     for row in sorted(hours, key=lambda row: (row.weekday, row.opens_at)):
         schedule[row.weekday].append(Interval(row.opens_at, row.closes_at))
     return schedule
 
 
-def closed_on(closures: list[Closure], day: dt.date) -> Closure | None:
+def closed_on(closures: Sequence[ClosedT], day: dt.date) -> ClosedT | None:
     return next((closure for closure in closures if closure.starts_on <= day <= closure.ends_on), None)
 
 
@@ -48,7 +71,7 @@ class OpenState:
     days_ahead: int = 0
 
 
-def open_state(hours: list[OpeningHours], closures: list[Closure], at: dt.datetime) -> OpenState:
+def open_state(hours: Sequence[Hours], closures: Sequence[Closed], at: dt.datetime) -> OpenState:
     """Open or closed at ``at`` (any aware datetime), computed on the town's clock."""
     local = at.astimezone(TOWN_TZ)
     schedule = week(hours)

@@ -48,11 +48,12 @@ def _loaded(query: sa.Select[Any]) -> Cart | None:
             .joinedload(CartItem.variant)
             .joinedload(Variant.product)
             .options(
-                # The shop's hours and closures make its pickup slots.
+                # The shop's hours and closures make its pickup slots; its relay points, an option.
                 joinedload(Product.shop).options(
-                    selectinload(Shop.opening_hours), selectinload(Shop.closures)
+                    selectinload(Shop.opening_hours),
+                    selectinload(Shop.closures),
+                    selectinload(Shop.relay_points),
                 ),
-                selectinload(Product.photos),
                 # The category (and its parent) say whether the goods can be withdrawn (L221-28).
                 joinedload(Product.category).joinedload(Category.parent),
             ),

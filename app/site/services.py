@@ -44,7 +44,7 @@ from app.site.models import (
 )
 from vendors import geo, hours
 from vendors.hours import TOWN_TZ
-from vendors.models import Shop
+from vendors.models import Closure, OpeningHours, Shop
 
 BLOCK_SIZE = 8
 NEW_PRODUCTS_DAYS = 7
@@ -214,12 +214,10 @@ SHOP_CARD_LOADING = (
 )
 
 
-def _public_shops(ids: Sequence[int]) -> list[Shop]:
+def _public_shops(ids: Sequence[int], loading: Sequence[Any] = SHOP_CARD_LOADING) -> list[Shop]:
     if not ids:
         return []
-    rows = db.session.scalars(
-        sa.select(Shop).where(Shop.id.in_(ids), Shop.is_public).options(*SHOP_CARD_LOADING)
-    )
+    rows = db.session.scalars(sa.select(Shop).where(Shop.id.in_(ids), Shop.is_public).options(*loading))
     found = {shop.id: shop for shop in rows}
     return [found[shop_id] for shop_id in ids if shop_id in found]
 
@@ -253,19 +251,90 @@ class ShopEntry:
     rating: Rating | None = None
 
 
+def _distance(
+    near: tuple[float, float] | None, latitude: float | None, longitude: float | None
+) -> float | None:
+    if near is None or latitude is None or longitude is None:
+        return None
+    return geo.distance_km(near, (latitude, longitude))
+
+
 def _shop_entries(
-    shops: Sequence[Shop], now: dt.datetime, near: tuple[float, float] | None = None
+    shops: Sequence[Shop],
+    now: dt.datetime,
+    near: tuple[float, float] | None = None,
+    states: dict[int, hours.OpenState] | None = None,
 ) -> list[ShopEntry]:
+    """Cards of ``shops``; their open state from ``states`` when the timetable was read already."""
     return [
         ShopEntry(
             shop,
-            hours.open_state(shop.opening_hours, shop.closures, now),
-            geo.distance_km(near, (shop.latitude, shop.longitude))
-            if near is not None and shop.latitude is not None and shop.longitude is not None
-            else None,
+            states[shop.id]
+            if states is not None and shop.id in states
+            else hours.open_state(shop.opening_hours, shop.closures, now),
+            _distance(near, shop.latitude, shop.longitude),
         )
         for shop in shops
     ]
+
+
+@dataclass
+class Timetable:
+    """Every public shop's opening hours and coming closures, as plain rows rather than models: the
+    open-now block asks them of every shop of the town and shows a handful."""
+
+    shops: Sequence[Any]  # rows of (id, name, latitude, longitude)
+    opening: dict[int, list[Any]]
+    closures: dict[int, list[Any]]
+
+    def states(self, now: dt.datetime) -> dict[int, hours.OpenState]:
+        return {
+            shop.id: hours.open_state(self.opening.get(shop.id, []), self.closures.get(shop.id, []), now)
+            for shop in self.shops
+        }
+
+
+def timetable(now: dt.datetime) -> Timetable:
+    today = now.astimezone(TOWN_TZ).date()
+    public = sa.select(Shop.id).where(Shop.is_public)
+    shops = db.session.execute(
+        sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
+    ).all()
+    by_shop: dict[int, list[Any]] = {}
+    for row in db.session.execute(
+        sa.select(
+            OpeningHours.shop_id, OpeningHours.weekday, OpeningHours.opens_at, OpeningHours.closes_at
+        ).where(OpeningHours.shop_id.in_(public))
+    ):
+        by_shop.setdefault(row.shop_id, []).append(row)
+    closed: dict[int, list[Any]] = {}
+    # open_state looks two weeks ahead at most (the next opening).
+    for closure in db.session.execute(
+        sa.select(Closure.shop_id, Closure.starts_on, Closure.ends_on).where(
+            Closure.shop_id.in_(public),
+            Closure.ends_on >= today,
+            Closure.starts_on <= today + dt.timedelta(days=15),
+        )
+    ):
+        closed.setdefault(closure.shop_id, []).append(closure)
+    return Timetable(shops, by_shop, closed)
+
+
+def _open_choice(
+    table: Timetable, now: dt.datetime, near: tuple[float, float] | None
+) -> list[tuple[int, hours.OpenState, float | None]]:
+    """The shops open at ``now`` the block shows: the nearest first when a point is known, else by name."""
+    states = table.states(now)
+    chosen = [
+        (shop, states[shop.id], _distance(near, shop.latitude, shop.longitude))
+        for shop in table.shops
+        if states[shop.id].open
+    ]
+    if near is not None:
+        chosen.sort(key=lambda entry: (entry[2] is None, entry[2] or 0.0, entry[0].name))
+    else:
+        chosen.sort(key=lambda entry: entry[0].name.casefold())
+    return [(shop.id, state, distance) for shop, state, distance in chosen[:BLOCK_SIZE]]
 
 
 def _collections_choice(now: dt.datetime) -> sa.Select[Any]:
@@ -406,7 +475,7 @@ def _featured_ids(now: dt.datetime) -> list[int]:
 
 
 def featured_shops(now: dt.datetime, rows: HomeRows | None = None) -> list[ShopEntry]:
-    return _shop_entries(_shops_of(_featured_ids(now), rows), now)
+    return _shop_entries(_shops_of(_featured_ids(now), rows), now, states=rows.states if rows else None)
 
 
 def _new_ids(now: dt.datetime) -> list[int]:
@@ -418,21 +487,16 @@ def new_products(now: dt.datetime, rows: HomeRows | None = None) -> list[Product
     return _products_of(_new_ids(now), rows)
 
 
-def _all_public_shops() -> list[Shop]:
-    return list(db.session.scalars(sa.select(Shop).where(Shop.is_public).options(*SHOP_CARD_LOADING)))
-
-
 def open_now(
     now: dt.datetime, near: tuple[float, float] | None = None, rows: HomeRows | None = None
 ) -> list[ShopEntry]:
     """Open shops at ``now``, the nearest first when a point is known, else by name."""
-    shops = rows.every_shop if rows is not None and rows.every_shop is not None else _all_public_shops()
-    entries = [entry for entry in _shop_entries(shops, now, near) if entry.open_state.open]
-    if near is not None:
-        entries.sort(key=lambda entry: (entry.distance_km is None, entry.distance_km or 0.0, entry.shop.name))
-    else:
-        entries.sort(key=lambda entry: entry.shop.name.casefold())
-    return entries[:BLOCK_SIZE]
+    table = rows.timetable if rows is not None and rows.timetable is not None else timetable(now)
+    chosen = _open_choice(table, now, near)
+    shops = {shop.id: shop for shop in _shops_of([shop_id for shop_id, _, _ in chosen], rows)}
+    return [
+        ShopEntry(shops[shop_id], state, distance) for shop_id, state, distance in chosen if shop_id in shops
+    ]
 
 
 def _popular_choice(now: dt.datetime) -> sa.Select[Any]:
@@ -494,7 +558,10 @@ def best_rated_products(now: dt.datetime, rows: HomeRows | None = None) -> list[
 def best_rated_shops(now: dt.datetime, rows: HomeRows | None = None) -> list[ShopEntry]:
     rated = _chosen(HomeBlockKind.BEST_SHOPS, now)
     entries = {
-        entry.shop.id: entry for entry in _shop_entries(_shops_of([sid for sid, _ in rated], rows), now)
+        entry.shop.id: entry
+        for entry in _shop_entries(
+            _shops_of([sid for sid, _ in rated], rows), now, states=rows.states if rows else None
+        )
     }
     result = []
     for shop_id, rating in rated:
@@ -512,15 +579,18 @@ class HomeRows:
 
     products: dict[int, Product] = field(default_factory=dict)
     shops: dict[int, Shop] = field(default_factory=dict)
-    every_shop: list[Shop] | None = None  # every open shop, when the open-now block needs them all
+    timetable: Timetable | None = None  # every shop's hours, when the open-now block is shown
+    states: dict[int, hours.OpenState] | None = None  # what the timetable says of each shop now
 
 
 PRODUCT_BLOCKS = (HomeBlockKind.NEW_PRODUCTS, HomeBlockKind.POPULAR, HomeBlockKind.BEST_PRODUCTS)
 
 
-def home_rows(kinds: Sequence[HomeBlockKind], now: dt.datetime) -> HomeRows:
+def home_rows(
+    kinds: Sequence[HomeBlockKind], now: dt.datetime, near: tuple[float, float] | None = None
+) -> HomeRows:
     """Read the rows of the blocks ``kinds`` at once: their products in one go (with what a card
-    shows), their shops in another (every open shop when the open-now block is among them)."""
+    shows), their shops in another (with the open ones the open-now block shows near ``near``)."""
     choose_blocks(kinds, now)
     product_ids: list[int] = []
     if HomeBlockKind.NEW_PRODUCTS in kinds:
@@ -532,16 +602,18 @@ def home_rows(kinds: Sequence[HomeBlockKind], now: dt.datetime) -> HomeRows:
     rows = HomeRows(
         products={product.id: product for product in _public_products(list(dict.fromkeys(product_ids)))}
     )
+    shop_ids: list[int] = []
     if HomeBlockKind.OPEN_NOW in kinds:
-        rows.every_shop = _all_public_shops()
-        rows.shops = {shop.id: shop for shop in rows.every_shop}
-    else:
-        shop_ids: list[int] = []
-        if HomeBlockKind.FEATURED_SHOPS in kinds:
-            shop_ids += _featured_ids(now)
-        if HomeBlockKind.BEST_SHOPS in kinds:
-            shop_ids += [sid for sid, _ in _chosen(HomeBlockKind.BEST_SHOPS, now)]
-        rows.shops = {shop.id: shop for shop in _public_shops(list(dict.fromkeys(shop_ids)))}
+        rows.timetable = timetable(now)
+        rows.states = rows.timetable.states(now)
+        shop_ids += [shop_id for shop_id, _, _ in _open_choice(rows.timetable, now, near)]
+    if HomeBlockKind.FEATURED_SHOPS in kinds:
+        shop_ids += _featured_ids(now)
+    if HomeBlockKind.BEST_SHOPS in kinds:
+        shop_ids += [sid for sid, _ in _chosen(HomeBlockKind.BEST_SHOPS, now)]
+    # With the timetable read, a card's open state is known: its shop needs no hours of its own.
+    loading = (joinedload(Shop.category),) if rows.states is not None else SHOP_CARD_LOADING
+    rows.shops = {shop.id: shop for shop in _public_shops(list(dict.fromkeys(shop_ids)), loading)}
     return rows
 
 

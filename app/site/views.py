@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -49,20 +50,40 @@ def category_menu() -> tuple[site.MenuEntry, ...]:
         return ()
 
 
+@blueprint.app_template_global("category_menu_html")
+def category_menu_html() -> Markup:
+    """The menu drawn as HTML, once per language for as long as its data is kept: every page shows
+    it, and drawing its hundred links was a good part of a page's time. Nothing in it depends on
+    the visitor but the language."""
+    if not category_menu():
+        return Markup("")
+
+    def draw() -> Markup:
+        # Our own template, autoescaped.
+        return Markup(current_app.jinja_env.get_template("site/_category_menu.html").render())  # noqa: S704
+
+    html: Markup = site.menu_cache.get(("html", str(get_locale())), draw)
+    return html
+
+
 def _block_html(
     kind: HomeBlockKind,
     now: dt.datetime,
     near: tuple[float, float] | None,
     street: str,
     rows: site.HomeRows | None = None,
+    context: dict[str, Any] | None = None,
 ) -> str:
-    """One block, rendered for this visitor (its cards carry their own forms); "" when it is empty."""
+    """One block, rendered for this visitor (its cards carry their own forms); "" when it is empty.
+    ``context``: the page's template context, made once for all its blocks (else made here)."""
     data = site.block_data(kind, now, near, rows)
     if not data:
         return ""
-    return render_template(
-        f"site/blocks/{kind.value}.html", data=data, label=site.BLOCK_LABELS[kind], near=near, street=street
-    )
+    if context is None:
+        context = {}
+        current_app.update_template_context(context)
+    template = current_app.jinja_env.get_template(f"site/blocks/{kind.value}.html")
+    return template.render(context, data=data, label=site.BLOCK_LABELS[kind], near=near, street=street)
 
 
 @blueprint.route("/")
@@ -70,12 +91,14 @@ def home() -> str:
     near, street = geo.point_from_args(request.args)
     now = utcnow()
     kinds = site.enabled_blocks()
-    rows = site.home_rows(kinds, now)
+    rows = site.home_rows(kinds, now, near)
+    context: dict[str, Any] = {}
+    current_app.update_template_context(context)
     # Rendered from our own templates, autoescaped.
     blocks = [
         Markup(html)  # noqa: S704
         for kind in kinds
-        if (html := _block_html(kind, now, near, street, rows))
+        if (html := _block_html(kind, now, near, street, rows, context))
     ]
     return render_template(
         "site/home.html",
