@@ -58,6 +58,12 @@ def listing_page(query: sa.Select[Any], page: int, per_page: int) -> ListingPage
     if len(found) <= per_page and (found or page == 1):
         return ListingPage(items, page, per_page, offset + len(found))
     cap = MAX_COUNTED_PAGES * per_page
-    rows = query.order_by(None).limit(cap + 1).subquery()
+    # Count rows, not what they hold: a wide row (a product, its shop) costs the count a lot of reading.
+    rows = (
+        query.order_by(None)
+        .with_only_columns(sa.literal(1), maintain_column_froms=True)
+        .limit(cap + 1)
+        .subquery()
+    )
     total = int(db.session.scalar(sa.select(sa.func.count()).select_from(rows)) or 0)
     return ListingPage(items, page, per_page, min(total, cap), capped=total > cap)

@@ -182,6 +182,11 @@ def _load_town_here(scale: int) -> None:
                 db.session.add(product)
             db.session.commit()
         search_services.reindex()
+        # A database in service has its planner statistics and visibility map kept by autovacuum; one
+        # loaded a second ago has neither until autovacuum passes, and its plans (row estimates of 1)
+        # would measure that moment rather than the pages.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text("VACUUM ANALYZE"))
 
 
 def _pick_pages(env: dict[str, str]) -> tuple[dict[str, str], list[int], int]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stdnum import ean, isbn
-from stdnum.exceptions import ValidationError
+# python-stdnum is imported where a code is checked: its utilities pull in pydoc and more (about
+# 10 MB), which a worker serving pages seldom needs.
 
 
 class InvalidGtin(ValueError):
@@ -15,6 +15,9 @@ def normalize_gtin(text: str) -> str | None:
     compact = "".join(text.split()).replace("-", "")
     if not compact:
         return None
+    from stdnum import ean, isbn
+    from stdnum.exceptions import ValidationError
+
     if len(compact) == 10:
         try:
             return str(isbn.to_isbn13(isbn.validate(compact)))
