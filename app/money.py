@@ -300,7 +300,14 @@ def _resolve_locale(locale: str | None) -> Locale | str:
 
 def format_money(cents: int, currency: str = DEFAULT_CURRENCY, locale: str | None = None) -> str:
     """Localised amount: "12,50 €" in French, "€12.50" in English."""
-    return format_currency(cents_to_decimal(cents, currency), currency, locale=_resolve_locale(locale))
+    return _formatted(_require_int(cents, "cents"), currency, str(_resolve_locale(locale)))
+
+
+@lru_cache(maxsize=8192)
+def _formatted(cents: int, currency: str, locale: str) -> str:
+    # Pages show the same few hundred prices over and over; Babel's formatting is a good part of a
+    # listing's time. The result depends on these three values only.
+    return format_currency(cents_to_decimal(cents, currency), currency, locale=locale)
 
 
 @lru_cache(maxsize=64)
