@@ -32,7 +32,8 @@ def test_what_is_not_masked_passes_through_unchanged() -> None:
 
 def test_each_answer_carries_a_different_token_that_is_never_the_secret(client: Client, app: Flask) -> None:
     first, second = tokens(client), tokens(client)
-    assert first and second
+    assert first
+    assert second
     assert first != second
     with client.session_transaction() as session:
         secret = session["csrf_token"]
