@@ -110,7 +110,11 @@ def formatter(log_format: str) -> logging.Formatter:
         renderer = structlog.processors.JSONRenderer()
         final = [structlog.processors.format_exc_info, renderer]
     else:
-        final = [structlog.dev.ConsoleRenderer(colors=False)]
+        # Plain tracebacks: structlog would otherwise use rich (when installed), which prints every
+        # frame's local variables (passwords, tokens) and takes seconds over a deep SQLAlchemy stack.
+        final = [
+            structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+        ]
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_SHARED_PROCESSORS,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],

@@ -240,3 +240,20 @@ def test_a_process_writes_json_lines_and_leaves_sentry_unimported(tmp_path: Path
     assert [(r["path"], r["request_id"], r["status"]) for r in requests] == [
         ("/favicon.ico", "proc-12345678", 200)
     ]
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_an_error_logs_its_traceback_without_the_frames_local_values(log_format: str) -> None:
+    def fail(password: str) -> None:
+        raise ValueError("refused")
+
+    secret = "-".join(["s3cret", uuid.uuid4().hex])  # not in the source lines a traceback quotes
+    record: logging.LogRecord | None = None
+    try:
+        fail(secret)
+    except ValueError:
+        record = logging.LogRecord("app", logging.ERROR, __file__, 1, "it failed", (), sys.exc_info())
+    assert record is not None
+    line = logs.formatter(log_format).format(record)
+    assert "ValueError: refused" in line
+    assert secret not in line
