@@ -483,6 +483,27 @@ def bump(app: Flask | None = None) -> None:
         log.warning("page cache generation not moved on", exc_info=True)
 
 
+def shared_generation() -> int | None:
+    """The generation as every process reads it (Redis), read once per request; ``None`` when pages are
+    kept per process or Redis does not answer. A process's own caches of public data follow it
+    (``app.site.services.TTLCache.follow``), so that a change made through another server shows at once."""
+    if not has_app_context():
+        return None
+    if has_request_context() and "page_generation" in g:
+        generation: int | None = g.page_generation
+        return generation
+    found = store()
+    generation = None
+    if isinstance(found, RedisStore):
+        try:
+            generation = int(found.connection.get(found.generation_key) or 0)
+        except Exception:
+            log.warning("page cache generation not read", exc_info=True)
+    if has_request_context():
+        g.page_generation = generation
+    return generation
+
+
 def init_app(app: Flask) -> None:
     """Register the lookup and the keeping. Call it after every extension that adds an ``after_request``
     hook meant for every answer (compression, security headers, rate-limit headers): Flask runs those

@@ -23,7 +23,7 @@ from sqlalchemy import event, orm
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import images
+from app import images, pagecache
 from app.accounts.models import User
 from app.audit import services as audit
 from app.catalog.models import Category, Product, ProductStatus
@@ -91,12 +91,23 @@ class SiteError(ServiceError):
 class TTLCache:
     """Values kept for ``ttl`` seconds in this process. Holds only plain data (never a session's,
     a cart's or a form's); ``clear`` empties it at once after a change made here, other processes
-    see the change when their copy expires."""
+    see the change when their copy expires, or at once when they ``follow`` the shared generation."""
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._values: dict[Any, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._generation: int | None = None
+
+    def follow(self, generation: int | None) -> None:
+        """Forget every value if the pages' shared generation (``app.pagecache.shared_generation``,
+        moved on by any process's change to a public table) is not the one last seen."""
+        if generation is None:
+            return
+        with self._lock:
+            if generation != self._generation:
+                self._values.clear()
+                self._generation = generation
 
     def get(self, key: Any, compute: Callable[[], Any]) -> Any:
         now = time.monotonic()
@@ -124,7 +135,8 @@ class TTLCache:
             self._values.clear()
 
 
-# Categories change rarely: a minute at most elsewhere, at once in the process that changed them.
+# Categories change rarely: at once in the process that changed them; elsewhere at once with Redis (the
+# menu follows the pages' shared generation: several app servers show one menu), a minute at most without.
 menu_cache = TTLCache(ttl=60.0)
 # What the shared home blocks show (ids and numbers, by block): never pages, which hold forms' tokens.
 block_cache = TTLCache(ttl=60.0)
@@ -182,6 +194,7 @@ def _load_menu() -> tuple[MenuEntry, ...]:
 
 def category_menu() -> tuple[MenuEntry, ...]:
     """Top categories with their children, as the header's menu and the home page's tiles show them."""
+    menu_cache.follow(pagecache.shared_generation())
     result: tuple[MenuEntry, ...] = menu_cache.get("menu", _load_menu)
     return result
 

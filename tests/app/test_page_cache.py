@@ -15,10 +15,11 @@ from flask import Flask
 from redis import Redis
 
 from app import csrf_masking, pagecache
-from app.catalog.models import Product, Variant
+from app.catalog.models import Category, Product, Variant
 from app.database import utcnow
 from app.extensions import db
 from app.reviews.models import RatingSubject, RatingSummary
+from app.site import services as site
 from app.site.models import HomeBlock, HomeBlockKind
 from app.visits.models import VisitCount
 from search import tasks
@@ -394,3 +395,26 @@ def test_pages_are_kept_plain_and_compressed_on_each_answer(
     unpacked = gzip.decompress(hit.get_data()).decode()
     assert CSRF_PATTERN.sub("", unpacked) == CSRF_PATTERN.sub("", plain.get_data(as_text=True))
     assert "Content-Encoding" not in new_client(app).get(url).headers
+
+
+def test_the_category_menu_follows_a_change_made_by_another_process(
+    app: Flask, page_cache: str, town: dict[str, object]
+) -> None:
+    """Each process keeps the header's category menu; with Redis, another process's change (its move of
+    the shared generation) makes this one draw the menu again at once. (tests/ops/test_two_servers.py
+    does it with two real servers.)"""
+    if page_cache != "redis":
+        pytest.skip("without Redis, other processes see a change when their copy expires")
+    site.clear_caches()
+    assert "Épicerie fine" in new_client(app).get("/panier").get_data(as_text=True)
+    # Renamed as another process would: this one is not told (no bump, no clearing of its caches).
+    db.session.execute(
+        sa.update(Category).where(Category.slug == "epicerie-fine").values(name="Épicerie du coin")
+    )
+    db.session.info.pop(pagecache.CHANGED_KEY, None)
+    commit(app)
+    assert "Épicerie fine" in new_client(app).get("/panier").get_data(as_text=True), "the menu is kept"
+    pagecache.store(app).bump()  # the other process's commit
+    page = new_client(app).get("/panier").get_data(as_text=True)
+    assert "Épicerie du coin" in page
+    assert "Épicerie fine" not in page
