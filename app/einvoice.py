@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from lxml import etree
 
@@ -27,9 +28,11 @@ from app.money import cents_to_decimal
 __all__ = [
     "CREDIT_NOTE",
     "INVOICE",
+    "Business",
     "EInvoice",
     "EInvoiceLine",
     "Party",
+    "business_party",
     "cii_xml",
     "embed",
     "siren_of",
@@ -64,6 +67,35 @@ class Party:
     vat_number: str = ""
     email: str = ""
     trade_name: str = ""
+
+
+class Business(Protocol):
+    """What a shop tells of itself on an invoice (the shop model answers it)."""
+
+    name: str
+    legal_name: str
+    street: str
+    postcode: str
+    city: str
+    country: str
+    registration_number: str
+    vat_number: str
+    email: str
+
+
+def business_party(business: Business) -> Party:
+    """A shop as a party: the seller of its own invoices, the buyer of the platform's commission ones."""
+    return Party(
+        name=business.legal_name or business.name,
+        street=business.street,
+        postcode=business.postcode,
+        city=business.city,
+        country=business.country,
+        legal_id=siren_of(business.registration_number, business.country),
+        vat_number=business.vat_number,
+        email=business.email,
+        trade_name=business.name,
+    )
 
 
 @dataclass(frozen=True)

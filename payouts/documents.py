@@ -524,20 +524,6 @@ def _platform_party() -> einvoice.Party:
     )
 
 
-def _shop_party(shop: Shop) -> einvoice.Party:
-    return einvoice.Party(
-        name=shop.legal_name or shop.name,
-        street=shop.street,
-        postcode=shop.postcode,
-        city=shop.city,
-        country=shop.country,
-        legal_id=einvoice.siren_of(shop.registration_number, shop.country),
-        vat_number=shop.vat_number,
-        email=shop.email,
-        trade_name=shop.name,
-    )
-
-
 def _invoice_before(invoice: CommissionInvoice) -> CommissionInvoice | None:
     """The shop's last commission invoice before this credit note: the one a credit note refers to
     (the commission it gives back was billed on earlier invoices, the latest standing for them)."""
@@ -565,7 +551,7 @@ def commission_einvoice(invoice: CommissionInvoice, figures: CommissionInvoiceFi
         issued_on=figures.issued_at.astimezone(TOWN_TZ).date(),
         currency=figures.currency,
         seller=_platform_party(),
-        buyer=_shop_party(_shop(invoice.shop_id)),
+        buyer=einvoice.business_party(_shop(invoice.shop_id)),
         lines=tuple(
             einvoice.EInvoiceLine(
                 name=f"{_line_label(line)} {line.order_number}",

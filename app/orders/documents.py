@@ -587,20 +587,6 @@ def is_business_buyer(order: Order) -> bool:
     return bool(order.buyer_company and (order.buyer_siren or order.buyer_vat_number))
 
 
-def _seller_party(shop: Shop) -> einvoice.Party:
-    return einvoice.Party(
-        name=_legal_name(shop),
-        street=shop.street,
-        postcode=shop.postcode,
-        city=shop.city,
-        country=shop.country,
-        legal_id=einvoice.siren_of(shop.registration_number, shop.country),
-        vat_number=shop.vat_number,
-        email=shop.email,
-        trade_name=shop.name,
-    )
-
-
 def _buyer_party(order: Order) -> einvoice.Party:
     return einvoice.Party(
         name=order.buyer_company,
@@ -633,7 +619,7 @@ def _invoice_einvoice(vendor_order: VendorOrder, figures: InvoiceFigures) -> ein
         type_code=einvoice.INVOICE,
         issued_on=vendor_order.invoiced_at.astimezone(TOWN_TZ).date(),
         currency=figures.currency,
-        seller=_seller_party(shop),
+        seller=einvoice.business_party(shop),
         buyer=_buyer_party(order),
         lines=tuple(
             _net_line(
@@ -660,7 +646,7 @@ def _credit_note_einvoice(note: CreditNote, figures: CreditNoteFigures) -> einvo
         type_code=einvoice.CREDIT_NOTE,
         issued_on=note.issued_at.astimezone(TOWN_TZ).date(),
         currency=note.currency,
-        seller=_seller_party(shop),
+        seller=einvoice.business_party(shop),
         buyer=_buyer_party(order),
         lines=tuple(
             _net_line(
