@@ -146,7 +146,9 @@ def test_a_shop_adds_a_product_with_variants_and_a_photo_and_puts_it_online(
     expect(picker.get_by_role("radio", name=re.compile("500 g"))).to_be_checked()
     # With JavaScript, the "Voir ce choix" button of the no-JS picker is hidden.
     expect(main.get_by_role("button", name="Voir ce choix")).to_be_hidden()
-    expect(main).to_contain_text("Droit de rétractation")
+    # Bread is perishable (its category says so): the page says, before purchase, that it cannot be
+    # withdrawn (Code de la consommation L221-28).
+    expect(main.get_by_test_id("withdrawal-exclusion")).to_contain_text("Pas de droit de rétractation")
     shots("public-page")
 
     picker.get_by_role("radio", name=re.compile("1 kg")).check()
