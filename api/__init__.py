@@ -14,7 +14,7 @@ from flask import Flask
 PREFIX = "/api/v1"
 DEFAULTS: dict[str, Any] = {
     "API_TITLE": "Bellerive Commerces API",
-    "API_VERSION": "1.0.0",
+    "API_VERSION": "1.1.0",
     "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": PREFIX,
     "OPENAPI_JSON_PATH": "openapi.json",
@@ -54,7 +54,9 @@ def _blueprints() -> list[Any]:
     from api.catalog import blueprint as catalog
     from api.orders import blueprint as orders
     from api.public import blueprint as public
+    from api.returns import blueprint as returns
+    from api.reviews import blueprint as reviews
     from api.stock import blueprint as stock
     from api.town import blueprint as town
 
-    return [catalog, stock, orders, public, town]
+    return [catalog, stock, orders, returns, reviews, public, town]

@@ -20,6 +20,12 @@ METHODS = ("get", "post", "put", "patch", "delete")
 # The API's versions, newest first; the same list as docs/api.md's changelog.
 CHANGELOG = [
     (
+        "1.1.0",
+        "2026-12",
+        "Returns (list, read, confirm receipt: the shopper is refunded as from the back office) and "
+        "reviews (list, read, reply, edit the reply); new scopes reviews:read and reviews:write.",
+    ),
+    (
         "1.0.0",
         "2026-12",
         "First version: API keys and scopes, the shop, products and variants, stock and the till sync "

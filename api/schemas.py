@@ -10,8 +10,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from app.catalog.models import VAT_RATES_BPS, ProductStatus
 from app.catalog.services import MAX_VARIANTS
-from app.orders.models import VendorOrderStatus
+from app.orders.models import ReturnStatus, VendorOrderStatus
 from app.orders.stock_sync import MAX_LINES, ChangeReason
+from app.reviews.models import REPLY_MAX, ReviewKind
 
 MAX_CENTS = 100_000_000  # a million euros: beyond, a typo
 MAX_QUANTITY = 1_000_000
@@ -450,3 +451,97 @@ class ShipIn(Strict):
 
 class CollectedIn(Strict):
     code = fields.String(required=True, validate=validate.Length(1, 12))
+
+
+# -- the shop's returns (withdrawals) -------------------------------------------------------------
+
+
+class ReturnListArgs(Strict):
+    status = fields.String(validate=validate.OneOf([status.value for status in ReturnStatus]))
+    requested_since = utc(metadata={"description": "Returns asked for at or after this time"})
+    cursor = fields.String(validate=validate.Length(1, 200))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+
+
+class ReturnLineOut(Schema):
+    order_line_id = fields.Integer(required=True)
+    sku = fields.String(required=True)
+    title = fields.String(required=True)
+    variant_label = fields.String(required=True)
+    quantity = fields.Integer(required=True, metadata={"description": "Units sent back"})
+    unit_price_cents = fields.Integer(required=True)
+    total_cents = fields.Integer(required=True)
+
+
+class ReturnRefundOut(Schema):
+    amount_cents = fields.Integer(required=True)
+    delivery_cents = fields.Integer(required=True, metadata={"description": "Of which delivery fee"})
+    status = fields.String(required=True)
+    created_at = utc(required=True)
+
+
+class ReturnOut(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf([status.value for status in ReturnStatus]))
+    vendor_order_id = fields.Integer(required=True, metadata={"description": "The order: GET /orders/{id}"})
+    order_number = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"description": "The shopper's words, if any"})
+    lines = fields.List(fields.Nested(ReturnLineOut), required=True)
+    currency = fields.String(required=True)
+    refunded_cents = fields.Integer(required=True, metadata={"description": "0 until the refund is made"})
+    refund = fields.Nested(ReturnRefundOut, allow_none=True, required=True)
+    requested_at = utc(required=True)
+    received_at = utc(allow_none=True, required=True)
+    refund_due_on = fields.Date(required=True, metadata={"description": "14 days after the request"})
+    updated_at = utc(required=True)
+
+
+class ReturnListOut(Schema):
+    items = fields.List(fields.Nested(ReturnOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+# -- the shop's reviews ---------------------------------------------------------------------------
+
+
+class ReviewListArgs(Strict):
+    rating = fields.Integer(validate=validate.Range(1, 5))
+    has_reply = fields.Boolean()
+    kind = fields.String(validate=validate.OneOf([kind.value for kind in ReviewKind]))
+    since = utc(metadata={"description": "Reviews published at or after this time"})
+    cursor = fields.String(validate=validate.Length(1, 200))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+
+
+class ReplyOut(Schema):
+    body = fields.String(required=True)
+    created_at = utc(required=True)
+    edited_at = utc(allow_none=True, required=True)
+
+
+class ReviewOut(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf([kind.value for kind in ReviewKind]))
+    rating = fields.Integer(required=True)
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    author = fields.String(
+        required=True, metadata={"description": "First name and initial, as shown on the site"}
+    )
+    product_id = fields.Integer(allow_none=True, required=True)
+    product_title = fields.String(required=True)
+    vendor_order_id = fields.Integer(required=True)
+    photos = fields.List(fields.String(), required=True)
+    purchased_at = utc(required=True)
+    published_at = utc(required=True)
+    edited_at = utc(allow_none=True, required=True)
+    reply = fields.Nested(ReplyOut, allow_none=True, required=True)
+
+
+class ReviewListOut(Schema):
+    items = fields.List(fields.Nested(ReviewOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ReplyIn(Strict):
+    body = fields.String(required=True, validate=validate.Length(1, REPLY_MAX))

@@ -121,6 +121,8 @@ class ApiScope(enum.StrEnum):
     STOCK_WRITE = "stock:write"
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"
+    REVIEWS_READ = "reviews:read"
+    REVIEWS_WRITE = "reviews:write"
     TOWN_READ = "town:read"
 
 
@@ -133,6 +135,8 @@ API_SCOPES: Mapping[ApiScope, frozenset[Actor]] = MappingProxyType(
         ApiScope.STOCK_WRITE: _OWNER,
         ApiScope.ORDERS_READ: _OWNER,
         ApiScope.ORDERS_WRITE: _OWNER,
+        ApiScope.REVIEWS_READ: _OWNER,
+        ApiScope.REVIEWS_WRITE: _OWNER,
         ApiScope.TOWN_READ: _MANAGER,
     }
 )
@@ -142,8 +146,10 @@ API_SCOPE_LABELS: Mapping[ApiScope, Any] = MappingProxyType(
         ApiScope.CATALOG_READ: _l("Lire le catalogue de la boutique"),
         ApiScope.CATALOG_WRITE: _l("Créer, modifier et archiver des produits"),
         ApiScope.STOCK_WRITE: _l("Mettre à jour le stock (caisse, logiciel de stock)"),
-        ApiScope.ORDERS_READ: _l("Lire les commandes"),
-        ApiScope.ORDERS_WRITE: _l("Traiter les commandes"),
+        ApiScope.ORDERS_READ: _l("Lire les commandes et les retours"),
+        ApiScope.ORDERS_WRITE: _l("Traiter les commandes et les retours (remboursements compris)"),
+        ApiScope.REVIEWS_READ: _l("Lire les avis publiés de la boutique"),
+        ApiScope.REVIEWS_WRITE: _l("Répondre aux avis et modifier ses réponses"),
         ApiScope.TOWN_READ: _l("Lire les boutiques, commandes et chiffres de la ville"),
     }
 )

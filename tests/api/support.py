@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,9 +11,14 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from api import services
+from app.catalog.models import Product
 from app.extensions import db
+from app.orders import services as orders
+from app.orders.models import VendorOrderStatus
 from app.permissions import ApiScope
+from app.reviews import services as reviews
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory, UserFactory, owner_of
+from tests.reviews.support import place
 
 ALL_SHOP_SCOPES = [
     ApiScope.CATALOG_READ,
@@ -20,6 +26,8 @@ ALL_SHOP_SCOPES = [
     ApiScope.STOCK_WRITE,
     ApiScope.ORDERS_READ,
     ApiScope.ORDERS_WRITE,
+    ApiScope.REVIEWS_READ,
+    ApiScope.REVIEWS_WRITE,
 ]
 
 
@@ -111,3 +119,48 @@ def new_product(world: World, sku: str = "NOUVEAU-1", **changes: Any) -> dict[st
     }
     body.update(changes)
     return body
+
+
+_review_numbers = itertools.count(1)
+REVIEW_WORDS = ["levain", "seigle", "brioche", "fougasse", "baguette", "croissant", "chausson", "fouace"]
+
+
+def make_review(
+    app: Flask,
+    world: World,
+    rating: int = 4,
+    shop: bool = False,
+    product_id: int | None = None,
+) -> int:
+    """The id of a published review of my shop's bread (``shop``: of the shop itself; ``product_id``: of
+    another product), by Camille Martin, who received it."""
+    with app.test_request_context("/"):
+        product = db.session.get(Product, product_id or world.product_id)
+        buyer = UserFactory(first_name="Camille", last_name="Martin")
+        part = place(buyer, [product])
+        number = next(_review_numbers)
+        word = REVIEW_WORDS[number % len(REVIEW_WORDS)]
+        made = reviews.submit_review(
+            buyer,
+            part.id,
+            None if shop else part.lines[0].id,
+            reviews.ReviewData(
+                rating,
+                f"Avis {word}",
+                f"Le {word} numéro {number} était excellent, croûte épaisse et mie alvéolée. Je reviendrai.",
+            ),
+        )
+        db.session.commit()
+        assert made.published_at is not None, made.flags
+        return made.id
+
+
+def make_return(app: Flask, world: World, reason: str = "Trop cuit") -> int:
+    """The id of a withdrawal from one loaf of an order of my shop received four days ago (no online
+    payment: its receipt closes it without a refund)."""
+    with app.test_request_context("/"):
+        product = db.session.get(Product, world.product_id)
+        part = place(UserFactory(), [product], VendorOrderStatus.DELIVERED)
+        made = orders.request_withdrawal(part, {part.lines[0].id: 1}, reason)
+        db.session.commit()
+        return made.id

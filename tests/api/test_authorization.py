@@ -14,13 +14,15 @@ from werkzeug.routing import Rule
 from api.models import ApiKey
 from app.catalog.models import Product, ProductPhoto, StockMovement, Variant
 from app.extensions import db
-from app.orders.models import VendorOrder, VendorOrderStatus
+from app.orders.models import Refund, ReturnRequest, VendorOrder, VendorOrderStatus
 from app.permissions import ApiScope
-from tests.api.support import World, call, new_product
+from app.reviews.models import ReviewReply
+from tests.api.support import World, call, make_return, make_review, new_product
 from tests.factories import UserFactory
 from tests.reviews.support import place
 
-API_BLUEPRINTS = ("api_catalog", "api_stock", "api_orders", "api_public", "api_town")
+# Every blueprint under /api/v1 but the documentation's (the page and the OpenAPI document).
+NOT_OPERATIONS = ("api_docs", "api-docs")
 # A valid request of each operation, so that only the key decides the answer.
 BODIES: dict[str, Any] = {
     "api_catalog.create_product": None,  # filled in from the world
@@ -30,23 +32,40 @@ BODIES: dict[str, Any] = {
     "api_orders.refuse": {"reason": "Rupture"},
     "api_orders.ship": {"carrier": "La Poste", "tracking_number": "X1"},
     "api_orders.collected": {"code": "1234"},
+    "api_reviews.reply": {"body": "Merci !"},
+    "api_reviews.edit_reply": {"body": "Merci encore !"},
 }
 QUERIES = {"api_stock.levels": "?sku=PAIN-1", "api_town.figures": "?start=2026-01-01&end=2026-01-31"}
 
 
 def operations(app: Flask) -> list[tuple[Rule, str]]:
+    """Every operation of the API, found in the url_map: one added later is checked without a word here."""
     found = [
         (rule, method)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in API_BLUEPRINTS
+        if rule.rule.startswith("/api/v1/") and rule.endpoint.split(".")[0] not in NOT_OPERATIONS
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
     ]
-    assert len(found) >= 12
+    assert len(found) >= 19
+    unguarded = [rule.rule for rule, _ in found if not hasattr(view_of(app, rule), "api_scope")]
+    assert not unguarded, f"operations without their key check (api.spec.operation): {unguarded}"
     return found
 
 
 def view_of(app: Flask, rule: Rule) -> Any:
     return app.view_functions[rule.endpoint]
+
+
+def shop_rows(app: Flask, world: World) -> dict[str, int]:
+    """A row of my shop for each kind of id an operation's path names."""
+    product = db.session.get(Product, world.product_id)
+    order_id = place(UserFactory(), [product], VendorOrderStatus.PAID, received=False).id
+    return {
+        "product_id": world.product_id,
+        "vendor_order_id": order_id,
+        "return_id": make_return(app, world),
+        "review_id": make_review(app, world),
+    }
 
 
 def snapshot() -> tuple[Any, ...]:
@@ -61,28 +80,28 @@ def snapshot() -> tuple[Any, ...]:
         tuple(
             db.session.execute(sa.select(VendorOrder.id, VendorOrder.status, VendorOrder.updated_at)).all()
         ),
+        tuple(db.session.execute(sa.select(ReturnRequest.id, ReturnRequest.status)).all()),
+        tuple(db.session.execute(sa.select(ReviewReply.id, ReviewReply.body)).all()),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Refund)),
     )
 
 
 def request(
-    client: FlaskClient, world: World, rule: Rule, method: str, token: str | None, order_id: int
+    client: FlaskClient, world: World, rule: Rule, method: str, token: str | None, ids: dict[str, int]
 ) -> Any:
-    path = (
-        rule.rule.removeprefix("/api/v1")
-        .replace("<int:product_id>", str(world.product_id))
-        .replace("<int:vendor_order_id>", str(order_id))
-    )
+    path = rule.rule.removeprefix("/api/v1")
+    for name in rule.arguments:
+        path = path.replace(f"<int:{name}>", str(ids[name]))
     body = BODIES.get(rule.endpoint)
     if rule.endpoint == "api_catalog.create_product":
         body = new_product(world)
-    headers = {"If-Match": "*"} if method == "PATCH" else {}
+    headers = {"If-Match": "*"} if method in ("PATCH", "PUT") else {}
     return call(client, method, path + QUERIES.get(rule.endpoint, ""), token, body, headers)
 
 
 @pytest.mark.usefixtures("no_rate_limit")
 def test_every_operation_refuses_those_it_should(app: Flask, client: FlaskClient, world: World) -> None:
-    product = db.session.get(Product, world.product_id)
-    order_id = place(UserFactory(), [product], VendorOrderStatus.PAID, received=False).id
+    ids = shop_rows(app, world)
     before = snapshot()
     failures = []
     checked_scopes = set()
@@ -102,7 +121,7 @@ def test_every_operation_refuses_those_it_should(app: Flask, client: FlaskClient
             if shop_operation:
                 lacking = "stocker" if scope != ApiScope.STOCK_WRITE else "reader"
                 expected[f"key without {scope}"] = 403
-            if shop_operation and rule.arguments & {"product_id", "vendor_order_id"}:
+            if shop_operation and rule.arguments:
                 expected["another shop's key"] = 404
         tokens = {
             "no key": None,
@@ -115,14 +134,19 @@ def test_every_operation_refuses_those_it_should(app: Flask, client: FlaskClient
         if not public and shop_operation:
             tokens[f"key without {scope}"] = world.keys[lacking]
         for who, status in expected.items():
-            response = request(client, world, rule, method, tokens[who], order_id)
+            response = request(client, world, rule, method, tokens[who], ids)
             if response.status_code != status:
                 failures.append(f"{method} {rule.rule} with {who}: {response.status_code}, expected {status}")
             elif status >= 400 and response.mimetype != "application/problem+json":
                 failures.append(f"{method} {rule.rule} with {who}: {response.mimetype}")
     assert not failures, "\n".join(failures)
     assert snapshot() == before, "nothing changed"
-    assert checked_scopes >= {ApiScope.ORDERS_READ, ApiScope.ORDERS_WRITE}
+    assert checked_scopes >= {
+        ApiScope.ORDERS_READ,
+        ApiScope.ORDERS_WRITE,
+        ApiScope.REVIEWS_READ,
+        ApiScope.REVIEWS_WRITE,
+    }
     assert checked_scopes >= {
         ApiScope.CATALOG_READ,
         ApiScope.CATALOG_WRITE,
