@@ -535,6 +535,39 @@ def invoice_of_charge(charge_id: str) -> str | None:
     return None
 
 
+def platform_payouts(*, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
+    """The platform's own payouts to its bank created in ``[since, until)`` (all pages, oldest first);
+    without a ``Stripe-Account``, so never a shop's."""
+    params: Any = {"limit": 100, "created": {"gte": int(since.timestamp()), "lt": int(until.timestamp())}}
+    listed = client().v1.payouts.list(params=params)
+    return [item.to_dict() for item in listed.auto_paging_iter()][::-1]
+
+
+def platform_payout_returns(
+    *, since: dt.datetime, until: dt.datetime
+) -> list[tuple[dict[str, Any], dt.datetime]]:
+    """The platform's payouts whose money came back to its balance in ``[since, until)`` (the bank returned
+    them: ``payout_failure``; or cancelled: ``payout_cancel``), each with when it came back; the payout
+    may have been created days before."""
+    returned: list[tuple[dict[str, Any], dt.datetime]] = []
+    for kind in ("payout_failure", "payout_cancel"):
+        params: Any = {
+            "limit": 100,
+            "type": kind,
+            "created": {"gte": int(since.timestamp()), "lt": int(until.timestamp())},
+        }
+        for transaction in client().v1.balance_transactions.list(params=params).auto_paging_iter():
+            payout = client().v1.payouts.retrieve(str(transaction["source"])).to_dict()
+            returned.append((payout, dt.datetime.fromtimestamp(int(transaction["created"]), tz=dt.UTC)))
+    return returned
+
+
+def balance_transaction_created(transaction_id: str) -> dt.datetime:
+    """When one of the platform's balance transactions moved its balance (a payout's failure)."""
+    found = client().v1.balance_transactions.retrieve(transaction_id)
+    return dt.datetime.fromtimestamp(int(found["created"]), tz=dt.UTC)
+
+
 def platform_balance() -> int:
     """The platform's available + pending EUR balance on Stripe, in cents."""
     balance = client().v1.balance.retrieve().to_dict()

@@ -18,6 +18,8 @@ Accounts:
   (Stripe gives it back) or lost (the shops bear it: see ``payouts.disputes``);
 - ``platform:unallocated`` (liability): money in for no order any more (a payment after its order
   expired), until it is refunded;
+- ``platform:bank`` (asset): the platform's own bank account, fed by Stripe's payouts of the platform's
+  balance (``payouts.bank``); a payout the bank returns moves back to ``platform:stripe``;
 - ``shop:<id>:pending`` (liability): a shop's parts paid but not yet delivered and past the hold;
 - ``shop:<id>:available`` (liability): what can be transferred to the shop; negative when refunds after
   a transfer could not be taken back, netted on the next transfers.
@@ -48,6 +50,7 @@ SUBSCRIPTION_VAT = "platform:subscription_vat"
 UNALLOCATED = "platform:unallocated"
 STRIPE_FEES = "platform:stripe_fees"
 DISPUTES = "platform:disputes"
+BANK = "platform:bank"
 
 KINDS = {
     STRIPE: AccountKind.ASSET,
@@ -58,6 +61,7 @@ KINDS = {
     UNALLOCATED: AccountKind.LIABILITY,
     STRIPE_FEES: AccountKind.EXPENSE,
     DISPUTES: AccountKind.ASSET,
+    BANK: AccountKind.ASSET,
 }
 
 

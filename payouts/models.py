@@ -174,6 +174,8 @@ class TransactionKind(enum.StrEnum):
     TRANSFER = "transfer"  # sent to the shop's Stripe account
     TRANSFER_REVERSAL = "transfer_reversal"  # taken back from the shop's Stripe account
     SUBSCRIPTION = "subscription"  # a shop paid its monthly plan
+    # Stripe paid the platform's own balance out to its bank (or, reversed, the bank returned it)
+    BANK_PAYOUT = "bank_payout"
 
 
 class LedgerTransaction(IdMixin, db.Model):  # type: ignore[name-defined]

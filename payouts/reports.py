@@ -14,7 +14,7 @@ from sqlalchemy import orm
 from app.database import utcnow
 from app.extensions import db
 from app.orders.models import DEMO_HISTORY, Order, VendorOrder, VendorOrderStatus
-from payouts import gateway, ledger, services
+from payouts import bank, gateway, ledger, services
 from payouts.models import (
     DisputePart,
     LedgerAccount,
@@ -127,6 +127,8 @@ class PlatformFigures:
     stripe_fees_cents: int = (
         0  # Stripe's fees the platform bore (an expense: the Stripe balance is net of it)
     )
+    bank_cents: int = 0  # what Stripe paid out of the platform's balance to its bank
+    bank_payouts: list[bank.BankMovement] = field(default_factory=list)  # the latest, newest first
 
 
 def platform_figures() -> PlatformFigures:
@@ -158,6 +160,8 @@ def platform_figures() -> PlatformFigures:
         owed_to_shops_cents=owed,
         unallocated_cents=ledger.balance(ledger.UNALLOCATED),
         stripe_fees_cents=ledger.balance(ledger.STRIPE_FEES),
+        bank_cents=ledger.balance(ledger.BANK),
+        bank_payouts=bank.recent_payouts(),
         in_flight=_transfers(TransferStatus.WAITING),
         failed=_transfers(TransferStatus.FAILED),
         negative_balances=[(shops[shop_id], amount) for shop_id, amount in negative if shop_id in shops],

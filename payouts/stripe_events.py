@@ -1,11 +1,12 @@
-"""Stripe webhook handlers of payouts: shops' subscription invoices and subscriptions, disputes."""
+"""Stripe webhook handlers of payouts: shops' subscription invoices and subscriptions, disputes, the
+platform's own payouts to its bank."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from payouts import disputes, subscriptions
+from payouts import bank, disputes, subscriptions
 from payouts.webhooks import handles
 
 
@@ -33,3 +34,12 @@ def subscription_changed(subscription: dict[str, Any], created: dt.datetime) -> 
 def dispute_changed(dispute: dict[str, Any], created: dt.datetime) -> None:
     # The event's snapshot may be older than another already applied: Stripe's current object decides.
     disputes.sync(str(dispute["id"]))
+
+
+@handles("payout.created", platform_only=True)
+@handles("payout.paid", platform_only=True)
+@handles("payout.failed", platform_only=True)
+@handles("payout.canceled", platform_only=True)
+def platform_payout_changed(payout: dict[str, Any], created: dt.datetime) -> None:
+    # A shop's payouts (events with an ``account``) move its own Stripe balance, not the platform's.
+    bank.apply_payout(payout, seen_at=created)

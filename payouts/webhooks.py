@@ -2,7 +2,9 @@
 
 Domains subscribe with ``@handles("account.updated")``; the handler runs in the same transaction as
 the row that records the event id, so an event is either fully applied and remembered, or neither
-(and Stripe, getting a 500, sends it again).
+(and Stripe, getting a 500, sends it again). ``@handles(..., platform_only=True)`` handlers see only the
+platform's own events: one from a connected account (Connect webhooks carry its ``account``) about the
+same kind of object (a shop's ``payout.paid``) is not theirs.
 """
 
 from __future__ import annotations
@@ -28,16 +30,18 @@ blueprint = Blueprint("stripe_webhooks", __name__)
 
 Handler = Callable[[dict[str, Any], dt.datetime], None]
 HANDLERS: dict[str, list[Handler]] = defaultdict(list)
+PLATFORM_HANDLERS: dict[str, list[Handler]] = defaultdict(list)  # for events without ``account``
 # The columns that record an event: longer values are not Stripe's.
 MAX_ID_LENGTH = 255
 MAX_TYPE_LENGTH = 100
 
 
-def handles(event_type: str) -> Callable[[Handler], Handler]:
-    """Register ``handler(object, event_created_at)`` for one event type."""
+def handles(event_type: str, *, platform_only: bool = False) -> Callable[[Handler], Handler]:
+    """Register ``handler(object, event_created_at)`` for one event type; with ``platform_only``, for the
+    platform's own events only (not a connected account's)."""
 
     def register(handler: Handler) -> Handler:
-        HANDLERS[event_type].append(handler)
+        (PLATFORM_HANDLERS if platform_only else HANDLERS)[event_type].append(handler)
         return handler
 
     return register
@@ -79,7 +83,10 @@ def apply_event(event: dict[str, Any]) -> bool:
         # The same event, delivered twice at once: the other delivery applies it.
         savepoint.rollback()
         return False
-    for handler in HANDLERS.get(event_type, []):
+    handlers = list(HANDLERS.get(event_type, []))
+    if not event.get("account"):
+        handlers += PLATFORM_HANDLERS.get(event_type, [])
+    for handler in handlers:
         handler(found, created)
     savepoint.commit()
     return True

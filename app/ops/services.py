@@ -31,7 +31,7 @@ from app.database import locked, utcnow
 from app.extensions import db
 from app.ops.models import ReconciliationRun
 from app.urls import external_url
-from payouts import gateway, reports
+from payouts import bank, gateway, reports
 from vendors.hours import TOWN_TZ
 
 # -- PostgreSQL's own tools -----------------------------------------------------------------------
@@ -457,7 +457,12 @@ def reconcile_day(day: dt.date) -> DayReconciliation:
 def record_reconciliation(day: dt.date) -> ReconciliationRun:
     """Reconcile ``day`` and keep the result (the day's row brought up to date when run again); the
     managers are e-mailed the differences, once per day. A day that reconciles sends nothing: the
-    result is on the metrics and in ``flask ops reconcile``; the managers hear only when to act."""
+    result is on the metrics and in ``flask ops reconcile``; the managers hear only when to act.
+
+    The platform's payouts to its bank of the day (and its margin) are written to the ledger first, when
+    their webhook never came: Stripe's own movement, which the ledger must follow, not a difference."""
+    start, end = town_day_bounds(day)
+    bank.sync_platform_payouts(start - GRACE, end + GRACE)
     result = reconcile_day(day)
     run = _run_of(day)
     run.ran_at = utcnow()

@@ -192,7 +192,7 @@ def acting_account(state: State, account: str | None, api_key: str) -> str | Non
 
 def pay_out(
     backend: Backend,
-    account: str,
+    account: str | None,
     currency: str,
     amount: int | None,
     request: RequestInfo,
@@ -201,7 +201,8 @@ def pay_out(
     metadata: dict[str, str] | None = None,
     statement_descriptor: str | None = None,
 ) -> StripeObject:
-    """A payout of a connected account's available balance to its bank, as Stripe's payout schedule makes.
+    """A payout of a connected account's (``None``: the platform's) available balance to its bank, as
+    Stripe's payout schedule makes.
 
     Without ``amount``, the whole available balance is paid out, as an automatic payout: the transactions it
     takes are then listed with ``GET /v1/balance_transactions?payout=po_...``. With it, a manual payout

@@ -3,9 +3,8 @@
 Without a ``Stripe-Account`` header these are the platform's; with one, that connected account's. Both
 are summed from the ledger kept by :mod:`devtools.stripe_emulator.balances`, so they always agree.
 ``/v1/balance/history`` (Stripe's old name for the balance transactions) is answered the same way.
-Payouts are a connected account's (``POST /v1/payouts``, see :mod:`.payouts`, or those the control
-endpoints simulate); the platform's ``/v1/payouts`` (without the header) and other payouts go on to
-localstripe.
+Payouts are a connected account's (with the header) or the platform's (without it): those of
+``POST /v1/payouts`` (see :mod:`.payouts`) and those the control endpoints simulate.
 """
 
 from __future__ import annotations
@@ -101,8 +100,6 @@ def retrieve_payout(call: ApiCall) -> StripeObject:
 
 
 def list_payouts(call: ApiCall) -> StripeObject:
-    if call.account is None:
-        raise NotHandled  # the platform's payouts are localstripe's
     params = call.params
     p.expand_list(params)
     p.check_known(params, ("created", "ending_before", "limit", "starting_after", "status"))

@@ -1,17 +1,19 @@
-"""A connected account's payouts to its bank: ``POST /v1/payouts``, and a test control to make one fail.
+"""Payouts to a bank: ``POST /v1/payouts``, and a test control to make one fail.
 
-``GET /v1/payouts`` and ``GET /v1/payouts/{id}`` are answered by :mod:`.balance`. As there, only a connected
-account's payouts are emulated (the ``Stripe-Account`` header); the platform's go on to localstripe.
+``GET /v1/payouts`` and ``GET /v1/payouts/{id}`` are answered by :mod:`.balance`. With a ``Stripe-Account``
+header these are a connected account's payouts; without one, the platform's own (Stripe pays the
+platform's balance out to the platform's bank the same way).
 
 - ``POST /v1/payouts`` (``amount``, ``currency``, ``description``, ``metadata``, ``method``,
-  ``statement_descriptor``): a manual payout (``automatic: false``) of the account's available balance to
-  its default bank account; more than the available balance is refused with ``balance_insufficient``, as
-  Stripe does. Money is paid at once (``status: "paid"``, ``payout.created`` then ``payout.paid``), as the
-  emulator has no pending period. Automatic payouts (Stripe's daily schedule) are simulated on demand by
+  ``statement_descriptor``): a manual payout (``automatic: false``) of the account's (or the platform's)
+  available balance to its default bank account; more than the available balance is refused with
+  ``balance_insufficient``, as Stripe does. Money is paid at once (``status: "paid"``, ``payout.created``
+  then ``payout.paid``; the platform's events carry no ``account``), as the emulator has no pending
+  period. A connected account's automatic payouts (Stripe's daily schedule) are simulated on demand by
   ``POST /_emulator/accounts/{id}/payout``.
 - ``POST /_emulator/payouts/{id}/fail`` ``{"code"?: "account_closed", "message"?}``: the bank returned the
   payout: ``status: "failed"`` with Stripe's ``failure_code`` and ``failure_message``, the amount back on the
-  account's balance (a ``payout_failure`` balance transaction, ``failure_balance_transaction``), and
+  balance it left (a ``payout_failure`` balance transaction, ``failure_balance_transaction``), and
   ``payout.failed``.
 """
 
@@ -25,7 +27,7 @@ from werkzeug.wrappers import Request, Response
 from devtools.stripe_emulator import balances
 from devtools.stripe_emulator import params as p
 from devtools.stripe_emulator.core import DASHBOARD, Backend
-from devtools.stripe_emulator.errors import ApiError, NotHandled
+from devtools.stripe_emulator.errors import ApiError
 from devtools.stripe_emulator.events import previous_attributes
 from devtools.stripe_emulator.routing import ApiCall, ApiRoute, WebRoute, json_response
 from devtools.stripe_emulator.state import StripeObject
@@ -46,8 +48,6 @@ FAILURE_MESSAGES = {
 
 
 def create(call: ApiCall) -> StripeObject:
-    if call.account is None:
-        raise NotHandled  # the platform's payouts are localstripe's
     params = call.params
     p.expand_list(params)
     p.check_known(params, CREATE_PARAMS)
@@ -71,7 +71,6 @@ def create(call: ApiCall) -> StripeObject:
     state = call.backend.state
     with state.lock:
         account = balances.acting_account(state, call.account, call.api_key)
-        assert account is not None
         return balances.pay_out(
             call.backend,
             account,
