@@ -123,6 +123,7 @@ def load_history(ctx: DemoContext, days: int, per_day: float, seed: int = HISTOR
         _roll_up(start, today)
     ctx.counts["past orders created"] = report.orders
     ctx.counts["past days skipped (already there)"] = report.skipped_days
+    ctx.counts["past credit notes issued"] = report.credit_notes
     ctx.counts["past orders per second"] = round(report.rate)
 
 
@@ -174,6 +175,7 @@ def history_command(days: int, per_day: float, seed: int) -> None:
         f"{report.orders} orders ({report.parts} shop parts) over {report.days} days, "
         f"{report.skipped_days} days already there; {report.shoppers_created} shoppers created; "
         f"{report.refused} refused, {report.cancelled} cancelled, {report.withdrawals} withdrawals, "
-        f"{report.partial_refunds} partial refunds, {report.transfers} transfers; "
+        f"{report.partial_refunds} partial refunds, {report.credit_notes} credit notes, "
+        f"{report.transfers} transfers; "
         f"{report.seconds:.1f} s, {report.rate:.0f} orders/s"
     )

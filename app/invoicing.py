@@ -20,7 +20,14 @@ from app.money import vat_breakdown
 if TYPE_CHECKING:  # fpdf is loaded with the first document drawn, not by every worker
     from app.pdf import Document
 
-__all__ = ["VatTotal", "draw_vat_summary", "net_vat_summary", "next_document_number", "vat_summary"]
+__all__ = [
+    "VatTotal",
+    "document_number",
+    "draw_vat_summary",
+    "net_vat_summary",
+    "next_document_number",
+    "vat_summary",
+]
 
 
 def next_document_number(counter: Any, prefix: str, year: int, **series: Any) -> str:
@@ -29,7 +36,12 @@ def next_document_number(counter: Any, prefix: str, year: int, **series: Any) ->
     ``counter`` is a model keyed by ``series`` and ``year`` with a ``last`` column; the number is taken
     under its row's lock, held until the caller's transaction ends (which must keep the document)."""
     last = next_in_series(counter, **series, year=year)
-    return f"{prefix}-{year}-{int(last):05d}"
+    return document_number(prefix, year, int(last))
+
+
+def document_number(prefix: str, year: int, last: int) -> str:
+    """The ``last``-th number of a series, as ``next_document_number`` writes it."""
+    return f"{prefix}-{year}-{last:05d}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ the VAT given back follows the VAT invoiced.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,15 +34,23 @@ from app.orders.models import (
     VendorOrder,
 )
 from vendors.hours import TOWN_TZ
-from vendors.models import VatRegime
+from vendors.models import Shop, VatRegime
 
-__all__ = ["PREFIX", "CreditNoteFigures", "credit_note_figures", "issue_for_refund"]
+__all__ = [
+    "PREFIX",
+    "CreditNoteFigures",
+    "build_credit_note",
+    "credit_note_figures",
+    "issue_for_refund",
+    "vat_exempt",
+]
 
 PREFIX = "AV"
 
 
-def _vat_exempt(part: VendorOrder) -> bool:
-    return part.shop.vat_regime == VatRegime.FRANCHISE
+def vat_exempt(shop: Shop) -> bool:
+    """Whether the shop's credit notes carry no VAT (the franchise: its invoices charged none)."""
+    return shop.vat_regime == VatRegime.FRANCHISE
 
 
 def _goods_lines(part: VendorOrder, items: Mapping[int, int]) -> list[CreditNoteLine]:
@@ -121,21 +130,40 @@ def issue_for_refund(done: Refund, items: Mapping[int, int] | None = None) -> Cr
         existing = db.session.scalar(sa.select(CreditNote).where(CreditNote.refund_id == done.id))
         if existing is not None:
             return existing
-    exempt = _vat_exempt(part)
+    now = utcnow()
+    number = next_document_number(
+        CreditNoteCounter, PREFIX, now.astimezone(TOWN_TZ).year, shop_id=part.shop_id
+    )
+    note = build_credit_note(part, done, items, number=number, issued_at=now, exempt=vat_exempt(part.shop))
+    note.vendor_order, note.refund = part, done
+    db.session.add(note)
+    db.session.flush()
+    return note
+
+
+def build_credit_note(
+    part: VendorOrder,
+    done: Refund,
+    items: Mapping[int, int] | None,
+    *,
+    number: str,
+    issued_at: dt.datetime,
+    exempt: bool,
+) -> CreditNote:
+    """The credit note of ``done`` on the invoiced ``part``, numbered ``number``, with its lines and
+    VAT, attached to nothing and added to no session: ``issue_for_refund`` adds it in the refund's
+    transaction, the demo town's history writes many at once (``app.orders.demo_history``)."""
     lines = _lines(part, done.amount_cents, done.delivery_cents, items)
     if exempt:
         for line in lines:
             line.vat_bps = 0
     vat = sum(row.vat_cents for row in vat_summary((line.total_cents, line.vat_bps) for line in lines))
-    now = utcnow()
-    note = CreditNote(
-        vendor_order=part,
+    if part.invoice_number is None or part.invoiced_at is None:
+        raise ValueError(f"vendor order {part.id} has no invoice to credit")
+    return CreditNote(
         shop_id=part.shop_id,
-        refund=done,
-        number=next_document_number(
-            CreditNoteCounter, PREFIX, now.astimezone(TOWN_TZ).year, shop_id=part.shop_id
-        ),
-        issued_at=now,
+        number=number,
+        issued_at=issued_at,
         invoice_number=part.invoice_number,
         invoice_issued_at=part.invoiced_at,
         currency=part.order.currency,
@@ -145,9 +173,6 @@ def issue_for_refund(done: Refund, items: Mapping[int, int] | None = None) -> Cr
         vat_exempt=exempt,
         lines=lines,
     )
-    db.session.add(note)
-    db.session.flush()
-    return note
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ delivered or collected, sometimes refused or cancelled), withdrawals and a few p
 completion once the withdrawal window closed, and the transfer to the shop once the payout hold passed.
 
 The orders are the same records the checkout and the back office write (``Order``, its ``VendorOrder``
-parts and lines, frozen prices, VAT and commission, invoice numbers, ``Refund``, ``ReturnRequest``,
-``ShopTransfer``), with the ledger transactions the real flow posts (``payouts.services``: payment,
-commission, refund and the commission it gives back, release, transfer) under the same business keys,
-kinds and lines, dated when each happened. The commission is frozen as ``payouts.commission.freeze`` does
+parts and lines, frozen prices, VAT, commission and withdrawal exclusions, invoice numbers, ``Refund``,
+``ReturnRequest``, the ``CreditNote`` of each refund of an invoiced part (``credit_notes.build_credit_note``,
+numbered in the shop's ``AV`` series in the order the refunds were made), ``ShopTransfer``), with the
+ledger transactions the real flow posts (``payouts.services``: payment, commission, refund and the
+commission it gives back, release, transfer) under the same business keys, kinds and lines, dated when
+each happened. The commission is frozen as ``payouts.commission.freeze`` does
 and given back by ``commission.refund_share``; ``tests/orders/test_demo_history.py`` runs the real
 functions over the result and checks they find their own rows and lines.
 
@@ -52,11 +54,16 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.cart import services as cart_services
 from app.cart.models import DeliveryMethod
-from app.catalog.models import Category, Product, ProductStatus, Variant
+from app.catalog.models import Category, Product, ProductStatus, Variant, WithdrawalExclusion
 from app.database import database_backend, next_in_series, utcnow
 from app.extensions import db
+from app.invoicing import document_number
+from app.orders import credit_notes
 from app.orders.models import (
     DEMO_HISTORY,
+    CreditNote,
+    CreditNoteCounter,
+    CreditNoteLine,
     InvoiceCounter,
     Order,
     OrderCounter,
@@ -168,6 +175,7 @@ class HistoryReport:
     cancelled: int = 0
     withdrawals: int = 0
     partial_refunds: int = 0
+    credit_notes: int = 0
     transfers: int = 0
     items_cents: int = 0
     refunded_cents: int = 0
@@ -195,6 +203,7 @@ class _Item:
     sku: str
     price_cents: int
     vat_bps: int
+    exclusion: WithdrawalExclusion | None  # the product's own; None follows its category
 
 
 @dataclass
@@ -233,13 +242,21 @@ def _catalogue(rng: random.Random) -> list[_Shop]:
         )
     )
     rows = db.session.execute(
-        sa.select(Product.id, Product.category_id, Product.shop_id, Product.title, Product.vat_bps, Variant)
+        sa.select(
+            Product.id,
+            Product.category_id,
+            Product.shop_id,
+            Product.title,
+            Product.vat_bps,
+            Product.withdrawal_exclusion,
+            Variant,
+        )
         .join(Variant, Variant.product_id == Product.id)
         .where(Product.status == ProductStatus.ACTIVE, Variant.price_cents > 0)
         .order_by(Product.id, Variant.position, Variant.id)
     )
     items: dict[int, list[_Item]] = {}
-    for product_id, category_id, shop_id, title, vat_bps, variant in rows:
+    for product_id, category_id, shop_id, title, vat_bps, exclusion, variant in rows:
         items.setdefault(shop_id, []).append(
             _Item(
                 product_id,
@@ -250,6 +267,7 @@ def _catalogue(rng: random.Random) -> list[_Shop]:
                 variant.sku,
                 variant.price_cents,
                 vat_bps,
+                exclusion,
             )
         )
     found = []
@@ -392,6 +410,8 @@ class _Writer:
         self.rules: dict[dt.date, commission.Rules] = {}
         self.plans: dict[int, int | None] = {}
         self.accounts: dict[str, int] = {}
+        # Refunds of invoiced parts written, whose credit note waits for every earlier refund to be known.
+        self.to_credit: list[_Credit] = []
         # Categories with their parents, read once and kept out of the session (commits do not expire them).
         self.categories = {category.id: category for category in db.session.scalars(sa.select(Category))}
         for category in self.categories.values():
@@ -424,8 +444,9 @@ class _Writer:
                         quantity=quantity,
                         vat_bps=item.vat_bps,
                         total_cents=item.price_cents * quantity,
-                        # The demo products follow their category's exclusion (L221-28).
-                        withdrawal_exclusion=self.categories[item.category_id].default_withdrawal_exclusion,
+                        # As ``Product.withdrawal_exclusion_now`` says at checkout (L221-28).
+                        withdrawal_exclusion=item.exclusion
+                        or self.categories[item.category_id].default_withdrawal_exclusion,
                     )
                 )
             items_cents = sum(line.total_cents for line in lines)
@@ -466,6 +487,7 @@ class _Writer:
             items_cents=items,
             delivery_cents=delivery,
             total_cents=items + delivery,
+            currency=money.DEFAULT_CURRENCY,
             email=person.email,
             phone=person.phone,
             full_name=f"{person.first_name} {person.last_name}",
@@ -581,7 +603,7 @@ class _Writer:
         draw = rng.random()
         if draw < WITHDRAWN[method]:
             requested = received + _hours(rng, 6, 24 * (plan.shop.return_days - 1))
-            if requested <= now:
+            if requested <= now and any(line.withdrawable for line in part.lines):
                 last = self.withdraw(rng, plan, requested)
                 release = max(release, plan.refund_at or release)
         elif draw < WITHDRAWN[method] + PARTIAL_REFUND:
@@ -606,10 +628,12 @@ class _Writer:
         part.updated_at = last
 
     def withdraw(self, rng: random.Random, plan: _PartPlan, requested: dt.datetime) -> dt.datetime:
-        """The shopper withdraws from some units; the shop receives them back and refunds them."""
+        """The shopper withdraws from some units of the lines the law lets them withdraw from (never an
+        excluded one, as ``services.request_withdrawal`` refuses); the shop receives them back and
+        refunds them."""
         part = plan.part
         chosen: dict[int, int] = {}
-        indexes = list(range(len(part.lines)))
+        indexes = [index for index, line in enumerate(part.lines) if line.withdrawable]
         for index in sorted(rng.sample(indexes, rng.randint(1, len(indexes)))):
             chosen[index] = rng.randint(1, part.lines[index].quantity)
         self.report.withdrawals += 1
@@ -641,11 +665,15 @@ class _Writer:
 
     # -- writing a batch ----------------------------------------------------------------------------
 
-    def write(self) -> None:
+    def write(self, until: dt.datetime | None = None) -> None:
         """Numbers, then the rows of the batch, each table in one statement (a few hundred rows at a
-        time): the objects built above are never added to the session, only read into rows."""
-        if not self.batch:
-            return
+        time): the objects built above are never added to the session, only read into rows. Then the
+        credit notes of the refunds made before ``until`` (all of them when None), see ``credit``."""
+        if self.batch:
+            self.write_batch()
+        self.credit(until)
+
+    def write_batch(self) -> None:
         orders = [order for order, _plans in self.batch]
         self.number(orders)
         users = [
@@ -688,8 +716,14 @@ class _Writer:
         for item in returned:
             item.request_id, item.order_line_id = item.request.id, item.line.id
         _insert(ReturnLine, returned)
-        refunds = [self.refund(plan) for _order, plans in self.batch for plan in plans if plan.refund_at]
+        planned = [plan for _order, plans in self.batch for plan in plans if plan.refund_at]
+        refunds = [self.refund(plan) for plan in planned]
         _insert(Refund, refunds)
+        self.to_credit += [
+            _Credit(done, _refunded_units(done), credit_notes.vat_exempt(plan.shop.shop))
+            for plan, done in zip(planned, refunds, strict=True)
+            if plan.part.invoice_number
+        ]
         settled = [
             {"request_id": request.id, "refund_id": request.refund.id}
             for request in requests
@@ -729,6 +763,46 @@ class _Writer:
             numbers = _numbers(InvoiceCounter, len(parts), shop_id=shop_id, year=year)
             for part, number in zip(parts, numbers, strict=True):
                 part.invoice_number, part.invoiced_at = f"F-{year}-{number:05d}", part.accepted_at
+
+    def credit(self, until: dt.datetime | None) -> None:
+        """The credit notes (``credit_notes.build_credit_note``) of the refunds of invoiced parts made
+        before ``until``, numbered in each shop's ``AV`` series of the refund's year in the order the
+        refunds were made, dated when they were. A refund can come weeks after its order, so one made
+        after ``until`` (the first moment a later batch's orders can be placed) waits for a later call:
+        a refund of those orders may come before it and must take the smaller number."""
+        ready: list[_Credit] = []
+        waiting: list[_Credit] = []
+        for credit in self.to_credit:
+            (ready if until is None or credit.refund.created_at < until else waiting).append(credit)
+        self.to_credit = waiting
+        if not ready:
+            return
+        series: dict[tuple[int, int], list[_Credit]] = {}
+        for credit in sorted(ready, key=lambda credit: (credit.refund.created_at, credit.refund.id)):
+            year = credit.refund.created_at.astimezone(TOWN_TZ).year
+            series.setdefault((credit.refund.vendor_order.shop_id, year), []).append(credit)
+        notes = []
+        for (shop_id, year), credits in sorted(series.items()):
+            numbers = _numbers(CreditNoteCounter, len(credits), shop_id=shop_id, year=year)
+            for credit, number in zip(credits, numbers, strict=True):
+                notes.append(self.credit_note(credit, document_number(credit_notes.PREFIX, year, number)))
+        _insert(CreditNote, notes)
+        lines = [line for note in notes for line in note.lines]
+        for line in lines:
+            line.credit_note_id = line.credit_note.id
+        _insert(CreditNoteLine, lines)
+        self.report.credit_notes += len(notes)
+
+    @staticmethod
+    def credit_note(credit: _Credit, number: str) -> CreditNote:
+        done = credit.refund
+        part, at = done.vendor_order, done.created_at
+        note = credit_notes.build_credit_note(
+            part, done, credit.items, number=number, issued_at=at, exempt=credit.exempt
+        )
+        note.vendor_order_id, note.refund_id = part.id, done.id
+        note.created_at = note.updated_at = at
+        return note
 
     def refund(self, plan: _PartPlan) -> Refund:
         part, at = plan.part, plan.refund_at
@@ -859,6 +933,21 @@ class _Writer:
         self.report.transfers += 1
 
 
+@dataclass(eq=False)
+class _Credit:
+    """A refund written whose part has an invoice, waiting for its credit note."""
+
+    refund: Refund
+    items: dict[int, int] | None  # the units given back, by order line id; None: an amount
+    exempt: bool  # the shop is under the VAT franchise
+
+
+def _refunded_units(done: Refund) -> dict[int, int] | None:
+    """The units a refund gives back by order line id (a withdrawal's), None for an amount."""
+    request = next((item for item in done.vendor_order.returns if item.refund is done), None)
+    return {item.line.id: item.quantity for item in request.lines} if request else None
+
+
 class _Postings:
     """``ledger.post`` for a whole batch: the same checks (lines of zero left out, a transaction with
     nothing left not written, unbalanced lines refused), the accounts found or created by
@@ -984,6 +1073,35 @@ def _existing_days(seed: int) -> set[str]:
     return {token[len(prefix) : len(prefix) + 8] for token in tokens}
 
 
+def _uncredited(seed: int) -> list[_Credit]:
+    """Refunds of this seed's invoiced parts still without their credit note: a run stopped after a
+    batch was committed and before the later refunds' notes were written. The next run writes them,
+    after all the others already numbered (they were held back because they came later)."""
+    refunds = db.session.scalars(
+        sa.select(Refund)
+        .join(VendorOrder, VendorOrder.id == Refund.vendor_order_id)
+        .join(Order, Order.id == VendorOrder.order_id)
+        .where(
+            Order.checkout_token.startswith(f"{TOKEN_PREFIX}-{seed}-"),
+            VendorOrder.invoice_number.is_not(None),
+            ~sa.exists().where(CreditNote.refund_id == Refund.id),
+        )
+        .options(
+            orm.joinedload(Refund.vendor_order).options(
+                orm.joinedload(VendorOrder.shop),
+                orm.joinedload(VendorOrder.order),
+                orm.selectinload(VendorOrder.lines),
+                orm.selectinload(VendorOrder.returns).selectinload(ReturnRequest.lines),
+            )
+        )
+        .order_by(Refund.id)
+    )
+    return [
+        _Credit(done, _refunded_units(done), credit_notes.vat_exempt(done.vendor_order.shop))
+        for done in refunds
+    ]
+
+
 def _known_users(pool: list[_Shopper]) -> None:
     emails = {person.email: person for person in pool}
     for domain in EMAIL_DOMAINS:
@@ -1025,6 +1143,7 @@ def generate_history(
     from app.demo import DEMO_PASSWORD
 
     writer = _Writer(seed, now, report, accounts.hash_password(DEMO_PASSWORD))
+    writer.to_credit = _uncredited(seed)
     done_days = _existing_days(seed)
     shop_weights = list(accumulate(shop.weight for shop in town))
     pending = 0
@@ -1062,7 +1181,7 @@ def generate_history(
             writer.order(rng, f"{TOKEN_PREFIX}-{seed}-{stamp}-{number:05d}", placed, person, shops)
             pending += 1
         if pending >= BATCH:  # whole days at a time: a day is written entirely or not at all
-            writer.write()
+            writer.write(until=_local(day + dt.timedelta(days=1), 0, 0))
             db.session.commit()
             pending = 0
             if progress is not None:

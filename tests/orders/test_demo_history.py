@@ -19,11 +19,22 @@ from sqlalchemy import orm
 
 from app import demo
 from app.accounts.models import User
-from app.catalog.models import Variant
+from app.catalog.models import Product, Variant
 from app.database import utcnow
 from app.extensions import db
-from app.orders import demo_history
-from app.orders.models import Order, Refund, RefundReason, ReturnRequest, VendorOrder, VendorOrderStatus
+from app.ops.services import NUMBER_SERIES, check_series
+from app.orders import credit_notes, demo_history
+from app.orders.credit_notes import credit_note_figures
+from app.orders.models import (
+    CreditNote,
+    CreditNoteCounter,
+    Order,
+    Refund,
+    RefundReason,
+    ReturnRequest,
+    VendorOrder,
+    VendorOrderStatus,
+)
 from payouts import commission, gateway, ledger, reports
 from payouts import services as payouts
 from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction, ShopTransfer, TransferStatus
@@ -33,21 +44,37 @@ from vendors.hours import TOWN_TZ
 SHOPS = 8  # the first shops of the demo data: every delivery mode among them
 
 
-@pytest.fixture
-def small_data(app: Flask, tmp_path: Path) -> Path:
-    """The demo data cut down to a few shops and their products, for a quick load."""
+def _cut_data(app: Flask, folder: Path, shops: list[int]) -> Path:
+    """The demo data cut down to the shops at ``shops`` (positions in vendors.json) and their products."""
     source = Path(app.config["DEMO_DATA_DIR"])
-    shutil.copy(source / "categories.json", tmp_path / "categories.json")
-    vendors = json.loads((source / "vendors.json").read_text(encoding="utf-8"))[:SHOPS]
-    (tmp_path / "vendors.json").write_text(json.dumps(vendors, ensure_ascii=False), encoding="utf-8")
+    shutil.copy(source / "categories.json", folder / "categories.json")
+    every = json.loads((source / "vendors.json").read_text(encoding="utf-8"))
+    vendors = [every[index] for index in shops]
+    (folder / "vendors.json").write_text(json.dumps(vendors, ensure_ascii=False), encoding="utf-8")
     slugs = {vendor["slug"] for vendor in vendors}
     lines = [
         line
         for line in (source / "products.jsonl").read_text(encoding="utf-8").splitlines()
         if line.strip() and json.loads(line)["vendor"] in slugs
     ]
-    (tmp_path / "products.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return tmp_path
+    (folder / "products.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def small_data(app: Flask, tmp_path: Path) -> Path:
+    """The demo data cut down to a few shops and their products, for a quick load."""
+    return _cut_data(app, tmp_path, list(range(SHOPS)))
+
+
+@pytest.fixture
+def mixed_town(app: Flask, db_session: Any, tmp_path: Path) -> Iterator[Path]:
+    """A few shops selling food (perishable, excluded from withdrawal) and goods that can be sent back,
+    most of them shipping, so that withdrawals are frequent."""
+    data = _cut_data(app, tmp_path, [2, 6, 7, 10, 11, 18, 26, 29])
+    with app.test_request_context("/"):
+        demo.load(data, with_photos=False, with_history=False)
+        yield data
 
 
 @pytest.fixture
@@ -323,3 +350,201 @@ def test_demo_load_adds_the_history_once(
     bad = runner.invoke(args=["demo", "history", "--days", "0"])
     assert bad.exit_code == 2
     assert ledger.unbalanced() == []
+
+
+def _history_notes() -> list[CreditNote]:
+    return list(
+        db.session.scalars(
+            sa.select(CreditNote)
+            .options(orm.selectinload(CreditNote.lines), orm.joinedload(CreditNote.refund))
+            .order_by(CreditNote.id)
+        )
+    )
+
+
+def test_every_refund_of_an_invoiced_part_has_its_credit_note_in_a_gapless_chronological_series(
+    app: Flask, town: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two batches and more (refunds of the first batch's orders made after the second's began): each
+    refund of an invoiced part has one credit note of its amount, numbered in the order the refunds were
+    made; refunds of parts never invoiced have none; the restore check finds every series whole."""
+    today = _today()
+    with monkeypatch.context() as patched:
+        _refuse_outside_calls(patched)
+        report = demo_history.generate_history(
+            today - dt.timedelta(days=70), today - dt.timedelta(days=1), 14, seed=21
+        )
+    db.session.expire_all()
+    assert report.orders > demo_history.BATCH * 2
+    notes = {note.refund_id: note for note in _history_notes()}
+    assert report.credit_notes == len(notes) > 5
+    parts = _history_parts()
+    kinds: Counter[RefundReason] = Counter()
+    for part in parts:
+        returned = {
+            request.refund_id: {item.order_line_id: item.quantity for item in request.lines}
+            for request in part.returns
+        }
+        for done in part.refunds:
+            note = notes.pop(done.id, None)
+            if part.invoice_number is None:
+                assert note is None
+                continue
+            assert note is not None, done.key
+            kinds[done.reason] += 1
+            figures = credit_note_figures(note)
+            assert note.total_cents == figures.gross_cents == done.amount_cents
+            assert (note.net_cents, note.vat_cents) == (figures.net_cents, figures.vat_cents)
+            assert (note.shop_id, note.vendor_order_id) == (part.shop_id, part.id)
+            assert (note.invoice_number, note.invoice_issued_at) == (part.invoice_number, part.invoiced_at)
+            assert note.issued_at == done.created_at
+            assert note.number.startswith(f"AV-{done.created_at.astimezone(TOWN_TZ).year}-")
+            goods = {line.order_line_id: line.quantity for line in note.lines if line.kind == "goods"}
+            if done.reason == RefundReason.WITHDRAWAL:
+                assert goods == returned[done.id]
+                delivery = [line.total_cents for line in note.lines if line.kind == "delivery"]
+                assert delivery == ([done.delivery_cents] if done.delivery_cents else [])
+            else:
+                assert goods == {}
+                assert {line.kind for line in note.lines} == {"amount"}
+    assert notes == {}  # no credit note without its refund
+    assert kinds[RefundReason.WITHDRAWAL]
+    assert kinds[RefundReason.PARTIAL]
+
+    # Chronological in each shop's series of the year, and whole (the counters end on the last number).
+    series: dict[tuple[int, str], list[CreditNote]] = {}
+    for note in _history_notes():
+        series.setdefault((note.shop_id, note.number[:7]), []).append(note)
+    for same in series.values():
+        same.sort(key=lambda note: note.number)
+        assert [note.issued_at for note in same] == sorted(note.issued_at for note in same)
+    connection = db.session.connection()
+    for numbered in NUMBER_SERIES:
+        if numbered.table not in ("vendor_orders", "credit_notes"):
+            continue  # the demo's own orders are numbered M-DEMO-…, outside the yearly series
+        check = check_series(connection, numbered)
+        assert check.ok, check.problems
+    counters = {
+        (counter.shop_id, counter.year): counter.last
+        for counter in db.session.scalars(sa.select(CreditNoteCounter))
+    }
+    assert counters == {(shop_id, int(prefix[3:])): len(same) for (shop_id, prefix), same in series.items()}
+
+
+def _credit_series_checks() -> None:
+    """Each shop's credit notes numbered in the order of their refunds, the series whole."""
+    series: dict[tuple[int, str], list[CreditNote]] = {}
+    for note in _history_notes():
+        series.setdefault((note.shop_id, note.number[:7]), []).append(note)
+    for same in series.values():
+        same.sort(key=lambda note: note.number)
+        assert [note.issued_at for note in same] == sorted(note.issued_at for note in same)
+    credit_series = next(series for series in NUMBER_SERIES if series.table == "credit_notes")
+    check = check_series(db.session.connection(), credit_series)
+    assert check.ok, check.problems
+
+
+def test_a_run_stopped_before_its_last_credit_notes_is_completed_by_the_next(
+    app: Flask, town: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are committed while the credit notes of their latest refunds wait for the next batch: a
+    run stopped there leaves refunds without notes, which the next run writes (its days are skipped)."""
+    today = _today()
+    start, end = today - dt.timedelta(days=70), today - dt.timedelta(days=1)
+    original = demo_history._Writer.credit
+
+    def stopped(writer: Any, until: dt.datetime | None) -> None:
+        if until is not None:  # the last call never comes
+            original(writer, until)
+
+    with monkeypatch.context() as patched:
+        _refuse_outside_calls(patched)
+        patched.setattr(demo_history._Writer, "credit", stopped)
+        first = demo_history.generate_history(start, end, 14, seed=24)
+    invoiced_refunds = (
+        sa.select(sa.func.count())
+        .select_from(Refund)
+        .join(VendorOrder, VendorOrder.id == Refund.vendor_order_id)
+        .where(VendorOrder.invoice_number.is_not(None))
+    )
+    missing = db.session.scalar(invoiced_refunds) - first.credit_notes
+    assert first.credit_notes > 0
+    assert missing > 0
+    again = demo_history.generate_history(start, end, 14, seed=24)
+    assert again.orders == 0
+    assert again.credit_notes == missing
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CreditNote)) == db.session.scalar(
+        invoiced_refunds
+    )
+    db.session.expire_all()
+    _credit_series_checks()
+    assert demo_history.generate_history(start, end, 14, seed=24).credit_notes == 0
+
+
+def test_withdrawals_never_take_back_an_excluded_line(
+    app: Flask, mixed_town: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    today = _today()
+    with monkeypatch.context() as patched:
+        _refuse_outside_calls(patched)
+        report = demo_history.generate_history(
+            today - dt.timedelta(days=60), today - dt.timedelta(days=1), 14, seed=22
+        )
+    db.session.expire_all()
+    parts = _history_parts()
+    withdrawn = [
+        (item.line, item.quantity) for part in parts for request in part.returns for item in request.lines
+    ]
+    assert len(withdrawn) >= report.withdrawals > 5
+    assert all(line.withdrawable for line, _count in withdrawn)
+    # The shops sell perishable food too: many received parts hold lines a withdrawal could not take.
+    excluded = [line for part in parts if part.received_at for line in part.lines if not line.withdrawable]
+    assert len(excluded) > 100, len(excluded)
+    products = {product.id: product for product in db.session.scalars(sa.select(Product))}
+    for part in parts:
+        for line in part.lines:
+            # Frozen as the checkout freezes it: the product's own exclusion, else its category's.
+            assert line.product_id is not None
+            assert line.withdrawal_exclusion == products[line.product_id].withdrawal_exclusion_now
+            if not line.withdrawable:
+                assert line.returned_quantity == 0
+
+
+def test_a_refund_after_the_history_continues_its_shop_series(
+    app: Flask, town: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    today = _today()
+    with monkeypatch.context() as patched:
+        _refuse_outside_calls(patched)
+        demo_history.generate_history(
+            today - dt.timedelta(days=40), today - dt.timedelta(days=1), 14, seed=23
+        )
+    db.session.expire_all()
+    year = utcnow().astimezone(TOWN_TZ).year
+    counters = {
+        counter.shop_id: counter.last
+        for counter in db.session.scalars(sa.select(CreditNoteCounter).where(CreditNoteCounter.year == year))
+    }
+    assert counters
+    part = next(
+        part
+        for part in _history_parts()
+        if part.shop_id in counters and part.invoice_number and part.remaining_cents > 0
+    )
+    done = Refund(
+        vendor_order=part,
+        amount_cents=part.remaining_cents,
+        reason=RefundReason.PARTIAL,
+        key=f"vendor-order-{part.id}-after-history",
+        note="geste",
+    )
+    db.session.add(done)
+    part.refunded_cents += done.amount_cents
+    db.session.flush()
+    note = credit_notes.issue_for_refund(done)
+    assert note is not None
+    assert note.number == f"AV-{year}-{counters[part.shop_id] + 1:05d}"
+    check = check_series(
+        db.session.connection(), next(series for series in NUMBER_SERIES if series.table == "credit_notes")
+    )
+    assert check.ok, check.problems
