@@ -25,13 +25,14 @@ from app.orders import services as orders
 from app.orders.models import Order
 from payouts import commission, documents, gateway, reports, tasks
 from payouts.models import RuleScope
-from tests.factories import UserFactory
+from tests.factories import ProductFactory, UserFactory
 from tests.orders.support import Town, fill_cart, make_town, part_of
 from tests.orders.test_lifecycle import place_and_pay
 from tests.payouts.support import after_hold, connect, deliver
 from tests.plugins.application import own_database_app
 from tests.plugins.services import Services
 from tests.plugins.stripe import StripeEmulator, running_emulator
+from tests.reviews.support import place
 from vendors.hours import TOWN_TZ
 
 SCRATCH = re.compile(r"scratch database (restore_check_\w+)")
@@ -228,3 +229,20 @@ def test_archives_go_to_pg_restore_and_anything_else_to_psql(tmp_path: Path) -> 
         False,
         False,
     ]
+
+
+def test_the_demo_towns_own_orders_are_counted_apart_not_as_malformed(app_ctx: Flask) -> None:
+    part = place(UserFactory(), [ProductFactory()])
+    order = db.session.get(Order, part.order_id)
+    assert order is not None
+    order.number = "M-DEMO-000001"
+    db.session.flush()
+    series = next(found for found in ops.NUMBER_SERIES if found.label == "order numbers")
+    check = ops.check_series(db.session.connection(), series)
+    assert check.ok, check.problems
+    assert "1 M-DEMO-… apart" in check.summary
+    order.number = "M-WHAT-000001"
+    db.session.flush()
+    check = ops.check_series(db.session.connection(), series)
+    assert not check.ok
+    assert check.problems == ["malformed number 'M-WHAT-000001'"]
