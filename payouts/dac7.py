@@ -23,24 +23,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from dac7.constants import Env
-from dac7.core import build_filename_from_xml_data, json_to_xml
-from dac7.models.enums import CountryCode, EUCountryCode, LegalAddressType, NamePersonType, Nexus
-from dac7.models.flat import (
-    Address,
-    Declaration,
-    FinancialIdentifier,
-    MandatoryTaxIdentificationNumber,
-    OtherActivities,
-    OtherPlatformOperators,
-    PlatformOperator,
-    ReportableEntitySeller,
-    ReportableIndividualSeller,
-    TaxIdentificationNumber,
-)
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -53,6 +38,15 @@ from payouts.models import Dac7Statement, LedgerAccount, LedgerEntry, LedgerTran
 from vendors import services as vendor_services
 from vendors.hours import TOWN_TZ
 from vendors.models import SellerKind, Shop, ShopStatus
+
+# The dac7 package (pydantic, xmlschema, lxml: tens of MB) is imported where a declaration is built.
+if TYPE_CHECKING:
+    from dac7.models.flat import (
+        OtherActivities,
+        PlatformOperator,
+        ReportableEntitySeller,
+        ReportableIndividualSeller,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +215,9 @@ def _euros(cents: int) -> Decimal:
 
 
 def _platform_operator() -> PlatformOperator:
+    from dac7.models.enums import CountryCode, EUCountryCode, Nexus
+    from dac7.models.flat import Address, MandatoryTaxIdentificationNumber, PlatformOperator
+
     config = current_app.config
     siren = re.sub(r"\D", "", config["PLATFORM_SIRET"])[:9]
     street, _, town = config["PLATFORM_ADDRESS"].rpartition(",")
@@ -241,6 +238,8 @@ def _platform_operator() -> PlatformOperator:
 
 
 def _activities(seller: SellerYear) -> OtherActivities:
+    from dac7.models.flat import OtherActivities
+
     quarters = seller.quarters
     values: dict[str, Any] = {"currency_code": "EUR"}
     for number, quarter in enumerate(quarters, start=1):
@@ -252,6 +251,15 @@ def _activities(seller: SellerYear) -> OtherActivities:
 
 
 def _seller_model(seller: SellerYear) -> ReportableEntitySeller | ReportableIndividualSeller:
+    from dac7.models.enums import CountryCode, LegalAddressType, NamePersonType
+    from dac7.models.flat import (
+        Address,
+        FinancialIdentifier,
+        ReportableEntitySeller,
+        ReportableIndividualSeller,
+        TaxIdentificationNumber,
+    )
+
     shop = seller.shop
     address = Address(
         legal_type=LegalAddressType.BUSINESS if shop.seller_kind == SellerKind.COMPANY else None,
@@ -300,6 +308,15 @@ def build_declaration(
 
     Reportable sellers whose data is missing are left out (and listed): the manager sees them in the report.
     """
+    from dac7.constants import Env
+    from dac7.core import build_filename_from_xml_data, json_to_xml
+    from dac7.models.flat import (
+        Declaration,
+        OtherPlatformOperators,
+        ReportableEntitySeller,
+        ReportableIndividualSeller,
+    )
+
     sellers = list(sellers if sellers is not None else year_figures(year))
     reportable = [seller for seller in sellers if seller.reportable]
     reported = [seller for seller in reportable if not seller.missing]

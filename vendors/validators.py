@@ -18,11 +18,6 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from stdnum import exceptions as stdnum_errors
-from stdnum.be import nn as be_national_number
-from stdnum.fr import nif as fr_nif
-from stdnum.fr import siren as fr_siren
-
 __all__ = [
     "InvalidIdentifier",
     "format_be_enterprise_number",
@@ -196,6 +191,12 @@ def vat_matches_registration(vat: str, registration: str, country: Country) -> b
 def normalize_tax_number(text: str, country: Country, *, company: bool) -> str:
     """The TIN a seller is reported under: a company's SIREN (France) or enterprise number (Belgium),
     a person's numéro fiscal (France, 13 digits) or national register number (Belgium, 11 digits)."""
+    # python-stdnum is imported when a number is checked: a worker serving pages seldom needs it.
+    from stdnum import exceptions as stdnum_errors
+    from stdnum.be import nn as be_national_number
+    from stdnum.fr import nif as fr_nif
+    from stdnum.fr import siren as fr_siren
+
     checked_country = _require_country(country)
     compact = _compact(text, "Tax number")
     try:

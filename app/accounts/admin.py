@@ -6,7 +6,6 @@ from flask import Blueprint, render_template
 from flask_babel import force_locale, get_locale
 from werkzeug.wrappers import Response
 
-from app import pdf
 from app.accounts import processing_register
 from app.accounts.auth import manager_required
 
@@ -36,4 +35,6 @@ def processing_register_pdf() -> Response:
     locale = str(get_locale() or "fr")
     with force_locale(locale):
         content = processing_register.pdf_document(processing_register.load(locale), locale)
+    from app import pdf  # fpdf and Pillow: imported when a PDF is made
+
     return pdf.download(content, "registre-des-traitements.pdf")

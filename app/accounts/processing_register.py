@@ -16,8 +16,6 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from app import pdf
-
 REGISTER_FILE = Path(__file__).with_name("processing_register.json")
 FIELDS = ("purpose", "legal_basis", "data", "people", "recipients", "retention")
 
@@ -105,6 +103,8 @@ def markdown(register: Register) -> str:
 def pdf_document(register: Register, locale: str) -> bytes:
     """The register as a PDF, drawn with the marketplace's PDF helpers."""
     title = _("Registre des activités de traitement")
+    from app import pdf  # fpdf and Pillow: imported when a PDF is made
+
     document = pdf.new_document(register.controller, register.version, title, register.controller, locale)
     document.title_line(title)
     document.paragraph(f"{_('Responsable du traitement')} : {register.controller}, {register.address}")

@@ -6,10 +6,6 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from stdnum import exceptions as stdnum_errors
-from stdnum.eu import vat as eu_vat
-from stdnum.fr import siren as fr_siren
-from stdnum.fr import siret as fr_siret
 from wtforms import (
     BooleanField,
     EmailField,
@@ -128,6 +124,11 @@ class CheckoutForm(FlaskForm):
             if self.company_name.data and not self.vat_number.data:
                 raise ValidationError(_l("Indiquez le SIREN ou le numéro de TVA de l’entreprise."))
             return
+        # python-stdnum is imported when a number is checked: a worker serving pages seldom needs it.
+        from stdnum import exceptions as stdnum_errors
+        from stdnum.fr import siren as fr_siren
+        from stdnum.fr import siret as fr_siret
+
         digits = re.sub(r"[\s.\-]", "", field.data)
         try:
             field.data = fr_siren.validate(digits) if len(digits) <= 9 else fr_siret.validate(digits)[:9]
@@ -141,6 +142,9 @@ class CheckoutForm(FlaskForm):
     def validate_vat_number(self, field: StringField) -> None:
         if not field.data:
             return
+        from stdnum import exceptions as stdnum_errors
+        from stdnum.eu import vat as eu_vat
+
         try:
             number = eu_vat.validate(field.data)
         except stdnum_errors.InvalidChecksum:

@@ -1,0 +1,60 @@
+"""A web worker starts without the heavy libraries only some requests need (PDF, images, charts, XML and
+tax schemas, identifier checks, Stripe, object storage, error reporting): each is imported where it is
+used, and bench/worker_memory.py measures what that saves. A new top-level import of one of them fails
+here, naming the module that brought it in."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = (
+    "fpdf", "PIL", "pygal", "segno",          # PDF, images, charts, QR codes
+    "dac7", "pydantic", "xmlschema", "facturx",  # the DAC7 declaration, Factur-X
+    "stdnum",                                # identifier check digits
+    "stripe", "boto3", "botocore", "sentry_sdk",
+)  # fmt: skip
+
+PROBE = """
+import json, sys, builtins
+heavy = set(sys.argv[1].split(","))
+first = {}
+original = builtins.__import__
+def spy(name, globals=None, locals=None, fromlist=(), level=0):
+    top = name.split(".")[0]
+    if level == 0 and top in heavy and top not in sys.modules and top not in first:
+        first[top] = (globals or {}).get("__name__", "?")
+    return original(name, globals, locals, fromlist, level)
+builtins.__import__ = spy
+from app import create_app
+create_app()
+print(json.dumps({top: by for top, by in first.items() if top in sys.modules}))
+"""
+
+
+def test_create_app_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "SECRET_KEY": "worker-imports",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
+        "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "PRIVATE_MEDIA_DIR": str(tmp_path / "private"),
+    }
+    for name in ("REDIS_URL", "ELASTICSEARCH_URL", "SENTRY_DSN", "MEDIA_STORAGE_URL"):
+        env.pop(name, None)
+    done = subprocess.run(  # noqa: S603 - this interpreter, our code
+        [sys.executable, "-c", PROBE, ",".join(HEAVY)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == {}, f"imported at start-up (library: importing module): {loaded}"
