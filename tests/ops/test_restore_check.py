@@ -246,3 +246,26 @@ def test_the_demo_towns_own_orders_are_counted_apart_not_as_malformed(app_ctx: F
     check = ops.check_series(db.session.connection(), series)
     assert not check.ok
     assert check.problems == ["malformed number 'M-WHAT-000001'"]
+
+
+def test_the_demo_towns_backup_passes_the_restore_check(
+    app: Flask, services: Services, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The demo town with a month of its past orders (invoices, refunds and their credit notes), backed
+    up and checked as an operator would: every series whole, the ledger balanced."""
+    from app import demo as demo_town
+
+    if not services.postgres_url:
+        pytest.skip("the restore drill needs PostgreSQL")
+    root = tmp_path_factory.mktemp("ops-demo")
+    with own_database_app(services, root, "ops_demo") as application:
+        application.config.update(DEMO_HISTORY_DAYS=30)
+        with application.test_request_context("/"):
+            demo_town.load(with_photos=False, with_history=True)
+        db.session.remove()
+        result = application.test_cli_runner().invoke(args=["ops", "backup", str(root / "backups")])
+        assert result.exit_code == 0, result.output
+    code, output = _check(app, Path(result.output.split(" (")[0]))
+    assert code == 0, output
+    assert re.search(r"\[ok  \] shop credit notes: [1-9]\d* numbers, no gap", output), output
+    assert re.search(r"\[ok  \] order numbers: \d+ numbers, no gap \(5 M-DEMO-… apart\)", output), output
