@@ -309,13 +309,16 @@ def gunicorn(app: str, env: dict[str, str], chdir: Path, probe: str = "/") -> It
         "--log-level=warning",
         app,
     ]
-    process = subprocess.Popen(command, env=env, cwd=chdir)  # noqa: S603 - our own command line
+    # The app logs a line per request (as in production): to a file, not among the figures.
+    log = tempfile.NamedTemporaryFile(prefix="bench-web-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(command, env=env, cwd=chdir, stdout=log, stderr=log)  # noqa: S603
     server = Server(process, port)
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"gunicorn {app} stopped at start (exit {process.returncode})")
+                tail = Path(log.name).read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"gunicorn {app} stopped at start (exit {process.returncode}):\n{tail}")
             with contextlib.suppress(OSError):
                 get(port, probe)  # any answer: the workers are up (/healthz is 503 without Redis)
                 break
@@ -330,6 +333,8 @@ def gunicorn(app: str, env: dict[str, str], chdir: Path, probe: str = "/") -> It
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
 
 
 # --- the client -----------------------------------------------------------------------------------
