@@ -3,12 +3,15 @@ setting and its unsubscribe link. Guests keep their favourites in their session 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from app.accounts.auth import acting_user, safe_next
@@ -146,6 +149,33 @@ def favourite_ids() -> services.FavouriteIds:
     return ids
 
 
+@dataclass(frozen=True)
+class HeartForm:
+    """What every heart of a page shares (its token, where it comes back, its words): worked out once
+    per request rather than once per card, as a listing draws a few dozen of them."""
+
+    token: str
+    back: str
+    title_saved: str
+    title_unsaved: str
+    text_saved: str
+    text_unsaved: str
+
+
+def heart_form() -> HeartForm:
+    if "heart_form" not in g:
+        g.heart_form = HeartForm(
+            token=generate_csrf(),
+            back=request.full_path.rstrip("?"),
+            title_saved=_("Retirer de mes favoris"),
+            title_unsaved=_("Ajouter à mes favoris"),
+            text_saved=_("Dans mes favoris"),
+            text_unsaved=_("Ajouter à mes favoris"),
+        )
+    form: HeartForm = g.heart_form
+    return form
+
+
 def _merge_at_login(app: Flask, user: User, **extra: Any) -> None:
     """A guest's favourites join the account when they log in."""
     guest = session.pop(GUEST_KEY, None)
@@ -157,6 +187,7 @@ def _merge_at_login(app: Flask, user: User, **extra: Any) -> None:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["favourite_ids"] = favourite_ids
+    app.jinja_env.globals["heart_form"] = heart_form
     app.jinja_env.globals["weekly_favourites"] = lambda: (
         services.weekly_enabled(acting_user()) if current_user.is_authenticated else False
     )
