@@ -16,12 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 
 from api import PREFIX, cursors, schemas
 from api.auth import caller
 from api.problems import problem
-from api.spec import operation
+from api.spec import Blueprint, operation
 from app import storage
 from app.catalog import services as catalog
 from app.catalog.models import Product, ProductStatus, Variant

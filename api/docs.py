@@ -23,7 +23,8 @@ CHANGELOG = [
         "1.1.0",
         "2026-12",
         "Returns (list, read, confirm receipt: the shopper is refunded as from the back office) and "
-        "reviews (list, read, reply, edit the reply); new scopes reviews:read and reviews:write.",
+        "reviews (list, read, reply, edit the reply); new scopes reviews:read and reviews:write. "
+        "Unknown query-string parameters are refused and named (422), as unknown body fields are.",
     ),
     (
         "1.0.0",

@@ -9,13 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
 from api import PREFIX, cursors, schemas
 from api.catalog import member
 from api.problems import problem
-from api.spec import operation
+from api.spec import Blueprint, operation
 from app.extensions import db
 from app.orders import services as orders
 from app.orders.models import VendorOrder, VendorOrderStatus

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 
 from api import PREFIX, cursors, schemas
 from api.problems import problem
-from api.spec import operation
+from api.spec import Blueprint, operation
 from app.extensions import db
 from app.urls import external_url
 from search import services as search

@@ -14,13 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import request
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 from sqlalchemy.orm import joinedload, selectinload
 
 from api import PREFIX, cursors, schemas
 from api.catalog import member
 from api.problems import problem
-from api.spec import operation
+from api.spec import Blueprint, operation
 from app import storage
 from app.database import lock
 from app.extensions import db

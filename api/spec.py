@@ -7,9 +7,11 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+import flask_smorest
 from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from webargs.flaskparser import FlaskParser
 
 from api.schemas import ProblemSchema
 
@@ -20,6 +22,13 @@ DESCRIPTION = (
     "Authenticate with `Authorization: Bearer <key>`; errors are `application/problem+json` (RFC 9457). "
     "See /api/v1/docs."
 )
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint whose arguments follow their schema's rule for unknown names in the
+    query string too (webargs would drop them there): ``?limt=5`` is refused, named, not ignored."""
+
+    ARGUMENTS_PARSER = FlaskParser(unknown=None)
 
 
 class MarketplaceApi(Api):

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api import PREFIX, schemas
 from api.catalog import member
 from api.problems import problem
-from api.spec import operation
+from api.spec import Blueprint, operation
 from app.errors import ServiceError
 from app.extensions import db
 from app.orders import stock_sync

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from sqlalchemy.orm import joinedload
 
 from api import PREFIX, cursors, schemas
 from api.catalog import shop_body
-from api.spec import operation
+from api.spec import Blueprint, operation
 from app.extensions import db
 from app.figures import services as figures
 from app.orders.models import VendorOrder, VendorOrderStatus

@@ -69,6 +69,21 @@ def test_bad_input_is_a_problem_naming_the_field(client: FlaskClient, world: Wor
     assert product_count() == before, "nothing written"
 
 
+def test_an_unknown_query_parameter_is_refused_and_named(client: FlaskClient, world: World) -> None:
+    key = world.keys["full"]
+    for path, name in (
+        ("/products?limt=5", "limt"),
+        ("/orders?statut=paid", "statut"),
+        ("/reviews?note=5", "note"),
+    ):
+        response = call(client, "GET", path, key)
+        assert response.status_code == 422, (path, response.get_data(as_text=True))
+        assert response.mimetype == "application/problem+json"
+        named = {error["field"]: error["message"] for error in response.json["errors"]}
+        assert named == {name: "Champ inconnu."}, (path, named)
+    assert call(client, "GET", "/products?limit=5", key).status_code == 200
+
+
 def test_idempotent_creation(client: FlaskClient, world: World) -> None:
     headers = {"Idempotency-Key": "creation-brioche-1"}
     body = new_product(world)
