@@ -181,21 +181,13 @@ def products(args: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Product.variants.any(sa.func.upper(Variant.sku) == args["sku"].strip().upper()))
     if "updated_since" in args:
         query = query.where(Product.updated_at >= args["updated_since"])
-    if "cursor" in args:
-        after, after_id = cursors.decode_time_id(args["cursor"])
-        query = query.where(
-            sa.tuple_(Product.updated_at, Product.id)
-            > sa.tuple_(sa.literal(after, Product.updated_at.type), sa.literal(after_id))
-        )
-    limit = args["limit"]
-    found = list(
-        db.session.scalars(
-            query.order_by(Product.updated_at, Product.id).limit(limit + 1).options(*catalog.CARD_LOADING)
-        )
+    items, following = cursors.page(
+        query.options(*catalog.CARD_LOADING),
+        (Product.updated_at, Product.id),
+        args.get("cursor"),
+        args["limit"],
     )
-    items = found[:limit]
     held = _product_held(items)
-    following = cursors.encode(items[-1].updated_at, items[-1].id) if len(found) > limit else None
     return {"items": [product_body(product, held) for product in items], "next_cursor": following}
 
 

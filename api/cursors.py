@@ -12,9 +12,11 @@ import datetime as dt
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from api.problems import problem
+from app.extensions import db
 
 
 def encode(*values: Any) -> str:
@@ -70,3 +72,23 @@ def _values(cursor: str) -> list[Any]:
     if not isinstance(values, list):
         raise _refused()
     return values
+
+
+def page(
+    query: sa.Select[Any], sort: tuple[Any, ...], cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
+    """Up to ``limit`` rows of ``query`` in the order of ``sort`` (an id column, or a UTC time column then
+    the id), after ``cursor``; with the cursor of the next page, None on the last."""
+    if cursor:
+        if len(sort) == 2:
+            after, after_id = decode_time_id(cursor)
+            query = query.where(
+                sa.tuple_(*sort) > sa.tuple_(sa.literal(after, sort[0].type), sa.literal(after_id))
+            )
+        else:
+            query = query.where(sort[0] > decode_id(cursor))
+    found = list(db.session.scalars(query.order_by(*sort).limit(limit + 1)).unique())
+    items = found[:limit]
+    if len(found) <= limit:
+        return items, None
+    return items, encode(*(getattr(items[-1], column.key) for column in sort))

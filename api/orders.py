@@ -114,15 +114,8 @@ def order_list(args: dict[str, Any]) -> dict[str, Any]:
         query = query.where(VendorOrder.status == VendorOrderStatus(args["status"]))
     if "updated_since" in args:
         query = query.where(VendorOrder.updated_at >= args["updated_since"])
-    if "cursor" in args:
-        query = query.where(VendorOrder.id > cursors.decode_id(args["cursor"]))
-    limit = args["limit"]
-    found = list(db.session.scalars(query.order_by(VendorOrder.id).limit(limit + 1)))
-    items = found[:limit]
-    return {
-        "items": [order_body(part) for part in items],
-        "next_cursor": cursors.encode(items[-1].id) if len(found) > limit else None,
-    }
+    items, following = cursors.page(query, (VendorOrder.id,), args.get("cursor"), args["limit"])
+    return {"items": [order_body(part) for part in items], "next_cursor": following}
 
 
 @blueprint.route("/orders/<int:vendor_order_id>", methods=["GET"])

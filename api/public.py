@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from api import PREFIX, cursors, schemas
 from api.problems import problem
 from api.spec import Blueprint, operation
-from app.extensions import db
 from app.urls import external_url
 from search import services as search
 from search.query import SearchQuery
@@ -42,12 +41,7 @@ def public_shop_body(shop: Shop) -> dict[str, Any]:
 def shops(args: dict[str, Any]) -> dict[str, Any]:
     """The shops open to shoppers, by id."""
     query = sa.select(Shop).where(Shop.is_public)
-    if "cursor" in args:
-        query = query.where(Shop.id > cursors.decode_id(args["cursor"]))
-    limit = args["limit"]
-    found = list(db.session.scalars(query.order_by(Shop.id).limit(limit + 1)))
-    items = found[:limit]
-    following = cursors.encode(items[-1].id) if len(found) > limit else None
+    items, following = cursors.page(query, (Shop.id,), args.get("cursor"), args["limit"])
     return {"items": [public_shop_body(shop) for shop in items], "next_cursor": following}
 
 

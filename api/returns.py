@@ -117,15 +117,8 @@ def return_list(args: dict[str, Any]) -> dict[str, Any]:
         query = query.where(ReturnRequest.status == ReturnStatus(args["status"]))
     if "requested_since" in args:
         query = query.where(ReturnRequest.created_at >= args["requested_since"])
-    if "cursor" in args:
-        query = query.where(ReturnRequest.id > cursors.decode_id(args["cursor"]))
-    limit = args["limit"]
-    found = list(db.session.scalars(query.order_by(ReturnRequest.id).limit(limit + 1)))
-    items = found[:limit]
-    return {
-        "items": [return_body(request) for request in items],
-        "next_cursor": cursors.encode(items[-1].id) if len(found) > limit else None,
-    }
+    items, following = cursors.page(query, (ReturnRequest.id,), args.get("cursor"), args["limit"])
+    return {"items": [return_body(request) for request in items], "next_cursor": following}
 
 
 @blueprint.route("/returns/<int:return_id>", methods=["GET"])

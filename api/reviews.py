@@ -127,17 +127,9 @@ def review_list(args: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Review.kind == ReviewKind(args["kind"]))
     if "since" in args:
         query = query.where(Review.published_at >= args["since"])
-    if "cursor" in args:
-        after, after_id = cursors.decode_time_id(args["cursor"])
-        query = query.where(
-            sa.tuple_(Review.published_at, Review.id)
-            > sa.tuple_(sa.literal(after, Review.published_at.type), sa.literal(after_id))
-        )
-    limit = args["limit"]
-    found = list(db.session.scalars(query.order_by(Review.published_at, Review.id).limit(limit + 1)).unique())
-    items = found[:limit]
-    last = items[-1] if items else None
-    following = cursors.encode(last.published_at, last.id) if last and len(found) > limit else None
+    items, following = cursors.page(
+        query, (Review.published_at, Review.id), args.get("cursor"), args["limit"]
+    )
     return {"items": [review_body(review) for review in items], "next_cursor": following}
 
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import joinedload
 from api import PREFIX, cursors, schemas
 from api.catalog import shop_body
 from api.spec import Blueprint, operation
-from app.extensions import db
 from app.figures import services as figures
 from app.orders.models import VendorOrder, VendorOrderStatus
 from app.permissions import ApiScope
@@ -32,16 +31,12 @@ blueprint = Blueprint(
 def shops(args: dict[str, Any]) -> dict[str, Any]:
     """Every shop, whatever its status, by id."""
     query = sa.select(Shop)
-    if "cursor" in args:
-        query = query.where(Shop.id > cursors.decode_id(args["cursor"]))
-    limit = args["limit"]
-    found = list(db.session.scalars(query.order_by(Shop.id).limit(limit + 1)))
-    items = found[:limit]
+    items, following = cursors.page(query, (Shop.id,), args.get("cursor"), args["limit"])
     return {
         "items": [
             {**shop_body(shop), "approved_at": shop.approved_at, "public": shop.is_public} for shop in items
         ],
-        "next_cursor": cursors.encode(items[-1].id) if len(found) > limit else None,
+        "next_cursor": following,
     }
 
 
@@ -58,11 +53,7 @@ def orders(args: dict[str, Any]) -> dict[str, Any]:
         query = query.where(VendorOrder.shop_id == args["shop_id"])
     if "created_since" in args:
         query = query.where(VendorOrder.created_at >= args["created_since"])
-    if "cursor" in args:
-        query = query.where(VendorOrder.id > cursors.decode_id(args["cursor"]))
-    limit = args["limit"]
-    found = list(db.session.scalars(query.order_by(VendorOrder.id).limit(limit + 1)))
-    items = found[:limit]
+    items, following = cursors.page(query, (VendorOrder.id,), args.get("cursor"), args["limit"])
     return {
         "items": [
             {
@@ -80,7 +71,7 @@ def orders(args: dict[str, Any]) -> dict[str, Any]:
             }
             for part in items
         ],
-        "next_cursor": cursors.encode(items[-1].id) if len(found) > limit else None,
+        "next_cursor": following,
     }
 
 
