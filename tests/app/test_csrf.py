@@ -22,7 +22,8 @@ def tokens(client: Client, url: str = FORM_PAGE, **kwargs: object) -> list[str]:
 def test_unmask_undoes_mask(token: str) -> None:
     masked = csrf.mask(token)
     assert csrf.unmask(masked) == token
-    assert masked != csrf.mask(token), "a fresh pad each time"
+    if len(token) >= 8:  # a pad as long as the token: two masks of a short one may meet by chance
+        assert masked != csrf.mask(token), "a fresh pad each time"
 
 
 def test_what_is_not_masked_passes_through_unchanged() -> None:
