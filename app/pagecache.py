@@ -494,7 +494,10 @@ def shared_generation() -> int | None:
         return generation
     found = store()
     generation = None
-    if isinstance(found, RedisStore):
+    pending = g.get("page_cache") if has_request_context() else None
+    if isinstance(found, RedisStore) and isinstance(pending, Pending):
+        generation = pending.generation  # the lookup of this request's page read it already
+    elif isinstance(found, RedisStore):
         try:
             generation = int(found.connection.get(found.generation_key) or 0)
         except Exception:

@@ -334,10 +334,10 @@ def timetable(now: dt.datetime) -> Timetable:
 
 
 def _open_choice(
-    table: Timetable, now: dt.datetime, near: tuple[float, float] | None
+    table: Timetable, states: dict[int, hours.OpenState], near: tuple[float, float] | None
 ) -> list[tuple[int, hours.OpenState, float | None]]:
-    """The shops open at ``now`` the block shows: the nearest first when a point is known, else by name."""
-    states = table.states(now)
+    """The shops open (``states``: the table's at a time) the block shows: the nearest first when a point
+    is known, else by name."""
     chosen = [
         (shop, states[shop.id], _distance(near, shop.latitude, shop.longitude))
         for shop in table.shops
@@ -504,8 +504,12 @@ def open_now(
     now: dt.datetime, near: tuple[float, float] | None = None, rows: HomeRows | None = None
 ) -> list[ShopEntry]:
     """Open shops at ``now``, the nearest first when a point is known, else by name."""
-    table = rows.timetable if rows is not None and rows.timetable is not None else timetable(now)
-    chosen = _open_choice(table, now, near)
+    if rows is not None and rows.timetable is not None and rows.states is not None:
+        table, states = rows.timetable, rows.states
+    else:
+        table = timetable(now)
+        states = table.states(now)
+    chosen = _open_choice(table, states, near)
     shops = {shop.id: shop for shop in _shops_of([shop_id for shop_id, _, _ in chosen], rows)}
     return [
         ShopEntry(shops[shop_id], state, distance) for shop_id, state, distance in chosen if shop_id in shops
@@ -619,7 +623,7 @@ def home_rows(
     if HomeBlockKind.OPEN_NOW in kinds:
         rows.timetable = timetable(now)
         rows.states = rows.timetable.states(now)
-        shop_ids += [shop_id for shop_id, _, _ in _open_choice(rows.timetable, now, near)]
+        shop_ids += [shop_id for shop_id, _, _ in _open_choice(rows.timetable, rows.states, near)]
     if HomeBlockKind.FEATURED_SHOPS in kinds:
         shop_ids += _featured_ids(now)
     if HomeBlockKind.BEST_SHOPS in kinds:
