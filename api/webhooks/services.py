@@ -49,6 +49,7 @@ from app.events import EVENT_TYPES, Event, iso
 from app.extensions import db
 from app.urls import external_url
 from vendors import services as vendor_services
+from vendors.models import Shop
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ DISABLE_AFTER = RETRY_FOR  # of failing without a single success
 PREVIOUS_SECRET_KEPT = dt.timedelta(hours=24)
 KEEP_LOG = dt.timedelta(days=90)  # events, deliveries and tries older than this are forgotten
 MAX_ENDPOINTS = 10  # per shop, and for the town
+# The same address registered again by the same person this soon is the same form sent twice.
+REPEAT_WINDOW = dt.timedelta(minutes=10)
 USER_AGENT = "Marketplace-Webhooks/1.0"
 SIGNATURE_HEADER = "Marketplace-Signature"
 EVENT_ID_HEADER = "Marketplace-Event-Id"
@@ -150,6 +153,28 @@ def _checked_events(events: Iterable[str]) -> list[str]:
 def create_endpoint(actor: User, shop_id: int | None, data: EndpointData) -> WebhookEndpoint:
     """Register an address for the shop (the town for None); its secret is to be shown once, now."""
     url, chosen = _checked_url(data.url), _checked_events(data.events)
+    # One registration at a time per owner (the shop's row, or the acting manager's for the town), so
+    # that a double click finds the first one made.
+    if shop_id is not None:
+        lock(Shop, shop_id)
+    else:
+        lock(User, actor.id)
+    twin = db.session.scalar(sa.select(WebhookEndpoint).where(_owned_by(shop_id), WebhookEndpoint.url == url))
+    if twin is not None:
+        repeated = (
+            twin.created_by_id == actor.id
+            and twin.events == chosen
+            and twin.created_at > utcnow() - REPEAT_WINDOW
+        )
+        if repeated:
+            return twin  # the same form sent again: answered as the first time, its secret shown again
+        raise WebhookError(
+            _l(
+                "Cette adresse est déjà enregistrée : changez ses événements plutôt que de l’ajouter "
+                "deux fois."
+            ),
+            field="url",
+        )
     count = db.session.scalar(
         sa.select(sa.func.count()).select_from(WebhookEndpoint).where(_owned_by(shop_id))
     )

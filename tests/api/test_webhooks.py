@@ -4,6 +4,7 @@ deliveries, retries, replay from the back office, disabling, and the addresses r
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 import uuid
@@ -462,6 +463,24 @@ def test_the_owner_registers_an_endpoint_and_sees_its_secret_once(owner_client: 
     assert gone.headers["Location"].endswith("/vendeur/le-fournil/webhooks")
     db.session.expire_all()
     assert db.session.get(WebhookEndpoint, made.id) is None
+
+
+def test_the_same_form_sent_twice_registers_one_endpoint(owner_client: Client, town: Town) -> None:
+    form = {"url": "http://127.0.0.1:9/caisse", "description": "", "events": ["order.paid"]}
+    token = owner_client.csrf_token("/vendeur/le-fournil/webhooks")
+    pages = [
+        owner_client.post("/vendeur/le-fournil/webhooks", data={"csrf_token": token, **form})
+        for _ in range(2)
+    ]
+    (made,) = db.session.scalars(sa.select(WebhookEndpoint).where(WebhookEndpoint.shop_id == town.baker_id))
+    for page in pages:
+        assert page.status_code == 200
+        assert made.secret in page.get_data(as_text=True), "the second answer is the first one's"
+    other_events = owner_client.submit(
+        "/vendeur/le-fournil/webhooks", {**form, "events": ["review.published"]}
+    ).get_data(as_text=True)
+    assert "Cette adresse est déjà enregistrée" in html.unescape(other_events)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint)) == 1
 
 
 @pytest.mark.parametrize(
