@@ -41,8 +41,12 @@ class CartError(ServiceError):
 # -- finding the cart -----------------------------------------------------------------------------
 
 
-def _loaded(query: sa.Select[Any]) -> Cart | None:
-    return db.session.scalar(
+def _loaded(query: sa.Select[Any], locking: bool = False) -> Cart | None:
+    """The cart ``query`` finds, with its lines, what they show and its deliveries. Read for a page, the
+    deliveries come joined to the cart's row (a query fewer); a locked read takes them apart, as FOR
+    UPDATE may not reach the nullable side of an outer join."""
+    deliveries = selectinload(Cart.deliveries) if locking else joinedload(Cart.deliveries)
+    found = db.session.scalars(
         query.options(
             selectinload(Cart.items)
             .joinedload(CartItem.variant)
@@ -57,9 +61,10 @@ def _loaded(query: sa.Select[Any]) -> Cart | None:
                 # The category (and its parent) say whether the goods can be withdrawn (L221-28).
                 joinedload(Product.category).joinedload(Category.parent),
             ),
-            selectinload(Cart.deliveries),
+            deliveries,
         )
     )
+    return found.unique().first()
 
 
 def find_cart(user: User | None, token: str | None) -> Cart | None:
@@ -74,7 +79,7 @@ def find_cart(user: User | None, token: str | None) -> Cart | None:
 def lock_cart(cart: Cart) -> Cart:
     """The cart locked until the transaction ends, read afresh with its lines and deliveries: a checkout
     of the same cart that committed while this one waited has emptied it, and this one must see that."""
-    fresh = _loaded(locked(sa.select(Cart).where(Cart.id == cart.id)))
+    fresh = _loaded(locked(sa.select(Cart).where(Cart.id == cart.id)), locking=True)
     assert fresh is not None  # a cart is never deleted, only emptied
     return fresh
 

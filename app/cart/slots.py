@@ -83,13 +83,19 @@ def pickup_days(slots: Iterable[Slot], chosen: dt.datetime | None) -> list[tuple
     locale = str(get_locale())
     days: dict[dt.date, list[str]] = {}
     for slot in slots:
-        start, end = slot.start.astimezone(TOWN_TZ), slot.end.astimezone(TOWN_TZ)
+        day, value, hours = _option(locale, slot.start, slot.end)
         selected = " selected" if slot.start == chosen else ""
-        hours = _hours(locale, start.time(), end.time())
-        option = f'<option value="{escape(slot.value)}"{selected}>{hours}</option>'
-        days.setdefault(start.date(), []).append(option)
-    # Escaped above: the value, and the hours (Markup); the rest is literal.
+        days.setdefault(day, []).append(f'<option value="{value}"{selected}>{hours}</option>')
+    # Escaped in _option: the value, and the hours (Markup); the rest is literal.
     return [(_day(locale, day), Markup("".join(options))) for day, options in days.items()]  # noqa: S704
+
+
+@functools.lru_cache(maxsize=16384)
+def _option(locale: str, start: dt.datetime, end: dt.datetime) -> tuple[dt.date, Markup, Markup]:
+    """A slot's day on the town's calendar, its form value (escaped) and its hours: the same half hours
+    come back on every cart page of the week."""
+    wall_start, wall_end = start.astimezone(TOWN_TZ), end.astimezone(TOWN_TZ)
+    return wall_start.date(), escape(start.isoformat()), _hours(locale, wall_start.time(), wall_end.time())
 
 
 def hours_label(slot: Slot) -> Markup:
