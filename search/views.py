@@ -23,7 +23,7 @@ from search.query import (
     SearchQuery,
     price_range_key,
 )
-from vendors import geo, hours
+from vendors import geo
 from vendors import services as shops
 
 blueprint = Blueprint("search", __name__)
@@ -134,7 +134,7 @@ def category(slug: str) -> str:
         "search/category.html",
         category=category,
         children=children,
-        shops=shops.directory(category, near)[:CATEGORY_SHOPS],
+        shops=shops.directory(category, near, utcnow())[:CATEGORY_SHOPS],
         db_page=db_page,
         query=query,
         notices=parsed.notices,
@@ -156,8 +156,6 @@ def category(slug: str) -> str:
         ),
         page=page,
         unavailable=False,
-        now=utcnow(),
-        open_state=hours.open_state,
     )
 
 

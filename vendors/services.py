@@ -903,12 +903,71 @@ def shop_by_slug(slug: str) -> Shop | None:
     return db.session.scalar(sa.select(Shop).where(Shop.slug == slug))
 
 
-# What a shop card or a storefront reads: its category, its hours and closures (open now or not).
-SHOP_CARD_LOADING = (
-    joinedload(Shop.category),
-    selectinload(Shop.opening_hours),
-    selectinload(Shop.closures),
-)
+@dataclass
+class Timetable:
+    """Every public shop's opening hours and coming closures, as plain rows rather than models: the
+    home page's open-now block asks them of every shop of the town and shows a handful."""
+
+    shops: Sequence[Any]  # rows of (id, name, latitude, longitude)
+    opening: dict[int, list[Any]]
+    closures: dict[int, list[Any]]
+
+    def states(self, now: dt.datetime) -> dict[int, hours.OpenState]:
+        return {
+            shop.id: hours.open_state(self.opening.get(shop.id, []), self.closures.get(shop.id, []), now)
+            for shop in self.shops
+        }
+
+
+def _schedules(
+    now: dt.datetime, shop_ids: Sequence[int] | sa.Select[Any]
+) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
+    """The opening hours and the closures of the coming two weeks (as far as ``hours.open_state`` looks
+    for the next opening) of the shops ``shop_ids`` lists or selects, as plain rows by shop."""
+    today = now.astimezone(hours.TOWN_TZ).date()
+    opening: dict[int, list[Any]] = {}
+    for row in db.session.execute(
+        sa.select(
+            OpeningHours.shop_id, OpeningHours.weekday, OpeningHours.opens_at, OpeningHours.closes_at
+        ).where(OpeningHours.shop_id.in_(shop_ids))
+    ):
+        opening.setdefault(row.shop_id, []).append(row)
+    closed: dict[int, list[Any]] = {}
+    for closure in db.session.execute(
+        sa.select(Closure.shop_id, Closure.starts_on, Closure.ends_on).where(
+            Closure.shop_id.in_(shop_ids),
+            Closure.ends_on >= today,
+            Closure.starts_on <= today + dt.timedelta(days=15),
+        )
+    ):
+        closed.setdefault(closure.shop_id, []).append(closure)
+    return opening, closed
+
+
+def timetable(now: dt.datetime) -> Timetable:
+    public = sa.select(Shop.id).where(Shop.is_public)
+    shops = db.session.execute(
+        sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
+    ).all()
+    return Timetable(shops, *_schedules(now, public))
+
+
+def open_states(shop_ids: Sequence[int], now: dt.datetime) -> dict[int, hours.OpenState]:
+    """Whether each shop is open at ``now``, read from plain rows (a card needs no models for it)."""
+    if not shop_ids:
+        return {}
+    opening, closed = _schedules(now, shop_ids)
+    return {
+        shop_id: hours.open_state(opening.get(shop_id, []), closed.get(shop_id, []), now)
+        for shop_id in shop_ids
+    }
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    shop: Shop
+    distance_km: float | None
+    state: hours.OpenState  # open or closed, at the time the directory was asked for
 
 
 def public_shop(slug: str) -> Shop | None:
@@ -921,27 +980,25 @@ def public_shop(slug: str) -> Shop | None:
     return db.session.scalars(query).unique().one_or_none()
 
 
-@dataclass(frozen=True)
-class DirectoryEntry:
-    shop: Shop
-    distance_km: float | None
-
-
 def directory(
-    category: Category | None = None, near: tuple[float, float] | None = None
+    category: Category | None = None, near: tuple[float, float] | None = None, now: dt.datetime | None = None
 ) -> list[DirectoryEntry]:
-    """Approved shops, in a category (or one of its children), by name or by distance from a point."""
-    query = sa.select(Shop).where(Shop.is_public).options(*SHOP_CARD_LOADING)
+    """Approved shops, in a category (or one of its children), by name or by distance from a point, each
+    open or closed at ``now`` (by default, now)."""
+    now = now or utcnow()
+    query = sa.select(Shop).where(Shop.is_public).options(joinedload(Shop.category))
     if category is not None:
         ids = [category.id, *(child.id for child in category.children)]
         query = query.where(Shop.category_id.in_(ids))
     shops = sorted(db.session.scalars(query), key=lambda shop: sort_key(shop.name))
+    states = open_states([shop.id for shop in shops], now)
     entries = [
         DirectoryEntry(
             shop,
             geo.distance_km(near, (shop.latitude, shop.longitude))
             if near is not None and shop.latitude is not None and shop.longitude is not None
             else None,
+            states[shop.id],
         )
         for shop in shops
     ]

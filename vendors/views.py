@@ -28,15 +28,13 @@ def directory() -> str:
     near, street = geo.point_from_args(request.args)
     return render_template(
         "vendors/directory.html",
-        entries=services.directory(category, near),
+        entries=services.directory(category, near, utcnow()),
         category=category,
         categories=services.directory_categories(),
         near=near,
         street=street,
         street_unknown=bool(street) and near is None,
         street_names=geo.street_names(),
-        now=utcnow(),
-        open_state=hours.open_state,
     )
 
 

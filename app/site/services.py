@@ -44,7 +44,8 @@ from app.site.models import (
 )
 from vendors import geo, hours
 from vendors.hours import TOWN_TZ
-from vendors.models import Closure, OpeningHours, Shop
+from vendors.models import Shop
+from vendors.services import Timetable, timetable
 
 BLOCK_SIZE = 8
 NEW_PRODUCTS_DAYS = 7
@@ -289,48 +290,6 @@ def _shop_entries(
         )
         for shop in shops
     ]
-
-
-@dataclass
-class Timetable:
-    """Every public shop's opening hours and coming closures, as plain rows rather than models: the
-    open-now block asks them of every shop of the town and shows a handful."""
-
-    shops: Sequence[Any]  # rows of (id, name, latitude, longitude)
-    opening: dict[int, list[Any]]
-    closures: dict[int, list[Any]]
-
-    def states(self, now: dt.datetime) -> dict[int, hours.OpenState]:
-        return {
-            shop.id: hours.open_state(self.opening.get(shop.id, []), self.closures.get(shop.id, []), now)
-            for shop in self.shops
-        }
-
-
-def timetable(now: dt.datetime) -> Timetable:
-    today = now.astimezone(TOWN_TZ).date()
-    public = sa.select(Shop.id).where(Shop.is_public)
-    shops = db.session.execute(
-        sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
-    ).all()
-    by_shop: dict[int, list[Any]] = {}
-    for row in db.session.execute(
-        sa.select(
-            OpeningHours.shop_id, OpeningHours.weekday, OpeningHours.opens_at, OpeningHours.closes_at
-        ).where(OpeningHours.shop_id.in_(public))
-    ):
-        by_shop.setdefault(row.shop_id, []).append(row)
-    closed: dict[int, list[Any]] = {}
-    # open_state looks two weeks ahead at most (the next opening).
-    for closure in db.session.execute(
-        sa.select(Closure.shop_id, Closure.starts_on, Closure.ends_on).where(
-            Closure.shop_id.in_(public),
-            Closure.ends_on >= today,
-            Closure.starts_on <= today + dt.timedelta(days=15),
-        )
-    ):
-        closed.setdefault(closure.shop_id, []).append(closure)
-    return Timetable(shops, by_shop, closed)
 
 
 def _open_choice(
