@@ -41,30 +41,28 @@ class CartError(ServiceError):
 # -- finding the cart -----------------------------------------------------------------------------
 
 
-def _loaded(query: sa.Select[Any], locking: bool = False) -> Cart | None:
-    """The cart ``query`` finds, with its lines, what they show and its deliveries. Read for a page, the
-    deliveries come joined to the cart's row (a query fewer); a locked read takes them apart, as FOR
-    UPDATE may not reach the nullable side of an outer join."""
-    deliveries = selectinload(Cart.deliveries) if locking else joinedload(Cart.deliveries)
-    found = db.session.scalars(
-        query.options(
-            selectinload(Cart.items)
-            .joinedload(CartItem.variant)
-            .joinedload(Variant.product)
-            .options(
-                # The shop's hours and closures make its pickup slots; its relay points, an option.
-                joinedload(Product.shop).options(
-                    selectinload(Shop.opening_hours),
-                    selectinload(Shop.closures),
-                    selectinload(Shop.relay_points),
-                ),
-                # The category (and its parent) say whether the goods can be withdrawn (L221-28).
-                joinedload(Product.category).joinedload(Category.parent),
-            ),
-            deliveries,
-        )
+# What the cart page and the checkout read of each line: its variant, product, shop (with its hours and
+# closures, which make its pickup slots, and its relay points, an option) and category (with its parent:
+# whether the goods can be withdrawn, L221-28). Built once: loader options cost to build.
+LINE_LOADING = (
+    selectinload(Cart.items)
+    .joinedload(CartItem.variant)
+    .joinedload(Variant.product)
+    .options(
+        joinedload(Product.shop).options(
+            selectinload(Shop.opening_hours), selectinload(Shop.closures), selectinload(Shop.relay_points)
+        ),
+        joinedload(Product.category).joinedload(Category.parent),
     )
-    return found.unique().first()
+)
+
+
+def _loaded(query: sa.Select[Any], locking: bool = False) -> Cart | None:
+    """The cart ``query`` finds, with its lines and its deliveries. Read for a page, the deliveries come
+    joined to the cart's row (a query fewer); a locked read takes them apart, as FOR UPDATE may not reach
+    the nullable side of an outer join."""
+    deliveries = selectinload(Cart.deliveries) if locking else joinedload(Cart.deliveries)
+    return db.session.scalars(query.options(LINE_LOADING, deliveries)).unique().first()
 
 
 def find_cart(user: User | None, token: str | None) -> Cart | None:
