@@ -772,11 +772,12 @@ def move_category(manager: User, category: Category, direction: int) -> None:
 
 
 def category_with_children(slug: str) -> tuple[Category, list[Category]] | None:
+    """An open category with its open children, and its parent (its page shows its path)."""
     category = (
         db.session.scalars(
             sa.select(Category)
             .where(Category.slug == slug, Category.archived_at.is_(None))
-            .options(joinedload(Category.children))
+            .options(joinedload(Category.children), joinedload(Category.parent))
         )
         .unique()
         .one_or_none()
