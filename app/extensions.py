@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+from functools import cached_property
+from typing import Any
+
+import click
+from flask import Flask
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from sqlalchemy import MetaData
@@ -23,8 +28,69 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
+class LazyGroup(click.Group):
+    """A command group whose module is imported when the group runs (or shows its help): its imports
+    stay out of the web workers, which never run it."""
+
+    def __init__(self, name: str, target: str, help: str) -> None:
+        super().__init__(name, help=help)
+        self.target = target  # "module:attribute"
+
+    def real(self) -> click.Group:
+        module, attribute = self.target.split(":")
+        group = getattr(importlib.import_module(module), attribute)
+        assert isinstance(group, click.Group)
+        return group
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        return self.real().make_context(info_name, args, parent=parent, **extra)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self.real().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self.real().get_command(ctx, cmd_name)
+
+
+class MigrateConfig:
+    """What Flask-Migrate keeps in ``app.extensions["migrate"]`` and reads back (its functions, and
+    migrations/env.py): the db, the scripts' directory, Alembic's arguments; Flask-Migrate's own object
+    (``migrate``, and Alembic with it) is made on first use."""
+
+    def __init__(self, db: SQLAlchemy, directory: str, configure_args: dict[str, Any]) -> None:
+        self.db = db
+        self.directory = directory
+        self.configure_args = configure_args
+
+    @property
+    def metadata(self) -> MetaData:
+        return self.db.metadata
+
+    @cached_property
+    def migrate(self) -> Any:
+        from flask_migrate import Migrate
+
+        migrate = Migrate(db=self.db, directory=self.directory)
+        migrate.alembic_ctx_kwargs = self.configure_args
+        return migrate
+
+
+class Migrations:
+    """Flask-Migrate bound to the app without importing it: Alembic, with Mako and Pygments, is imported
+    by ``flask db``, a migration run or the readiness check, not by every web worker at start-up."""
+
+    def init_app(
+        self, app: Flask, db: SQLAlchemy, directory: str = "migrations", **configure_args: Any
+    ) -> None:
+        app.extensions["migrate"] = MigrateConfig(db, directory, configure_args)
+        app.cli.add_command(LazyGroup("db", "flask_migrate.cli:db", help="Perform database migrations."))
+
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
-migrate = Migrate()
+migrate = Migrations()
 login_manager = LoginManager()
 csrf = MaskedCSRFProtect()  # reads the tokens masked afresh in each page (app/csrf_masking.py)
 babel = Babel()

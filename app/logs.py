@@ -90,6 +90,9 @@ def configure(log_format: str, level: str, *, install_handler: bool) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    # Alembic announces each of its plugins at info level when it is imported (by ``flask db``, after
+    # logging is set up): lines about its internals, not about the migrations.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if not install_handler:
         return
     root = logging.getLogger()

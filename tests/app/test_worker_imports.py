@@ -17,6 +17,7 @@ HEAVY = (
     "dac7", "pydantic", "xmlschema", "facturx",  # the DAC7 declaration, Factur-X
     "stdnum",                                # identifier check digits
     "stripe", "boto3", "botocore", "sentry_sdk",
+    "flask_migrate", "alembic", "mako",          # migrations: the `flask db` commands
 )  # fmt: skip
 
 PROBE = """
