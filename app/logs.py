@@ -32,10 +32,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from flask import Flask, g, request
 from sqlalchemy import inspect as sa_inspect
 from werkzeug.wrappers import Response
+
+from app.structlogging import structlog
 
 if TYPE_CHECKING:
     import stripe

@@ -18,6 +18,7 @@ HEAVY = (
     "stdnum",                                # identifier check digits
     "stripe", "boto3", "botocore", "sentry_sdk",
     "flask_migrate", "alembic", "mako",          # migrations: the `flask db` commands
+    "rich", "pygments",                      # rich tracebacks: structlog's renderers here are plain
 )  # fmt: skip
 
 PROBE = """
