@@ -19,12 +19,11 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from crawlerdetect import CrawlerDetect
 from flask import Request, current_app
-from redis import Redis
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,6 +31,9 @@ from app.database import database_backend, utcnow
 from app.extensions import db
 from app.visits.models import CounterBatch
 from vendors.hours import TOWN_TZ
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ def redis_client() -> Redis | None:
         return None
     clients: dict[str, Redis] = current_app.extensions.setdefault("counters_redis", {})
     if url not in clients:
+        from redis import Redis  # only with a REDIS_URL: a worker without one never loads it
+
         clients[url] = Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )

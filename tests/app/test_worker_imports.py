@@ -19,6 +19,7 @@ HEAVY = (
     "stripe", "boto3", "botocore", "sentry_sdk",
     "flask_migrate", "alembic", "mako",          # migrations: the `flask db` commands
     "rich", "pygments",                      # rich tracebacks: structlog's renderers here are plain
+    "redis", "rq",                           # only with a REDIS_URL
 )  # fmt: skip
 
 PROBE = """
