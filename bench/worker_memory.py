@@ -2,6 +2,7 @@
 public page once (the demo town, in a throwaway PostgreSQL database, as bench/web.py prepares it).
 
     .venv/bin/python -m bench.worker_memory
+    .venv/bin/python -m bench.worker_memory --packages 15   # then where it goes, by top-level package
 
 Also lists which heavy libraries (PDF, images, charts, QR codes, Stripe, search clients) are loaded
 at each step: a worker serving pages should not need them.
@@ -9,6 +10,9 @@ at each step: a worker serving pages should not need them.
 
 from __future__ import annotations
 
+import argparse
+import collections
+import importlib.abc
 import json
 import os
 import shutil
@@ -73,6 +77,84 @@ def _measure_here(paths: dict[str, str]) -> None:
     print("MEASURE " + json.dumps(steps))
 
 
+class _ImportCost(importlib.abc.MetaPathFinder):
+    """Resident memory each module adds while it is created and run (its code, what its top level
+    builds; the modules it imports are theirs), for ``--packages``."""
+
+    def __init__(self) -> None:
+        self.exclusive: collections.Counter[str] = collections.Counter()
+        self.stack: list[float] = []
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _CostedLoader(spec.loader, self)
+                return spec
+        return None
+
+    def timed(self, name: str, step: Any, *args: Any) -> Any:
+        start = _rss_mb()
+        self.stack.append(0.0)
+        try:
+            return step(*args)
+        finally:
+            children = self.stack.pop()
+            spent = _rss_mb() - start
+            self.exclusive[name] += spent - children
+            if self.stack:
+                self.stack[-1] += spent
+
+
+class _CostedLoader(importlib.abc.Loader):
+    def __init__(self, inner: Any, cost: _ImportCost) -> None:
+        self.inner = inner
+        self.cost = cost
+
+    def create_module(self, spec: Any) -> Any:
+        return self.cost.timed(spec.name, self.inner.create_module, spec)
+
+    def exec_module(self, module: Any) -> None:
+        self.cost.timed(module.__name__, self.inner.exec_module, module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _packages_here(paths: dict[str, str], top: int) -> None:
+    import flask  # noqa: F401
+
+    floor = _rss_mb()
+    cost = _ImportCost()
+    sys.meta_path.insert(0, cost)
+    from app import create_app
+
+    app = create_app()
+    client = app.test_client()
+    for path in paths.values():
+        client.get(path)
+    sys.meta_path.remove(cost)
+    by_package: collections.Counter[str] = collections.Counter()
+    for name, spent in cost.exclusive.items():
+        by_package[name.split(".")[0]] += spent
+    total = _rss_mb() - floor
+    rows = [[name, round(spent, 1)] for name, spent in by_package.most_common(top)]
+    rows.append(["(not imports: serving, caches, app set-up)", round(total - sum(by_package.values()), 1)])
+    print("PACKAGES " + json.dumps({"floor": round(floor, 1), "total": round(total, 1), "rows": rows}))
+
+
+def packages(paths: dict[str, str], env: dict[str, str], top: int) -> dict[str, Any]:
+    code = f"from bench.worker_memory import _packages_here; _packages_here({paths!r}, {top})"
+    out = subprocess.run(  # noqa: S603 - this interpreter, our code
+        [sys.executable, "-c", code], env=env, cwd=web.ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("PACKAGES "))
+    return dict(json.loads(line.removeprefix("PACKAGES ")))
+
+
 def measure(paths: dict[str, str], env: dict[str, str]) -> list[dict[str, Any]]:
     code = f"from bench.worker_memory import _measure_here; _measure_here({paths!r})"
     out = subprocess.run(  # noqa: S603 - this interpreter, our code
@@ -83,6 +165,15 @@ def measure(paths: dict[str, str], env: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--packages",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then, in another process, the N top-level packages that add the most memory (import cost)",
+    )
+    args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="marketplace-bench-memory-"))
     try:
         with web.database(f"marketplace_bench_memory_{os.getpid()}") as url:
@@ -95,6 +186,14 @@ def main() -> int:
                     f"{step['step']:<28}{step['modules']:>6} modules{step['rss_mb']:>8.0f} MB"
                     f"   heavy: {heavy}"
                 )
+            if args.packages:
+                found = packages(paths, env, args.packages)
+                print(
+                    "\nAbove Python + Flask "
+                    f"({found['floor']:.0f} MB): {found['total']:.0f} MB after the pages"
+                )
+                for name, spent in found["rows"]:
+                    print(f"{spent:8.1f} MB  {name}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
