@@ -18,7 +18,7 @@ HEAVY = (
     "stdnum",                                # identifier check digits
     "stripe", "boto3", "botocore", "sentry_sdk",
     "flask_migrate", "alembic", "mako",          # migrations: the `flask db` commands
-    "rich", "pygments",                      # rich tracebacks: structlog's renderers here are plain
+    "rich", "pygments", "greenlet",          # structlog extras: our renderers are plain, no greenlets
     "redis", "rq",                           # only with a REDIS_URL
 )  # fmt: skip
 
