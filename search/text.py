@@ -14,10 +14,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import tantivy
 from flask import current_app, has_app_context
 from markupsafe import escape
+
+if TYPE_CHECKING:
+    import tantivy
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ def french_analyzer() -> tantivy.TextAnalyzer:
     stemming."""
     # Stop words are dropped before folding ("à", "où" would become "a", "ou") and after it (the list
     # spells some without accents: "ou" for "où" typed without one).
+    import tantivy  # here: a worker loads it with the first query text it analyses
+
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
@@ -53,6 +58,8 @@ def french_analyzer() -> tantivy.TextAnalyzer:
 @functools.cache
 def folded_analyzer() -> tantivy.TextAnalyzer:
     """Lower case and folded, not stemmed: for prefixes (autocomplete) and spelling."""
+    import tantivy
+
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))

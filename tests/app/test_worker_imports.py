@@ -17,9 +17,10 @@ HEAVY = (
     "dac7", "pydantic", "xmlschema", "facturx",  # the DAC7 declaration, Factur-X
     "stdnum",                                # identifier check digits
     "stripe", "boto3", "botocore", "sentry_sdk",
-    "flask_migrate", "alembic", "mako",          # migrations: the `flask db` commands
+    "flask_migrate", "alembic", "mako",      # migrations: the `flask db` commands
     "rich", "pygments", "greenlet",          # structlog extras: our renderers are plain, no greenlets
     "redis", "rq",                           # only with a REDIS_URL
+    "tantivy",                               # embedded search: with the first query analysed
 )  # fmt: skip
 
 PROBE = """
