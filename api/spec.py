@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import http
 import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import flask_smorest
-from flask import Flask
+from flask import Flask, current_app
 from flask_smorest import Api
-from flask_smorest.utils import prepare_response
+from flask_smorest.utils import deepupdate, prepare_response
 from webargs.flaskparser import FlaskParser
 
 from api.schemas import ProblemSchema
@@ -110,17 +112,52 @@ def operation(
     def decorate(view: F) -> F:
         inner = idempotency.idempotent(view) if idempotent else view
         checked = auth.public(inner) if public else auth.scoped(scope, shop=shop)(inner)
-        if idempotent:
-            checked = blp.doc(parameters=[IDEMPOTENCY_HEADER])(checked)
         codes = {400, 429, *errors} | ({401} if public else {401, 403})
-        for code in sorted(codes):
-            checked = blp.alt_response(code, response=ERROR_RESPONSES[code])(checked)
         security: list[dict[str, list[str]]] = [{}, {"apiKey": []}] if public else [{"apiKey": []}]
         access = "Public: no key needed." if public else f"Needs a key with the scope `{scope}`."
         # smorest reads the docstring's first line as the summary and the rest as the description: the
         # description given here replaces that rest, so it is kept, followed by the scope.
         rest = inspect.cleandoc(view.__doc__ or "").partition("\n\n")[2].strip()
         description = f"{rest}\n\n{access}" if rest else access
-        return cast(F, blp.doc(security=security, description=description)(checked))
+        return cast(
+            F,
+            _documented(
+                checked,
+                parameters=[IDEMPOTENCY_HEADER] if idempotent else None,
+                responses=[(code, ERROR_RESPONSES[code]) for code in sorted(codes)],
+                security=security,
+                description=description,
+            ),
+        )
 
     return decorate
+
+
+def _documented(
+    view: Callable[..., Any],
+    *,
+    parameters: list[dict[str, Any]] | None,
+    responses: list[tuple[int, str]],
+    security: list[dict[str, list[str]]],
+    description: str,
+) -> Callable[..., Any]:
+    """``view`` with the doc that ``blp.doc(parameters=...)``, then ``blp.alt_response(code, response=...)``
+    for each response, then ``blp.doc(security=..., description=...)`` would give it, in one wrapper:
+    each of smorest's decorators wraps the view again and keeps its own deep copy of the whole doc (some
+    1.5 MB over the API's operations in every worker)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return current_app.ensure_sync(view)(*args, **kwargs)
+
+    doc = copy.deepcopy(getattr(wrapper, "_apidoc", {}))
+    if parameters is not None:
+        doc["manual_doc"] = deepupdate(doc.get("manual_doc", {}), {"parameters": parameters})
+    documented = doc.setdefault("response", {}).setdefault("responses", {})
+    for code, response in responses:
+        documented.setdefault(code, []).append(response)
+    doc["manual_doc"] = deepupdate(
+        doc.get("manual_doc", {}), {"security": security, "description": description}
+    )
+    wrapper._apidoc = doc  # type: ignore[attr-defined] # where smorest's decorators keep a view's doc
+    return wrapper
