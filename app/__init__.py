@@ -250,31 +250,28 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from api.webhooks.tasks import webhooks_cli
-    from app.accounts.cli import users
-    from app.demo import demo
-    from app.favourites.tasks import favourites_cli
-    from app.figures.tasks import figures_cli
+    """The command groups, each imported when it runs (``flask <group> ...``) or is listed: a web worker
+    loads none of their modules (demo data, backups, imports)."""
+    from app.extensions import LazyGroup
     from app.jobs import cron_command, worker_command
-    from app.ops.cli import ops_cli
-    from app.orders.tasks import orders_cli
-    from app.reviews.tasks import reviews_cli
-    from app.storage.cli import media_cli
-    from app.visits.tasks import visits_cli
-    from payouts.tasks import payouts_cli
-    from search.cli import search
 
-    app.cli.add_command(orders_cli)
-    app.cli.add_command(figures_cli)
-    app.cli.add_command(payouts_cli)
-    app.cli.add_command(reviews_cli)
-    app.cli.add_command(visits_cli)
-    app.cli.add_command(search)
-    app.cli.add_command(users)
-    app.cli.add_command(demo)
-    app.cli.add_command(favourites_cli)
+    for name, target in (
+        ("orders", "app.orders.tasks:orders_cli"),
+        ("figures", "app.figures.tasks:figures_cli"),
+        ("payouts", "payouts.tasks:payouts_cli"),
+        ("reviews", "app.reviews.tasks:reviews_cli"),
+        ("visits", "app.visits.tasks:visits_cli"),
+        ("search", "search.cli:search"),
+        ("users", "app.accounts.cli:users"),
+        ("demo", "app.demo:demo"),
+        ("favourites", "app.favourites.tasks:favourites_cli"),
+    ):
+        app.cli.add_command(LazyGroup(name, target))
     app.cli.add_command(worker_command)
     app.cli.add_command(cron_command)
-    app.cli.add_command(webhooks_cli)
-    app.cli.add_command(ops_cli)
-    app.cli.add_command(media_cli)
+    for name, target in (
+        ("webhooks", "api.webhooks.tasks:webhooks_cli"),
+        ("ops", "app.ops.cli:ops_cli"),
+        ("media", "app.storage.cli:media_cli"),
+    ):
+        app.cli.add_command(LazyGroup(name, target))

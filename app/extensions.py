@@ -30,23 +30,27 @@ NAMING_CONVENTION = {
 
 
 class LazyGroup(click.Group):
-    """A command group whose module is imported when the group runs (or shows its help): its imports
-    stay out of the web workers, which never run it."""
+    """A command group whose module is imported when the group runs or is listed (``flask --help``): its
+    imports stay out of the web workers, which never run it."""
 
-    def __init__(self, name: str, target: str, help: str) -> None:
-        super().__init__(name, help=help)
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__(name)
         self.target = target  # "module:attribute"
 
     def real(self) -> click.Group:
         module, attribute = self.target.split(":")
         group = getattr(importlib.import_module(module), attribute)
         assert isinstance(group, click.Group)
+        assert group.name == self.name, self.target
         return group
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
     ) -> click.Context:
         return self.real().make_context(info_name, args, parent=parent, **extra)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return self.real().get_short_help_str(limit)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return self.real().list_commands(ctx)
@@ -86,7 +90,7 @@ class Migrations:
         self, app: Flask, db: SQLAlchemy, directory: str = "migrations", **configure_args: Any
     ) -> None:
         app.extensions["migrate"] = MigrateConfig(db, directory, configure_args)
-        app.cli.add_command(LazyGroup("db", "flask_migrate.cli:db", help="Perform database migrations."))
+        app.cli.add_command(LazyGroup("db", "flask_migrate.cli:db"))
 
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))

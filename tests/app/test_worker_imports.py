@@ -21,6 +21,7 @@ HEAVY = (
     "rich", "pygments", "greenlet",          # structlog extras: our renderers are plain, no greenlets
     "redis", "rq",                           # only with a REDIS_URL
     "tantivy",                               # embedded search: with the first query analysed
+    "email_validator",                       # `flask users`: the CLI groups load when they run
 )  # fmt: skip
 
 PROBE = """
