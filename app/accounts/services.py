@@ -7,11 +7,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher, profiles
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -22,6 +20,9 @@ from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.urls import external_url
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 RECOVERY_CODE_COUNT = 10
 TOTP_ISSUER_FALLBACK = "Marketplace"
@@ -39,7 +40,10 @@ class TokenError(AccountError):
 
 
 def _hasher() -> PasswordHasher:
-    # Argon2id with the RFC 9106 low-memory profile; tests use the cheapest one to stay fast.
+    # Argon2id with the RFC 9106 low-memory profile; tests use the cheapest one to stay fast. Imported
+    # here: a worker serving pages loads argon2 (and cffi) with its first log-in or sign-up.
+    from argon2 import PasswordHasher, profiles
+
     if current_app.config.get("PASSWORD_HASH_CHEAP"):
         return PasswordHasher.from_parameters(profiles.CHEAPEST)
     return PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
@@ -50,6 +54,8 @@ def hash_password(password: str) -> str:
 
 
 def _verify_password(user: User, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     hasher = _hasher()
     try:
         hasher.verify(user.password_hash, password)

@@ -22,6 +22,7 @@ HEAVY = (
     "redis", "rq",                           # only with a REDIS_URL
     "tantivy",                               # embedded search: with the first query analysed
     "email_validator",                       # `flask users`: the CLI groups load when they run
+    "argon2",                                # password hashing: with the first log-in or sign-up
 )  # fmt: skip
 
 PROBE = """
