@@ -11,7 +11,7 @@ median and 99th percentile latency, SQL statements and time spent in the app per
 catalogue copies every demo product 19 more times under new ids and titles, spread across the shops.
 
 When the site answers with an ``X-Cache`` header (the page cache), each page is measured warm (cache
-on) and cold (``PAGE_CACHE=0``). Worker memory (RSS) is read from /proc after the load.
+on) and cold (``PAGE_CACHE=0``). Worker memory (RSS, PSS and private) is read from /proc after the load.
 """
 
 from __future__ import annotations
@@ -283,18 +283,47 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
 
-    def workers_rss_mb(self) -> list[float]:
-        """Resident memory of each worker (the master's children), in MB."""
-        sizes = []
+    def workers(self) -> list[int]:
+        """The worker processes: the master's children."""
+        pids = []
         for status in Path("/proc").glob("[0-9]*/status"):
             try:
                 text = status.read_text()
             except OSError:
                 continue
             fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-            if fields.get("PPid", "").strip() == str(self.process.pid) and "VmRSS" in fields:
-                sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
-        return sorted(sizes)
+            if fields.get("PPid", "").strip() == str(self.process.pid):
+                pids.append(int(status.parent.name))
+        return sorted(pids)
+
+    def workers_memory_mb(self) -> list[Memory]:
+        """Each worker's memory, from /proc/<pid>/smaps_rollup."""
+        found = []
+        for pid in self.workers():
+            try:
+                text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            kb = {
+                name.strip(): int(value.split()[0])
+                for name, value in (line.split(":", 1) for line in text.splitlines()[1:] if ":" in line)
+            }
+            private = kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)
+            found.append(Memory(kb.get("Rss", 0) / 1024, kb.get("Pss", 0) / 1024, private / 1024))
+        return sorted(found, key=lambda memory: memory.rss)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A process's resident memory (RSS), its proportional share of the pages it shares with others
+    (PSS: a page shared by n processes counts 1/n) and what only it holds (private), in MB."""
+
+    rss: float
+    pss: float
+    private: float
+
+    def __str__(self) -> str:
+        return f"RSS {self.rss:.0f} MB (PSS {self.pss:.0f}, private {self.private:.0f})"
 
 
 @contextlib.contextmanager
@@ -518,11 +547,11 @@ def run_catalogue(
                     )
                     label = page if not figures.cache else f"{page} ({'/'.join(sorted(figures.cache))})"
                     rows.append((label, figures))
-                rss = server.workers_rss_mb()
+                memory = server.workers_memory_mb()
             title = f"Catalogue ×{scale} ({products} products){', cache ' + mode if mode else ''}"
             reports.append(
                 table(title, hello, rows)
-                + f"\nworker RSS after the run: {', '.join(f'{size:.0f} MB' for size in rss)}"
+                + f"\nworker memory after the run: {'; '.join(str(worker) for worker in memory)}"
             )
             print(reports[-1], flush=True)
     return reports
@@ -552,10 +581,9 @@ def main(argv: list[str] | None = None) -> int:
         hello_env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
         with gunicorn("hello:app", hello_env, hello_dir) as server:
             hello = hammer(server.port, "/", "", seconds, args.concurrency)
-            hello_rss = server.workers_rss_mb()
-        print(
-            f"hello: {hello.rate:.0f} req/s, worker RSS {', '.join(f'{size:.0f} MB' for size in hello_rss)}"
-        )
+            hello_memory = server.workers_memory_mb()
+        workers = "; ".join(str(worker) for worker in hello_memory)
+        print(f"hello: {hello.rate:.0f} req/s, worker memory {workers}")
         for scale in scales:
             run_catalogue(workdir, scale, pages, seconds, args.concurrency, hello)
     finally:

@@ -22,4 +22,4 @@ def test_quick_run_prints_a_table(services: Services, capsys: pytest.CaptureFixt
     assert "hello" in out
     assert "req/s" in out
     assert "\nhome" in out
-    assert "worker RSS" in out
+    assert "worker memory after the run: RSS" in out
