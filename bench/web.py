@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.web            # demo catalogue, then one 20 times larger (a few minutes)
     .venv/bin/python -m bench.web --quick    # one page, the demo catalogue, a second of load
+    .venv/bin/python -m bench.web --preload  # the same, the app loaded before gunicorn forks its workers
 
 Each run creates a throwaway PostgreSQL database, migrates it, loads the demo town (no past orders, no
 photos), builds the embedded search index and serves the site with gunicorn (2 sync workers), with a
@@ -327,7 +328,9 @@ class Memory:
 
 
 @contextlib.contextmanager
-def gunicorn(app: str, env: dict[str, str], chdir: Path, probe: str = "/") -> Iterator[Server]:
+def gunicorn(
+    app: str, env: dict[str, str], chdir: Path, probe: str = "/", preload: bool = False
+) -> Iterator[Server]:
     port = free_port()
     command = [
         str(BIN / "gunicorn"),
@@ -336,6 +339,7 @@ def gunicorn(app: str, env: dict[str, str], chdir: Path, probe: str = "/") -> It
         f"--bind=127.0.0.1:{port}",
         f"--chdir={chdir}",
         "--log-level=warning",
+        *(["--preload"] if preload else []),
         app,
     ]
     # The app logs a line per request (as in production): to a file, not among the figures.
@@ -519,7 +523,13 @@ def table(title: str, hello: Figures, rows: list[tuple[str, Figures]]) -> str:
 
 
 def run_catalogue(
-    workdir: Path, scale: int, pages: list[str], seconds: float, concurrency: int, hello: Figures
+    workdir: Path,
+    scale: int,
+    pages: list[str],
+    seconds: float,
+    concurrency: int,
+    hello: Figures,
+    preload: bool = False,
 ) -> list[str]:
     name = f"marketplace_bench_web_{os.getpid()}_{scale}"
     reports = []
@@ -533,13 +543,13 @@ def run_catalogue(
             f"in {time.perf_counter() - started:.0f} s"
         )
         modes = [("", env)]
-        with gunicorn("wsgi:app", env, ROOT, probe="/robots.txt") as server:
+        with gunicorn("wsgi:app", env, ROOT, probe="/robots.txt", preload=preload) as server:
             cached = "X-Cache" in get(server.port, "/").headers or "X-Cache" in get(server.port, "/").headers
             if cached:
                 modes = [("warm", env), ("cold", {**env, "PAGE_CACHE": "0"})]
         for mode, mode_env in modes:
             rows = []
-            with gunicorn("wsgi:app", mode_env, ROOT, probe="/robots.txt") as server:
+            with gunicorn("wsgi:app", mode_env, ROOT, probe="/robots.txt", preload=preload) as server:
                 cookie = fill_cart(server.port, paths["product"], variants) if "cart" in pages else ""
                 for page in pages:
                     figures = hammer(
@@ -568,6 +578,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, help="load per page (default 10, 1 with --quick)")
     parser.add_argument("--concurrency", type=int, default=4, help="clients at once (default 4)")
+    parser.add_argument(
+        "--preload",
+        action="store_true",
+        help="gunicorn --preload: the app is loaded once, before the workers are forked (shared memory)",
+    )
     args = parser.parse_args(argv)
     pages = args.pages or (["home"] if args.quick else list(PAGES))
     scales = args.scales or ([1] if args.quick else [1, 20])
@@ -579,13 +594,13 @@ def main(argv: list[str] | None = None) -> int:
         hello_dir.mkdir()
         (hello_dir / "hello.py").write_text(HELLO_APP + HELLO_TIMING)
         hello_env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        with gunicorn("hello:app", hello_env, hello_dir) as server:
+        with gunicorn("hello:app", hello_env, hello_dir, preload=args.preload) as server:
             hello = hammer(server.port, "/", "", seconds, args.concurrency)
             hello_memory = server.workers_memory_mb()
         workers = "; ".join(str(worker) for worker in hello_memory)
         print(f"hello: {hello.rate:.0f} req/s, worker memory {workers}")
         for scale in scales:
-            run_catalogue(workdir, scale, pages, seconds, args.concurrency, hello)
+            run_catalogue(workdir, scale, pages, seconds, args.concurrency, hello, args.preload)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
