@@ -42,7 +42,8 @@ print(json.dumps({top: by for top, by in first.items() if top in sys.modules}))
 """
 
 
-def test_create_app_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+def _bare_env(tmp_path: Path) -> dict[str, str]:
+    """A web worker's environment on a bare machine: SQLite, the embedded index, local media."""
     env = {
         **os.environ,
         "APP_ENV": "development",
@@ -54,6 +55,11 @@ def test_create_app_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
     }
     for name in ("REDIS_URL", "ELASTICSEARCH_URL", "SENTRY_DSN", "MEDIA_STORAGE_URL"):
         env.pop(name, None)
+    return env
+
+
+def test_create_app_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+    env = _bare_env(tmp_path)
     done = subprocess.run(  # noqa: S603 - this interpreter, our code
         [sys.executable, "-c", PROBE, ",".join(HEAVY)],
         cwd=ROOT,
@@ -64,3 +70,23 @@ def test_create_app_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
     )
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded == {}, f"imported at start-up (library: importing module): {loaded}"
+
+
+OPENED = """
+from app import create_app
+from app.extensions import db
+app = create_app()
+with app.app_context():
+    pool = db.engine.pool
+    print(pool.checkedin() + pool.checkedout())
+"""
+
+
+def test_create_app_opens_no_database_connection(tmp_path: Path) -> None:
+    """``gunicorn --preload`` runs create_app() once and forks the workers: a connection opened by then
+    would be one socket shared by every worker (docs/deploy.md, Sizing)."""
+    env = _bare_env(tmp_path)
+    done = subprocess.run(  # noqa: S603 - this interpreter, our code
+        [sys.executable, "-c", OPENED], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "0"
