@@ -146,22 +146,22 @@ def _packages_here(paths: dict[str, str], top: int) -> None:
     print("PACKAGES " + json.dumps({"floor": round(floor, 1), "total": round(total, 1), "rows": rows}))
 
 
-def packages(paths: dict[str, str], env: dict[str, str], top: int) -> dict[str, Any]:
-    code = f"from bench.worker_memory import _packages_here; _packages_here({paths!r}, {top})"
+def _in_child(call: str, tag: str, env: dict[str, str]) -> Any:
+    """Run ``bench.worker_memory.<call>`` in a fresh interpreter and read the JSON it prints after ``tag``."""
+    code = f"from bench.worker_memory import {call.split('(')[0]}; {call}"
     out = subprocess.run(  # noqa: S603 - this interpreter, our code
         [sys.executable, "-c", code], env=env, cwd=web.ROOT, check=True, capture_output=True, text=True
     ).stdout
-    line = next(line for line in out.splitlines() if line.startswith("PACKAGES "))
-    return dict(json.loads(line.removeprefix("PACKAGES ")))
+    line = next(line for line in out.splitlines() if line.startswith(tag + " "))
+    return json.loads(line.removeprefix(tag + " "))
+
+
+def packages(paths: dict[str, str], env: dict[str, str], top: int) -> dict[str, Any]:
+    return dict(_in_child(f"_packages_here({paths!r}, {top})", "PACKAGES", env))
 
 
 def measure(paths: dict[str, str], env: dict[str, str]) -> list[dict[str, Any]]:
-    code = f"from bench.worker_memory import _measure_here; _measure_here({paths!r})"
-    out = subprocess.run(  # noqa: S603 - this interpreter, our code
-        [sys.executable, "-c", code], env=env, cwd=web.ROOT, check=True, capture_output=True, text=True
-    ).stdout
-    line = next(line for line in out.splitlines() if line.startswith("MEASURE "))
-    return list(json.loads(line.removeprefix("MEASURE ")))
+    return list(_in_child(f"_measure_here({paths!r})", "MEASURE", env))
 
 
 def main() -> int:
