@@ -486,7 +486,7 @@ def bump(app: Flask | None = None) -> None:
 def shared_generation() -> int | None:
     """The generation as every process reads it (Redis), read once per request; ``None`` when pages are
     kept per process or Redis does not answer. A process's own caches of public data follow it
-    (``app.site.services.TTLCache.follow``), so that a change made through another server shows at once."""
+    (``app.caching.TTLCache.follow``), so that a change made through another server shows at once."""
     if not has_app_context():
         return None
     if has_request_context() and "page_generation" in g:
@@ -504,6 +504,18 @@ def shared_generation() -> int | None:
             log.warning("page cache generation not read", exc_info=True)
     if has_request_context():
         g.page_generation = generation
+    return generation
+
+
+def current_generation() -> int | None:
+    """The generation this process knows: the shared one (Redis), else its own store's, which its own
+    commits move on. A cache of public data that follows it forgets what a change made here touched at
+    once, and, with Redis, what a change made by any process touched."""
+    generation = shared_generation()
+    if generation is None and has_app_context():
+        found = store()
+        if isinstance(found, MemoryStore):
+            generation = found.generation
     return generation
 
 

@@ -18,9 +18,10 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import images, jobs, mail
+from app import images, jobs, mail, pagecache
 from app.accounts.models import Role, User
 from app.audit import services as audit
+from app.caching import TTLCache
 from app.catalog.models import Category
 from app.database import lock, utcnow
 from app.errors import ServiceError
@@ -919,20 +920,22 @@ class Timetable:
         }
 
 
-def _schedules(
+def schedules(
     now: dt.datetime, shop_ids: Sequence[int] | sa.Select[Any]
 ) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
     """The opening hours and the closures of the coming two weeks (as far as ``hours.open_state`` looks
     for the next opening) of the shops ``shop_ids`` lists or selects, as plain rows by shop."""
-    today = now.astimezone(hours.TOWN_TZ).date()
     opening: dict[int, list[Any]] = {}
+    closed: dict[int, list[Any]] = {}
+    if isinstance(shop_ids, Sequence) and not shop_ids:
+        return opening, closed
+    today = now.astimezone(hours.TOWN_TZ).date()
     for row in db.session.execute(
         sa.select(
             OpeningHours.shop_id, OpeningHours.weekday, OpeningHours.opens_at, OpeningHours.closes_at
         ).where(OpeningHours.shop_id.in_(shop_ids))
     ):
         opening.setdefault(row.shop_id, []).append(row)
-    closed: dict[int, list[Any]] = {}
     for closure in db.session.execute(
         sa.select(Closure.shop_id, Closure.starts_on, Closure.ends_on).where(
             Closure.shop_id.in_(shop_ids),
@@ -949,14 +952,38 @@ def timetable(now: dt.datetime) -> Timetable:
     shops = db.session.execute(
         sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
     ).all()
-    return Timetable(shops, *_schedules(now, public))
+    return Timetable(shops, *schedules(now, public))
+
+
+# Shops' hours and coming closures as plain rows, kept a minute in this process for the pages that only
+# show them (the cart's pickup slots); they follow the pages' generation, so a change made here shows at
+# once, and with Redis a change made anywhere.
+schedule_cache = TTLCache(ttl=60.0)
+Schedule = tuple[list[Any], list[Any]]  # a shop's opening hours and its closures of the coming two weeks
+
+
+def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True) -> dict[int, Schedule]:
+    """Each shop's opening hours and closures of the coming two weeks (plain rows). ``fresh``: read
+    now, as a change of the cart or an order must; else the copy this process keeps when there is one."""
+    today = now.astimezone(hours.TOWN_TZ).date()
+    found: dict[int, Schedule] = {}
+    if not fresh:
+        schedule_cache.follow(pagecache.current_generation())
+        for shop_id in shop_ids:
+            kept = schedule_cache.found((shop_id, today))
+            if kept is not None:
+                found[shop_id] = kept
+    missing = [shop_id for shop_id in shop_ids if shop_id not in found]
+    opening, closed = schedules(now, missing)
+    for shop_id in missing:
+        found[shop_id] = (opening.get(shop_id, []), closed.get(shop_id, []))
+        schedule_cache.put((shop_id, today), found[shop_id])
+    return found
 
 
 def open_states(shop_ids: Sequence[int], now: dt.datetime) -> dict[int, hours.OpenState]:
     """Whether each shop is open at ``now``, read from plain rows (a card needs no models for it)."""
-    if not shop_ids:
-        return {}
-    opening, closed = _schedules(now, shop_ids)
+    opening, closed = schedules(now, shop_ids)
     return {
         shop_id: hours.open_state(opening.get(shop_id, []), closed.get(shop_id, []), now)
         for shop_id in shop_ids

@@ -27,6 +27,7 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.routing import parse_id
 from app.templating import de_shop
+from vendors import services as shop_services
 from vendors.models import RelayPoint, Shop, VatRegime
 
 POSTCODE = {"FR": re.compile(r"^\d{5}$"), "BE": re.compile(r"^\d{4}$")}
@@ -41,17 +42,16 @@ class CartError(ServiceError):
 # -- finding the cart -----------------------------------------------------------------------------
 
 
-# What the cart page and the checkout read of each line: its variant, product, shop (with its hours and
-# closures, which make its pickup slots, and its relay points, an option) and category (with its parent:
-# whether the goods can be withdrawn, L221-28). Built once: loader options cost to build.
+# What the cart page and the checkout read of each line: its variant, product, shop (with its relay
+# points, an option; its hours and closures, which make its pickup slots, are read by ``summary``) and
+# category (with its parent: whether the goods can be withdrawn, L221-28). Built once: loader options
+# cost to build.
 LINE_LOADING = (
     selectinload(Cart.items)
     .joinedload(CartItem.variant)
     .joinedload(Variant.product)
     .options(
-        joinedload(Product.shop).options(
-            selectinload(Shop.opening_hours), selectinload(Shop.closures), selectinload(Shop.relay_points)
-        ),
+        joinedload(Product.shop).selectinload(Shop.relay_points),
         joinedload(Product.category).joinedload(Category.parent),
     )
 )
@@ -470,8 +470,11 @@ def delivery_options(
     return options
 
 
-def summary(cart: Cart | None) -> CartSummary:
-    """The cart by shop, with fees, totals and pickup slots as they are now."""
+def summary(cart: Cart | None, fresh: bool = True) -> CartSummary:
+    """The cart by shop, with fees, totals and pickup slots as they are now. ``fresh=False`` (a page
+    that only shows the cart) lets the pickup slots come from the shops' hours and closures as this
+    process keeps them (``vendors.services.shop_schedules``); a change of the cart or an order reads
+    them afresh."""
     if cart is None:
         return CartSummary(None)
     now = utcnow()
@@ -482,11 +485,13 @@ def summary(cart: Cart | None) -> CartSummary:
         shops[line.product.shop_id] = line.product.shop
         by_shop.setdefault(line.product.shop_id, []).append(line)
     chosen = {delivery.shop_id: delivery for delivery in cart.deliveries}
+    collecting = [shop_id for shop_id, shop in shops.items() if shop.click_collect]
+    schedules = shop_services.shop_schedules(collecting, now, fresh=fresh)
     parts = []
     for shop_id, lines in sorted(by_shop.items(), key=lambda entry: shops[entry[0]].name):
         shop = shops[shop_id]
         items_cents = sum(line.total_cents for line in lines if not line.problem)
-        slots = pickup_slots(shop, now) if shop.click_collect else []
+        slots = pickup_slots(shop, now, schedule=schedules[shop_id]) if shop.click_collect else []
         options = delivery_options(shop, items_cents, cart.postcode, slots)
         available = [option for option in options if option.available]
         delivery = chosen.get(shop_id)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from babel import dates
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 
-from vendors.hours import TOWN_TZ, closed_on, week
+from vendors.hours import TOWN_TZ, Closed, Hours, closed_on, week
 from vendors.models import Shop
 
 SLOT_LENGTH = dt.timedelta(minutes=30)
@@ -52,18 +52,26 @@ def parse_start(text: str) -> dt.datetime | None:
         return None
 
 
-def pickup_slots(shop: Shop, now: dt.datetime, days: int = DAYS_AHEAD) -> list[Slot]:
+def pickup_slots(
+    shop: Shop,
+    now: dt.datetime,
+    days: int = DAYS_AHEAD,
+    schedule: tuple[Sequence[Hours], Sequence[Closed]] | None = None,
+) -> list[Slot]:
     """The slots from today (in the town) for ``days`` days, closures skipped, the first one starting
-    no earlier than ``now`` plus the shop's preparation time. ``now`` is any aware datetime."""
+    no earlier than ``now`` plus the shop's preparation time. ``now`` is any aware datetime.
+    ``schedule``: the shop's opening hours and closures as read already (plain rows, see
+    ``vendors.services.shop_schedules``); else the shop's own."""
+    opening, closures = schedule if schedule is not None else (shop.opening_hours, shop.closures)
     earliest = now + dt.timedelta(minutes=shop.click_collect_prep_minutes)
-    schedule = week(shop.opening_hours)
+    intervals = week(opening)
     today = now.astimezone(TOWN_TZ).date()
     slots: list[Slot] = []
     for offset in range(days):
         day = today + dt.timedelta(days=offset)
-        if closed_on(shop.closures, day):
+        if closed_on(closures, day):
             continue
-        for interval in schedule[day.weekday()]:
+        for interval in intervals[day.weekday()]:
             start = dt.datetime.combine(day, interval.opens_at, tzinfo=TOWN_TZ).astimezone(dt.UTC)
             closes = dt.datetime.combine(day, interval.closes_at, tzinfo=TOWN_TZ).astimezone(dt.UTC)
             while start + SLOT_LENGTH <= closes:

@@ -50,7 +50,10 @@ def _posted() -> None:
 def show() -> str:
     cart = _cart()
     g.cart_count = sum(item.quantity for item in cart.items) if cart else 0  # the badge, without a query
-    return render_template("cart/cart.html", summary=services.summary(cart), form=CartForm())
+    # Showing the cart: the pickup slots may come from the shops' hours as this process keeps them; the
+    # choice of a slot and the checkout check it against the hours read afresh.
+    summary = services.summary(cart, fresh=False)
+    return render_template("cart/cart.html", summary=summary, form=CartForm())
 
 
 @blueprint.route("/panier/ajouter", methods=["POST"])

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -26,6 +24,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app import images, pagecache
 from app.accounts.models import User
 from app.audit import services as audit
+from app.caching import TTLCache
 from app.catalog.models import Category, Product, ProductStatus
 from app.catalog.services import CARD_LOADING
 from app.database import database_backend, lock, locked
@@ -84,56 +83,6 @@ BLOCK_LABELS = {
 
 class SiteError(ServiceError):
     """A refused change to the home page or a collection."""
-
-
-# -- a small cache, per process ---------------------------------------------------------------------
-
-
-class TTLCache:
-    """Values kept for ``ttl`` seconds in this process. Holds only plain data (never a session's,
-    a cart's or a form's); ``clear`` empties it at once after a change made here, other processes
-    see the change when their copy expires, or at once when they ``follow`` the shared generation."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._values: dict[Any, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-        self._generation: int | None = None
-
-    def follow(self, generation: int | None) -> None:
-        """Forget every value if the pages' shared generation (``app.pagecache.shared_generation``,
-        moved on by any process's change to a public table) is not the one last seen."""
-        if generation is None:
-            return
-        with self._lock:
-            if generation != self._generation:
-                self._values.clear()
-                self._generation = generation
-
-    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
-        now = time.monotonic()
-        with self._lock:
-            found = self._values.get(key)
-        if found is not None and now - found[0] < self.ttl:
-            return found[1]
-        value = compute()
-        with self._lock:
-            self._values[key] = (now, value)
-        return value
-
-    def fresh(self, key: Any) -> bool:
-        """Whether ``key`` holds a value younger than the ttl."""
-        with self._lock:
-            found = self._values.get(key)
-        return found is not None and time.monotonic() - found[0] < self.ttl
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._values[key] = (time.monotonic(), value)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
 
 
 # Categories change rarely: at once in the process that changed them; elsewhere at once with Redis (the

@@ -320,3 +320,61 @@ def test_the_relay_point_list_belongs_to_the_relay_method_and_shows_without_java
     assert 'name="pickup_slot"' in slot.group(1)
     assert " hidden" not in group.group(1)
     assert "disabled>" not in relay.group(1)
+
+
+def _slot_values(page: str) -> list[str]:
+    return re.findall(r'<option value="([^"]+)"[^>]*>[^<]*–', page)
+
+
+def test_the_cart_page_shows_a_change_of_opening_hours_at_once(
+    client: Client, two_shops: dict[str, int]
+) -> None:
+    page = add(client, two_shops["bread"], 1)
+    assert _slot_values(page), "the baker's pickup slots"
+    with client.application.app_context():  # as the back office would, in a request
+        baker = db.session.get(Shop, two_shops["baker"])
+        assert baker is not None
+        baker.opening_hours.clear()  # closed every day from now on
+        db.session.commit()
+    page = client.get("/panier").get_data(as_text=True)
+    assert _slot_values(page) == []
+    assert 'name="pickup_slot"' not in page
+
+
+def test_a_slot_from_hours_kept_by_the_process_is_checked_afresh_when_chosen(
+    client: Client, two_shops: dict[str, int]
+) -> None:
+    """Without Redis another process sees a change of hours within a minute: until then its cart page may
+    offer a slot that no longer exists, which choosing it refuses."""
+    from app import pagecache
+    from app.database import utcnow
+    from vendors import services as shop_services
+    from vendors.hours import TOWN_TZ
+
+    add(client, two_shops["bread"], 1)
+    now = utcnow()
+    with client.application.app_context():
+        before = shop_services.shop_schedules([two_shops["baker"]], now)[two_shops["baker"]]
+        baker = db.session.get(Shop, two_shops["baker"])
+        assert baker is not None
+        baker.opening_hours.clear()
+        db.session.commit()
+        # What a process that has not heard of the change still holds.
+        shop_services.schedule_cache.follow(pagecache.current_generation())
+        shop_services.schedule_cache.put((baker.id, now.astimezone(TOWN_TZ).date()), before)
+
+    page = client.get("/panier").get_data(as_text=True)
+    offered = _slot_values(page)
+    assert offered, "the kept hours still make slots on the page"
+    response = client.submit(
+        f"/panier/livraison/{baker.id}",
+        {"method": "click_collect", "pickup_slot": offered[0]},
+        form_url="/panier",
+        follow_redirects=True,
+    )
+    assert flashes(response.get_data(as_text=True)) == [
+        "Aucun créneau de retrait dans les 7 prochains jours."
+    ]
+    assert cart_of(client).deliveries == [] or all(
+        delivery.pickup_slot is None for delivery in cart_of(client).deliveries
+    )
