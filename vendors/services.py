@@ -970,14 +970,14 @@ def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True
     if not fresh:
         schedule_cache.follow(pagecache.current_generation())
         for shop_id in shop_ids:
-            kept = schedule_cache.found((shop_id, today))
-            if kept is not None:
-                found[shop_id] = kept
+            kept = schedule_cache.found(shop_id)  # (the day it was read for, the schedule)
+            if kept is not None and kept[0] == today:
+                found[shop_id] = kept[1]
     missing = [shop_id for shop_id in shop_ids if shop_id not in found]
     opening, closed = schedules(now, missing)
     for shop_id in missing:
         found[shop_id] = (opening.get(shop_id, []), closed.get(shop_id, []))
-        schedule_cache.put((shop_id, today), found[shop_id])
+        schedule_cache.put(shop_id, (today, found[shop_id]))
     return found
 
 

@@ -361,7 +361,7 @@ def test_a_slot_from_hours_kept_by_the_process_is_checked_afresh_when_chosen(
         db.session.commit()
         # What a process that has not heard of the change still holds.
         shop_services.schedule_cache.follow(pagecache.current_generation())
-        shop_services.schedule_cache.put((baker.id, now.astimezone(TOWN_TZ).date()), before)
+        shop_services.schedule_cache.put(baker.id, (now.astimezone(TOWN_TZ).date(), before))
 
     page = client.get("/panier").get_data(as_text=True)
     offered = _slot_values(page)
