@@ -265,13 +265,10 @@ def register_cli(app: Flask) -> None:
         ("users", "app.accounts.cli:users"),
         ("demo", "app.demo:demo"),
         ("favourites", "app.favourites.tasks:favourites_cli"),
-    ):
-        app.cli.add_command(LazyGroup(name, target))
-    app.cli.add_command(worker_command)
-    app.cli.add_command(cron_command)
-    for name, target in (
         ("webhooks", "api.webhooks.tasks:webhooks_cli"),
         ("ops", "app.ops.cli:ops_cli"),
         ("media", "app.storage.cli:media_cli"),
     ):
         app.cli.add_command(LazyGroup(name, target))
+    app.cli.add_command(worker_command)
+    app.cli.add_command(cron_command)

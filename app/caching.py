@@ -29,28 +29,28 @@ class TTLCache:
                 self._values.clear()
                 self._generation = generation
 
-    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
-        now = time.monotonic()
+    def _kept(self, key: Any) -> tuple[float, Any] | None:
+        """The entry kept under ``key`` (when it was kept, its value) while younger than the ttl."""
         with self._lock:
             found = self._values.get(key)
-        if found is not None and now - found[0] < self.ttl:
-            return found[1]
+        return found if found is not None and time.monotonic() - found[0] < self.ttl else None
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        kept = self._kept(key)
+        if kept is not None:
+            return kept[1]
         value = compute()
-        with self._lock:
-            self._values[key] = (now, value)
+        self.put(key, value)
         return value
 
     def found(self, key: Any) -> Any | None:
         """The value kept under ``key`` while younger than the ttl, else None."""
-        with self._lock:
-            found = self._values.get(key)
-        return found[1] if found is not None and time.monotonic() - found[0] < self.ttl else None
+        kept = self._kept(key)
+        return kept[1] if kept is not None else None
 
     def fresh(self, key: Any) -> bool:
         """Whether ``key`` holds a value younger than the ttl."""
-        with self._lock:
-            found = self._values.get(key)
-        return found is not None and time.monotonic() - found[0] < self.ttl
+        return self._kept(key) is not None
 
     def put(self, key: Any, value: Any) -> None:
         with self._lock:

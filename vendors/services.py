@@ -914,10 +914,16 @@ class Timetable:
     closures: dict[int, list[Any]]
 
     def states(self, now: dt.datetime) -> dict[int, hours.OpenState]:
-        return {
-            shop.id: hours.open_state(self.opening.get(shop.id, []), self.closures.get(shop.id, []), now)
-            for shop in self.shops
-        }
+        return _open_states([shop.id for shop in self.shops], self.opening, self.closures, now)
+
+
+def _open_states(
+    shop_ids: Sequence[int], opening: dict[int, list[Any]], closed: dict[int, list[Any]], now: dt.datetime
+) -> dict[int, hours.OpenState]:
+    return {
+        shop_id: hours.open_state(opening.get(shop_id, []), closed.get(shop_id, []), now)
+        for shop_id in shop_ids
+    }
 
 
 def schedules(
@@ -983,11 +989,7 @@ def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True
 
 def open_states(shop_ids: Sequence[int], now: dt.datetime) -> dict[int, hours.OpenState]:
     """Whether each shop is open at ``now``, read from plain rows (a card needs no models for it)."""
-    opening, closed = schedules(now, shop_ids)
-    return {
-        shop_id: hours.open_state(opening.get(shop_id, []), closed.get(shop_id, []), now)
-        for shop_id in shop_ids
-    }
+    return _open_states(shop_ids, *schedules(now, shop_ids), now)
 
 
 @dataclass(frozen=True)
