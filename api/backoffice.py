@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import Blueprint, render_template, url_for
 from werkzeug.wrappers import Response
 
-from api import forms, services
+from api import forms, key_pages, services
 from app import permissions
-from app.extensions import db
-from app.forms import show_error
 from app.permissions import Permission
-from app.routing import parse_id
 from vendors.backoffice import shop_member
 from vendors.models import ShopMember
 
@@ -28,47 +24,24 @@ blueprint = Blueprint("api_backoffice", __name__, url_prefix="/vendeur")
 @blueprint.route("/<slug>/outils", methods=["GET", "POST"])
 @shop_member(Permission.API_KEYS)
 def tools(member: ShopMember) -> Response | str:
-    form = forms.NewKeyForm(prefix="new")
-    revoke_form = forms.RevokeForm(prefix="revoke")
-    token = None
-    if request.method == "POST" and request.form.get("action") == "revoke":
-        if revoke_form.validate_on_submit() and (key_id := _key_id(revoke_form.key_id.data)):
-            try:
-                services.revoke_shop_key(member, key_id)
-            except services.ApiKeyError as error:
-                db.session.rollback()
-                flash(error.message, "error")
-            else:
-                db.session.commit()
-                flash(_l("Clé révoquée : elle ne donne plus accès à rien."), "success")
-        return redirect(url_for(".tools", slug=member.shop.slug))
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            made = services.create_shop_key(member, form.name.data or "", form.scopes.data or [])
-        except services.ApiKeyError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            token = made.token
-            form = forms.NewKeyForm(prefix="new", formdata=None)
+    page = key_pages.handle(
+        forms.NewKeyForm,
+        create=lambda form: services.create_shop_key(member, form.name.data or "", form.scopes.data or []),
+        revoke=lambda key_id: services.revoke_shop_key(member, key_id),
+        back=url_for(".tools", slug=member.shop.slug),
+    )
+    if isinstance(page, Response):
+        return page
     return render_template(
         "api/tools.html",
         member=member,
         shop=member.shop,
-        form=form,
-        revoke_form=revoke_form,
-        token=token,
+        form=page.form,
+        revoke_form=page.revoke_form,
+        token=page.token,
         keys=services.shop_keys(member.shop_id),
         scope_labels=_scope_labels(),
     )
-
-
-def _key_id(raw: Any) -> int | None:
-    try:
-        return parse_id(str(raw or ""))
-    except ValueError:
-        return None
 
 
 def _scope_labels() -> dict[str, Any]:
