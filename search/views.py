@@ -79,11 +79,7 @@ def results() -> tuple[str, int] | str:
         "delivery_methods": DELIVERY_METHODS,
         "default_radius": DEFAULT_RADIUS_KM,
         "street_names": geo.street_names(),
-        "distance_to": lambda shop: (
-            geo.distance_km(near, (shop.latitude, shop.longitude))
-            if near is not None and shop.latitude is not None and shop.longitude is not None
-            else None
-        ),
+        "distance_to": lambda shop: geo.distance_from(near, shop.latitude, shop.longitude),
     }
     try:
         page = services.search_page(query)
@@ -149,11 +145,7 @@ def category(slug: str) -> str:
         delivery_methods=DELIVERY_METHODS,
         default_radius=DEFAULT_RADIUS_KM,
         street_names=geo.street_names(),
-        distance_to=lambda shop: (
-            geo.distance_km(near, (shop.latitude, shop.longitude))
-            if near is not None and shop.latitude is not None and shop.longitude is not None
-            else None
-        ),
+        distance_to=lambda shop: geo.distance_from(near, shop.latitude, shop.longitude),
         page=page,
         unavailable=False,
     )

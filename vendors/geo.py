@@ -76,3 +76,12 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+def distance_from(
+    near: tuple[float, float] | None, latitude: float | None, longitude: float | None
+) -> float | None:
+    """How far a place is from ``near``, in km; None without a point or without the place's position."""
+    if near is None or latitude is None or longitude is None:
+        return None
+    return distance_km(near, (latitude, longitude))

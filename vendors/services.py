@@ -1024,9 +1024,7 @@ def directory(
     entries = [
         DirectoryEntry(
             shop,
-            geo.distance_km(near, (shop.latitude, shop.longitude))
-            if near is not None and shop.latitude is not None and shop.longitude is not None
-            else None,
+            geo.distance_from(near, shop.latitude, shop.longitude),
             states[shop.id],
         )
         for shop in shops

@@ -55,11 +55,7 @@ def storefront(slug: str) -> str:
     if not preview:
         visits.count_view(shop.id)
     near, street = geo.point_from_args(request.args)
-    distance = (
-        geo.distance_km(near, (shop.latitude, shop.longitude))
-        if near is not None and shop.latitude is not None and shop.longitude is not None
-        else None
-    )
+    distance = geo.distance_from(near, shop.latitude, shop.longitude)
     from app.catalog import services as catalog
 
     return render_template(

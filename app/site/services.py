@@ -214,14 +214,6 @@ class ShopEntry:
     rating: Rating | None = None
 
 
-def _distance(
-    near: tuple[float, float] | None, latitude: float | None, longitude: float | None
-) -> float | None:
-    if near is None or latitude is None or longitude is None:
-        return None
-    return geo.distance_km(near, (latitude, longitude))
-
-
 def _shop_entries(
     shops: Sequence[Shop],
     now: dt.datetime,
@@ -235,7 +227,7 @@ def _shop_entries(
             states[shop.id]
             if states is not None and shop.id in states
             else hours.open_state(shop.opening_hours, shop.closures, now),
-            _distance(near, shop.latitude, shop.longitude),
+            geo.distance_from(near, shop.latitude, shop.longitude),
         )
         for shop in shops
     ]
@@ -247,7 +239,7 @@ def _open_choice(
     """The shops open (``states``: the table's at a time) the block shows: the nearest first when a point
     is known, else by name."""
     chosen = [
-        (shop, states[shop.id], _distance(near, shop.latitude, shop.longitude))
+        (shop, states[shop.id], geo.distance_from(near, shop.latitude, shop.longitude))
         for shop in table.shops
         if states[shop.id].open
     ]
