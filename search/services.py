@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from app.catalog.cards import Card, cards
 from app.catalog.models import Category, Product, ProductStatus
-from app.catalog.services import CARD_LOADING
 from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
@@ -62,18 +62,11 @@ def backend_errors() -> tuple[type[BaseException], ...]:
 class SearchPage:
     query: SearchQuery
     result: SearchResult
-    products: list[tuple[Any, Product]]  # (hit, product), in the result's order
+    products: list[tuple[Any, Card]]  # (hit, its product's card), in the result's order
     did_you_mean: str | None = None
-    fallback: list[Product] = field(default_factory=list)  # shown when nothing matched
+    fallback: list[Card] = field(default_factory=list)  # shown when nothing matched
     category_names: dict[str, str] = field(default_factory=dict)
     shop_names: dict[str, str] = field(default_factory=dict)
-
-
-def _products(ids: list[int]) -> dict[int, Product]:
-    if not ids:
-        return {}
-    rows = db.session.scalars(sa.select(Product).where(Product.id.in_(ids)).options(*CARD_LOADING))
-    return {product.id: product for product in rows}
 
 
 def _did_you_mean(query: SearchQuery) -> str | None:
@@ -113,7 +106,7 @@ def search_page(query: SearchQuery) -> SearchPage:
     except backend_errors() as error:
         log.warning("search backend failed: %s", error)
         raise SearchUnavailable(_l("La recherche est momentanément indisponible.")) from error
-    found = _products([hit.product_id for hit in result.hits] + fallback_ids)
+    found = cards([hit.product_id for hit in result.hits] + fallback_ids)
     facet_categories = [value.value for value in result.facet("category")]
     facet_shops = [value.value for value in result.facet("shop")]
     if query.category:

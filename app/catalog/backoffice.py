@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from app import money
 from app.catalog import forms, services
+from app.catalog.cards import Card
 from app.catalog.models import Product, ProductStatus, StockReason
 from app.extensions import db
 from app.forms import show_error
@@ -310,7 +311,7 @@ def stock(member: ShopMember, product_id: int) -> Response | str:
     )
 
 
-def price_label(product: Product) -> Any:
+def price_label(product: Product | Card) -> Any:
     """ "12,50 €" or "de 9,00 € à 15,00 €" for the list."""
     prices = product.price_range
     if prices is None:
@@ -322,5 +323,5 @@ def price_label(product: Product) -> Any:
 
 
 @blueprint.app_template_filter("price_label")
-def _price_label_filter(product: Product) -> Any:
+def _price_label_filter(product: Product | Card) -> Any:
     return price_label(product)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from app import events, images, jobs
 from app.accounts.models import User
 from app.audit import services as audit
+from app.catalog.cards import Card, card_list
 from app.catalog.identifiers import InvalidGtin, normalize_gtin
 from app.catalog.models import (
     VAT_RATES_BPS,
@@ -645,25 +646,26 @@ def also_sold_by(product: Product) -> list[Product]:
 
 def public_products(
     shop: Shop | None = None, categories: Sequence[Category] = (), page: int = 1, per_page: int = 24
-) -> ListingPage[Product]:
-    """Active products of open shops, newest first: a storefront's grid or a category page, in the
-    order of the partial indexes on (shop_id | category_id, created_at DESC, id DESC) of active
-    products, never counting more than a few pages' worth of them."""
+) -> ListingPage[Card]:
+    """The cards of active products of open shops, newest first: a storefront's grid or a category
+    page, in the order of the partial indexes on (shop_id | category_id, created_at DESC, id DESC) of
+    active products, never counting more than a few pages' worth of them."""
     query = (
-        sa.select(Product)
+        sa.select(Product.id)
         .where(
             Product.status == ProductStatus.ACTIVE,
             Product.shop_id.in_(sa.select(Shop.id).where(Shop.is_public)),
             Product.variants.any(),
         )
         .order_by(Product.created_at.desc(), Product.id.desc())
-        .options(*CARD_LOADING)
     )
     if shop is not None:
         query = query.where(Product.shop_id == shop.id)
     if categories:
         query = query.where(Product.category_id.in_([category.id for category in categories]))
-    return listing_page(query, page, per_page)
+    found = listing_page(query, page, per_page)
+    found.items = card_list(found.items)
+    return found
 
 
 # -- the category tree (kept by the manager) ------------------------------------------------------

@@ -25,8 +25,9 @@ from app import images, pagecache
 from app.accounts.models import User
 from app.audit import services as audit
 from app.caching import TTLCache
+from app.catalog.cards import Card, card_list
+from app.catalog.cards import online as product_online
 from app.catalog.models import Category, Product, ProductStatus
-from app.catalog.services import CARD_LOADING
 from app.database import database_backend, lock, locked
 from app.errors import ServiceError
 from app.extensions import db
@@ -152,22 +153,9 @@ def category_menu() -> tuple[MenuEntry, ...]:
 # -- what is online -----------------------------------------------------------------------------------
 
 
-def _product_online() -> sa.ColumnElement[bool]:
-    return sa.and_(Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any())
-
-
-def _public_products(ids: Sequence[int]) -> list[Product]:
-    """The products of ``ids`` still online, in that order."""
-    if not ids:
-        return []
-    rows = db.session.scalars(
-        sa.select(Product)
-        .join(Shop, Shop.id == Product.shop_id)
-        .where(Product.id.in_(ids), _product_online())
-        .options(*CARD_LOADING)
-    )
-    found = {product.id: product for product in rows}
-    return [found[product_id] for product_id in ids if product_id in found]
+def _public_products(ids: Sequence[int]) -> list[Card]:
+    """The cards of the products of ``ids`` still online, in that order."""
+    return card_list(ids, only_online=True)
 
 
 SHOP_CARD_LOADING = (
@@ -285,7 +273,7 @@ def _collections_with_online_items() -> sa.CompoundSelect:
         .join(Collection, Collection.id == CollectionItem.collection_id)
         .join(Product, Product.id == CollectionItem.product_id)
         .join(Shop, Shop.id == Product.shop_id)
-        .where(Collection.kind == CollectionKind.PRODUCTS, _product_online())
+        .where(Collection.kind == CollectionKind.PRODUCTS, product_online())
     )
     shops = (
         sa.select(CollectionItem.collection_id)
@@ -329,14 +317,14 @@ def _choice_query(kind: HomeBlockKind, now: dt.datetime) -> sa.Select[Any] | sa.
         return (
             sa.select(Product.id)
             .join(Shop, Shop.id == Product.shop_id)
-            .where(_product_online(), Product.created_at >= now - dt.timedelta(days=NEW_PRODUCTS_DAYS))
+            .where(product_online(), Product.created_at >= now - dt.timedelta(days=NEW_PRODUCTS_DAYS))
             .order_by(Product.created_at.desc(), Product.id.desc())
             .limit(BLOCK_SIZE)
         )
     if kind == HomeBlockKind.POPULAR:
         return _popular_choice(now)
     if kind == HomeBlockKind.BEST_PRODUCTS:
-        online = sa.select(Product.id).join(Shop, Shop.id == Product.shop_id).where(_product_online())
+        online = sa.select(Product.id).join(Shop, Shop.id == Product.shop_id).where(product_online())
         return _best_rated(RatingSubject.PRODUCT, online)
     return _best_rated(RatingSubject.SHOP, sa.select(Shop.id).where(Shop.is_public))
 
@@ -395,7 +383,7 @@ def _new_ids(now: dt.datetime) -> list[int]:
     return _chosen(HomeBlockKind.NEW_PRODUCTS, now)
 
 
-def new_products(now: dt.datetime, rows: HomeRows | None = None) -> list[Product]:
+def new_products(now: dt.datetime, rows: HomeRows | None = None) -> list[Card]:
     """Products put online in the last week, newest first."""
     return _products_of(_new_ids(now), rows)
 
@@ -427,7 +415,7 @@ def _popular_choice(now: dt.datetime) -> sa.Select[Any]:
         .where(
             Order.status == OrderStatus.PAID,
             Order.paid_at >= now - dt.timedelta(days=POPULAR_DAYS),
-            _product_online(),
+            product_online(),
         )
         .group_by(OrderLine.product_id)
         .order_by(bought.desc(), OrderLine.product_id)
@@ -435,7 +423,7 @@ def _popular_choice(now: dt.datetime) -> sa.Select[Any]:
     )
 
 
-def popular_products(now: dt.datetime, rows: HomeRows | None = None) -> list[Product]:
+def popular_products(now: dt.datetime, rows: HomeRows | None = None) -> list[Card]:
     """The products most ordered (paid orders) in the town over the last 30 days."""
     return _products_of(_chosen(HomeBlockKind.POPULAR, now), rows)
 
@@ -466,7 +454,7 @@ def _best_rated(subject: RatingSubject, online: sa.Select[Any]) -> sa.Select[int
     )
 
 
-def best_rated_products(now: dt.datetime, rows: HomeRows | None = None) -> list[tuple[Product, Rating]]:
+def best_rated_products(now: dt.datetime, rows: HomeRows | None = None) -> list[tuple[Card, Rating]]:
     rated = _chosen(HomeBlockKind.BEST_PRODUCTS, now)
     products = {product.id: product for product in _products_of([pid for pid, _ in rated], rows)}
     return [(products[pid], rating) for pid, rating in rated if pid in products]
@@ -494,7 +482,7 @@ class HomeRows:
     """The products and shops of every block of the page, read together rather than block by block:
     a block finds its rows here (still online: they are read on every request)."""
 
-    products: dict[int, Product] = field(default_factory=dict)
+    products: dict[int, Card] = field(default_factory=dict)
     shops: dict[int, Shop] = field(default_factory=dict)
     timetable: Timetable | None = None  # every shop's hours, when the open-now block is shown
     states: dict[int, hours.OpenState] | None = None  # what the timetable says of each shop now
@@ -534,7 +522,7 @@ def home_rows(
     return rows
 
 
-def _products_of(ids: Sequence[int], rows: HomeRows | None) -> list[Product]:
+def _products_of(ids: Sequence[int], rows: HomeRows | None) -> list[Card]:
     if rows is None:
         return _public_products(ids)
     return [rows.products[product_id] for product_id in ids if product_id in rows.products]
@@ -580,7 +568,7 @@ def block_data(
 @dataclass
 class CollectionPage:
     collection: Collection
-    products: list[Product] = field(default_factory=list)
+    products: list[Card] = field(default_factory=list)
     shops: list[ShopEntry] = field(default_factory=list)
 
 
@@ -887,7 +875,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def pick_products(text: str) -> list[Product]:
+def pick_products(text: str) -> list[Card]:
     """Active products whose title or shop matches ``text``, for the manager to add to a collection."""
     if not text.strip():
         return []

@@ -106,11 +106,10 @@ def test_public_files_never_vary_with_the_cookie(app: Flask, client: Client, vis
 def test_pages_that_read_the_session_still_vary_with_the_cookie(client: Client) -> None:
     shop = ShopFactory()
     bread = ProductFactory(shop=shop, title="Pain au levain", variants=[{"price_cents": 450, "stock": 5}])
+    variant_id = bread.variants[0].id
     assert "Cookie" in client.get("/").vary
     client.get("/langue/en")
-    client.submit(
-        "/panier/ajouter", {"variant_id": bread.variants[0].id, "quantity": 2}, form_url="/connexion"
-    )
+    client.submit("/panier/ajouter", {"variant_id": variant_id, "quantity": 2}, form_url="/connexion")
     response = client.get("/")
     assert "Cookie" in response.vary
     page = response.get_data(as_text=True)

@@ -1,0 +1,113 @@
+"""Product cards read as plain rows: the same facts a ``Product`` gives the card, in one statement."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.catalog.cards import Card, card_list, cards
+from app.catalog.models import Product, ProductPhoto
+from app.extensions import db
+from tests.factories import ProductFactory, ShopFactory
+from tests.site.support import count_queries
+from vendors.models import ShopStatus
+
+
+def photo(product: Product, path: str, position: int, alt: str = "") -> ProductPhoto:
+    found = ProductPhoto(
+        path=path, thumbnails={"card": f"card-{path}"}, width=10, height=10, alt=alt, position=position
+    )
+    product.photos.append(found)
+    return found
+
+
+def the_card_reads_what_the_product_says(card: Card, product: Product) -> None:
+    assert (card.id, card.title, card.price_range, card.in_stock) == (
+        product.id,
+        product.title,
+        product.price_range,
+        product.in_stock,
+    )
+    assert (card.shop.id, card.shop.slug, card.shop.name) == (
+        product.shop.id,
+        product.shop.slug,
+        product.shop.name,
+    )
+    assert (card.shop.latitude, card.shop.longitude) == (product.shop.latitude, product.shop.longitude)
+    if product.main_photo is None:
+        assert card.main_photo is None
+    else:
+        assert card.main_photo is not None
+        assert (card.main_photo.path, card.main_photo.alt, card.main_photo.thumbnails) == (
+            product.main_photo.path,
+            product.main_photo.alt,
+            product.main_photo.thumbnails,
+        )
+
+
+def test_a_card_holds_what_the_products_card_shows(db_session: object) -> None:
+    shop = ShopFactory(name="La Boussole")
+    several = ProductFactory(
+        shop=shop,
+        title="Carnet",
+        variants=[
+            {"price_cents": 900, "stock": 0},
+            {"price_cents": 1500, "stock": 3},
+            {"price_cents": 450, "stock": 0},
+        ],
+    )
+    sold_out = ProductFactory(shop=shop, title="Agenda", variants=[{"price_cents": 2000, "stock": 0}])
+    bare = ProductFactory(shop=shop, title="Sans variante", variants=[])
+    # The first photo is the first in the shop's order, whatever the order they were added in.
+    photo(several, "b.jpg", position=1)
+    photo(several, "a.jpg", position=0, alt="Le carnet ouvert")
+    db.session.commit()
+    db.session.expire_all()
+
+    found = cards([several.id, sold_out.id, bare.id, 999_999])
+
+    assert set(found) == {several.id, sold_out.id, bare.id}
+    for product in (several, sold_out, bare):
+        the_card_reads_what_the_product_says(found[product.id], product)
+    assert found[several.id].price_range == (450, 1500)
+    assert found[several.id].in_stock
+    assert found[several.id].main_photo is not None
+    assert found[several.id].main_photo.path == "a.jpg"
+    assert found[several.id].main_photo.thumbnails == {"card": "card-a.jpg"}
+    assert not found[sold_out.id].in_stock
+    assert found[bare.id].price_range is None
+    assert not found[bare.id].in_stock
+    assert found[bare.id].main_photo is None
+    # Cards of one shop share its row.
+    assert found[several.id].shop is found[sold_out.id].shop
+
+
+def test_only_online_keeps_what_shoppers_may_see_in_the_order_asked(db_session: object) -> None:
+    shop = ShopFactory()
+    first = ProductFactory(shop=shop)
+    second = ProductFactory(shop=shop)
+    draft = ProductFactory(shop=shop, draft=True)
+    archived = ProductFactory(shop=shop, archived=True)
+    no_variant = ProductFactory(shop=shop, variants=[])
+    suspended = ProductFactory(shop=ShopFactory(status=ShopStatus.SUSPENDED))
+    hidden = ProductFactory(shop=ShopFactory(billing_hidden_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+    db.session.commit()
+    asked = [second.id, draft.id, archived.id, no_variant.id, suspended.id, hidden.id, first.id]
+
+    assert [card.id for card in card_list(asked, only_online=True)] == [second.id, first.id]
+    assert [card.id for card in card_list(asked)] == asked
+    assert card_list([]) == []
+
+
+def test_one_statement_whatever_the_number_of_cards(db_session: object) -> None:
+    shops = [ShopFactory() for _ in range(3)]
+    products = [ProductFactory(shop=shops[index % 3], variants=[{}, {}]) for index in range(12)]
+    for product in products:
+        photo(product, f"{product.id}.jpg", position=0)
+    db.session.commit()
+    ids = [product.id for product in products]
+
+    with count_queries() as few:
+        assert len(cards(ids[:2])) == 2
+    with count_queries() as many:
+        assert len(cards(ids)) == 12
+    assert len(many) == len(few) == 1
