@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request, session
+from typing import Any
+
+import flask_babel
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -24,6 +27,39 @@ def select_locale() -> str:
     if chosen in locales:
         return str(chosen)
     return request.accept_languages.best_match(locales) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _catalogue() -> Any:
+    """The current language's catalogue, found once per request and language.
+
+    ``flask_babel.get_translations()`` reads the request's Babel state three times and names the
+    locale anew for every string, and a page shows a few hundred. The catalogue found is kept beside
+    that state with the locale object it was found for: ``force_locale()`` (a mail in the addressee's
+    language) and ``refresh()`` put another locale object in place, so the catalogue is found again."""
+    try:
+        space = g._get_current_object()
+    except RuntimeError:  # no app context: flask_babel's answer (no translation)
+        return flask_babel.get_translations()
+    state = getattr(space, "_flask_babel", None)
+    locale = getattr(state, "babel_locale", None)
+    kept = getattr(space, "i18n_catalogue", None)
+    if locale is not None and kept is not None and kept[0] is locale:
+        return kept[1]
+    found = flask_babel.get_translations()
+    space.i18n_catalogue = (getattr(getattr(space, "_flask_babel", None), "babel_locale", None), found)
+    return found
+
+
+def install_template_gettext(app: Flask) -> None:
+    """Templates' ``_``, ``ngettext``, ``pgettext`` and ``npgettext`` through ``_catalogue()`` (in
+    place of the ones flask_babel installs, which look the catalogue up on each call)."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda text: _catalogue().ugettext(text),
+        ngettext=lambda singular, plural, n: _catalogue().ungettext(singular, plural, n),
+        pgettext=lambda context, text: _catalogue().upgettext(context, text),
+        npgettext=lambda context, singular, plural, n: _catalogue().unpgettext(context, singular, plural, n),
+        newstyle=True,
+    )
 
 
 def english_interface() -> bool:

@@ -141,3 +141,21 @@ def test_mail_goes_out_in_the_recipients_language(client: Client, mailbox) -> No
     message = mailbox.last_to("ana@example.com")
     assert message.subject == "Reset your password"
     assert "Hello" in message.text
+
+
+def test_templates_follow_a_forced_language_within_a_request(app) -> None:  # type: ignore[no-untyped-def]
+    """The templates' catalogue is found once per request and language: a mail rendered in another
+    language inside a French request is in that language, and the page after it in French again."""
+    from flask import render_template_string
+    from flask_babel import force_locale, refresh
+
+    template = "{{ _('Fermé') }} / {{ ngettext('%(num)d produit', '%(num)d produits', 2) }}"
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert render_template_string(template) == "Fermé / 2 produits"
+        with force_locale("en"):
+            assert render_template_string(template) == "Closed / 2 products"
+        assert render_template_string(template) == "Fermé / 2 produits"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert render_template_string(template) == "Closed / 2 products"
+        refresh()
+        assert render_template_string(template) == "Closed / 2 products"
