@@ -26,7 +26,7 @@ from app.catalog.models import Category
 from app.database import lock, utcnow
 from app.errors import ServiceError
 from app.extensions import db
-from app.i18n import sort_key
+from app.i18n import localized, sort_key
 from app.permissions import Permission
 from app.urls import external_url
 from payouts import gateway
@@ -988,8 +988,10 @@ def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True
 
 
 def open_states(shop_ids: Sequence[int], now: dt.datetime) -> dict[int, hours.OpenState]:
-    """Whether each shop is open at ``now``, read from plain rows (a card needs no models for it)."""
-    return _open_states(shop_ids, *schedules(now, shop_ids), now)
+    """Whether each shop is open at ``now``, from the hours and closures this process keeps (read
+    again after a change, as ``shop_schedules`` says): lists of shops only show it."""
+    kept = shop_schedules(shop_ids, now, fresh=False)
+    return {shop_id: hours.open_state(*kept[shop_id], now) for shop_id in shop_ids}
 
 
 @dataclass(frozen=True)
@@ -1034,25 +1036,42 @@ def directory(
     return entries
 
 
-def directory_categories() -> list[tuple[Category, int]]:
-    """Top-level categories with their number of open shops (children included), for the filters."""
-    counts = dict(
-        db.session.execute(
-            sa.select(Shop.category_id, sa.func.count()).where(Shop.is_public).group_by(Shop.category_id)
-        ).all()
-    )
-    roots = db.session.scalars(
-        sa.select(Category)
-        .where(Category.parent_id.is_(None), Category.archived_at.is_(None))
-        .order_by(Category.position, Category.name)
-        .options(selectinload(Category.children))
-    )
-    result = []
-    for root in roots:
-        total = counts.get(root.id, 0) + sum(counts.get(child.id, 0) for child in root.children)
-        if total:
-            result.append((root, total))
-    return result
+@dataclass(frozen=True)
+class DirectoryCategory:
+    id: int
+    slug: str
+    name: str
+    name_en: str | None
+
+    @property
+    def label(self) -> str:
+        return localized(self.name, self.name_en)
+
+
+def directory_categories() -> list[tuple[DirectoryCategory, int]]:
+    """Top-level categories with their number of open shops (children included, archived ones too, as
+    the category's list shows them), for the filters: one statement, each category with its own count."""
+    public = sa.select(sa.func.count()).where(Shop.category_id == Category.id, Shop.is_public)
+    rows = db.session.execute(
+        sa.select(
+            Category.id,
+            Category.parent_id,
+            Category.slug,
+            Category.name,
+            Category.name_en,
+            Category.archived_at,
+            public.scalar_subquery().label("shops"),
+        ).order_by(Category.position, Category.name, Category.id)
+    ).all()
+    totals: dict[int, int] = {}
+    for row in rows:
+        top = row.parent_id if row.parent_id is not None else row.id
+        totals[top] = totals.get(top, 0) + row.shops
+    return [
+        (DirectoryCategory(row.id, row.slug, row.name, row.name_en), totals[row.id])
+        for row in rows
+        if row.parent_id is None and row.archived_at is None and totals[row.id]
+    ]
 
 
 def active_categories() -> list[Category]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import time_machine
 
+from app.database import utcnow
+from app.extensions import db
 from tests.factories import CategoryFactory, ShopFactory, UserFactory, owner_of
 from tests.plugins.application import Client
 from vendors.models import Closure, ShopStatus
@@ -120,3 +123,40 @@ def test_members_and_managers_preview_a_shop_before_it_opens(client: Client) -> 
     page = client.get("/boutiques/bientot")
     assert page.status_code == 200
     assert "Aperçu" in page.get_data(as_text=True)
+
+
+def test_the_directory_shows_a_new_closure_at_once(client: Client) -> None:
+    shop = ShopFactory(name="Le Fournil")  # Tuesday to Sunday, 09:30-19:00
+    db.session.commit()
+    with time_machine.travel(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC), tick=False):
+        assert "Ouvert" in client.get("/boutiques").get_data(as_text=True)
+        with client.application.app_context():  # as the back office would, in a request
+            closure = Closure(shop_id=shop.id, starts_on=dt.date(2026, 11, 24), ends_on=dt.date(2026, 11, 24))
+            db.session.add(closure)
+            db.session.commit()
+        page = client.get("/boutiques").get_data(as_text=True)
+    assert "Fermé" in page
+    assert "Ouvert" not in page
+
+
+def test_the_directorys_categories_count_their_childrens_shops_and_speak_english(client: Client) -> None:
+    food = CategoryFactory(slug="alimentation", name="Alimentation", name_en="Food")
+    bakery = CategoryFactory(slug="boulangerie", name="Boulangerie", parent=food)
+    old = CategoryFactory(slug="ancienne", name="Ancienne", parent=food, archived_at=utcnow())
+    empty = CategoryFactory(slug="vide", name="Vide")
+    ShopFactory(category=food)
+    ShopFactory(category=bakery)
+    ShopFactory(category=old)
+    ShopFactory(category=bakery, status=ShopStatus.SUSPENDED)
+    assert empty.slug
+    chips = re.findall(
+        r'categorie=(\w+)"[^>]*>([^<]+)<span class="muted">(\d+)',
+        client.get("/boutiques").get_data(as_text=True),
+    )
+    assert chips == [("alimentation", "Alimentation ", "3")]
+    client.get("/langue/en")
+    chips = re.findall(
+        r'categorie=(\w+)"[^>]*>([^<]+)<span class="muted">(\d+)',
+        client.get("/boutiques").get_data(as_text=True),
+    )
+    assert chips == [("alimentation", "Food ", "3")]
