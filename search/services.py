@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from app import pagecache
+from app.caching import TTLCache
 from app.catalog.cards import Card, cards
 from app.catalog.models import Category, Product, ProductStatus
 from app.database import utcnow
@@ -113,6 +115,7 @@ def search_page(query: SearchQuery) -> SearchPage:
         facet_categories.append(query.category)
     if query.shop:
         facet_shops.append(query.shop)
+    names = facet_names()
     return SearchPage(
         query=query,
         result=result,
@@ -121,18 +124,35 @@ def search_page(query: SearchQuery) -> SearchPage:
         did_you_mean=did_you_mean,
         fallback=[found[pid] for pid in fallback_ids if pid in found],
         category_names={
-            category.slug: category.label
-            for category in (
-                db.session.scalars(sa.select(Category).where(Category.slug.in_(facet_categories)))
-                if facet_categories
-                else []
-            )
+            slug: localized(*names.categories[slug]) for slug in facet_categories if slug in names.categories
         },
-        shop_names=dict(
-            db.session.execute(sa.select(Shop.slug, Shop.name).where(Shop.slug.in_(facet_shops))).all()
-            if facet_shops
-            else []
-        ),
+        shop_names={slug: names.shops[slug] for slug in facet_shops if slug in names.shops},
+    )
+
+
+# The names facets show, by slug: kept a minute per process and following the pages' generation, so that
+# a renamed shop or category shows at once (with Redis, whichever process renamed it).
+names_cache = TTLCache(ttl=60.0)
+
+
+@dataclass(frozen=True)
+class FacetNames:
+    categories: dict[str, tuple[str, str | None]]  # slug: (French name, English name)
+    shops: dict[str, str]
+
+
+def facet_names() -> FacetNames:
+    """Every category's and shop's name by slug (a town has tens or hundreds of each)."""
+    names_cache.follow(pagecache.current_generation())
+    found: FacetNames = names_cache.get("names", _read_names)
+    return found
+
+
+def _read_names() -> FacetNames:
+    categories = db.session.execute(sa.select(Category.slug, Category.name, Category.name_en))
+    return FacetNames(
+        categories={row.slug: (row.name, row.name_en) for row in categories},
+        shops={row.slug: row.name for row in db.session.execute(sa.select(Shop.slug, Shop.name))},
     )
 
 

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import orm
 from werkzeug.test import TestResponse
 
-from app import create_app, mail
+from app import create_app, mail, pagecache
 from app.extensions import db, limiter
 from app.jobs import RecordingDispatcher
 from tests.plugins.database import RUN_ID, _worker, create_test_database, drop_test_database
@@ -72,6 +72,9 @@ def _fresh_app_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     jobs(application).jobs.clear()
     with application.app_context():
         limiter.reset()
+        # Kept pages and the per-process caches of public data that follow their generation (names, hours)
+        # start empty: an earlier test's rows, rolled back, may share this test's slugs.
+        pagecache.bump()
     yield
 
 

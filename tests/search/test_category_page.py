@@ -7,6 +7,7 @@ import html
 import re
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from search import tasks
@@ -69,3 +70,39 @@ def test_without_an_index_the_database_lists_the_category(client: Client) -> Non
     ProductFactory(category=category, title="Carnet")
     page = client.get("/categories/papeterie").get_data(as_text=True)
     assert product_titles(page) == ["Carnet"]
+
+
+def test_facets_name_shops_and_categories_as_they_are_now(app: Flask, client: Client, town: None) -> None:
+    """The names facets show are kept per process, and a rename made here shows on the next page."""
+
+    def facet_names(page: str, heading: str) -> list[str]:
+        section = re.search(rf"<h2>{heading}</h2>\s*<ul>(.*?)</ul>", page, re.S)
+        assert section is not None, heading
+        return [
+            name.strip()
+            for name in re.findall(
+                r"</span>([^<]+)<span class=\"muted\">|>([^<>]+) <span class=\"muted\">", section.group(1)
+            )
+            for name in name
+            if name.strip()
+        ]
+
+    page = client.get("/recherche?q=crottin").get_data(as_text=True)
+    assert facet_names(page, "Boutique") == ["Fromagerie des Halles"]
+    assert facet_names(page, "Catégorie") == ["Alimentation", "Fromagerie"]
+    english = client.get("/recherche?q=crottin", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    from app.catalog.models import Category
+    from app.extensions import db
+    from vendors.models import Shop
+
+    with app.app_context():  # as the back office would, in a request
+        db.session.execute(
+            sa.update(Shop).where(Shop.slug == "fromagerie-des-halles").values(name="Les Halles")
+        )
+        db.session.execute(sa.update(Category).where(Category.slug == "fromagerie").values(name_en="Cheese"))
+        db.session.commit()
+    assert facet_names(english, "Category") == ["Alimentation", "Fromagerie"]
+    page = client.get("/recherche?q=crottin").get_data(as_text=True)
+    assert facet_names(page, "Boutique") == ["Les Halles"]
+    english = client.get("/recherche?q=crottin", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert facet_names(english, "Category") == ["Alimentation", "Cheese"]
