@@ -1006,7 +1006,12 @@ def public_shop(slug: str) -> Shop | None:
     query = (
         sa.select(Shop)
         .where(Shop.slug == slug, Shop.is_public)
-        .options(joinedload(Shop.category), joinedload(Shop.opening_hours), selectinload(Shop.closures))
+        .options(
+            # The category's parent too: the page's structured data names the most precise business type.
+            joinedload(Shop.category).joinedload(Category.parent),
+            joinedload(Shop.opening_hours),
+            selectinload(Shop.closures),
+        )
     )
     return db.session.scalars(query).unique().one_or_none()
 

@@ -93,16 +93,16 @@ def open_cart(user: User | None, token: str | None) -> Cart:
 
 
 def item_count(user: User | None, token: str | None) -> int:
-    """How many articles the cart holds (the header's badge)."""
+    """How many articles the cart holds (the header's badge); nothing to read for a visitor with none."""
+    if user is None and not token:
+        return 0
     query = sa.select(sa.func.coalesce(sa.func.sum(CartItem.quantity), 0)).join(
         Cart, Cart.id == CartItem.cart_id
     )
     if user is not None:
         query = query.where(Cart.user_id == user.id)
-    elif token:
-        query = query.where(Cart.token == token, Cart.user_id.is_(None))
     else:
-        return 0
+        query = query.where(Cart.token == token, Cart.user_id.is_(None))
     return int(db.session.scalar(query) or 0)
 
 
