@@ -954,11 +954,17 @@ def schedules(
 
 
 def timetable(now: dt.datetime) -> Timetable:
-    public = sa.select(Shop.id).where(Shop.is_public)
+    """Every public shop with its hours and coming closures, these as this process keeps them
+    (``shop_schedules``): the home page shows which are open, never a slot to choose."""
     shops = db.session.execute(
         sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
     ).all()
-    return Timetable(shops, *schedules(now, public))
+    kept = shop_schedules([shop.id for shop in shops], now, fresh=False)
+    return Timetable(
+        shops,
+        {shop_id: opening for shop_id, (opening, _) in kept.items() if opening},
+        {shop_id: closed for shop_id, (_, closed) in kept.items() if closed},
+    )
 
 
 # Shops' hours and coming closures as plain rows, kept a minute in this process for the pages that only

@@ -605,11 +605,10 @@ def list_products(member: ShopMember, filters: ProductFilter, page: int, per_pag
 
 def public_product(product_id: int) -> Product | None:
     """An active product of an open shop, with what its page shows: variants, photos, the category's
-    path, the shop with its hours and closures."""
-    shop = joinedload(Product.shop)
+    path, the shop (whether it is open now comes from ``vendors.services.open_states``)."""
     query = (
         sa.select(Product)
-        .join(Shop, Shop.id == Product.shop_id)
+        .join(Product.shop)
         .where(
             Product.id == product_id,
             Product.status == ProductStatus.ACTIVE,
@@ -619,8 +618,7 @@ def public_product(product_id: int) -> Product | None:
             selectinload(Product.variants),
             selectinload(Product.photos),
             joinedload(Product.category).joinedload(Category.parent),
-            shop.joinedload(Shop.opening_hours),
-            shop.selectinload(Shop.closures),
+            contains_eager(Product.shop),
         )
     )
     return db.session.scalars(query).unique().one_or_none()

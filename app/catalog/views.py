@@ -18,7 +18,7 @@ from app.reviews.views import shown_summary
 from app.routing import parse_id
 from app.urls import external_url
 from app.visits import services as visits
-from vendors import hours
+from vendors import services as shops
 
 blueprint = Blueprint("catalog", __name__)
 
@@ -108,7 +108,7 @@ def product(product_id: int) -> str:
         description=render_markdown(found.description),
         summary=plain_text(found.description, 200),
         others=services.also_sold_by(found),
-        open_state=hours.open_state(found.shop.opening_hours, found.shop.closures, utcnow()),
+        open_state=shops.open_states([found.shop_id], utcnow())[found.shop_id],
         photo_urls=photo_urls,
         json_ld=json_ld(structured_data(found, photo_urls)),
     )
