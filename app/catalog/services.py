@@ -615,7 +615,7 @@ def public_product(product_id: int) -> Product | None:
             Shop.is_public,
         )
         .options(
-            selectinload(Product.variants),
+            joinedload(Product.variants),  # a handful of rows, joined; the photos apart (no cross product)
             selectinload(Product.photos),
             joinedload(Product.category).joinedload(Category.parent),
             contains_eager(Product.shop),

@@ -19,6 +19,7 @@ from app.accounts.models import User
 from app.extensions import db, limiter
 from app.forms import show_error
 from app.orders.models import VendorOrder
+from app.pagination import ListingPage
 from app.reviews import forms, moderation, services
 from app.reviews.models import RatingSubject, RatingSummary, Review, ReviewKind
 from app.routing import parse_page
@@ -54,11 +55,16 @@ def shown_summary(subject: RatingSubject | str, subject_id: int) -> RatingSummar
 
 def review_section(subject: str, subject_id: int) -> ReviewSection:
     kind = RatingSubject(subject)
+    summary = shown_summary(kind, subject_id)
+    number = request.args.get("avis", 1, type=parse_page)
+    # The summary is recounted in the transaction that publishes or withdraws a review: without any
+    # counted, there is none to list.
+    if summary is None or not summary.review_count:
+        page: Any = ListingPage([], number, services.PER_PAGE, 0)
+    else:
+        page = services.public_reviews(kind, subject_id, number)
     return ReviewSection(
-        subject=kind,
-        summary=shown_summary(kind, subject_id),
-        page=services.public_reviews(kind, subject_id, request.args.get("avis", 1, type=parse_page)),
-        report_form=forms.ReasonForm(formdata=None),
+        subject=kind, summary=summary, page=page, report_form=forms.ReasonForm(formdata=None)
     )
 
 

@@ -221,3 +221,19 @@ def test_summaries_follow_publish_edit_and_reject(app_ctx: Flask, purchase: Boug
         1,
         [(5, 0), (4, 0), (3, 0), (2, 0), (1, 1)],
     )
+
+
+def test_a_product_without_reviews_lists_none_without_reading_them(
+    app: Flask, client: Client, purchase: Bought
+) -> None:
+    """Its summary counts none: the page does not look for reviews. Once one is published, it lists it."""
+    from tests.site.support import count_queries
+
+    url = f"/produits/{purchase.product_ids[0]}"
+    with count_queries() as statements:
+        assert "Pas encore d’avis" in text_of(client.get(url))
+    assert not [statement for statement in statements if "FROM reviews" in statement]
+    with app.test_request_context():
+        review_id = review_now(purchase, title="Très bon levain")
+    assert review_id
+    assert "Très bon levain" in text_of(client.get(url))
