@@ -7,7 +7,9 @@ public search API: one statement per page, however many cards, and no ORM object
 the session for what is only shown. The product's page and the back office read whole products.
 
 A card answers the attributes the card's template reads on a ``Product`` (``id``, ``title``,
-``main_photo``, ``shop.name``, ``price_range``, ``in_stock``), so ``product_card`` takes either.
+``main_photo``, ``shop.name``, ``price_range``, ``in_stock``), so ``product_card`` takes either. A card
+is hashable, its content its identity: what it looks like is drawn once per content and language
+(``app.catalog.views.card_face``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ class CardShop:
 class CardPhoto:
     path: str
     alt: str
-    thumbnails: dict[str, str]
+    sizes: tuple[tuple[str, str], ...]  # the thumbnails' (size, path), as a tuple: a card is hashable
+
+    @property
+    def thumbnails(self) -> dict[str, str]:
+        return dict(self.sizes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +121,11 @@ def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:
             id=row.id,
             title=row.title,
             shop=shop,
-            main_photo=CardPhoto(row.path, row.alt, row.thumbnails or {}) if row.path is not None else None,
+            main_photo=(
+                CardPhoto(row.path, row.alt, tuple(sorted((row.thumbnails or {}).items())))
+                if row.path is not None
+                else None
+            ),
             price_range=(row.low, row.high) if row.low is not None else None,
             in_stock=bool(row.in_stock),
         )

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+
+import sqlalchemy as sa
+from flask import Flask
 
 from app.catalog.cards import Card, card_list, cards
-from app.catalog.models import Product, ProductPhoto
+from app.catalog.models import Product, ProductPhoto, Variant
 from app.extensions import db
 from tests.factories import ProductFactory, ShopFactory
+from tests.plugins.application import Client
 from tests.site.support import count_queries
 from vendors.models import ShopStatus
 
@@ -111,3 +116,51 @@ def test_one_statement_whatever_the_number_of_cards(db_session: object) -> None:
     with count_queries() as many:
         assert len(cards(ids)) == 12
     assert len(many) == len(few) == 1
+
+
+HEART = re.compile(r'<form method="post" action="/favoris/produits/(\d+)".*?</form>', re.S)
+
+
+def test_a_grid_draws_each_heart_for_its_product_and_the_visitors_choice(client: Client) -> None:
+    shop = ShopFactory(slug="la-boussole")
+    saved_id = ProductFactory(shop=shop, title="Carnet").id
+    other_id = ProductFactory(shop=shop, title="Agenda").id
+    response = client.submit(f"/favoris/produits/{saved_id}", {"next": "/"}, form_url=f"/produits/{saved_id}")
+    assert response.status_code == 302
+    page = client.get("/boutiques/la-boussole").get_data(as_text=True)
+    hearts = {
+        int(product_id): form.group(0) for form in HEART.finditer(page) for product_id in [form.group(1)]
+    }
+    assert set(hearts) == {saved_id, other_id}
+    assert 'aria-pressed="true"' in hearts[saved_id]
+    assert 'name="action" value="retirer"' in hearts[saved_id]
+    assert f'data-testid="save-{saved_id}"' in hearts[saved_id]
+    assert 'aria-pressed="false"' in hearts[other_id]
+    assert f'data-testid="save-{other_id}"' in hearts[other_id]
+    assert all('name="csrf_token" value="' in heart for heart in hearts.values())
+
+
+def test_a_card_shows_a_new_price_and_its_language_at_once(app: Flask, client: Client) -> None:
+    product = ProductFactory(
+        shop=ShopFactory(slug="la-boussole"), variants=[{"price_cents": 1250, "stock": 0}]
+    )
+    variant_id = product.variants[0].id
+    db.session.commit()
+    grid = client.get("/boutiques/la-boussole").get_data(as_text=True)
+    assert "12,50" in grid
+    assert "épuisé" in grid
+    with app.app_context():  # as the back office would, in a request
+        db.session.execute(
+            sa.update(Variant).where(Variant.id == variant_id).values(price_cents=990, stock=4)
+        )
+        db.session.commit()
+    grid = client.get("/boutiques/la-boussole").get_data(as_text=True)
+    assert "9,90" in grid
+    assert "12,50" not in grid
+    assert "épuisé" not in grid
+    with app.app_context():
+        db.session.execute(sa.update(Variant).where(Variant.id == variant_id).values(stock=0))
+        db.session.commit()
+    english = client.get("/boutiques/la-boussole", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "€9.90" in english
+    assert "sold out" in english
