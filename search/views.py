@@ -130,7 +130,7 @@ def category(slug: str) -> str:
         "search/category.html",
         category=category,
         children=children,
-        shops=shops.directory(category, near, utcnow())[:CATEGORY_SHOPS],
+        shops=shops.category_shops(category, near, utcnow(), CATEGORY_SHOPS),
         db_page=db_page,
         query=query,
         notices=parsed.notices,

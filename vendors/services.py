@@ -1002,7 +1002,7 @@ def open_states(shop_ids: Sequence[int], now: dt.datetime) -> dict[int, hours.Op
 
 @dataclass(frozen=True)
 class DirectoryEntry:
-    shop: Shop
+    shop: Shop | ShopCard
     distance_km: float | None
     state: hours.OpenState  # open or closed, at the time the directory was asked for
 
@@ -1057,6 +1057,38 @@ class DirectoryCategory:
     @property
     def label(self) -> str:
         return localized(self.name, self.name_en)
+
+
+@dataclass(frozen=True)
+class ShopCard:
+    """What a shop's card on a category page shows, read as a plain row."""
+
+    id: int
+    slug: str
+    name: str
+    banner_path: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+def category_shops(
+    category: Category, near: tuple[float, float] | None, now: dt.datetime, limit: int
+) -> list[DirectoryEntry]:
+    """The first ``limit`` open shops of a category (or one of its children) as the directory orders them
+    (by name, or by distance from ``near``), as cards: a category page shows a dozen of them."""
+    ids = [category.id, *(child.id for child in category.children)]
+    rows = db.session.execute(
+        sa.select(Shop.id, Shop.slug, Shop.name, Shop.banner_path, Shop.latitude, Shop.longitude).where(
+            Shop.is_public, Shop.category_id.in_(ids)
+        )
+    ).all()
+    cards = sorted((ShopCard(*row) for row in rows), key=lambda card: sort_key(card.name))
+    distances = {card.id: geo.distance_from(near, card.latitude, card.longitude) for card in cards}
+    if near is not None:
+        cards.sort(key=lambda card: (distances[card.id] is None, distances[card.id] or 0.0))
+    cards = cards[:limit]
+    states = open_states([card.id for card in cards], now)
+    return [DirectoryEntry(card, distances[card.id], states[card.id]) for card in cards]
 
 
 def directory_categories() -> list[tuple[DirectoryCategory, int]]:

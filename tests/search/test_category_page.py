@@ -10,11 +10,14 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from app.catalog.models import Category
+from app.extensions import db
 from search import tasks
 from search.backends import SearchBackend
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory
 from tests.plugins.application import Client
 from tests.site.support import product_titles, shop_names
+from vendors.models import ShopStatus
 
 
 @pytest.fixture
@@ -106,3 +109,16 @@ def test_facets_name_shops_and_categories_as_they_are_now(app: Flask, client: Cl
     assert facet_names(page, "Boutique") == ["Les Halles"]
     english = client.get("/recherche?q=crottin", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert facet_names(english, "Category") == ["Alimentation", "Cheese"]
+
+
+def test_the_category_lists_its_shops_by_name_or_nearest_first(client: Client, town: None) -> None:
+    cheese = db.session.scalar(sa.select(Category).where(Category.slug == "fromagerie"))
+    ShopFactory(name="Au Bon Lait", category=cheese, latitude=47.4530, longitude=0.7589)  # 8 km out
+    ShopFactory(name="Zéphyr Fromages", category=cheese, latitude=47.3965, longitude=0.6860)
+    ShopFactory(name="Crémerie fermée", category=cheese, status=ShopStatus.SUSPENDED)
+    by_name = client.get("/categories/alimentation").get_data(as_text=True)
+    assert shop_names(by_name) == ["Au Bon Lait", "Fromagerie des Halles", "Zéphyr Fromages"]
+    near = client.get("/categories/alimentation?lat=47.396&lon=0.686").get_data(as_text=True)
+    assert shop_names(near)[0] == "Zéphyr Fromages"
+    assert shop_names(near)[-1] == "Au Bon Lait"
+    assert "8,4 km" in near
