@@ -1,8 +1,9 @@
 """gunicorn's settings file (read from the working directory by ``gunicorn wsgi:app``).
 
-Command-line options still apply on top. The hooks below only matter for Prometheus's multiprocess mode
-(``PROMETHEUS_MULTIPROC_DIR`` set, see app/metrics.py): each worker writes its counts to files in that
-folder and a scrape adds them all up.
+Command-line options still apply on top. ``on_starting`` and ``child_exit`` only matter for
+Prometheus's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` set, see app/metrics.py): each worker writes
+its counts to files in that folder and a scrape adds them all up. ``when_ready`` only matters with
+``--preload`` (app/prefork.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ def on_starting(server: Any) -> None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     for leftover in Path(folder).glob("*.db"):
         leftover.unlink()
+
+
+def when_ready(server: Any) -> None:
+    """The master is up, the workers not yet forked: with ``--preload`` the app is loaded here, and what
+    it holds is made shareable with them (app/prefork.py)."""
+    if server.cfg.preload_app:
+        from app import prefork
+
+        prefork.before_fork(server.app.wsgi())
 
 
 def child_exit(server: Any, worker: Any) -> None:
