@@ -6,6 +6,8 @@ the writer), so the work is to leave fewer pages for them to write:
 
 - Babel's data for the default language (the locale's and Babel's global tables, ~4 MB), which each
   worker would otherwise load with the first price or date it formats;
+- tantivy, when the search is the embedded index: the library the first search of each worker would
+  load (its index is still opened by each worker, after the fork);
 - ``gc.freeze()``: the objects alive now (the app, its modules and their functions) move to a
   generation the collector never walks, so a worker's full collections stop writing to every one of
   them. They are never collected: a collection runs first, so what is frozen is what the app keeps.
@@ -27,5 +29,7 @@ def before_fork(app: Flask) -> None:
     locale = Locale.parse(app.config["BABEL_DEFAULT_LOCALE"])
     localedata.load(str(locale))  # the locale's data, merged with its parents' (cached by Babel)
     core.get_global("currency_fractions")  # loads Babel's global tables, all at once
+    if not app.config.get("ELASTICSEARCH_URL"):
+        import search.backends.embedded  # noqa: F401 - tantivy; no index is opened by the import
     gc.collect()
     gc.freeze()

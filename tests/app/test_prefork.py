@@ -17,7 +17,7 @@ import pytest
 from tests.app.test_worker_imports import ROOT, _bare_env
 
 BEFORE_FORK = """
-import gc, json, tracemalloc
+import gc, json, sys, tracemalloc
 from app import create_app, money, prefork
 app = create_app()
 frozen_before = gc.get_freeze_count()
@@ -29,7 +29,7 @@ with app.app_context():
     date = __import__("flask_babel").format_date(__import__("datetime").date(2026, 5, 1))
 allocated = tracemalloc.get_traced_memory()[1]
 print(json.dumps({"before": frozen_before, "frozen": frozen, "allocated": allocated,
-                  "price": price, "date": date}))
+                  "price": price, "date": date, "tantivy": "tantivy" in sys.modules}))
 """
 
 
@@ -49,6 +49,15 @@ def test_before_fork_freezes_the_app_and_loads_the_language_data(tmp_path: Path)
     assert found["allocated"] < 500_000
     assert found["price"] == "12,50\u00a0€"
     assert found["date"] == "1 mai 2026"
+    assert found["tantivy"]  # the embedded search's library: no Elasticsearch configured
+
+
+def test_before_fork_leaves_tantivy_out_with_elasticsearch(tmp_path: Path) -> None:
+    env = {**_bare_env(tmp_path), "ELASTICSEARCH_URL": "http://127.0.0.1:9"}  # never asked here
+    done = subprocess.run(  # noqa: S603 - this interpreter, our code
+        [sys.executable, "-c", BEFORE_FORK], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1])["tantivy"] is False
 
 
 class _Loaded:
