@@ -27,9 +27,12 @@ def when_ready(server: Any) -> None:
     """The master is up, the workers not yet forked: with ``--preload`` the app is loaded here, and what
     it holds is made shareable with them (app/prefork.py)."""
     if server.cfg.preload_app:
+        import gc
+
         from app import prefork
 
         prefork.before_fork(server.app.wsgi())
+        server.log.info("App ready for the workers to share: %d objects frozen", gc.get_freeze_count())
 
 
 def child_exit(server: Any, worker: Any) -> None:

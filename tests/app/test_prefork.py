@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 import runpy
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -61,6 +65,8 @@ def test_before_fork_leaves_tantivy_out_with_elasticsearch(tmp_path: Path) -> No
 
 
 class _Loaded:
+    """gunicorn's loaded application: ``wsgi()`` gives the app."""
+
     def __init__(self) -> None:
         self.app = object()
 
@@ -77,6 +83,56 @@ def test_when_ready_prepares_the_app_only_when_preloaded(
     prepared: list[Any] = []
     monkeypatch.setattr(prefork, "before_fork", prepared.append)
     hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    server = SimpleNamespace(cfg=SimpleNamespace(preload_app=preload), app=_Loaded())
+    logged: list[str] = []
+    server = SimpleNamespace(
+        cfg=SimpleNamespace(preload_app=preload),
+        app=_Loaded(),
+        log=SimpleNamespace(info=lambda message, *args: logged.append(message % args)),
+    )
     hooks["when_ready"](server)
     assert prepared == ([server.app.app] if preload else [])
+    assert len(logged) == (1 if preload else 0)
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_gunicorn_preload_prepares_the_app_and_serves(tmp_path: Path) -> None:
+    """The real gunicorn, its settings file and ``--preload``: the hook runs in the master, then the
+    forked worker answers."""
+    port = _port()
+    log = tmp_path / "gunicorn.log"
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "-c",
+        "gunicorn.conf.py",
+        "--preload",
+        "--workers=1",
+        f"--bind=127.0.0.1:{port}",
+        "--log-level=info",
+        "wsgi:app",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own gunicorn and app
+            command, cwd=ROOT, env=_bare_env(tmp_path), stdout=output, stderr=output
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            url = f"http://127.0.0.1:{port}/robots.txt"
+            try:
+                with urllib.request.urlopen(url, timeout=10) as answer:
+                    status = answer.status
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+    assert status == 200
+    assert "App ready for the workers to share" in log.read_text()
