@@ -116,6 +116,7 @@ def search_page(query: SearchQuery) -> SearchPage:
     if query.shop:
         facet_shops.append(query.shop)
     names = facet_names()
+    english = english_interface()  # once, not for each name (localized() asks it each time)
     return SearchPage(
         query=query,
         result=result,
@@ -124,7 +125,9 @@ def search_page(query: SearchQuery) -> SearchPage:
         did_you_mean=did_you_mean,
         fallback=[found[pid] for pid in fallback_ids if pid in found],
         category_names={
-            slug: localized(*names.categories[slug]) for slug in facet_categories if slug in names.categories
+            slug: (english and names.categories[slug][1]) or names.categories[slug][0]
+            for slug in facet_categories
+            if slug in names.categories
         },
         shop_names={slug: names.shops[slug] for slug in facet_shops if slug in names.shops},
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import nh3
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
@@ -37,12 +38,18 @@ def highlighted(title_html: str) -> Markup:
     return Markup(nh3.clean(title_html, tags={"mark"}, attributes={}))  # noqa: S704 - sanitised here
 
 
-def _page_url(query: SearchQuery, place: list[tuple[str, str]], **changes: Any) -> str:
-    """The search page for ``query`` with ``changes``; any change but the page goes back to page 1."""
+# A results page links to itself with one change for each facet value: the same few words are quoted
+# again and again.
+_quoted = lru_cache(maxsize=2048)(quote_plus)
+
+
+def _page_url(query: SearchQuery, place: list[tuple[str, str]], base: str = "", **changes: Any) -> str:
+    """The search page for ``query`` with ``changes``; any change but the page goes back to page 1.
+    ``base``: the search page's path, when the caller has it (a page links to it for every facet)."""
     if "page" not in changes:
         changes["page"] = 1
     args = query.with_(**changes).to_args() + place
-    return url_for("search.results") + ("?" + urlencode(args) if args else "")
+    return (base or url_for("search.results")) + ("?" + urlencode(args, quote_via=_quoted) if args else "")
 
 
 # Each price facet as the inclusive bounds of a link (``to`` is exclusive in the facet).
@@ -66,6 +73,7 @@ def results() -> tuple[str, int] | str:
         place.append(("depuis", street))
     elif near is not None:
         place += [("lat", f"{near[0]:.5f}"), ("lon", f"{near[1]:.5f}")]
+    base = url_for("search.results")
     context: dict[str, Any] = {
         "query": query,
         "notices": parsed.notices,
@@ -73,7 +81,7 @@ def results() -> tuple[str, int] | str:
         "street_unknown": bool(street) and near is None,
         "near": near,
         "place": place,
-        "page_url": lambda **changes: _page_url(query, place, **changes),
+        "page_url": lambda **changes: _page_url(query, place, base, **changes),
         "price_links": PRICE_LINKS,
         "sorts": SORTS,
         "delivery_methods": DELIVERY_METHODS,
@@ -89,15 +97,20 @@ def results() -> tuple[str, int] | str:
     return render_template("search/results.html", page=page, unavailable=False, **context)
 
 
-def _category_page_url(query: SearchQuery, place: list[tuple[str, str]], **changes: Any) -> str:
-    """A category page's link: another category is that category's page, no category the search page."""
+def _category_page_url(
+    query: SearchQuery, place: list[tuple[str, str]], base: str = "", **changes: Any
+) -> str:
+    """A category page's link: another category is that category's page, no category the search page.
+    ``base``: this category's page's path, when the caller has it."""
     if "page" not in changes:
         changes["page"] = 1
     changed = query.with_(**changes)
     if not changed.category:
         return _page_url(query, place, **changes)
     args = [(name, value) for name, value in changed.to_args() if name != "categorie"] + place
-    return url_for("search.category", slug=changed.category) + ("?" + urlencode(args) if args else "")
+    if not base or changed.category != query.category:
+        base = url_for("search.category", slug=changed.category)
+    return base + ("?" + urlencode(args, quote_via=_quoted) if args else "")
 
 
 @blueprint.route("/categories/<slug>")
@@ -126,6 +139,7 @@ def category(slug: str) -> str:
         db_page = catalog.public_products(
             categories=[category, *children], page=request.args.get("page", 1, type=parse_page)
         )
+    form_action = url_for("search.category", slug=category.slug)
     return render_template(
         "search/category.html",
         category=category,
@@ -138,8 +152,8 @@ def category(slug: str) -> str:
         street_unknown=bool(street) and near is None,
         near=near,
         place=place,
-        page_url=lambda **changes: _category_page_url(query, place, **changes),
-        form_action=url_for("search.category", slug=category.slug),
+        page_url=lambda **changes: _category_page_url(query, place, form_action, **changes),
+        form_action=form_action,
         price_links=PRICE_LINKS,
         sorts=SORTS,
         delivery_methods=DELIVERY_METHODS,
