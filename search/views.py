@@ -144,7 +144,7 @@ def category(slug: str) -> str:
         "search/category.html",
         category=category,
         children=children,
-        shops=shops.category_shops(category, near, utcnow(), CATEGORY_SHOPS),
+        shops=shops.category_shops([category.id, *category.child_ids], near, utcnow(), CATEGORY_SHOPS),
         db_page=db_page,
         query=query,
         notices=parsed.notices,

@@ -1072,14 +1072,13 @@ class ShopCard:
 
 
 def category_shops(
-    category: Category, near: tuple[float, float] | None, now: dt.datetime, limit: int
+    category_ids: Sequence[int], near: tuple[float, float] | None, now: dt.datetime, limit: int
 ) -> list[DirectoryEntry]:
-    """The first ``limit`` open shops of a category (or one of its children) as the directory orders them
-    (by name, or by distance from ``near``), as cards: a category page shows a dozen of them."""
-    ids = [category.id, *(child.id for child in category.children)]
+    """The first ``limit`` open shops of categories (a category and its children) as the directory
+    orders them (by name, or by distance from ``near``), as cards: a category page shows a dozen."""
     rows = db.session.execute(
         sa.select(Shop.id, Shop.slug, Shop.name, Shop.banner_path, Shop.latitude, Shop.longitude).where(
-            Shop.is_public, Shop.category_id.in_(ids)
+            Shop.is_public, Shop.category_id.in_(category_ids)
         )
     ).all()
     cards = sorted((ShopCard(*row) for row in rows), key=lambda card: sort_key(card.name))

@@ -16,9 +16,10 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from app import events, images, jobs
+from app import events, images, jobs, pagecache
 from app.accounts.models import User
 from app.audit import services as audit
+from app.caching import TTLCache
 from app.catalog.cards import Card, card_list
 from app.catalog.identifiers import InvalidGtin, normalize_gtin
 from app.catalog.models import (
@@ -35,7 +36,7 @@ from app.catalog.models import (
 from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
-from app.i18n import sort_key
+from app.i18n import localized, sort_key
 from app.pagination import ListingPage, listing_page
 from vendors.models import Shop, ShopMember, VatRegime
 
@@ -643,7 +644,10 @@ def also_sold_by(product: Product) -> list[Product]:
 
 
 def public_products(
-    shop: Shop | None = None, categories: Sequence[Category] = (), page: int = 1, per_page: int = 24
+    shop: Shop | None = None,
+    categories: Sequence[Category | PublicCategory] = (),
+    page: int = 1,
+    per_page: int = 24,
 ) -> ListingPage[Card]:
     """The cards of active products of open shops, newest first: a storefront's grid or a category
     page, in the order of the partial indexes on (shop_id | category_id, created_at DESC, id DESC) of
@@ -771,18 +775,65 @@ def move_category(manager: User, category: Category, direction: int) -> None:
             item.position = position
 
 
-def category_with_children(slug: str) -> tuple[Category, list[Category]] | None:
-    """An open category with its open children, and its parent (its page shows its path)."""
-    category = (
-        db.session.scalars(
-            sa.select(Category)
-            .where(Category.slug == slug, Category.archived_at.is_(None))
-            .options(joinedload(Category.children), joinedload(Category.parent))
+@dataclass(frozen=True)
+class PublicCategory:
+    """A category as its public page shows it: plain data, the whole tree kept per process."""
+
+    id: int
+    slug: str
+    name: str
+    name_en: str | None
+    parent: PublicCategory | None
+    # Every child, archived ones too: their products and shops are still the category's.
+    child_ids: tuple[int, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return localized(self.name, self.name_en)
+
+    @property
+    def path(self) -> list[PublicCategory]:
+        """From the root down to this category."""
+        return [self.parent, self] if self.parent is not None else [self]
+
+
+# The category tree as public pages read it, by slug: kept a minute per process and following the pages'
+# generation, so that a category renamed, moved or archived shows at once (with Redis, from any process).
+category_cache = TTLCache(ttl=60.0)
+
+
+def _public_tree() -> dict[str, tuple[PublicCategory, list[PublicCategory]]]:
+    """Every open category by slug, with its open children in the manager's order (a two-level tree:
+    the top categories first, then theirs)."""
+    columns = (Category.id, Category.parent_id, Category.slug, Category.name, Category.name_en)
+    rows = db.session.execute(sa.select(*columns, Category.position, Category.archived_at)).all()
+    children: dict[int, list[Any]] = {}
+    for row in rows:
+        if row.parent_id is not None:
+            children.setdefault(row.parent_id, []).append(row)
+    places: dict[int, PublicCategory] = {}
+    for row in sorted(rows, key=lambda row: row.parent_id is not None):
+        ids = tuple(child.id for child in children.get(row.id, []))
+        parent = places.get(row.parent_id) if row.parent_id is not None else None
+        places[row.id] = PublicCategory(row.id, row.slug, row.name, row.name_en, parent, ids)
+    return {
+        row.slug: (
+            places[row.id],
+            [
+                places[child.id]
+                for child in sorted(
+                    children.get(row.id, []), key=lambda child: (child.position, sort_key(child.name))
+                )
+                if child.archived_at is None
+            ],
         )
-        .unique()
-        .one_or_none()
-    )
-    if category is None:
-        return None
-    children = [child for child in category.children if child.archived_at is None]
-    return category, sorted(children, key=lambda child: (child.position, sort_key(child.name)))
+        for row in rows
+        if row.archived_at is None
+    }
+
+
+def category_with_children(slug: str) -> tuple[PublicCategory, list[PublicCategory]] | None:
+    """An open category with its open children, and its parent (its page shows its path)."""
+    category_cache.follow(pagecache.current_generation())
+    tree: dict[str, tuple[PublicCategory, list[PublicCategory]]] = category_cache.get("tree", _public_tree)
+    return tree.get(slug)

@@ -28,6 +28,7 @@ from app.caching import TTLCache
 from app.catalog.cards import Card, card_list
 from app.catalog.cards import online as product_online
 from app.catalog.models import Category, Product, ProductStatus
+from app.catalog.services import category_cache
 from app.database import database_backend, lock, locked
 from app.errors import ServiceError
 from app.extensions import db
@@ -96,6 +97,7 @@ block_cache = TTLCache(ttl=60.0)
 def clear_caches() -> None:
     menu_cache.clear()
     block_cache.clear()
+    category_cache.clear()  # the category pages' tree
 
 
 @event.listens_for(orm.Session, "after_flush")

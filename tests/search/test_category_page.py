@@ -122,3 +122,26 @@ def test_the_category_lists_its_shops_by_name_or_nearest_first(client: Client, t
     assert shop_names(near)[0] == "Zéphyr Fromages"
     assert shop_names(near)[-1] == "Au Bon Lait"
     assert "8,4 km" in near
+
+
+def chips(page: str) -> str:
+    """The children's links of a category page ("" without any)."""
+    found = re.search(r'<nav class="chips".*?</nav>', page, re.S)
+    return found.group(0) if found else ""
+
+
+def test_a_category_renamed_or_archived_shows_at_once(app: Flask, client: Client, town: None) -> None:
+    assert "<h1>Fromagerie</h1>" in client.get("/categories/fromagerie").get_data(as_text=True)
+    with app.app_context():  # as the manager's page would, in a request
+        db.session.execute(sa.update(Category).where(Category.slug == "fromagerie").values(name="Crèmerie"))
+        db.session.commit()
+    page = client.get("/categories/fromagerie").get_data(as_text=True)
+    assert "<h1>Crèmerie</h1>" in page
+    assert "Crèmerie" in chips(client.get("/categories/alimentation").get_data(as_text=True))
+    with app.app_context():
+        db.session.execute(
+            sa.update(Category).where(Category.slug == "fromagerie").values(archived_at=sa.func.now())
+        )
+        db.session.commit()
+    assert client.get("/categories/fromagerie").status_code == 404
+    assert chips(client.get("/categories/alimentation").get_data(as_text=True)) == ""
