@@ -1008,14 +1008,13 @@ class DirectoryEntry:
 
 
 def public_shop(slug: str) -> Shop | None:
-    """An open shop with what its storefront shows (one shop: its week of hours joined to its row)."""
+    """An open shop with what its storefront shows (its hours come from ``shop_schedules``)."""
     query = (
         sa.select(Shop)
         .where(Shop.slug == slug, Shop.is_public)
         .options(
             # The category's parent too: the page's structured data names the most precise business type.
             joinedload(Shop.category).joinedload(Category.parent),
-            joinedload(Shop.opening_hours),
             selectinload(Shop.closures),
         )
     )

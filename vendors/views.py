@@ -56,6 +56,10 @@ def storefront(slug: str) -> str:
         visits.count_view(shop.id)
     near, street = geo.point_from_args(request.args)
     distance = geo.distance_from(near, shop.latitude, shop.longitude)
+    now = utcnow()
+    # Its week and the closures of the coming two weeks as this process keeps them (the page lists
+    # every closure to come, with its label, from the shop's own).
+    opening, coming = services.shop_schedules([shop.id], now, fresh=False)[shop.id]
     from app.catalog import services as catalog
 
     return render_template(
@@ -63,9 +67,9 @@ def storefront(slug: str) -> str:
         shop=shop,
         products=catalog.public_products(shop=shop, page=request.args.get("page", 1, type=parse_page)),
         preview=preview,
-        schedule=hours.week(shop.opening_hours),
-        open_state=hours.open_state(shop.opening_hours, shop.closures, utcnow()),
-        upcoming_closures=[closure for closure in shop.closures if closure.ends_on >= utcnow().date()],
+        schedule=hours.week(opening),
+        open_state=hours.open_state(opening, coming, now),
+        upcoming_closures=[closure for closure in shop.closures if closure.ends_on >= now.date()],
         distance=distance,
         street=street,
     )

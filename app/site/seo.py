@@ -260,9 +260,9 @@ def business_type(shop: Shop) -> str:
     return "Store"
 
 
-def local_business(shop: Shop) -> dict[str, Any]:
-    """schema.org LocalBusiness (its most precise subtype) of a storefront: address, position, hours,
-    the closures to come, rating."""
+def local_business(shop: Shop, schedule: dict[int, list[hours.Interval]] | None = None) -> dict[str, Any]:
+    """schema.org LocalBusiness (its most precise subtype) of a storefront: address, position, hours
+    (``schedule``, ``hours.week()``'s, when the page has it), the closures to come, rating."""
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": business_type(shop),
@@ -290,7 +290,8 @@ def local_business(shop: Shop) -> dict[str, Any]:
         data["email"] = shop.email
     if shop.latitude is not None and shop.longitude is not None:
         data["geo"] = {"@type": "GeoCoordinates", "latitude": shop.latitude, "longitude": shop.longitude}
-    schedule = hours.week(shop.opening_hours)
+    if schedule is None:
+        schedule = hours.week(shop.opening_hours)
     specs = [
         {
             "@type": "OpeningHoursSpecification",
@@ -328,4 +329,6 @@ def init_app(app: Flask) -> None:
     """The helpers the templates' heads use."""
     app.jinja_env.globals["absolute_url"] = external_url
     app.jinja_env.globals["absolute_media_url"] = media_url
-    app.jinja_env.globals["shop_json_ld"] = lambda shop: json_script(local_business(shop))
+    app.jinja_env.globals["shop_json_ld"] = lambda shop, schedule=None: json_script(
+        local_business(shop, schedule)
+    )
