@@ -1089,9 +1089,21 @@ def category_shops(
     return [DirectoryEntry(card, distances[card.id], states[card.id]) for card in cards]
 
 
+# The directory's category filters, kept a minute per process and following the pages' generation (a
+# shop approved or a category renamed shows at once; with Redis, from any process).
+directory_cache = TTLCache(ttl=60.0)
+
+
 def directory_categories() -> list[tuple[DirectoryCategory, int]]:
     """Top-level categories with their number of open shops (children included, archived ones too, as
-    the category's list shows them), for the filters: one statement, each category with its own count."""
+    the category's list shows them), for the filters."""
+    directory_cache.follow(pagecache.current_generation())
+    found: list[tuple[DirectoryCategory, int]] = directory_cache.get("categories", _directory_categories)
+    return found
+
+
+def _directory_categories() -> list[tuple[DirectoryCategory, int]]:
+    """One statement: each category with the count of its own open shops."""
     public = sa.select(sa.func.count()).where(Shop.category_id == Category.id, Shop.is_public)
     rows = db.session.execute(
         sa.select(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import sqlalchemy as sa
 import time_machine
 
 from app.database import utcnow
 from app.extensions import db
 from tests.factories import CategoryFactory, ShopFactory, UserFactory, owner_of
 from tests.plugins.application import Client
-from vendors.models import Closure, ShopStatus
+from vendors.models import Closure, Shop, ShopStatus
 
 
 def test_only_approved_shops_are_public(client: Client) -> None:
@@ -160,3 +161,13 @@ def test_the_directorys_categories_count_their_childrens_shops_and_speak_english
         client.get("/boutiques").get_data(as_text=True),
     )
     assert chips == [("alimentation", "Food ", "3")]
+    with client.application.app_context():  # as the manager's page would, in a request
+        db.session.execute(
+            sa.update(Shop).where(Shop.category_id == bakery.id).values(status=ShopStatus.SUSPENDED)
+        )
+        db.session.commit()
+    chips = re.findall(
+        r'categorie=(\w+)"[^>]*>([^<]+)<span class="muted">(\d+)',
+        client.get("/boutiques").get_data(as_text=True),
+    )
+    assert chips == [("alimentation", "Food ", "2")], "the count follows the shop's suspension at once"
