@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
+
+from markupsafe import Markup
 
 
 class TTLCache:
@@ -59,3 +62,32 @@ class TTLCache:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+
+
+class Fragments:
+    """Pieces of HTML kept by the plain values they were drawn from (a bounded LRU in this process).
+
+    The key must hold everything the piece shows, the language and the site's path among them: then a
+    piece kept is the piece that would be drawn, and a change of any value is another key, drawn anew.
+    Never a piece holding a visitor's token, choice or name."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pieces: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, draw: Callable[[], Markup]) -> Markup:
+        with self._lock:
+            piece = self._pieces.get(key)
+            if piece is not None:
+                self._pieces.move_to_end(key)
+                return piece
+        piece = draw()
+        with self._lock:
+            self._pieces[key] = piece
+            while len(self._pieces) > self.size:
+                self._pieces.popitem(last=False)
+        return piece
+
+    def __len__(self) -> int:
+        return len(self._pieces)

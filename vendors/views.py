@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, get_template_attribute, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app.accounts.auth import acting_user
+from app.caching import Fragments
 from app.database import utcnow
 from app.extensions import db
 from app.routing import parse_page
@@ -17,6 +20,35 @@ from app.visits import services as visits
 from vendors import geo, hours, services
 
 blueprint = Blueprint("vendors", __name__)
+
+# The directory's shop cards drawn, by what they were drawn from (see directory_card).
+shop_cards = Fragments(500)
+
+
+@blueprint.app_template_global()
+def directory_card(entry: services.DirectoryEntry, near: tuple[float, float] | None) -> Markup:
+    """A shop's card in the directory (``vendors/_directory_card.html``), drawn once per process for the
+    same shop, state, distance, link and language: a town's directory draws every shop on each view."""
+    shop = entry.shop
+    category = getattr(shop, "category", None)
+    key = (
+        shop.slug,
+        shop.name,
+        shop.banner_path,
+        (category.name, category.name_en) if category is not None else None,
+        tuple(getattr(shop, "delivery_methods", ())),
+        entry.distance_km,
+        entry.state,
+        near,
+        str(get_locale()),
+        request.script_root,
+    )
+
+    def draw() -> Markup:
+        card = get_template_attribute("vendors/_directory_card.html", "directory_card_html")
+        return Markup(card(entry, near))  # noqa: S704 - our template, autoescaped
+
+    return shop_cards.get(key, draw)
 
 
 @blueprint.route("/boutiques")

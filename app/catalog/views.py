@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from flask import Blueprint, abort, get_template_attribute, render_template, request
@@ -12,6 +10,7 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from app import money, storage
+from app.caching import Fragments
 from app.catalog import services
 from app.catalog.cards import Card
 from app.catalog.models import Product, Variant
@@ -26,10 +25,8 @@ from vendors import services as shops
 
 blueprint = Blueprint("catalog", __name__)
 
-# Card faces drawn, by what they were drawn from (see card_face): a bounded LRU per process.
-FACES_KEPT = 1000
-_faces: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
-_faces_lock = threading.Lock()
+# Card faces drawn, by what they were drawn from (see card_face).
+faces = Fragments(1000)
 
 
 @blueprint.app_template_global()
@@ -38,21 +35,15 @@ def card_face(product: Product | Card, show_shop: bool = True, title: Any = None
     content: the face drawn from the same card, words and language is the same HTML, so grids draw
     each face once per process rather than for every visitor (its links, price and words cost a good
     part of a listing). The heart carries the visitor's token and choice: it is drawn each time."""
-    draw = get_template_attribute("macros/catalog.html", "card_face_html")
+
+    def draw() -> Markup:
+        face = get_template_attribute("macros/catalog.html", "card_face_html")
+        return Markup(face(product, show_shop, title, note))  # noqa: S704 - our template, autoescaped
+
     if not isinstance(product, Card):
-        return Markup(draw(product, show_shop, title, note))  # noqa: S704 - our template, autoescaped
+        return draw()
     key = (product, show_shop, type(title), title, type(note), note, str(get_locale()), request.script_root)
-    with _faces_lock:
-        face = _faces.get(key)
-        if face is not None:
-            _faces.move_to_end(key)
-            return face
-    face = Markup(draw(product, show_shop, title, note))  # noqa: S704 - our template, autoescaped
-    with _faces_lock:
-        _faces[key] = face
-        while len(_faces) > FACES_KEPT:
-            _faces.popitem(last=False)
-    return face
+    return faces.get(key, draw)
 
 
 @blueprint.app_template_filter("withdrawal_notice")
