@@ -26,9 +26,12 @@ shop_cards = Fragments(500)
 
 
 @blueprint.app_template_global()
-def directory_card(entry: services.DirectoryEntry, near: tuple[float, float] | None) -> Markup:
-    """A shop's card in the directory (``vendors/_directory_card.html``), drawn once per process for the
-    same shop, state, distance, link and language: a town's directory draws every shop on each view."""
+def directory_card(
+    entry: services.DirectoryEntry, near: tuple[float, float] | None, brief: bool = False
+) -> Markup:
+    """A shop's card in the directory, or (``brief``) among a category page's shops
+    (``vendors/_directory_card.html``), drawn once per process for the same shop, state, distance, link
+    and language: a town's directory draws every shop on each view."""
     shop = entry.shop
     category = getattr(shop, "category", None)
     key = (
@@ -40,13 +43,14 @@ def directory_card(entry: services.DirectoryEntry, near: tuple[float, float] | N
         entry.distance_km,
         entry.state,
         near,
+        brief,
         str(get_locale()),
         request.script_root,
     )
 
     def draw() -> Markup:
         card = get_template_attribute("vendors/_directory_card.html", "directory_card_html")
-        return Markup(card(entry, near))  # noqa: S704 - our template, autoescaped
+        return Markup(card(entry, near, brief))  # noqa: S704 - our template, autoescaped
 
     return shop_cards.get(key, draw)
 
