@@ -22,7 +22,8 @@ from flask_babel import lazy_gettext as _l
 from app import pagecache
 from app.caching import TTLCache
 from app.catalog.cards import Card, cards
-from app.catalog.models import Category, Product, ProductStatus
+from app.catalog.cards import online as product_online
+from app.catalog.models import Category, Product
 from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
@@ -233,7 +234,7 @@ def _vocabulary() -> _Vocabulary:
             Product.title, Product.description, Product.attributes, Product.category_id, Product.shop_id
         )
         .join(Shop, Shop.id == Product.shop_id)
-        .where(Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any())
+        .where(product_online())
     ).all()
     per_category: Counter[int] = Counter()
     per_shop: Counter[int] = Counter()

@@ -19,7 +19,8 @@ from flask import Blueprint, Flask, Response, abort, current_app, stream_with_co
 from markupsafe import Markup
 
 from app import storage
-from app.catalog.models import Category, Product, ProductStatus
+from app.catalog.cards import online as product_online
+from app.catalog.models import Category, Product
 from app.database import utcnow
 from app.extensions import db, limiter
 from app.reviews.models import RatingSubject
@@ -80,7 +81,7 @@ def _public_products() -> sa.Select[int, dt.datetime]:
     return (
         sa.select(Product.id, Product.updated_at)
         .join(Shop, Shop.id == Product.shop_id)
-        .where(Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any())
+        .where(product_online())
     )
 
 
