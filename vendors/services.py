@@ -904,36 +904,35 @@ def shop_by_slug(slug: str) -> Shop | None:
     return db.session.scalar(sa.select(Shop).where(Shop.slug == slug))
 
 
+# Shops' hours and coming closures as plain rows, kept a minute in this process for the pages that only
+# show them (the cart's pickup slots, whether a shop is open); they follow the pages' generation, so a
+# change made here shows at once, and with Redis a change made anywhere.
+schedule_cache = TTLCache(ttl=60.0)
+Schedule = tuple[list[Any], list[Any]]  # a shop's opening hours and its closures of the coming two weeks
+
+
 @dataclass
 class Timetable:
-    """Every public shop's opening hours and coming closures, as plain rows rather than models: the
+    """Every public shop with its hours and coming closures, as plain rows rather than models: the
     home page's open-now block asks them of every shop of the town and shows a handful."""
 
     shops: Sequence[Any]  # rows of (id, name, latitude, longitude)
-    opening: dict[int, list[Any]]
-    closures: dict[int, list[Any]]
+    schedules: dict[int, Schedule]
 
     def states(self, now: dt.datetime) -> dict[int, hours.OpenState]:
-        return _open_states([shop.id for shop in self.shops], self.opening, self.closures, now)
+        return _open_states(self.schedules, now)
 
 
-def _open_states(
-    shop_ids: Sequence[int], opening: dict[int, list[Any]], closed: dict[int, list[Any]], now: dt.datetime
-) -> dict[int, hours.OpenState]:
-    return {
-        shop_id: hours.open_state(opening.get(shop_id, []), closed.get(shop_id, []), now)
-        for shop_id in shop_ids
-    }
+def _open_states(kept: dict[int, Schedule], now: dt.datetime) -> dict[int, hours.OpenState]:
+    return {shop_id: hours.open_state(opening, closed, now) for shop_id, (opening, closed) in kept.items()}
 
 
-def schedules(
-    now: dt.datetime, shop_ids: Sequence[int] | sa.Select[Any]
-) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
+def schedules(now: dt.datetime, shop_ids: Sequence[int]) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
     """The opening hours and the closures of the coming two weeks (as far as ``hours.open_state`` looks
-    for the next opening) of the shops ``shop_ids`` lists or selects, as plain rows by shop."""
+    for the next opening) of the shops ``shop_ids``, as plain rows by shop."""
     opening: dict[int, list[Any]] = {}
     closed: dict[int, list[Any]] = {}
-    if isinstance(shop_ids, Sequence) and not shop_ids:
+    if not shop_ids:
         return opening, closed
     today = now.astimezone(hours.TOWN_TZ).date()
     for row in db.session.execute(
@@ -959,19 +958,7 @@ def timetable(now: dt.datetime) -> Timetable:
     shops = db.session.execute(
         sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
     ).all()
-    kept = shop_schedules([shop.id for shop in shops], now, fresh=False)
-    return Timetable(
-        shops,
-        {shop_id: opening for shop_id, (opening, _) in kept.items() if opening},
-        {shop_id: closed for shop_id, (_, closed) in kept.items() if closed},
-    )
-
-
-# Shops' hours and coming closures as plain rows, kept a minute in this process for the pages that only
-# show them (the cart's pickup slots); they follow the pages' generation, so a change made here shows at
-# once, and with Redis a change made anywhere.
-schedule_cache = TTLCache(ttl=60.0)
-Schedule = tuple[list[Any], list[Any]]  # a shop's opening hours and its closures of the coming two weeks
+    return Timetable(shops, shop_schedules([shop.id for shop in shops], now, fresh=False))
 
 
 def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True) -> dict[int, Schedule]:
@@ -996,8 +983,7 @@ def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True
 def open_states(shop_ids: Sequence[int], now: dt.datetime) -> dict[int, hours.OpenState]:
     """Whether each shop is open at ``now``, from the hours and closures this process keeps (read
     again after a change, as ``shop_schedules`` says): lists of shops only show it."""
-    kept = shop_schedules(shop_ids, now, fresh=False)
-    return {shop_id: hours.open_state(*kept[shop_id], now) for shop_id in shop_ids}
+    return _open_states(shop_schedules(shop_ids, now, fresh=False), now)
 
 
 @dataclass(frozen=True)
