@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
@@ -23,10 +23,11 @@ from app.accounts.models import Role, User
 from app.audit import services as audit
 from app.caching import TTLCache
 from app.catalog.models import Category
+from app.catalog.services import PublicCategory
 from app.database import lock, utcnow
 from app.errors import ServiceError
 from app.extensions import db
-from app.i18n import localized, sort_key
+from app.i18n import sort_key
 from app.permissions import Permission
 from app.urls import external_url
 from payouts import gateway
@@ -1017,31 +1018,24 @@ def directory(
     if category is not None:
         ids = [category.id, *(child.id for child in category.children)]
         query = query.where(Shop.category_id.in_(ids))
-    shops = sorted(db.session.scalars(query), key=lambda shop: sort_key(shop.name))
-    states = open_states([shop.id for shop in shops], now)
-    entries = [
-        DirectoryEntry(
-            shop,
-            geo.distance_from(near, shop.latitude, shop.longitude),
-            states[shop.id],
-        )
-        for shop in shops
-    ]
+    return _entries(db.session.scalars(query), near, now)
+
+
+def _entries(
+    shops: Iterable[Shop | ShopCard],
+    near: tuple[float, float] | None,
+    now: dt.datetime,
+    limit: int | None = None,
+) -> list[DirectoryEntry]:
+    """Shops as the directory orders them (by name, or nearest first from ``near``), the first ``limit``
+    of them, each with its distance and whether it is open at ``now``."""
+    ordered = sorted(shops, key=lambda shop: sort_key(shop.name))
+    distances = {shop.id: geo.distance_from(near, shop.latitude, shop.longitude) for shop in ordered}
     if near is not None:
-        entries.sort(key=lambda entry: (entry.distance_km is None, entry.distance_km or 0.0))
-    return entries
-
-
-@dataclass(frozen=True)
-class DirectoryCategory:
-    id: int
-    slug: str
-    name: str
-    name_en: str | None
-
-    @property
-    def label(self) -> str:
-        return localized(self.name, self.name_en)
+        ordered.sort(key=lambda shop: (distances[shop.id] is None, distances[shop.id] or 0.0))
+    ordered = ordered[:limit]
+    states = open_states([shop.id for shop in ordered], now)
+    return [DirectoryEntry(shop, distances[shop.id], states[shop.id]) for shop in ordered]
 
 
 @dataclass(frozen=True)
@@ -1066,13 +1060,7 @@ def category_shops(
             Shop.is_public, Shop.category_id.in_(category_ids)
         )
     ).all()
-    cards = sorted((ShopCard(*row) for row in rows), key=lambda card: sort_key(card.name))
-    distances = {card.id: geo.distance_from(near, card.latitude, card.longitude) for card in cards}
-    if near is not None:
-        cards.sort(key=lambda card: (distances[card.id] is None, distances[card.id] or 0.0))
-    cards = cards[:limit]
-    states = open_states([card.id for card in cards], now)
-    return [DirectoryEntry(card, distances[card.id], states[card.id]) for card in cards]
+    return _entries((ShopCard(*row) for row in rows), near, now, limit)
 
 
 # The directory's category filters, kept a minute per process and following the pages' generation (a
@@ -1080,15 +1068,15 @@ def category_shops(
 directory_cache = TTLCache(ttl=60.0)
 
 
-def directory_categories() -> list[tuple[DirectoryCategory, int]]:
+def directory_categories() -> list[tuple[PublicCategory, int]]:
     """Top-level categories with their number of open shops (children included, archived ones too, as
     the category's list shows them), for the filters."""
     directory_cache.follow(pagecache.current_generation())
-    found: list[tuple[DirectoryCategory, int]] = directory_cache.get("categories", _directory_categories)
+    found: list[tuple[PublicCategory, int]] = directory_cache.get("categories", _directory_categories)
     return found
 
 
-def _directory_categories() -> list[tuple[DirectoryCategory, int]]:
+def _directory_categories() -> list[tuple[PublicCategory, int]]:
     """One statement: each category with the count of its own open shops."""
     public = sa.select(sa.func.count()).where(Shop.category_id == Category.id, Shop.is_public)
     rows = db.session.execute(
@@ -1103,11 +1091,17 @@ def _directory_categories() -> list[tuple[DirectoryCategory, int]]:
         ).order_by(Category.position, Category.name, Category.id)
     ).all()
     totals: dict[int, int] = {}
+    children: dict[int, list[int]] = {}
     for row in rows:
         top = row.parent_id if row.parent_id is not None else row.id
         totals[top] = totals.get(top, 0) + row.shops
+        if row.parent_id is not None:
+            children.setdefault(row.parent_id, []).append(row.id)
     return [
-        (DirectoryCategory(row.id, row.slug, row.name, row.name_en), totals[row.id])
+        (
+            PublicCategory(row.id, row.slug, row.name, row.name_en, None, tuple(children.get(row.id, ()))),
+            totals[row.id],
+        )
         for row in rows
         if row.parent_id is None and row.archived_at is None and totals[row.id]
     ]
