@@ -8,6 +8,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from flask import get_template_attribute, request
+from flask_babel import get_locale
 from markupsafe import Markup
 
 
@@ -64,11 +66,17 @@ class TTLCache:
             self._values.clear()
 
 
+def macro_html(template: str, macro: str, *args: Any, **kwargs: Any) -> Markup:
+    """What ``macro`` of ``template`` (one of our templates, autoescaped) draws with these arguments."""
+    drawn = get_template_attribute(template, macro)(*args, **kwargs)
+    return Markup(drawn)  # noqa: S704 - our own template, autoescaped
+
+
 class Fragments:
     """Pieces of HTML kept by the plain values they were drawn from (a bounded LRU in this process).
 
-    The key must hold everything the piece shows, the language and the site's path among them: then a
-    piece kept is the piece that would be drawn, and a change of any value is another key, drawn anew.
+    The key must hold everything the piece shows (``macro`` adds the language and the site's path): then
+    a piece kept is the piece that would be drawn, and a change of any value is another key, drawn anew.
     Never a piece holding a visitor's token, choice or name."""
 
     def __init__(self, size: int) -> None:
@@ -88,6 +96,11 @@ class Fragments:
             while len(self._pieces) > self.size:
                 self._pieces.popitem(last=False)
         return piece
+
+    def macro(self, key: tuple[Any, ...], template: str, macro: str, *args: Any) -> Markup:
+        """``macro_html(template, macro, *args)``, kept under ``key`` with the language and the path."""
+        full = (*key, str(get_locale()), request.script_root)
+        return self.get(full, lambda: macro_html(template, macro, *args))
 
     def __len__(self) -> int:
         return len(self._pieces)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, get_template_attribute, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -44,15 +43,8 @@ def directory_card(
         entry.state,
         near,
         brief,
-        str(get_locale()),
-        request.script_root,
     )
-
-    def draw() -> Markup:
-        card = get_template_attribute("vendors/_directory_card.html", "directory_card_html")
-        return Markup(card(entry, near, brief))  # noqa: S704 - our template, autoescaped
-
-    return shop_cards.get(key, draw)
+    return shop_cards.macro(key, "vendors/_directory_card.html", "directory_card_html", entry, near, brief)
 
 
 @blueprint.route("/boutiques")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, get_template_attribute, render_template, request
-from flask_babel import get_locale
+from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
 from app import money, storage
-from app.caching import Fragments
+from app.caching import Fragments, macro_html
 from app.catalog import services
 from app.catalog.cards import Card
 from app.catalog.models import Product, Variant
@@ -27,6 +26,7 @@ blueprint = Blueprint("catalog", __name__)
 
 # Card faces drawn, by what they were drawn from (see card_face).
 faces = Fragments(1000)
+CARD_TEMPLATE = "macros/catalog.html"
 
 
 @blueprint.app_template_global()
@@ -35,15 +35,10 @@ def card_face(product: Product | Card, show_shop: bool = True, title: Any = None
     content: the face drawn from the same card, words and language is the same HTML, so grids draw
     each face once per process rather than for every visitor (its links, price and words cost a good
     part of a listing). The heart carries the visitor's token and choice: it is drawn each time."""
-
-    def draw() -> Markup:
-        face = get_template_attribute("macros/catalog.html", "card_face_html")
-        return Markup(face(product, show_shop, title, note))  # noqa: S704 - our template, autoescaped
-
     if not isinstance(product, Card):
-        return draw()
-    key = (product, show_shop, type(title), title, type(note), note, str(get_locale()), request.script_root)
-    return faces.get(key, draw)
+        return macro_html(CARD_TEMPLATE, "card_face_html", product, show_shop, title, note)
+    key = (product, show_shop, type(title), title, type(note), note)
+    return faces.macro(key, CARD_TEMPLATE, "card_face_html", product, show_shop, title, note)
 
 
 @blueprint.app_template_filter("withdrawal_notice")

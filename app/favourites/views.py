@@ -12,7 +12,6 @@ from flask import (
     abort,
     flash,
     g,
-    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -28,6 +27,7 @@ from werkzeug.wrappers import Response
 
 from app.accounts.auth import acting_user, safe_next
 from app.accounts.models import User
+from app.caching import macro_html
 from app.extensions import csrf, db
 from app.favourites import services
 from app.forms import commit_or_say
@@ -199,8 +199,9 @@ def card_heart(product_id: int) -> Markup:
     saved = product_id in favourite_ids().products
     drawn: dict[bool, str] = g.setdefault("card_hearts", {})
     if saved not in drawn:
-        button = get_template_attribute("favourites/_buttons.html", "save_button")
-        drawn[saved] = str(button(_Placeholder(), compact=True, saved=saved))
+        drawn[saved] = str(
+            macro_html("favourites/_buttons.html", "save_button", _Placeholder(), compact=True, saved=saved)
+        )
     # Our template, autoescaped; an integer put in.
     return Markup(drawn[saved].replace(str(_Placeholder.id), str(int(product_id))))  # noqa: S704
 
