@@ -808,7 +808,7 @@ def _public_tree() -> dict[str, tuple[PublicCategory, list[PublicCategory]]]:
     columns = (Category.id, Category.parent_id, Category.slug, Category.name, Category.name_en)
     rows = db.session.execute(sa.select(*columns, Category.position, Category.archived_at)).all()
     children: dict[int, list[Any]] = {}
-    for row in rows:
+    for row in sorted(rows, key=lambda row: (row.position, sort_key(row.name))):
         if row.parent_id is not None:
             children.setdefault(row.parent_id, []).append(row)
     places: dict[int, PublicCategory] = {}
@@ -819,13 +819,7 @@ def _public_tree() -> dict[str, tuple[PublicCategory, list[PublicCategory]]]:
     return {
         row.slug: (
             places[row.id],
-            [
-                places[child.id]
-                for child in sorted(
-                    children.get(row.id, []), key=lambda child: (child.position, sort_key(child.name))
-                )
-                if child.archived_at is None
-            ],
+            [places[child.id] for child in children.get(row.id, []) if child.archived_at is None],
         )
         for row in rows
         if row.archived_at is None
