@@ -109,6 +109,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         db_helpers.protect_pool_across_forks(db.engine)
+        db_helpers.keep_prepared_statements(db.engine)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
