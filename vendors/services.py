@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from app import images, jobs, mail, pagecache
 from app.accounts.models import Role, User
@@ -909,7 +909,7 @@ def shop_by_slug(slug: str) -> Shop | None:
 # show them (the cart's pickup slots, whether a shop is open); they follow the pages' generation, so a
 # change made here shows at once, and with Redis a change made anywhere.
 schedule_cache = TTLCache(ttl=60.0)
-Schedule = tuple[list[Any], list[Any]]  # a shop's opening hours and its closures of the coming two weeks
+Schedule = tuple[list[Any], list[Any]]  # a shop's opening hours and its closures to come
 
 
 @dataclass
@@ -929,8 +929,9 @@ def _open_states(kept: dict[int, Schedule], now: dt.datetime) -> dict[int, hours
 
 
 def schedules(now: dt.datetime, shop_ids: Sequence[int]) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
-    """The opening hours and the closures of the coming two weeks (as far as ``hours.open_state`` looks
-    for the next opening) of the shops ``shop_ids``, as plain rows by shop."""
+    """The opening hours and the closures to come (first first, with their labels: a storefront lists
+    them all; ``hours.open_state`` looks two weeks ahead) of the shops ``shop_ids``, as plain rows by
+    shop."""
     opening: dict[int, list[Any]] = {}
     closed: dict[int, list[Any]] = {}
     if not shop_ids:
@@ -943,11 +944,9 @@ def schedules(now: dt.datetime, shop_ids: Sequence[int]) -> tuple[dict[int, list
     ):
         opening.setdefault(row.shop_id, []).append(row)
     for closure in db.session.execute(
-        sa.select(Closure.shop_id, Closure.starts_on, Closure.ends_on).where(
-            Closure.shop_id.in_(shop_ids),
-            Closure.ends_on >= today,
-            Closure.starts_on <= today + dt.timedelta(days=15),
-        )
+        sa.select(Closure.shop_id, Closure.starts_on, Closure.ends_on, Closure.label)
+        .where(Closure.shop_id.in_(shop_ids), Closure.ends_on >= today)
+        .order_by(Closure.starts_on, Closure.id)
     ):
         closed.setdefault(closure.shop_id, []).append(closure)
     return opening, closed
@@ -963,7 +962,7 @@ def timetable(now: dt.datetime) -> Timetable:
 
 
 def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True) -> dict[int, Schedule]:
-    """Each shop's opening hours and closures of the coming two weeks (plain rows). ``fresh``: read
+    """Each shop's opening hours and closures to come (plain rows). ``fresh``: read
     now, as a change of the cart or an order must; else the copy this process keeps when there is one."""
     today = now.astimezone(hours.TOWN_TZ).date()
     found: dict[int, Schedule] = {}
@@ -995,14 +994,15 @@ class DirectoryEntry:
 
 
 def public_shop(slug: str) -> Shop | None:
-    """An open shop with what its storefront shows (its hours come from ``shop_schedules``)."""
+    """An open shop with what its storefront shows, in one statement (its hours and closures come from
+    ``shop_schedules``)."""
     query = (
         sa.select(Shop)
         .where(Shop.slug == slug, Shop.is_public)
         .options(
             # The category's parent too: the page's structured data names the most precise business type.
             joinedload(Shop.category).joinedload(Category.parent),
-            selectinload(Shop.closures),
+            joinedload(Shop.relay_points),  # a few rows at most: a shop serves a handful of relay points
         )
     )
     return db.session.scalars(query).unique().one_or_none()

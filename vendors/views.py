@@ -85,8 +85,7 @@ def storefront(slug: str) -> str:
     near, street = geo.point_from_args(request.args)
     distance = geo.distance_from(near, shop.latitude, shop.longitude)
     now = utcnow()
-    # Its week and the closures of the coming two weeks as this process keeps them (the page lists
-    # every closure to come, with its label, from the shop's own).
+    # Its week and its closures to come, as this process keeps them.
     opening, coming = services.shop_schedules([shop.id], now, fresh=False)[shop.id]
     from app.catalog import services as catalog
 
@@ -97,7 +96,7 @@ def storefront(slug: str) -> str:
         preview=preview,
         schedule=hours.week(opening),
         open_state=hours.open_state(opening, coming, now),
-        upcoming_closures=[closure for closure in shop.closures if closure.ends_on >= now.date()],
+        upcoming_closures=coming,
         distance=distance,
         street=street,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -261,9 +261,14 @@ def business_type(shop: Shop) -> str:
     return "Store"
 
 
-def local_business(shop: Shop, schedule: dict[int, list[hours.Interval]] | None = None) -> dict[str, Any]:
+def local_business(
+    shop: Shop,
+    schedule: dict[int, list[hours.Interval]] | None = None,
+    closures: Sequence[Any] | None = None,
+) -> dict[str, Any]:
     """schema.org LocalBusiness (its most precise subtype) of a storefront: address, position, hours
-    (``schedule``, ``hours.week()``'s, when the page has it), the closures to come, rating."""
+    (``schedule``, ``hours.week()``'s, when the page has it), the closures to come (``closures``, when
+    the page has them), rating."""
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": business_type(shop),
@@ -315,7 +320,7 @@ def local_business(shop: Shop, schedule: dict[int, list[hours.Interval]] | None 
             "validFrom": closure.starts_on.isoformat(),
             "validThrough": closure.ends_on.isoformat(),
         }
-        for closure in shop.closures
+        for closure in (shop.closures if closures is None else closures)
         if closure.ends_on >= today
     ]
     if closures:
@@ -330,6 +335,6 @@ def init_app(app: Flask) -> None:
     """The helpers the templates' heads use."""
     app.jinja_env.globals["absolute_url"] = external_url
     app.jinja_env.globals["absolute_media_url"] = media_url
-    app.jinja_env.globals["shop_json_ld"] = lambda shop, schedule=None: json_script(
-        local_business(shop, schedule)
+    app.jinja_env.globals["shop_json_ld"] = lambda shop, schedule=None, closures=None: json_script(
+        local_business(shop, schedule, closures)
     )

@@ -10,7 +10,7 @@ import time_machine
 
 from app.database import utcnow
 from app.extensions import db
-from tests.factories import CategoryFactory, ShopFactory, UserFactory, owner_of
+from tests.factories import CategoryFactory, RelayPointFactory, ShopFactory, UserFactory, owner_of
 from tests.plugins.application import Client
 from vendors.models import Closure, Shop, ShopStatus
 
@@ -85,6 +85,28 @@ def test_a_closure_closes_the_shop_on_those_days(client: Client) -> None:
         page = client.get("/boutiques/le-fournil").get_data(as_text=True)
     assert "Fermé" in page
     assert "Noël" in page
+
+
+def test_the_storefront_lists_every_closure_to_come_and_its_relay_points(client: Client) -> None:
+    ShopFactory(
+        slug="le-fournil",
+        relay=True,
+        relay_points=[RelayPointFactory(name="Tabac du Pont"), RelayPointFactory(name="Bar Colbert")],
+        closures=[
+            Closure(starts_on=dt.date(2027, 2, 15), ends_on=dt.date(2027, 2, 28), label="Vacances d’hiver"),
+            Closure(starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 3), label="Inventaire"),
+            Closure(starts_on=dt.date(2026, 12, 24), ends_on=dt.date(2026, 12, 26), label="Noël"),
+        ],
+    )
+    with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC), tick=False):
+        page = client.get("/boutiques/le-fournil").get_data(as_text=True)
+    # Two weeks ahead is as far as "open now" looks; the page names every closure to come, in order.
+    assert page.index("Noël") < page.index("Vacances d’hiver")
+    assert "Inventaire" not in page  # over
+    structured = page[page.index('<script type="application/ld+json">') :]
+    assert '"validFrom": "2027-02-15"' in structured
+    assert "2026-11-02" not in structured
+    assert "Bar Colbert, Tabac du Pont" in page
 
 
 def test_the_directory_filters_by_category_including_subcategories(client: Client) -> None:
