@@ -69,3 +69,16 @@ def test_a_read_only_transaction_in_error_is_rolled_back(connection: sa.Connecti
         connection.execute(sa.text("SELECT 1 / 0"))
     connection.rollback()
     assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+
+
+def test_a_status_compared_with_a_member_is_written_into_the_statement(app: Flask) -> None:
+    from app.catalog.models import Product, ProductStatus
+
+    statement = sa.select(Product.id).where(
+        Product.status == ProductStatus.ACTIVE, Product.status != ProductStatus.DRAFT
+    )
+    with app.app_context():
+        sql = str(statement.compile(db.engine, compile_kwargs={"render_postcompile": True}))
+        assert "products.status = 'active'" in sql
+        assert "products.status != 'draft'" in sql
+        db.session.execute(statement).all()  # and the database takes it
