@@ -1,9 +1,10 @@
 """Pages of a list without counting the whole list: one row more than the page says whether another
 page follows, and the rows are counted (no further than a cap) only when a full page leaves the total
-unknown."""
+unknown. A list of ids (``ordered_page``) is read with its count in one statement."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -67,3 +68,35 @@ def listing_page(query: sa.Select[Any], page: int, per_page: int) -> ListingPage
     )
     total = int(db.session.scalar(sa.select(sa.func.count()).select_from(rows)) or 0)
     return ListingPage(items, page, per_page, min(total, cap), capped=total > cap)
+
+
+def ordered_page(
+    query: sa.Select[Any], order: Sequence[sa.ColumnElement[Any]], page: int, per_page: int
+) -> ListingPage[Any]:
+    """``listing_page`` of a one-column ``query`` (ids) in ``order``, in one statement: the first
+    ``MAX_COUNTED_PAGES`` pages' worth of rows are read in that order (a listing's index serves it, and no
+    further) and counted, and the page is cut from them. A page of a short list reads what ``listing_page``
+    reads, a full one what it reads and counts: one round trip instead of two."""
+    page = max(1, min(page, MAX_COUNTED_PAGES))
+    offset = (page - 1) * per_page
+    cap = MAX_COUNTED_PAGES * per_page
+    listed = (
+        query.add_columns(sa.func.row_number().over(order_by=order).label("position"))
+        .order_by(*order)
+        .limit(cap + 1)
+        .subquery("listed")
+    )
+    rows = db.session.execute(
+        sa.select(listed.c[0], sa.func.count().over().label("total"))
+        .order_by(listed.c.position)
+        .limit(per_page)
+        .offset(offset)
+    ).all()
+    if rows:
+        total = int(rows[0].total)
+    elif page == 1:
+        total = 0
+    else:  # beyond the end: no row says how many there are
+        counted = sa.select(sa.func.count()).select_from(query.limit(cap + 1).subquery())
+        total = int(db.session.scalar(counted) or 0)
+    return ListingPage([row[0] for row in rows], page, per_page, min(total, cap), capped=total > cap)

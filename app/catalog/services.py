@@ -37,7 +37,7 @@ from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.i18n import localized, sort_key
-from app.pagination import ListingPage, listing_page
+from app.pagination import ListingPage, ordered_page
 from vendors.models import Shop, ShopMember, VatRegime
 
 MAX_VARIANTS = 100
@@ -652,20 +652,16 @@ def public_products(
     """The cards of active products of open shops, newest first: a storefront's grid or a category
     page, in the order of the partial indexes on (shop_id | category_id, created_at DESC, id DESC) of
     active products, never counting more than a few pages' worth of them."""
-    query = (
-        sa.select(Product.id)
-        .where(
-            Product.status == ProductStatus.ACTIVE,
-            Product.shop_id.in_(sa.select(Shop.id).where(Shop.is_public)),
-            Product.variants.any(),
-        )
-        .order_by(Product.created_at.desc(), Product.id.desc())
+    query = sa.select(Product.id).where(
+        Product.status == ProductStatus.ACTIVE,
+        Product.shop_id.in_(sa.select(Shop.id).where(Shop.is_public)),
+        Product.variants.any(),
     )
     if shop is not None:
         query = query.where(Product.shop_id == shop.id)
     if categories:
         query = query.where(Product.category_id.in_([category.id for category in categories]))
-    found = listing_page(query, page, per_page)
+    found = ordered_page(query, (Product.created_at.desc(), Product.id.desc()), page, per_page)
     found.items = card_list(found.items)
     return found
 
