@@ -44,6 +44,18 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _engine_options(database_url: str) -> dict[str, Any]:
+    """Connections are checked before use (a restarted database costs no request an error). On
+    PostgreSQL, psycopg prepares a statement on its sixth run on a connection, and the app keeps them
+    across read-only transactions (app/database.py): ``DATABASE_PREPARED_STATEMENTS=0`` turns that off,
+    as PgBouncer in transaction pooling mode needs before its 1.21 (a prepared statement lives on one
+    server connection, and the next transaction may get another)."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql") and not _env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
+
+
 def _env_int(name: str, default: int) -> int:
     value = _env(name)
     try:
@@ -137,7 +149,7 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 0),
         # Database
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         # Sessions and cookies
         "SESSION_COOKIE_SECURE": secure_cookies,
         "SESSION_COOKIE_HTTPONLY": True,

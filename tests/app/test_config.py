@@ -26,6 +26,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "PUBLIC_URL",
         "ALLOWED_HOSTS",
         "PROXY_FIX_HOPS",
+        "DATABASE_PREPARED_STATEMENTS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -191,3 +192,15 @@ def test_production_without_proxy_hops_says_so_at_start_up(
     with caplog.at_level("WARNING"):
         create_app(limiter_storage)
     assert "PROXY_FIX_HOPS" not in caplog.text
+
+
+def test_prepared_statements_can_be_turned_off_for_pgbouncer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", POSTGRES)
+    assert config.load(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "0")
+    assert config.load(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_pre_ping": True,
+        "connect_args": {"prepare_threshold": None},
+    }
