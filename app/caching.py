@@ -16,11 +16,13 @@ from markupsafe import Markup
 class TTLCache:
     """Values kept for ``ttl`` seconds in this process. Holds only plain data (never a session's,
     a cart's or a form's); ``clear`` empties it at once after a change made here, other processes
-    see the change when their copy expires, or at once when they ``follow`` the shared generation."""
+    see the change when their copy expires, or at once when they ``follow`` the shared generation.
+    With ``maxsize``, the least recently kept values go first beyond that many."""
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, maxsize: int | None = None) -> None:
         self.ttl = ttl
-        self._values: dict[Any, tuple[float, Any]] = {}
+        self.maxsize = maxsize
+        self._values: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation: int | None = None
 
@@ -60,6 +62,9 @@ class TTLCache:
     def put(self, key: Any, value: Any) -> None:
         with self._lock:
             self._values[key] = (time.monotonic(), value)
+            self._values.move_to_end(key)
+            if self.maxsize is not None and len(self._values) > self.maxsize:
+                self._values.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:

@@ -14,8 +14,10 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from app import pagecache
 from app.accounts.auth import acting_user, safe_next
 from app.accounts.models import User
+from app.caching import TTLCache
 from app.extensions import db, limiter
 from app.forms import show_error
 from app.orders.models import VendorOrder
@@ -32,10 +34,41 @@ POST_LIMIT = "10 per minute; 60 per hour"
 # -- what product pages and storefronts show --------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ShownRating:
+    """A rating summary's figures as pages show them: plain data, kept per process (``shown_summary``)."""
+
+    review_count: int
+    rating_sum: int
+    stars: tuple[int, int, int, int, int]  # how many reviews gave 1, 2, 3, 4 and 5 stars
+
+    @property
+    def average(self) -> float:
+        return self.rating_sum / self.review_count if self.review_count else 0.0
+
+    @property
+    def distribution(self) -> list[tuple[int, int]]:
+        """(stars, count) from 5 down to 1."""
+        return [(stars, self.stars[stars - 1]) for stars in (5, 4, 3, 2, 1)]
+
+    @classmethod
+    def of(cls, summary: RatingSummary | None) -> ShownRating | None:
+        if summary is None:
+            return None
+        stars = (summary.stars_1, summary.stars_2, summary.stars_3, summary.stars_4, summary.stars_5)
+        return cls(summary.review_count, summary.rating_sum, stars)
+
+
+# The summaries pages showed, by subject, following the pages' generation: publishing, withdrawing or
+# editing a review recounts its summary in a public table, which moves the generation on. Every product
+# page and storefront shows one.
+shown_ratings = TTLCache(ttl=60.0, maxsize=5000)
+
+
 @dataclass
 class ReviewSection:
     subject: RatingSubject
-    summary: RatingSummary | None
+    summary: ShownRating | None
     page: Any  # the published reviews, a page at a time
     report_form: forms.ReasonForm
 
@@ -44,12 +77,16 @@ class ReviewSection:
         return self.summary.review_count if self.summary else 0
 
 
-def shown_summary(subject: RatingSubject | str, subject_id: int) -> RatingSummary | None:
-    """A rating summary as this page shows it: read once however many places of the page show it."""
+def shown_summary(subject: RatingSubject | str, subject_id: int) -> ShownRating | None:
+    """A rating summary as pages show it: as this process keeps it (``shown_ratings``), and the same
+    however many places of a page show it."""
     kind = RatingSubject(subject)
-    read: dict[tuple[RatingSubject, int], RatingSummary | None] = g.setdefault("rating_summaries", {})
+    read: dict[tuple[RatingSubject, int], ShownRating | None] = g.setdefault("rating_summaries", {})
     if (kind, subject_id) not in read:
-        read[kind, subject_id] = services.summary(kind, subject_id)
+        shown_ratings.follow(pagecache.current_generation())
+        read[kind, subject_id] = shown_ratings.get(
+            (kind, subject_id), lambda: ShownRating.of(services.summary(kind, subject_id))
+        )
     return read[kind, subject_id]
 
 

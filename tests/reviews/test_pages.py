@@ -51,6 +51,23 @@ def test_the_product_page_shows_the_summary_distribution_and_reviews(
     assert 'href="/avis/comment-ca-marche"' in html
 
 
+def test_a_published_review_shows_at_once_where_the_summary_was_shown_before(
+    app: Flask, client: Client, purchase: Bought
+) -> None:
+    product_page = f"/produits/{purchase.product_ids[0]}"
+    storefront = f"/boutiques/{purchase.part().shop.slug}"
+    for url in (product_page, storefront):  # no review yet: kept as such by this process
+        assert "rating-line" not in client.get(url).get_data(as_text=True)
+    with app.test_request_context():
+        review_now(purchase, rating=4)  # a review of the product
+        review_now(purchase, line=None, rating=2)  # and one of the shop
+    product_html = client.get(product_page).get_data(as_text=True)
+    assert re.search(r'data-testid="rating-line".*?4,0.*?\(1 avis\)', product_html, re.S)
+    assert '"ratingValue": "4.0"' in product_html
+    shop_html = client.get(storefront).get_data(as_text=True)
+    assert re.search(r'data-testid="rating-line".*?2,0.*?\(1 avis\)', shop_html, re.S)
+
+
 def test_a_review_shows_first_name_and_initial_and_the_verified_purchase_month(
     app: Flask, client: Client, purchase: Bought
 ) -> None:

@@ -1,0 +1,48 @@
+"""The per-process caches of public data (app/caching.py)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from app import caching
+from app.caching import TTLCache
+
+
+def test_values_are_kept_for_their_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(caching, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    cache = TTLCache(ttl=60.0)
+    assert cache.get("a", lambda: 1) == 1
+    clock.now += 59
+    assert cache.get("a", lambda: 2) == 1
+    clock.now += 2
+    assert cache.get("a", lambda: 2) == 2
+
+
+def test_a_new_generation_forgets_every_value() -> None:
+    cache = TTLCache(ttl=60.0)
+    cache.follow(1)
+    cache.put("a", 1)
+    cache.follow(1)
+    assert cache.found("a") == 1
+    cache.follow(2)
+    assert cache.found("a") is None
+
+
+def test_beyond_maxsize_the_least_recently_kept_go_first() -> None:
+    cache = TTLCache(ttl=60.0, maxsize=2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    cache.put("a", 3)  # kept again: now the most recent
+    cache.put("c", 4)
+    assert (cache.found("a"), cache.found("b"), cache.found("c")) == (3, None, 4)
+
+
+def test_none_is_kept_like_any_value() -> None:
+    cache = TTLCache(ttl=60.0)
+    computed = []
+    for _ in range(2):
+        cache.get("missing", lambda: computed.append(1))
+    assert computed == [1]
