@@ -40,6 +40,16 @@ def highlighted(title_html: str) -> Markup:
     return Markup(nh3.clean(title_html, tags={"mark"}, attributes={}))  # noqa: S704 - sanitised here
 
 
+@blueprint.app_template_global()
+def facet_link(label: Any, count: int, url: str) -> Markup:
+    """A facet's value in the filters: its label and how many results it has, linking to the page that
+    applies it. Written here rather than as a macro: a results page draws a few dozen."""
+    return FACET_LINK % (url, label, count)
+
+
+FACET_LINK = Markup('<li><a href="%s">%s <span class="muted">%s</span></a></li>')
+
+
 # A results page links to itself with one change for each facet value: the same few words are quoted
 # again and again.
 _quoted = lru_cache(maxsize=2048)(quote_plus)
