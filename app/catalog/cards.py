@@ -2,9 +2,10 @@
 
 A card holds a product's id and title, its first photo, its shop (what the card and the distance from the
 visitor read), the range of its variants' prices and whether any is in stock. Every public grid draws
-cards (search results, category pages, storefronts, the home page's blocks, collections) and so does the
-public search API: one statement per page, however many cards, and no ORM objects to build and keep in
-the session for what is only shown. The product's page and the back office read whole products.
+cards (search results, category pages, storefronts, the home page's blocks, collections), and so do
+the public search API and a product page's list of the other shops selling it: one statement per page,
+however many cards, and no ORM objects to build and keep in the session for what is only shown. The
+product's page and the back office read whole products.
 
 A card answers the attributes the card's template reads on a ``Product`` (``id``, ``title``,
 ``main_photo``, ``shop.name``, ``price_range``, ``in_stock``), so ``product_card`` takes either. A card
@@ -60,8 +61,9 @@ def online() -> sa.ColumnElement[bool]:
     return sa.and_(Product.status == ProductStatus.ACTIVE, Shop.is_public, Product.variants.any())
 
 
-def _statement(*, only_online: bool) -> sa.Select[Any]:
-    """The cards of the products of the list bound as ``ids``: each with its shop, its variants' prices
+def _statement(*, only_online: bool, same_gtin: bool = False) -> sa.Select[Any]:
+    """The cards of the products of the list bound as ``ids`` (``same_gtin``: of the products with the
+    GTIN bound as ``gtin`` but the one bound as ``product_id``): each with its shop, its variants' prices
     and stock folded in one grouped read of those products' variants, and its first photo (in the shop's
     order, ``Product.photos``; ties by age). With ``only_online``, those shoppers may see: active, in an
     open shop, with a variant (the inner join to the folded variants).
@@ -71,7 +73,11 @@ def _statement(*, only_online: bool) -> sa.Select[Any]:
     them (1.3 ms for 30 cards, now 0.5)."""
     products, variants, photos = Product.__table__, Variant.__table__, ProductPhoto.__table__
     shops = Shop.__table__
-    ids: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+    ids: Any = sa.bindparam("ids", expanding=True)
+    if same_gtin:
+        ids = sa.select(products.c.id).where(
+            products.c.gtin == sa.bindparam("gtin"), products.c.id != sa.bindparam("product_id")
+        )
     prices = (
         sa.select(
             variants.c.product_id,
@@ -119,6 +125,7 @@ def _statement(*, only_online: bool) -> sa.Select[Any]:
 
 
 STATEMENTS = {only_online: _statement(only_online=only_online) for only_online in (False, True)}
+SAME_GTIN = _statement(only_online=True, same_gtin=True)
 
 
 def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:
@@ -127,9 +134,18 @@ def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
+    return _cards(db.session.execute(STATEMENTS[only_online], {"ids": wanted}))
+
+
+def sold_as(gtin: str, excluding: int) -> list[Card]:
+    """The cards shoppers may see of the products with this GTIN (a book, a bottle) but ``excluding``."""
+    return list(_cards(db.session.execute(SAME_GTIN, {"gtin": gtin, "product_id": excluding})).values())
+
+
+def _cards(rows: Iterable[Any]) -> dict[int, Card]:
     shops: dict[int, CardShop] = {}
     found: dict[int, Card] = {}
-    for row in db.session.execute(STATEMENTS[only_online], {"ids": wanted}):
+    for row in rows:
         shop = shops.get(row.shop_id)
         if shop is None:
             shop = shops[row.shop_id] = CardShop(row.shop_id, row.slug, row.name, row.latitude, row.longitude)

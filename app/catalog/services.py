@@ -20,7 +20,7 @@ from app import events, images, jobs, pagecache
 from app.accounts.models import User
 from app.audit import services as audit
 from app.caching import TTLCache
-from app.catalog.cards import Card, card_list
+from app.catalog.cards import Card, card_list, sold_as
 from app.catalog.identifiers import InvalidGtin, normalize_gtin
 from app.catalog.models import (
     VAT_RATES_BPS,
@@ -625,21 +625,12 @@ def public_product(product_id: int) -> Product | None:
     return db.session.scalars(query).unique().one_or_none()
 
 
-def also_sold_by(product: Product) -> list[Product]:
-    """The same GTIN (a book, a bottle) at the town's other open shops, cheapest first."""
+def also_sold_by(product: Product) -> list[Card]:
+    """The same GTIN (a book, a bottle) at the town's other open shops, cheapest first: as cards (the
+    page shows each one's shop, price and stock)."""
     if not product.gtin:
         return []
-    others = db.session.scalars(
-        sa.select(Product)
-        .join(Shop, Shop.id == Product.shop_id)
-        .where(
-            Product.gtin == product.gtin,
-            Product.id != product.id,
-            Product.status == ProductStatus.ACTIVE,
-            Shop.is_public,
-        )
-        .options(joinedload(Product.variants), contains_eager(Product.shop))
-    ).unique()
+    others = sold_as(product.gtin, excluding=product.id)
     return sorted(others, key=lambda other: ((other.price_range or (0, 0))[0], other.id))
 
 

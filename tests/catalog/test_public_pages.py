@@ -256,6 +256,7 @@ def test_also_sold_by_lists_the_other_open_shops_selling_the_same_gtin(
     ProductFactory(shop=ShopFactory(name="Boutique suspendue", status=ShopStatus.SUSPENDED), gtin=GTIN)
     ProductFactory(shop=ShopFactory(name="Brouillon & Cie"), gtin=GTIN, draft=True)
     ProductFactory(shop=ShopFactory(name="Autre livre"), gtin="9782070612888")
+    cheaper_id = cheaper.id
 
     page = get_page(client, carnet["url"])
     section = re.search(r"<h2>Aussi vendu par</h2>(.*?)</section>", page, re.S)
@@ -267,10 +268,10 @@ def test_also_sold_by_lists_the_other_open_shops_selling_the_same_gtin(
     assert "11,90 €" in listed
     for absent in ("Boutique suspendue", "Brouillon & Cie", "Autre livre", "La Boussole"):
         assert absent not in listed
-    assert f'href="/produits/{cheaper.id}"' in section.group(1)
+    assert f'href="/produits/{cheaper_id}"' in section.group(1)
 
     # And the other way round: the cheaper shop's page lists La Boussole.
-    assert "La Boussole" in text(get_page(client, f"/produits/{cheaper.id}"))
+    assert "La Boussole" in text(get_page(client, f"/produits/{cheaper_id}"))
 
 
 def test_without_gtin_there_is_no_also_sold_by(client: Client) -> None:
