@@ -70,33 +70,44 @@ def listing_page(query: sa.Select[Any], page: int, per_page: int) -> ListingPage
     return ListingPage(items, page, per_page, min(total, cap), capped=total > cap)
 
 
-def ordered_page(
-    query: sa.Select[Any], order: Sequence[sa.ColumnElement[Any]], page: int, per_page: int
-) -> ListingPage[Any]:
+class OrderedListing:
     """``listing_page`` of a one-column ``query`` (ids) in ``order``, in one statement: the first
     ``MAX_COUNTED_PAGES`` pages' worth of rows are read in that order (a listing's index serves it, and no
     further) and counted, and the page is cut from them. A page of a short list reads what ``listing_page``
-    reads, a full one what it reads and counts: one round trip instead of two."""
-    page = max(1, min(page, MAX_COUNTED_PAGES))
-    offset = (page - 1) * per_page
-    cap = MAX_COUNTED_PAGES * per_page
-    listed = (
-        query.add_columns(sa.func.row_number().over(order_by=order).label("position"))
-        .order_by(*order)
-        .limit(cap + 1)
-        .subquery("listed")
-    )
-    rows = db.session.execute(
-        sa.select(listed.c[0], sa.func.count().over().label("total"))
-        .order_by(listed.c.position)
-        .limit(per_page)
-        .offset(offset)
-    ).all()
-    if rows:
-        total = int(rows[0].total)
-    elif page == 1:
-        total = 0
-    else:  # beyond the end: no row says how many there are
-        counted = sa.select(sa.func.count()).select_from(query.limit(cap + 1).subquery())
-        total = int(db.session.scalar(counted) or 0)
-    return ListingPage([row[0] for row in rows], page, per_page, min(total, cap), capped=total > cap)
+    reads, a full one what it reads and counts: one round trip instead of two.
+
+    Built once (a module's constant): the query's own values are bound parameters, given to ``page``;
+    building the statement anew cost a listing as much as running it."""
+
+    def __init__(self, query: sa.Select[Any], order: Sequence[sa.ColumnElement[Any]]) -> None:
+        self.query = query
+        listed = (
+            query.add_columns(sa.func.row_number().over(order_by=order).label("position"))
+            .order_by(*order)
+            .limit(sa.bindparam("listing_cap"))
+            .subquery("listed")
+        )
+        self.statement = (
+            sa.select(listed.c[0], sa.func.count().over().label("total"))
+            .order_by(listed.c.position)
+            .limit(sa.bindparam("listing_size"))
+            .offset(sa.bindparam("listing_skip"))
+        )
+        self.count = sa.select(sa.func.count()).select_from(
+            query.limit(sa.bindparam("listing_cap")).subquery("counted")
+        )
+
+    def page(self, values: dict[str, Any], page: int, per_page: int) -> ListingPage[Any]:
+        """``page`` (from 1, no deeper than ``MAX_COUNTED_PAGES``), the query's parameters ``values``."""
+        page = max(1, min(page, MAX_COUNTED_PAGES))
+        offset = (page - 1) * per_page
+        cap = MAX_COUNTED_PAGES * per_page
+        bound = {**values, "listing_cap": cap + 1, "listing_size": per_page, "listing_skip": offset}
+        rows = db.session.execute(self.statement, bound).all()
+        if rows:
+            total = int(rows[0].total)
+        elif page == 1:
+            total = 0
+        else:  # beyond the end: no row says how many there are
+            total = int(db.session.scalar(self.count, bound) or 0)
+        return ListingPage([row[0] for row in rows], page, per_page, min(total, cap), capped=total > cap)

@@ -993,19 +993,22 @@ class DirectoryEntry:
     state: hours.OpenState  # open or closed, at the time the directory was asked for
 
 
+# What a storefront reads of its shop, the slug bound: built once, as loader options cost to build.
+PUBLIC_SHOP = (
+    sa.select(Shop)
+    .where(Shop.slug == sa.bindparam("slug"), Shop.is_public)
+    .options(
+        # The category's parent too: the page's structured data names the most precise business type.
+        joinedload(Shop.category).joinedload(Category.parent),
+        joinedload(Shop.relay_points),  # a few rows at most: a shop serves a handful of relay points
+    )
+)
+
+
 def public_shop(slug: str) -> Shop | None:
     """An open shop with what its storefront shows, in one statement (its hours and closures come from
     ``shop_schedules``)."""
-    query = (
-        sa.select(Shop)
-        .where(Shop.slug == slug, Shop.is_public)
-        .options(
-            # The category's parent too: the page's structured data names the most precise business type.
-            joinedload(Shop.category).joinedload(Category.parent),
-            joinedload(Shop.relay_points),  # a few rows at most: a shop serves a handful of relay points
-        )
-    )
-    return db.session.scalars(query).unique().one_or_none()
+    return db.session.scalars(PUBLIC_SHOP, {"slug": slug}).unique().one_or_none()
 
 
 def directory(
@@ -1050,16 +1053,18 @@ class ShopCard:
     longitude: float | None
 
 
+# A category page's shops as cards, the categories bound: built once.
+CATEGORY_SHOPS = sa.select(
+    Shop.id, Shop.slug, Shop.name, Shop.banner_path, Shop.latitude, Shop.longitude
+).where(Shop.is_public, Shop.category_id.in_(sa.bindparam("category_ids", expanding=True)))
+
+
 def category_shops(
     category_ids: Sequence[int], near: tuple[float, float] | None, now: dt.datetime, limit: int
 ) -> list[DirectoryEntry]:
     """The first ``limit`` open shops of categories (a category and its children) as the directory
     orders them (by name, or by distance from ``near``), as cards: a category page shows a dozen."""
-    rows = db.session.execute(
-        sa.select(Shop.id, Shop.slug, Shop.name, Shop.banner_path, Shop.latitude, Shop.longitude).where(
-            Shop.is_public, Shop.category_id.in_(category_ids)
-        )
-    ).all()
+    rows = db.session.execute(CATEGORY_SHOPS, {"category_ids": list(category_ids)}).all()
     return _entries((ShopCard(*row) for row in rows), near, now, limit)
 
 

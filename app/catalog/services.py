@@ -37,7 +37,7 @@ from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.i18n import localized, sort_key
-from app.pagination import ListingPage, ordered_page
+from app.pagination import ListingPage, OrderedListing
 from vendors.models import Shop, ShopMember, VatRegime
 
 MAX_VARIANTS = 100
@@ -604,25 +604,28 @@ def list_products(member: ShopMember, filters: ProductFilter, page: int, per_pag
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
+# What a product's page reads, the product's id bound: built once, as loader options cost to build.
+PUBLIC_PRODUCT = (
+    sa.select(Product)
+    .join(Product.shop)
+    .where(
+        Product.id == sa.bindparam("product_id"),
+        Product.status == ProductStatus.ACTIVE,
+        Shop.is_public,
+    )
+    .options(
+        joinedload(Product.variants),  # a handful of rows, joined; the photos apart (no cross product)
+        selectinload(Product.photos),
+        joinedload(Product.category).joinedload(Category.parent),
+        contains_eager(Product.shop),
+    )
+)
+
+
 def public_product(product_id: int) -> Product | None:
     """An active product of an open shop, with what its page shows: variants, photos, the category's
     path, the shop (whether it is open now comes from ``vendors.services.open_states``)."""
-    query = (
-        sa.select(Product)
-        .join(Product.shop)
-        .where(
-            Product.id == product_id,
-            Product.status == ProductStatus.ACTIVE,
-            Shop.is_public,
-        )
-        .options(
-            joinedload(Product.variants),  # a handful of rows, joined; the photos apart (no cross product)
-            selectinload(Product.photos),
-            joinedload(Product.category).joinedload(Category.parent),
-            contains_eager(Product.shop),
-        )
-    )
-    return db.session.scalars(query).unique().one_or_none()
+    return db.session.scalars(PUBLIC_PRODUCT, {"product_id": product_id}).unique().one_or_none()
 
 
 def also_sold_by(product: Product) -> list[Card]:
@@ -634,25 +637,44 @@ def also_sold_by(product: Product) -> list[Card]:
     return sorted(others, key=lambda other: ((other.price_range or (0, 0))[0], other.id))
 
 
+def _listing(by: str) -> OrderedListing:
+    """The ids of the active products of open shops, newest first: of the shop bound as ``shop_id``, of
+    the categories bound as ``category_ids``, or all."""
+    query = sa.select(Product.id).where(
+        Product.status == ProductStatus.ACTIVE,
+        Product.shop_id.in_(sa.select(Shop.id).where(Shop.is_public)),
+        Product.variants.any(),
+    )
+    if by == "shop":
+        query = query.where(Product.shop_id == sa.bindparam("shop_id"))
+    elif by == "categories":
+        query = query.where(Product.category_id.in_(sa.bindparam("category_ids", expanding=True)))
+    return OrderedListing(query, (Product.created_at.desc(), Product.id.desc()))
+
+
+LISTINGS = {by: _listing(by) for by in ("shop", "categories", "all")}
+
+
 def public_products(
     shop: Shop | None = None,
     categories: Sequence[Category | PublicCategory] = (),
     page: int = 1,
     per_page: int = 24,
 ) -> ListingPage[Card]:
-    """The cards of active products of open shops, newest first: a storefront's grid or a category
-    page, in the order of the partial indexes on (shop_id | category_id, created_at DESC, id DESC) of
-    active products, never counting more than a few pages' worth of them."""
-    query = sa.select(Product.id).where(
-        Product.status == ProductStatus.ACTIVE,
-        Product.shop_id.in_(sa.select(Shop.id).where(Shop.is_public)),
-        Product.variants.any(),
-    )
+    """The cards of active products of open shops, newest first: a storefront's grid (``shop``) or a
+    category page (``categories``, one of them or the other), in the order of the partial indexes on
+    (shop_id | category_id, created_at DESC, id DESC) of active products, never counting more than a few
+    pages' worth of them."""
+    if shop is not None and categories:
+        raise ValueError("a shop's products or categories' products, not both")
     if shop is not None:
-        query = query.where(Product.shop_id == shop.id)
-    if categories:
-        query = query.where(Product.category_id.in_([category.id for category in categories]))
-    found = ordered_page(query, (Product.created_at.desc(), Product.id.desc()), page, per_page)
+        found = LISTINGS["shop"].page({"shop_id": shop.id}, page, per_page)
+    elif categories:
+        found = LISTINGS["categories"].page(
+            {"category_ids": [category.id for category in categories]}, page, per_page
+        )
+    else:
+        found = LISTINGS["all"].page({}, page, per_page)
     found.items = card_list(found.items)
     return found
 
