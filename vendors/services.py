@@ -955,10 +955,11 @@ def schedules(now: dt.datetime, shop_ids: Sequence[int]) -> tuple[dict[int, list
 def timetable(now: dt.datetime) -> Timetable:
     """Every public shop with its hours and coming closures, these as this process keeps them
     (``shop_schedules``): the home page shows which are open, never a slot to choose."""
-    shops = db.session.execute(
-        sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
-    ).all()
+    shops = db.session.execute(TIMETABLE_SHOPS).all()
     return Timetable(shops, shop_schedules([shop.id for shop in shops], now, fresh=False))
+
+
+TIMETABLE_SHOPS = sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
 
 
 def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True) -> dict[int, Schedule]:
@@ -1017,11 +1018,17 @@ def directory(
     """Approved shops, in a category (or one of its children), by name or by distance from a point, each
     open or closed at ``now`` (by default, now)."""
     now = now or utcnow()
-    query = sa.select(Shop).where(Shop.is_public).options(joinedload(Shop.category))
-    if category is not None:
+    if category is None:
+        shops = db.session.scalars(DIRECTORY)
+    else:
         ids = [category.id, *(child.id for child in category.children)]
-        query = query.where(Shop.category_id.in_(ids))
-    return _entries(db.session.scalars(query), near, now)
+        shops = db.session.scalars(DIRECTORY_OF_CATEGORIES, {"category_ids": ids})
+    return _entries(shops, near, now)
+
+
+# The directory's shops, all or those of the categories bound: built once.
+DIRECTORY = sa.select(Shop).where(Shop.is_public).options(joinedload(Shop.category))
+DIRECTORY_OF_CATEGORIES = DIRECTORY.where(Shop.category_id.in_(sa.bindparam("category_ids", expanding=True)))
 
 
 def _entries(

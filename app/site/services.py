@@ -167,12 +167,23 @@ SHOP_CARD_LOADING = (
 )
 
 
-def _public_shops(ids: Sequence[int], loading: Sequence[Any] = SHOP_CARD_LOADING) -> list[Shop]:
+def _public_shops(ids: Sequence[int], with_hours: bool = True) -> list[Shop]:
+    """The open shops of ``ids``, in that order, with their category (and their hours and closures, to
+    say whether they are open, unless the caller knows it already)."""
     if not ids:
         return []
-    rows = db.session.scalars(sa.select(Shop).where(Shop.id.in_(ids), Shop.is_public).options(*loading))
+    rows = db.session.scalars(PUBLIC_SHOPS[with_hours], {"ids": list(ids)})
     found = {shop.id: shop for shop in rows}
     return [found[shop_id] for shop_id in ids if shop_id in found]
+
+
+# Built once, as loader options cost to build: the shops of the ids bound, with or without their hours.
+PUBLIC_SHOPS = {
+    with_hours: sa.select(Shop)
+    .where(Shop.id.in_(sa.bindparam("ids", expanding=True)), Shop.is_public)
+    .options(*(SHOP_CARD_LOADING if with_hours else (joinedload(Shop.category),)))
+    for with_hours in (False, True)
+}
 
 
 # -- the home page's blocks ---------------------------------------------------------------------------
@@ -524,8 +535,8 @@ def home_rows(
     if HomeBlockKind.BEST_SHOPS in kinds:
         shop_ids += [sid for sid, _ in _chosen(HomeBlockKind.BEST_SHOPS, now)]
     # With the timetable read, a card's open state is known: its shop needs no hours of its own.
-    loading = (joinedload(Shop.category),) if rows.states is not None else SHOP_CARD_LOADING
-    rows.shops = {shop.id: shop for shop in _public_shops(list(dict.fromkeys(shop_ids)), loading)}
+    with_hours = rows.states is None
+    rows.shops = {shop.id: shop for shop in _public_shops(list(dict.fromkeys(shop_ids)), with_hours)}
     return rows
 
 
