@@ -396,7 +396,14 @@ def spans(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def highlight(text: str, query_words: list[str]) -> str:
-    """``text`` HTML-escaped, each word matching the query (stem, typo allowed) inside <mark>."""
+    """``text`` HTML-escaped, each word matching the query (stem, typo allowed) inside <mark>. Worked out
+    once per process for the same title and words: a results page highlights two dozen titles, and the
+    same search comes back."""
+    return _highlight(text, tuple(query_words))
+
+
+@functools.lru_cache(maxsize=4096)
+def _highlight(text: str, query_words: tuple[str, ...]) -> str:
     wanted = [token for word in query_words for token in stems(word)]
     if not wanted:
         return str(escape(text))

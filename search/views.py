@@ -8,9 +8,11 @@ from urllib.parse import quote_plus, urlencode
 
 import nh3
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from app import money
 from app.catalog import services as catalog
 from app.database import utcnow
 from app.extensions import limiter
@@ -48,6 +50,17 @@ def facet_link(label: Any, count: int, url: str) -> Markup:
 
 
 FACET_LINK = Markup('<li><a href="%s">%s <span class="muted">%s</span></a></li>')
+
+
+@blueprint.app_template_global()
+def price_text(key: str) -> str:
+    """A price facet's label, from its key ("-1000", "1000-2500", "5000-"; cents)."""
+    low, high = key.split("-")
+    if not low:
+        return gettext("moins de %(price)s", price=money.format_money(int(high)))
+    if not high:
+        return gettext("%(price)s et plus", price=money.format_money(int(low)))
+    return gettext("%(low)s à %(high)s", low=money.format_money(int(low)), high=money.format_money(int(high)))
 
 
 # A results page links to itself with one change for each facet value: the same few words are quoted
