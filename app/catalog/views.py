@@ -16,8 +16,8 @@ from app.catalog.models import Product, Variant
 from app.catalog.text import plain_text, render_markdown
 from app.database import utcnow
 from app.reviews.models import RatingSubject
-from app.reviews.views import shown_summary
 from app.routing import parse_id
+from app.site.seo import aggregate_rating
 from app.urls import external_url
 from app.visits import services as visits
 from vendors import services as shops
@@ -100,16 +100,9 @@ def structured_data(product: Product, photo_urls: list[str]) -> dict[str, Any]:
         "image": photo_urls,
         "offers": offers,
     }
-    rating = shown_summary(RatingSubject.PRODUCT, product.id)
-    if rating is not None and rating.review_count > 0:
-        tenths = (rating.rating_sum * 20 + rating.review_count) // (2 * rating.review_count)  # half up
-        data["aggregateRating"] = {
-            "@type": "AggregateRating",
-            "ratingValue": f"{tenths // 10}.{tenths % 10}",
-            "reviewCount": rating.review_count,
-            "bestRating": 5,
-            "worstRating": 1,
-        }
+    rating = aggregate_rating(RatingSubject.PRODUCT, product.id)
+    if rating:
+        data["aggregateRating"] = rating
     if product.gtin:
         data[f"gtin{len(product.gtin)}" if len(product.gtin) in (8, 12, 13, 14) else "gtin"] = product.gtin
     return data

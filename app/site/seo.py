@@ -262,13 +262,11 @@ def business_type(shop: Shop) -> str:
 
 
 def local_business(
-    shop: Shop,
-    schedule: dict[int, list[hours.Interval]] | None = None,
-    closures: Sequence[Any] | None = None,
+    shop: Shop, schedule: dict[int, list[hours.Interval]], closures: Sequence[Any]
 ) -> dict[str, Any]:
     """schema.org LocalBusiness (its most precise subtype) of a storefront: address, position, hours
-    (``schedule``, ``hours.week()``'s, when the page has it), the closures to come (``closures``, when
-    the page has them), rating."""
+    (``schedule``, ``hours.week()``'s), the closures to come (``closures``: rows with ``starts_on`` and
+    ``ends_on``, as the storefront has them), rating."""
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": business_type(shop),
@@ -296,8 +294,6 @@ def local_business(
         data["email"] = shop.email
     if shop.latitude is not None and shop.longitude is not None:
         data["geo"] = {"@type": "GeoCoordinates", "latitude": shop.latitude, "longitude": shop.longitude}
-    if schedule is None:
-        schedule = hours.week(shop.opening_hours)
     specs = [
         {
             "@type": "OpeningHoursSpecification",
@@ -311,7 +307,7 @@ def local_business(
     if specs:
         data["openingHoursSpecification"] = specs
     today = utcnow().astimezone(hours.TOWN_TZ).date()
-    closures = [
+    special = [
         {
             # Google's convention for a day closed: opens and closes at midnight.
             "@type": "OpeningHoursSpecification",
@@ -320,11 +316,11 @@ def local_business(
             "validFrom": closure.starts_on.isoformat(),
             "validThrough": closure.ends_on.isoformat(),
         }
-        for closure in (shop.closures if closures is None else closures)
+        for closure in closures
         if closure.ends_on >= today
     ]
-    if closures:
-        data["specialOpeningHoursSpecification"] = closures
+    if special:
+        data["specialOpeningHoursSpecification"] = special
     rating = aggregate_rating(RatingSubject.SHOP, shop.id)
     if rating:
         data["aggregateRating"] = rating
@@ -335,6 +331,6 @@ def init_app(app: Flask) -> None:
     """The helpers the templates' heads use."""
     app.jinja_env.globals["absolute_url"] = external_url
     app.jinja_env.globals["absolute_media_url"] = media_url
-    app.jinja_env.globals["shop_json_ld"] = lambda shop, schedule=None, closures=None: json_script(
+    app.jinja_env.globals["shop_json_ld"] = lambda shop, schedule, closures: json_script(
         local_business(shop, schedule, closures)
     )
