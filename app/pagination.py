@@ -1,6 +1,6 @@
 """Pages of a list without counting the whole list: one row more than the page says whether another
 page follows, and the rows are counted (no further than a cap) only when a full page leaves the total
-unknown. A list of ids (``ordered_page``) is read with its count in one statement."""
+unknown. A list of ids (``OrderedListing``) is read with its count in one statement."""
 
 from __future__ import annotations
 
@@ -50,15 +50,20 @@ class ListingPage(Generic[T]):
         return self.page + 1 if self.has_next else None
 
 
+def _window(page: int, per_page: int) -> tuple[int, int, int]:
+    """The page asked for, kept within 1 and ``MAX_COUNTED_PAGES``; its first row's offset; the cap of
+    the count."""
+    page = max(1, min(page, MAX_COUNTED_PAGES))
+    return page, (page - 1) * per_page, MAX_COUNTED_PAGES * per_page
+
+
 def listing_page(query: sa.Select[Any], page: int, per_page: int) -> ListingPage[Any]:
     """``page`` (from 1, no deeper than ``MAX_COUNTED_PAGES``) of ``query``'s rows in its order."""
-    page = max(1, min(page, MAX_COUNTED_PAGES))
-    offset = (page - 1) * per_page
+    page, offset, cap = _window(page, per_page)
     found = list(db.session.scalars(query.limit(per_page + 1).offset(offset)))
     items = found[:per_page]
     if len(found) <= per_page and (found or page == 1):
         return ListingPage(items, page, per_page, offset + len(found))
-    cap = MAX_COUNTED_PAGES * per_page
     # Count rows, not what they hold: a wide row (a product, its shop) costs the count a lot of reading.
     rows = (
         query.order_by(None)
@@ -80,7 +85,6 @@ class OrderedListing:
     building the statement anew cost a listing as much as running it."""
 
     def __init__(self, query: sa.Select[Any], order: Sequence[sa.ColumnElement[Any]]) -> None:
-        self.query = query
         listed = (
             query.add_columns(sa.func.row_number().over(order_by=order).label("position"))
             .order_by(*order)
@@ -99,9 +103,7 @@ class OrderedListing:
 
     def page(self, values: dict[str, Any], page: int, per_page: int) -> ListingPage[Any]:
         """``page`` (from 1, no deeper than ``MAX_COUNTED_PAGES``), the query's parameters ``values``."""
-        page = max(1, min(page, MAX_COUNTED_PAGES))
-        offset = (page - 1) * per_page
-        cap = MAX_COUNTED_PAGES * per_page
+        page, offset, cap = _window(page, per_page)
         bound = {**values, "listing_cap": cap + 1, "listing_size": per_page, "listing_skip": offset}
         rows = db.session.execute(self.statement, bound).all()
         if rows:
