@@ -952,14 +952,15 @@ def schedules(now: dt.datetime, shop_ids: Sequence[int]) -> tuple[dict[int, list
     return opening, closed
 
 
+# Every public shop, for the timetable: built once.
+TIMETABLE_SHOPS = sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
+
+
 def timetable(now: dt.datetime) -> Timetable:
     """Every public shop with its hours and coming closures, these as this process keeps them
     (``shop_schedules``): the home page shows which are open, never a slot to choose."""
     shops = db.session.execute(TIMETABLE_SHOPS).all()
     return Timetable(shops, shop_schedules([shop.id for shop in shops], now, fresh=False))
-
-
-TIMETABLE_SHOPS = sa.select(Shop.id, Shop.name, Shop.latitude, Shop.longitude).where(Shop.is_public)
 
 
 def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True) -> dict[int, Schedule]:
@@ -1012,6 +1013,11 @@ def public_shop(slug: str) -> Shop | None:
     return db.session.scalars(PUBLIC_SHOP, {"slug": slug}).unique().one_or_none()
 
 
+# The directory's shops, all or those of the categories bound: built once.
+DIRECTORY = sa.select(Shop).where(Shop.is_public).options(joinedload(Shop.category))
+DIRECTORY_OF_CATEGORIES = DIRECTORY.where(Shop.category_id.in_(sa.bindparam("category_ids", expanding=True)))
+
+
 def directory(
     category: Category | None = None, near: tuple[float, float] | None = None, now: dt.datetime | None = None
 ) -> list[DirectoryEntry]:
@@ -1024,11 +1030,6 @@ def directory(
         ids = [category.id, *(child.id for child in category.children)]
         shops = db.session.scalars(DIRECTORY_OF_CATEGORIES, {"category_ids": ids})
     return _entries(shops, near, now)
-
-
-# The directory's shops, all or those of the categories bound: built once.
-DIRECTORY = sa.select(Shop).where(Shop.is_public).options(joinedload(Shop.category))
-DIRECTORY_OF_CATEGORIES = DIRECTORY.where(Shop.category_id.in_(sa.bindparam("category_ids", expanding=True)))
 
 
 def _entries(

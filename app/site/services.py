@@ -167,6 +167,15 @@ SHOP_CARD_LOADING = (
 )
 
 
+# Built once, as loader options cost to build: the shops of the ids bound, with or without their hours.
+PUBLIC_SHOPS = {
+    with_hours: sa.select(Shop)
+    .where(Shop.id.in_(sa.bindparam("ids", expanding=True)), Shop.is_public)
+    .options(*(SHOP_CARD_LOADING if with_hours else (joinedload(Shop.category),)))
+    for with_hours in (False, True)
+}
+
+
 def _public_shops(ids: Sequence[int], with_hours: bool = True) -> list[Shop]:
     """The open shops of ``ids``, in that order, with their category (and their hours and closures, to
     say whether they are open, unless the caller knows it already)."""
@@ -175,15 +184,6 @@ def _public_shops(ids: Sequence[int], with_hours: bool = True) -> list[Shop]:
     rows = db.session.scalars(PUBLIC_SHOPS[with_hours], {"ids": list(ids)})
     found = {shop.id: shop for shop in rows}
     return [found[shop_id] for shop_id in ids if shop_id in found]
-
-
-# Built once, as loader options cost to build: the shops of the ids bound, with or without their hours.
-PUBLIC_SHOPS = {
-    with_hours: sa.select(Shop)
-    .where(Shop.id.in_(sa.bindparam("ids", expanding=True)), Shop.is_public)
-    .options(*(SHOP_CARD_LOADING if with_hours else (joinedload(Shop.category),)))
-    for with_hours in (False, True)
-}
 
 
 # -- the home page's blocks ---------------------------------------------------------------------------
