@@ -10,7 +10,14 @@ import time_machine
 
 from app.database import utcnow
 from app.extensions import db
-from tests.factories import CategoryFactory, RelayPointFactory, ShopFactory, UserFactory, owner_of
+from tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    RelayPointFactory,
+    ShopFactory,
+    UserFactory,
+    owner_of,
+)
 from tests.plugins.application import Client
 from vendors.models import Closure, Shop, ShopStatus
 
@@ -193,3 +200,14 @@ def test_the_directorys_categories_count_their_childrens_shops_and_speak_english
         client.get("/boutiques").get_data(as_text=True),
     )
     assert chips == [("alimentation", "Food ", "2")], "the count follows the shop's suspension at once"
+
+
+def test_a_page_past_the_end_of_the_products_says_so(client: Client) -> None:
+    shop = ShopFactory(slug="le-fournil")
+    ProductFactory(shop=shop, title="Pain de campagne")
+    page = client.get("/boutiques/le-fournil?page=3").get_data(as_text=True)
+    assert "Il n’y a pas d’autre page de résultats." in page
+    assert 'href="/boutiques/le-fournil#produits"' in page
+    assert "pas encore de produit en ligne" not in page
+    ShopFactory(slug="atelier")  # no product at all
+    assert "pas encore de produit en ligne" in client.get("/boutiques/atelier?page=3").get_data(as_text=True)
