@@ -58,7 +58,10 @@ def content_security_policy(app: Flask) -> dict[str, Any]:
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: configuration, extensions, blueprints, CLI, in that order."""
+    from app.templating import Environment
+
     app = Flask(__name__, instance_path=str(Path(settings.BASE_DIR) / "instance"))
+    app.jinja_environment = Environment  # before anything reads app.jinja_env
     app.config.update(settings.load(Path(app.instance_path), overrides))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_FIX_HOPS"]:

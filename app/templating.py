@@ -5,13 +5,34 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections import ChainMap
+from collections.abc import KeysView, MutableMapping
+from itertools import chain
 from typing import Any
 
 from flask import Flask, current_app, request
+from flask.templating import Environment as FlaskEnvironment
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
 from app import money
+
+
+class _Globals(ChainMap[str, Any]):
+    """A template's globals (its own, then the environment's), as Jinja keeps them, but for their keys:
+    a dict's view, whose set operations run in C. On every ``{% from ... import %}`` Jinja takes the
+    importing page's global names minus the imported template's (the generic view tests them one by
+    one, 40 µs for our forty names); a storefront imports five macro files."""
+
+    def keys(self) -> KeysView[str]:
+        return dict.fromkeys(chain.from_iterable(reversed(self.maps))).keys()
+
+
+class Environment(FlaskEnvironment):
+    """Flask's Jinja environment, with :class:`_Globals` for the templates' globals."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> ChainMap[str, Any]:
+        return _Globals({} if d is None else d, self.globals)
 
 
 def init_app(app: Flask) -> None:
@@ -19,7 +40,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["rate"] = money.format_rate
     app.jinja_env.filters["datetime"] = _format_datetime
     app.jinja_env.filters["date"] = _format_date
-    app.jinja_env.filters["km"] = _format_km
+    app.jinja_env.filters["km"] = format_km
     app.jinja_env.filters["attribute_label"] = attribute_label
     app.jinja_env.filters["has_field_errors"] = has_field_errors
     app.jinja_env.filters["de_shop"] = de_shop
@@ -124,7 +145,7 @@ def a_shop(name: str) -> str:
     return _after_preposition("à", name)
 
 
-def _format_km(value: float) -> str:
+def format_km(value: float) -> str:
     """A distance in kilometres with one decimal, as the reader writes numbers."""
     return format_decimal(round(value, 1), format="#,##0.0")
 

@@ -159,3 +159,26 @@ def test_templates_follow_a_forced_language_within_a_request(app) -> None:  # ty
         assert render_template_string(template) == "Closed / 2 products"
         refresh()
         assert render_template_string(template) == "Closed / 2 products"
+
+
+def test_template_strings_keep_jinjas_newstyle_gettext(app) -> None:  # type: ignore[no-untyped-def]
+    """``_`` and ``gettext`` in templates (kept once translated, see app.i18n) give what Jinja's newstyle
+    gettext gives: the translation taken as markup, its variables escaped into it, ``%%`` always a
+    ``%``; unescaped where autoescaping is off; the same from Python (``markup_gettext``)."""
+    from flask import render_template_string
+
+    from app.i18n import markup_gettext, markup_ngettext
+
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        for _ in range(2):  # translated, then kept
+            assert (
+                render_template_string("{{ _('100%%') }} {{ gettext('<b>gras</b>') }}") == "100% <b>gras</b>"
+            )
+        assert render_template_string("{{ _('<b>%(x)s</b>', x='<i>') }}") == "<b>&lt;i&gt;</b>"
+        unescaped = "{% autoescape false %}{{ _('<b>%(x)s</b> %%', x='<i>') }}{% endautoescape %}"
+        assert render_template_string(unescaped) == "<b><i></b> %"
+        assert markup_gettext("<b>%(x)s</b>", x="<i>") == "<b>&lt;i&gt;</b>"
+        assert markup_ngettext("%(num)d produit", "%(num)d produits", 3) == "3 produits"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert render_template_string("{{ _('Fermé') }}") == "Closed"
+        assert markup_gettext("Fermé") == "Closed"

@@ -45,3 +45,32 @@ def test_templates_have_the_filters(app: Flask) -> None:
     with app.test_request_context(), force_locale("fr"):
         rendered = render_template_string("{{ 'Le Fournil'|de_shop }} · {{ 'Les Halles'|a_shop }}")
     assert rendered == "du Fournil · aux Halles"
+
+
+def test_template_globals_overlay_the_environments_and_follow_it(app: Flask) -> None:
+    """A template's globals (app.templating.Environment): its own first, then the environment's, the
+    environment's added later seen too; their keys a set-like view, as imports compare them."""
+    template = app.jinja_env.from_string("{{ greeting }} {{ mine }}", globals={"mine": "b"})
+    app.jinja_env.globals["greeting"] = "a"
+    try:
+        assert template.render() == "a b"
+        assert {"greeting", "mine", "url_for"} <= set(template.globals.keys())
+        assert {"greeting", "mine", "nowhere"} - template.globals.keys() == {"nowhere"}
+        template.globals["greeting"] = "c"  # the template's own, the environment's untouched
+        assert template.render() == "c b"
+        assert app.jinja_env.globals["greeting"] == "a"
+    finally:
+        del app.jinja_env.globals["greeting"]
+
+
+def test_an_imported_macro_sees_the_globals_of_its_own_template(app: Flask) -> None:
+    from jinja2 import DictLoader
+
+    loader = app.jinja_env.loader
+    app.jinja_env.loader = DictLoader({"m.html": "{% macro hello() %}{{ _('Fermé') }}{% endmacro %}"})
+    try:
+        with app.test_request_context("/", headers={"Accept-Language": "en"}):
+            page = app.jinja_env.from_string("{% from 'm.html' import hello %}{{ hello() }}")
+            assert page.render() == "Closed"
+    finally:
+        app.jinja_env.loader = loader
