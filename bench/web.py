@@ -60,6 +60,7 @@ def timing(response):
     response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.t) * 1000:.2f}"
     return response
 """
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 TIMING = re.compile(r"app;dur=([0-9.]+)(?:.*?sql;desc=\"(\d+)\")?")
 
 
@@ -389,7 +390,12 @@ def get(
     body: str | None = None,
     encoding: str = "gzip, deflate, br",  # what browsers ask for: compression is part of the cost
 ) -> Answer:
-    headers = {"Host": f"127.0.0.1:{port}", "Accept-Language": "fr", "Accept-Encoding": encoding}
+    headers = {
+        "Host": f"127.0.0.1:{port}",
+        "User-Agent": BROWSER,  # a person's: their storefront and product views are counted
+        "Accept-Language": "fr",
+        "Accept-Encoding": encoding,
+    }
     if cookie:
         headers["Cookie"] = cookie
     if body is not None:

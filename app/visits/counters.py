@@ -5,7 +5,10 @@ one HINCRBY on the counter's hash, and ``Counter.flush`` (a job, every few minut
 database: the hash is renamed first, atomically, so increments made meanwhile go to a new hash and none is
 lost; the batch taken is recorded in the database in the same transaction as its counts, so a batch read
 twice (a flush that died before deleting it, two flushes at once) is added once. Without Redis each
-increment is an upsert in the database right away, and there is nothing to flush.
+process keeps its counts for ``COUNTERS_WRITE_SECONDS`` (10 s; 0 writes each at once) and writes them
+together with the first count after that, or when it exits: a page view does not cost a write and its
+commit, and two workers counting the same shop do not queue on its row. A process killed outright
+loses those seconds of counts; with Redis, none is lost.
 
 ``counted_request`` says whether a request is a person looking at a page: bots, prefetches, HEAD
 requests and requests without a User-Agent are not counted. Nothing about the person is kept.
@@ -13,17 +16,20 @@ requests and requests without a User-Agent are not counted. Nothing about the pe
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from crawlerdetect import CrawlerDetect
-from flask import Request, current_app
+from flask import Flask, Request, current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,6 +50,8 @@ Writer = Callable[[Session, Mapping[Key, int]], None]
 REDIS_TIMEOUT_SECONDS = 0.5
 BATCH_FIELD = "batch"  # the field naming a taken hash's batch; counts' fields are JSON lists
 KEEP_BATCHES = dt.timedelta(days=7)
+# Without Redis, counts kept in a process are written at once past this many keys, whatever the time.
+MAX_KEPT_KEYS = 1000
 
 # Renames the live hash to the taken one and names the batch (1), unless a taken hash is still there (a
 # flush that died, or one running now): that one is to be flushed first (2). 0 when there is nothing.
@@ -127,20 +135,44 @@ class Counter:
         return f"{prefix}:counters:{self.name}"
 
     def add(self, key: Key, amount: int = 1) -> None:
-        """Count ``amount`` more for ``key``: in Redis when there is one, else in the database at once."""
+        """Count ``amount`` more for ``key``: in Redis when there is one, else kept in the process and
+        written to the database with the others every ``COUNTERS_WRITE_SECONDS``."""
         client = redis_client()
         if client is not None:
             client.hincrby(self.redis_key, _encode(key), amount)
             return
-        # Called once the page's work is done (a page read, or an addition already committed): the count is
-        # committed with the request's session, in a savepoint so that a failure leaves that session as it
-        # was, and without expiring what the page has read.
+        kept = _kept_counts(self.name)
+        with kept.lock:
+            kept.counts[key] = kept.counts.get(key, 0) + amount
+            interval = float(current_app.config.get("COUNTERS_WRITE_SECONDS", 0))
+            if time.monotonic() - kept.since < interval and len(kept.counts) < MAX_KEPT_KEYS:
+                if not kept.at_exit:
+                    app = current_app._get_current_object()  # type: ignore[attr-defined]
+                    atexit.register(_write_at_exit, app, self)
+                    kept.at_exit = True
+                return
+            counts, kept.counts, kept.since = kept.counts, {}, time.monotonic()
+        self.write_kept(counts)
+
+    def write_kept(self, counts: Mapping[Key, int] | None = None) -> None:
+        """Write counts kept in this process (all of them when ``counts`` is None). Called once the
+        page's work is done (a page read, or an addition already committed): they are committed with
+        the request's session, in a savepoint so that a failure leaves that session as it was, and
+        without expiring what the page has read. Counts that cannot be written are given up (the caller
+        logs it): kept, one that can never be written (its product deleted since) would take the
+        others down with it, time after time."""
+        if counts is None:
+            kept = _kept_counts(self.name)
+            with kept.lock:
+                counts, kept.counts, kept.since = kept.counts, {}, time.monotonic()
+        if not counts:
+            return
         session = db.session()
         expire_on_commit = session.expire_on_commit
         session.expire_on_commit = False
         try:
             with session.begin_nested():
-                self.write(session, {key: amount})
+                self.write(session, counts)
             session.commit()
         finally:
             session.expire_on_commit = expire_on_commit
@@ -172,6 +204,33 @@ class Counter:
             if took != LEFT_OVER:
                 break
         return moved
+
+
+@dataclass
+class _Kept:
+    """A process's counts not yet written, for one counter of one app (without Redis)."""
+
+    counts: dict[Key, int] = field(default_factory=dict)
+    since: float = field(default_factory=time.monotonic)  # when they were last written
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    at_exit: bool = False  # whether the process writes them when it exits
+
+
+def _kept_counts(name: str) -> _Kept:
+    kept: dict[str, _Kept] = current_app.extensions.setdefault("counters_kept", {})
+    if name not in kept:
+        kept[name] = _Kept()
+    return kept[name]
+
+
+def _write_at_exit(app: Flask, counter: Counter) -> None:
+    """A worker leaving (a restart, a deploy) writes the counts it kept."""
+    try:
+        with app.app_context():
+            counter.write_kept()
+            db.session.remove()
+    except Exception:
+        log.exception("counts kept by this process not written (%s)", counter.name)
 
 
 def forget_old_batches() -> None:

@@ -176,6 +176,77 @@ def test_a_failing_counter_never_breaks_the_page(
     assert rows() == []
 
 
+# -- without Redis: counts kept in the process ------------------------------------------------------------
+
+
+@pytest.fixture
+def kept_for_a_minute(client: Client, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    """COUNTERS_WRITE_SECONDS at 60, this app's kept counts new, and what would be written at exit."""
+    monkeypatch.setitem(client.application.config, "COUNTERS_WRITE_SECONDS", 60)
+    monkeypatch.setitem(client.application.extensions, "counters_kept", {})
+    at_exit: list[tuple[object, ...]] = []
+    monkeypatch.setattr(counters.atexit, "register", lambda *call: at_exit.append(call))
+    return at_exit
+
+
+def test_without_redis_views_are_kept_and_written_together_after_the_interval(
+    client: Client,
+    product: Item,
+    kept_for_a_minute: list[tuple[object, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    view(client, f"/produits/{product.id}")
+    view(client, f"/produits/{product.id}")
+    view(client, f"/boutiques/{product.slug}")
+    assert rows() == []  # kept, not written
+    monkeypatch.setitem(client.application.config, "COUNTERS_WRITE_SECONDS", 0)  # the interval is over
+    view(client, f"/produits/{product.id}")
+    written = [(product.shop_id, product.id, VisitKind.VIEW, 3), (product.shop_id, None, VisitKind.VIEW, 1)]
+    assert sorted(rows(), key=str) == sorted(written, key=str)
+    assert client.application.extensions["counters_kept"]["visits"].counts == {}
+
+
+def test_a_worker_leaving_writes_the_counts_it_kept(
+    client: Client, product: Item, kept_for_a_minute: list[tuple[object, ...]]
+) -> None:
+    view(client, f"/produits/{product.id}")
+    view(client, f"/produits/{product.id}")
+    assert rows() == []
+    assert len(kept_for_a_minute) == 1  # registered once, at the first count kept
+    write_at_exit, app, counter = kept_for_a_minute[0]
+    assert app is client.application
+    assert counter is services.VISITS
+    write_at_exit(app, counter)  # type: ignore[operator]
+    assert rows() == [(product.shop_id, product.id, VisitKind.VIEW, 2)]
+    write_at_exit(app, counter)  # type: ignore[operator]  # nothing left: nothing added twice
+    assert rows() == [(product.shop_id, product.id, VisitKind.VIEW, 2)]
+
+
+def test_kept_counts_that_cannot_be_written_are_given_up_not_kept_forever(
+    client: Client,
+    product: Item,
+    kept_for_a_minute: list[tuple[object, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failing: list[bool] = []
+
+    def write(session: Session, counts: Mapping[tuple[object, ...], int]) -> None:
+        if failing.pop():
+            raise RuntimeError("disk full")
+        services._write(session, counts)
+
+    monkeypatch.setattr(services, "VISITS", counters.Counter("visits", write))
+    view(client, f"/produits/{product.id}")
+    view(client, f"/produits/{product.id}")
+    monkeypatch.setitem(client.application.config, "COUNTERS_WRITE_SECONDS", 0)
+    failing.append(True)
+    assert view(client, f"/produits/{product.id}") == 200  # the batch fails (logged), the page does not
+    assert rows() == []
+    failing.append(False)
+    view(client, f"/produits/{product.id}")  # the next count is written alone
+    assert rows() == [(product.shop_id, product.id, VisitKind.VIEW, 1)]
+
+
 # -- with Redis -------------------------------------------------------------------------------------------
 
 
