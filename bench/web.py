@@ -13,6 +13,9 @@ catalogue copies every demo product 19 more times under new ids and titles, spre
 
 When the site answers with an ``X-Cache`` header (the page cache), each page is measured warm (cache
 on) and cold (``PAGE_CACHE=0``). Worker memory (RSS, PSS and private) is read from /proc after the load.
+The hello app is loaded again just before and just after each table, and the table's hello row is those
+two runs together: on a machine whose speed drifts during the run, each page is read against the hello
+app of the same minutes.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -463,6 +466,18 @@ class Figures:
     def queries(self) -> float:
         return statistics.median(self.sql) if self.sql else 0.0
 
+    def merged(self, other: Figures) -> Figures:
+        """Two runs of the same page taken as one."""
+        return Figures(
+            requests=self.requests + other.requests,
+            errors=self.errors + other.errors,
+            seconds=self.seconds + other.seconds,
+            latencies=self.latencies + other.latencies,
+            app_ms=self.app_ms + other.app_ms,
+            sql=self.sql + other.sql,
+            cache=self.cache + other.cache,
+        )
+
 
 def hammer(port: int, path: str, cookie: str, seconds: float, concurrency: int) -> Figures:
     """``concurrency`` clients asking for ``path`` back to back for ``seconds``."""
@@ -534,7 +549,7 @@ def run_catalogue(
     pages: list[str],
     seconds: float,
     concurrency: int,
-    hello: Figures,
+    hello: Callable[[], Figures],
     preload: bool = False,
 ) -> list[str]:
     name = f"marketplace_bench_web_{os.getpid()}_{scale}"
@@ -555,6 +570,7 @@ def run_catalogue(
                 modes = [("warm", env), ("cold", {**env, "PAGE_CACHE": "0"})]
         for mode, mode_env in modes:
             rows = []
+            before = hello()
             with gunicorn("wsgi:app", mode_env, ROOT, probe="/robots.txt", preload=preload) as server:
                 cookie = fill_cart(server.port, paths["product"], variants) if "cart" in pages else ""
                 for page in pages:
@@ -566,7 +582,7 @@ def run_catalogue(
                 memory = server.workers_memory_mb()
             title = f"Catalogue ×{scale} ({products} products){', cache ' + mode if mode else ''}"
             reports.append(
-                table(title, hello, rows)
+                table(title, before.merged(hello()), rows)
                 + f"\nworker memory after the run: {'; '.join(str(worker) for worker in memory)}"
             )
             print(reports[-1], flush=True)
@@ -600,11 +616,17 @@ def main(argv: list[str] | None = None) -> int:
         hello_dir.mkdir()
         (hello_dir / "hello.py").write_text(HELLO_APP + HELLO_TIMING)
         hello_env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        with gunicorn("hello:app", hello_env, hello_dir, preload=args.preload) as server:
-            hello = hammer(server.port, "/", "", seconds, args.concurrency)
-            hello_memory = server.workers_memory_mb()
+        hello_memory: list[Memory] = []
+
+        def hello() -> Figures:
+            with gunicorn("hello:app", hello_env, hello_dir, preload=args.preload) as server:
+                figures = hammer(server.port, "/", "", seconds, args.concurrency)
+                hello_memory[:] = server.workers_memory_mb()
+            return figures
+
+        first = hello()
         workers = "; ".join(str(worker) for worker in hello_memory)
-        print(f"hello: {hello.rate:.0f} req/s, worker memory {workers}")
+        print(f"hello: {first.rate:.0f} req/s, worker memory {workers}")
         for scale in scales:
             run_catalogue(workdir, scale, pages, seconds, args.concurrency, hello, args.preload)
     finally:

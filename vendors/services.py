@@ -925,7 +925,44 @@ class Timetable:
 
 
 def _open_states(kept: dict[int, Schedule], now: dt.datetime) -> dict[int, hours.OpenState]:
-    return {shop_id: hours.open_state(opening, closed, now) for shop_id, (opening, closed) in kept.items()}
+    today = now.astimezone(hours.TOWN_TZ).date()
+    states: dict[int, hours.OpenState] = {}
+    for shop_id, schedule in kept.items():
+        known = _known_states.get(shop_id)
+        if known is not None and known.holds(schedule, today, now):
+            states[shop_id] = known.state
+            continue
+        states[shop_id] = hours.open_state(schedule[0], schedule[1], now)
+        _known_states[shop_id] = _KnownState(schedule, today, now, states[shop_id])
+    return states
+
+
+@dataclass(frozen=True)
+class _KnownState:
+    """A shop's open state as worked out last, from which schedule, on which day and at what time."""
+
+    schedule: Schedule
+    day: dt.date
+    at: dt.datetime
+    state: hours.OpenState
+
+    def holds(self, schedule: Schedule, today: dt.date, now: dt.datetime) -> bool:
+        """Whether the state is still the shop's: worked out from this very schedule (the copy this
+        process keeps, replaced when the shop changes it), on the same day (it counts days ahead),
+        not after ``now``, and ``now`` before the state changes (the shop opens or closes)."""
+        change = self.state.change_at
+        return (
+            self.schedule is schedule
+            and self.day == today
+            and self.at <= now
+            and (change is None or now < change)
+        )
+
+
+# Each shop's open state, kept until it changes: lists of shops (the home page's, the directory, a
+# category's shops) work out again the few that opened or closed, not every shop on every page. One
+# entry per shop; an entry keeps its schedule, so that no other one can take its place in memory.
+_known_states: dict[int, _KnownState] = {}
 
 
 def schedules(now: dt.datetime, shop_ids: Sequence[int]) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:

@@ -44,3 +44,30 @@ def test_closures_skip_to_the_next_open_day() -> None:
 
 def test_a_shop_with_no_hours_never_opens() -> None:
     assert open_state([], [], dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).change_at is None
+
+
+def test_kept_open_states_are_those_worked_out_anew_at_every_minute_of_two_weeks() -> None:
+    """``vendors.services`` keeps each shop's state until it changes: asked every few minutes over two
+    weeks (days with two intervals, a closure, a shop without hours, the clocks going back), and
+    once back in time, it answers as ``open_state`` does."""
+    from vendors import services
+
+    split = _hours(*[(day, T(9), T(12, 30)) for day in range(6)], *[(day, T(14), T(19)) for day in range(6)])
+    closures = [Closure(starts_on=dt.date(2026, 10, 28), ends_on=dt.date(2026, 10, 29), label="Inventaire")]
+    sundays = _hours((6, T(8), T(13)))
+    kept = {1: (split, closures), 2: (sundays, []), 3: ([], [])}
+    start = dt.datetime(2026, 10, 20, 0, 3, tzinfo=dt.UTC)  # the clocks go back on 25 October
+    times = [start + dt.timedelta(minutes=7 * step) for step in range(14 * 24 * 60 // 7)]
+    times.append(start + dt.timedelta(days=3, hours=10))  # back in time
+    services._known_states.clear()
+    worked_out = 0
+    for now in times:
+        expected = {shop_id: open_state(hours, closed, now) for shop_id, (hours, closed) in kept.items()}
+        before = dict(services._known_states)
+        assert services._open_states(kept, now) == expected, now
+        worked_out += sum(services._known_states.get(shop_id) is not before.get(shop_id) for shop_id in kept)
+    assert worked_out <= 100  # of 8,643 asks: each shop once a day, and when it opens or closes
+    changed = (split, [])  # a schedule changed (a new copy): worked out again at once
+    services._open_states({1: changed}, dt.datetime(2026, 10, 28, 9, 0, tzinfo=dt.UTC))
+    assert services._known_states[1].schedule is changed
+    services._known_states.clear()
