@@ -4,6 +4,7 @@ reviews are collected and checked, and the reviews shown on product pages and st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
@@ -70,11 +71,16 @@ class ReviewSection:
     subject: RatingSubject
     summary: ShownRating | None
     page: Any  # the published reviews, a page at a time
-    report_form: forms.ReasonForm
 
     @property
     def count(self) -> int:
         return self.summary.review_count if self.summary else 0
+
+    @cached_property
+    def report_form(self) -> forms.ReasonForm:
+        """The form that reports a review, beside each one a signed-in reader may report: built when
+        the first is drawn (a visitor who is not signed in is shown a link instead)."""
+        return forms.ReasonForm(formdata=None)
 
 
 def shown_summary(subject: RatingSubject | str, subject_id: int) -> ShownRating | None:
@@ -100,9 +106,7 @@ def review_section(subject: str, subject_id: int) -> ReviewSection:
         page: Any = ListingPage([], number, services.PER_PAGE, 0)
     else:
         page = services.public_reviews(kind, subject_id, number)
-    return ReviewSection(
-        subject=kind, summary=summary, page=page, report_form=forms.ReasonForm(formdata=None)
-    )
+    return ReviewSection(subject=kind, summary=summary, page=page)
 
 
 def review_link(part: VendorOrder) -> str | None:
