@@ -168,12 +168,12 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # Jobs
         "REDIS_URL": redis_url,
         "RQ_QUEUES": ("default", "mail", "search", "webhooks"),
-        # Whole public pages kept for anonymous visitors (app/pagecache.py): in Redis when there is one,
-        # else in each process (at most PAGE_CACHE_ENTRIES pages); a change shows at once, time-bound
-        # facts (a shop opening) after PAGE_CACHE_SECONDS at most.
         # Visit and search-miss counters without Redis: each process writes its counts together this
         # often (seconds; 0: each at once). With REDIS_URL they go to Redis and a job moves them.
         "COUNTERS_WRITE_SECONDS": _env_float("COUNTERS_WRITE_SECONDS", 0.0 if env == "testing" else 10.0),
+        # Whole public pages kept for anonymous visitors (app/pagecache.py): in Redis when there is one,
+        # else in each process (at most PAGE_CACHE_ENTRIES pages); a change shows at once, time-bound
+        # facts (a shop opening) after PAGE_CACHE_SECONDS at most.
         "PAGE_CACHE": _env_bool("PAGE_CACHE", env != "testing"),
         "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 60),
         "PAGE_CACHE_ENTRIES": _env_int("PAGE_CACHE_ENTRIES", 500),

@@ -151,20 +151,17 @@ class Counter:
                     atexit.register(_write_at_exit, app, self)
                     kept.at_exit = True
                 return
-            counts, kept.counts, kept.since = kept.counts, {}, time.monotonic()
-        self.write_kept(counts)
+        self.write_kept()
 
-    def write_kept(self, counts: Mapping[Key, int] | None = None) -> None:
-        """Write counts kept in this process (all of them when ``counts`` is None). Called once the
-        page's work is done (a page read, or an addition already committed): they are committed with
-        the request's session, in a savepoint so that a failure leaves that session as it was, and
-        without expiring what the page has read. Counts that cannot be written are given up (the caller
-        logs it): kept, one that can never be written (its product deleted since) would take the
-        others down with it, time after time."""
-        if counts is None:
-            kept = _kept_counts(self.name)
-            with kept.lock:
-                counts, kept.counts, kept.since = kept.counts, {}, time.monotonic()
+    def write_kept(self) -> None:
+        """Write the counts this process kept. Called once the page's work is done (a page read, or an
+        addition already committed): they are committed with the request's session, in a savepoint so
+        that a failure leaves that session as it was, and without expiring what the page has read.
+        Counts that cannot be written are given up (the caller logs it): kept, one that can never be
+        written (its product deleted since) would take the others down with it, time after time."""
+        kept = _kept_counts(self.name)
+        with kept.lock:
+            counts, kept.counts, kept.since = kept.counts, {}, time.monotonic()
         if not counts:
             return
         session = db.session()
