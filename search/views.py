@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus, urlencode
@@ -26,6 +27,7 @@ from search.query import (
     DELIVERY_METHODS,
     PRICE_RANGES,
     SORTS,
+    FacetValue,
     Hit,
     SearchQuery,
     price_range_key,
@@ -64,16 +66,6 @@ SEPARATOR = Markup(" · ")
 
 
 @blueprint.app_template_global()
-def facet_link(label: Any, count: int, url: str) -> Markup:
-    """A facet's value in the filters: its label and how many results it has, linking to the page that
-    applies it. Written here rather than as a macro: a results page draws a few dozen."""
-    return FACET_LINK % (url, label, count)
-
-
-FACET_LINK = Markup('<li><a href="%s">%s <span class="muted">%s</span></a></li>')
-
-
-@blueprint.app_template_global()
 def price_text(key: str) -> str:
     """A price facet's label, from its key ("-1000", "1000-2500", "5000-"; cents)."""
     low, high = key.split("-")
@@ -96,6 +88,79 @@ def _page_url(query: SearchQuery, place: list[tuple[str, str]], base: str = "", 
         changes["page"] = 1
     args = query.with_(**changes).to_args() + place
     return (base or url_for("search.results")) + ("?" + urlencode(args, quote_via=_quoted) if args else "")
+
+
+# Stands for a facet's value while a page works out the link that chooses it: no value a link carries
+# can hold it (a NUL is refused in any argument), and its space is "+" in a query string but "%20" in a
+# path, so that it is found only where the value is a query argument.
+_CHOSEN = "\x00 chosen \x00"
+_CHOSEN_QUOTED = quote_plus(_CHOSEN)
+
+
+class PageLinks:
+    """A results page's links to itself: ``page_url(**changes)`` for any change, and
+    ``page_url.choosing(field, value)`` for a facet's value, set (category, shop) or added (labels,
+    delivery). A page links to each of dozens of values: the link is worked out once per facet, with a
+    stand-in for the value, and each value is put in its place."""
+
+    def __init__(self, link: Callable[..., str]) -> None:
+        self._link = link
+        self._around: dict[str, tuple[str, str] | None] = {}
+
+    def __call__(self, **changes: Any) -> str:
+        return self._link(**changes)
+
+    def choosing(self, field: str, value: str, current: Any = None) -> str:
+        """The link that chooses ``value`` in ``field`` (``current``: the field's value now, a tuple
+        for the fields that take several)."""
+        if field not in self._around:
+            url = self._link(**{field: self._changed(current, _CHOSEN)})
+            before, found, after = url.partition(_CHOSEN_QUOTED)
+            self._around[field] = (before, after) if found and _CHOSEN_QUOTED not in after else None
+        around = self._around[field]
+        if around is None:  # the value is not a query argument (a category page's path): the long way
+            return self._link(**{field: self._changed(current, value)})
+        return around[0] + _quoted(value) + around[1]
+
+    @staticmethod
+    def _changed(current: Any, value: str) -> Any:
+        return (*current, value) if isinstance(current, tuple) else value
+
+
+@blueprint.app_template_global()
+def facet_link(label: Any, count: int, url: str) -> Markup:
+    """A facet's value in the filters: its label and how many results it has, linking to ``url``."""
+    return Markup(_facet_item(url, label, count))  # noqa: S704 - escaped there
+
+
+def _facet_item(url: str, label: Any, count: int) -> str:
+    return f'<li><a href="{escape(url)}">{escape(label)} <span class="muted">{count:d}</span></a></li>'
+
+
+@blueprint.app_template_global()
+def facet_links(
+    page_url: PageLinks,
+    field: str,
+    values: Iterable[FacetValue],
+    current: Any = None,
+    label: Mapping[str, Any] | Callable[[str], Any] | None = None,
+) -> Markup:
+    """A facet's values in the filters, but those already chosen (``current``): each with its label and
+    how many results it has, linking to the page that chooses it. Written here rather than in the
+    template: a results page draws a few dozen."""
+    chosen = current if isinstance(current, tuple) else (current,)
+    items = []
+    for value in values:
+        if value.value in chosen:
+            continue
+        if label is None:
+            name = value.value
+        elif callable(label):
+            name = label(value.value)
+        else:
+            name = label.get(value.value, value.value)
+        items.append(_facet_item(page_url.choosing(field, value.value, current), name, value.count))
+    return Markup("".join(items))  # noqa: S704 - escaped by _facet_item
 
 
 # Each price facet as the inclusive bounds of a link (``to`` is exclusive in the facet).
@@ -127,7 +192,7 @@ def results() -> tuple[str, int] | str:
         "street_unknown": bool(street) and near is None,
         "near": near,
         "place": place,
-        "page_url": lambda **changes: _page_url(query, place, base, **changes),
+        "page_url": PageLinks(lambda **changes: _page_url(query, place, base, **changes)),
         "price_links": PRICE_LINKS,
         "sorts": SORTS,
         "delivery_methods": DELIVERY_METHODS,
@@ -197,7 +262,7 @@ def category(slug: str) -> str:
         street_unknown=bool(street) and near is None,
         near=near,
         place=place,
-        page_url=lambda **changes: _category_page_url(query, place, form_action, **changes),
+        page_url=PageLinks(lambda **changes: _category_page_url(query, place, form_action, **changes)),
         form_action=form_action,
         price_links=PRICE_LINKS,
         sorts=SORTS,

@@ -11,8 +11,9 @@ from flask import Flask
 
 from app.catalog.models import Category
 from app.extensions import db
-from search import tasks
+from search import tasks, views
 from search.backends import SearchBackend
+from search.query import SearchQuery
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory
 from tests.plugins.application import Client
 
@@ -291,3 +292,49 @@ def test_the_english_interface_names_categories_in_english(
     categories = [found["text"] for found in suggested if found["kind"] == "category"]
     assert ("Cheese shop" in page, categories) == (True, ["Cheese shop"])
     assert [found for found in french if found["kind"] == "category"] == []
+
+
+FACET_QUERIES = [
+    SearchQuery(),
+    SearchQuery(
+        text="pain d'épices & co",
+        shop="fournil",
+        labels=("bio", "fait main"),
+        delivery=("pickup",),
+        price_min_cents=500,
+        in_stock=True,
+        sort="price_asc",
+        page=3,
+    ),
+    SearchQuery(category="livres", text="100 % + 50 = ?", min_rating=4, within_km=2.0, near=(47.2, -1.55)),
+    # What stands for a value while its link is worked out, typed by someone: the long way is taken.
+    SearchQuery(text=views._CHOSEN, labels=(views._CHOSEN,)),
+]
+FACET_PLACES = [[], [("depuis", "rue du Port")], [("lat", "47.20000"), ("lon", "-1.55000")]]
+FACET_VALUES = ["livres", "lait cru", "é&=+?#%/", "boulangerie-patisserie", "livres"]
+
+
+@pytest.mark.parametrize("query", FACET_QUERIES)
+@pytest.mark.parametrize("place", FACET_PLACES)
+def test_a_facet_value_links_where_the_long_way_does(
+    app: Flask, query: SearchQuery, place: list[tuple[str, str]]
+) -> None:
+    """Each value of a facet is put in a link worked out once: the same link as building it whole."""
+    with app.test_request_context():
+        pages = {
+            "search": views.PageLinks(
+                lambda **changes: views._page_url(query, place, "/recherche", **changes)
+            ),
+            "category": views.PageLinks(
+                lambda **changes: views._category_page_url(query, place, "/categories/livres", **changes)
+            ),
+        }
+        for name, page_url in pages.items():
+            for field in ("category", "shop", "labels", "delivery"):
+                current = getattr(query, field)
+                for value in FACET_VALUES:
+                    changed = (*current, value) if isinstance(current, tuple) else value
+                    assert page_url.choosing(field, value, current) == page_url(**{field: changed}), (
+                        name,
+                        field,
+                    )
