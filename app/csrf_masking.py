@@ -3,9 +3,11 @@
 A page compressed with gzip or brotli leaks, through its length, whether a guess an attacker slips into
 it (a search query the page repeats) matches a secret elsewhere on the page. Flask-WTF's token is the
 same secret, signed, on every page of a session: enough repeated guesses would read it. So the token is
-never sent as it is: each occurrence in an HTML response is XOR-ed with a fresh random pad sent beside
-it (``m.`` + base64url(pad + token ⊕ pad)), and unmasked when a form or a header brings it back. The
-length and content of what is compressed then change with every response.
+never sent as it is: in each HTML response it is XOR-ed with a fresh random pad sent beside it (``m.`` +
+base64url(pad + token ⊕ pad)), and unmasked when a form or a header brings it back. The length and
+content of what is compressed then change with every response. One pad serves all the forms of a
+response (a listing has a few dozen): what an attacker's guess is compressed against is then random
+and never seen again, which is all the defence needs.
 
 The masking runs on the finished HTML, once, after the page cache has kept its copy (which holds a
 marker, not a token) and before compression; a token sent unmasked (by a client of an older page) is
@@ -26,8 +28,8 @@ PREFIX = "m."
 
 
 def _xor(data: bytes, pad: bytes) -> bytes:
-    """``data`` XOR ``pad`` (of the same length), as one integer operation: a listing masks a few dozen
-    tokens per page, and a loop over their bytes cost more than the rest of a cached page's answer."""
+    """``data`` XOR ``pad`` (of the same length), as one integer operation rather than a loop over
+    bytes."""
     return (int.from_bytes(data, "big") ^ int.from_bytes(pad, "big")).to_bytes(len(data), "big")
 
 
@@ -77,9 +79,7 @@ def _mask_response(response: Response) -> Response:
     raw = str(token).encode()
     if raw not in body:
         return response
-    parts = body.split(raw)
-    masked = [mask(str(token)).encode() for _ in parts[1:]]
-    response.set_data(parts[0] + b"".join(m + part for m, part in zip(masked, parts[1:], strict=True)))
+    response.set_data(body.replace(raw, mask(str(token)).encode()))
     return response
 
 

@@ -89,7 +89,7 @@ def add_to_cart(client: Client, product_id: int, variant_id: int, quantity: int 
 
 
 def tokens(page: str) -> set[str]:
-    """The visitor's token(s) in ``page``, under their masks (each occurrence has a mask of its own)."""
+    """The visitor's token(s) in ``page``, under their masks (one mask per answer)."""
     return {str(csrf_masking.unmask(token)) for token in CSRF_PATTERN.findall(page)}
 
 
