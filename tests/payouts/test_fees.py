@@ -29,6 +29,7 @@ from tests.orders.test_lifecycle import place_and_pay
 from tests.payouts.test_end_to_end import deliver_webhooks
 from tests.plugins.application import Client
 from tests.plugins.stripe import StripeEmulator
+from vendors.hours import TOWN_TZ
 from vendors.models import Shop
 
 
@@ -131,7 +132,7 @@ def test_shops_bearing_the_fees_are_charged_shares_that_sum_to_it_on_their_state
     for part, share in zip(parts, shares, strict=True):
         commission = part.commission_cents + part.commission_vat_cents
         assert held(order, part.shop_id) == part.total_cents - commission - share
-        paid_on = order.created_at.date()
+        paid_on = order.created_at.astimezone(TOWN_TZ).date()  # statements count the town's days
         statement = documents.statement(part.shop_id, paid_on, paid_on)
         (row,) = statement.rows
         assert row.stripe_fees_cents == share
@@ -149,7 +150,8 @@ def test_shops_bearing_the_fees_are_charged_shares_that_sum_to_it_on_their_state
 def test_a_statement_shows_no_fee_column_when_the_platform_bears_them(town: Town) -> None:
     order = three_shop_order(town)
     part = part_of(order, town.books_id)
-    statement = documents.statement(part.shop_id, order.created_at.date(), order.created_at.date())
+    paid_on = order.created_at.astimezone(TOWN_TZ).date()
+    statement = documents.statement(part.shop_id, paid_on, paid_on)
     assert statement.rows[0].stripe_fees_cents == 0
     assert "Frais Stripe" not in documents.statement_csv(statement)
 

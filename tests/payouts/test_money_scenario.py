@@ -42,6 +42,7 @@ from tests.payouts.test_disputes import DISPUTE_EVENTS
 from tests.payouts.test_end_to_end import deliver_webhooks
 from tests.plugins.application import Client
 from tests.plugins.stripe import StripeEmulator
+from vendors.hours import TOWN_TZ
 from vendors.models import Shop
 
 DISPUTE_CARD = "pm_card_createDispute"  # Stripe's test card whose charge is disputed as soon as it is made
@@ -354,7 +355,7 @@ def test_a_month_of_fees_disputes_and_refunds_reconciles_to_the_cent(
     assert _paid_out(accounts[books_id]) == 1000
     # Their statements say the same: what each part came to in the end (the bookshop: A -5,00 €,
     # C 21,74 €, D nothing), what was sent, what is still held or owed.
-    day = _fresh(a).created_at.date()
+    day = _fresh(a).created_at.astimezone(TOWN_TZ).date()  # statements count the town's days
     for shop_id, (net_due, net) in {
         baker_id: (3274, 3274),
         books_id: (-500 + 2174 + 0, 2174),

@@ -25,6 +25,7 @@ from tests.reviews.support import (
     review_now,
     text_of,
 )
+from vendors.hours import TOWN_TZ
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_a_review_shows_first_name_and_initial_and_the_verified_purchase_month(
 ) -> None:
     with app.test_request_context():
         review_now(purchase)
-    month = purchase.part().order.created_at
+    month = purchase.part().order.created_at.astimezone(TOWN_TZ)  # the month as the town's clock says it
     html = client.get(f"/produits/{purchase.product_ids[0]}").get_data(as_text=True)
     assert re.search(r'data-testid="review-author">Camille M\.<', html)
     assert "camille.m@example.com" not in html
