@@ -57,17 +57,27 @@ LINE_LOADING = (
 )
 
 
-# The cart of the account or of the guest's token bound, with its lines and deliveries, for a page (the
-# deliveries joined to the cart's row, a query fewer): built once, as loader options cost to build.
-ACCOUNT_CART = (
-    sa.select(Cart)
-    .where(Cart.user_id == sa.bindparam("user_id"))
-    .options(LINE_LOADING, joinedload(Cart.deliveries))
+# The same for a page, which locks nothing: the cart's row and its lines in one statement, each line's
+# shop with its relay points (a line is then at most a few rows), and the deliveries apart (joined beside
+# the lines, they would multiply the rows by the number of shops). Two statements where LINE_LOADING
+# takes three, and each "select in" costs SQLAlchemy about as much as a statement.
+PAGE_LOADING = (
+    joinedload(Cart.items)
+    .joinedload(CartItem.variant)
+    .joinedload(Variant.product)
+    .options(
+        joinedload(Product.shop).joinedload(Shop.relay_points),
+        joinedload(Product.category).joinedload(Category.parent),
+    ),
+    selectinload(Cart.deliveries),
 )
+
+
+# The cart of the account or of the guest's token bound, with its lines and deliveries, for a page:
+# built once, as loader options cost to build.
+ACCOUNT_CART = sa.select(Cart).where(Cart.user_id == sa.bindparam("user_id")).options(*PAGE_LOADING)
 GUEST_CART = (
-    sa.select(Cart)
-    .where(Cart.token == sa.bindparam("token"), Cart.user_id.is_(None))
-    .options(LINE_LOADING, joinedload(Cart.deliveries))
+    sa.select(Cart).where(Cart.token == sa.bindparam("token"), Cart.user_id.is_(None)).options(*PAGE_LOADING)
 )
 
 
