@@ -11,18 +11,25 @@ off), each app runs in its own process, and each page is asked of one and then o
 after round. A page's time is the mean of its fastest round (the least disturbed), on each catalogue;
 the ratio is of those two. Times are of the WSGI call through Flask's test client (the app, its SQL and
 its search), without gunicorn or HTTP.
+
+Beside the times, each page's Python function calls per request on each catalogue (cProfile, a round
+of its own after the timed ones): a count that a busy machine does not change, so that the work a
+larger catalogue adds can be told from the machine's mood. What it does not count is work done outside
+Python (PostgreSQL, tantivy's own code).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.web import PAGES, ROOT, _pick_pages, _server_env, database, load_town
@@ -47,9 +54,17 @@ class Server:
         )
 
     def round_ms(self, path: str, requests: int) -> float:
+        """The mean time of ``requests`` requests of ``path``, in milliseconds."""
+        return self._ask("ms", path, requests)
+
+    def calls(self, path: str, requests: int) -> float:
+        """The Python function calls per request of ``requests`` requests of ``path``."""
+        return self._ask("calls", path, requests)
+
+    def _ask(self, what: str, path: str, requests: int) -> float:
         assert self.process.stdin is not None
         assert self.process.stdout is not None
-        self.process.stdin.write(f"{requests} {path}\n")
+        self.process.stdin.write(f"{what} {requests} {path}\n")
         self.process.stdin.flush()
         answer = self.process.stdout.readline().strip()
         if not answer or answer.startswith("error"):
@@ -66,7 +81,8 @@ class Server:
 
 
 def serve() -> None:
-    """The ``--serve`` side of :class:`Server`: one line in ("20 /boutiques"), one line out (ms)."""
+    """The ``--serve`` side of :class:`Server`: one line in ("ms 20 /boutiques", "calls 5 /boutiques"),
+    one line out (the mean time in ms, or the calls per request)."""
     from app import create_app
     from app.extensions import db
     from app.visits.services import VISITS
@@ -75,13 +91,23 @@ def serve() -> None:
     app = create_app()
     client = app.test_client()
     for line in sys.stdin:
-        requests, path = line.rstrip("\n").split(" ", 1)
+        what, requests, path = line.rstrip("\n").split(" ", 2)
+        count = int(requests)
+        profiler = cProfile.Profile() if what == "calls" else None
         started = time.perf_counter()
-        statuses = {
-            client.get(path, headers={"Accept-Language": "fr"}).status_code for _ in range(int(requests))
-        }
-        took = (time.perf_counter() - started) / int(requests) * 1000
-        print(f"{took:.4f}" if statuses == {200} else f"error {sorted(statuses)}", flush=True)
+        if profiler is not None:
+            profiler.enable()
+        statuses = {client.get(path, headers={"Accept-Language": "fr"}).status_code for _ in range(count)}
+        if profiler is not None:
+            profiler.disable()
+        took = (time.perf_counter() - started) / count * 1000
+        if statuses != {200}:
+            print(f"error {sorted(statuses)}", flush=True)
+        elif profiler is not None:
+            calls = sum(entry.callcount for entry in profiler.getstats())
+            print(f"{calls / count:.1f}", flush=True)
+        else:
+            print(f"{took:.4f}", flush=True)
     with app.app_context():
         for counter in (VISITS, MISSES):
             counter.write_kept()
@@ -89,10 +115,18 @@ def serve() -> None:
         db.engine.dispose()
 
 
+@dataclass
+class PageFigures:
+    page: str
+    ms: dict[int, float]  # by catalogue: the fastest round's mean time
+    calls: dict[int, float]  # by catalogue: Python function calls per request
+
+
 def compare(
     servers: dict[int, Server], paths: dict[int, dict[str, str]], rounds: int, requests: int
-) -> list[tuple[str, dict[int, float]]]:
-    """For each page, its fastest round's mean time on each catalogue (rounds alternate catalogues)."""
+) -> list[PageFigures]:
+    """For each page, its fastest round's mean time on each catalogue (rounds alternate catalogues),
+    then its calls per request on each."""
     found = []
     for page in PUBLIC_PAGES:
         for scale, server in servers.items():  # warm: templates, caches, prepared statements
@@ -101,8 +135,12 @@ def compare(
         for _ in range(rounds):
             for scale, server in servers.items():
                 best[scale] = min(best[scale], server.round_ms(paths[scale][page], requests))
-        found.append((page, best))
+        calls = {scale: server.calls(paths[scale][page], CALLS_REQUESTS) for scale, server in servers.items()}
+        found.append(PageFigures(page, best, calls))
     return found
+
+
+CALLS_REQUESTS = 5  # the same work each time: a few requests give the count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,12 +171,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"catalogue ×{scale}: {products} products", flush=True)
             rows = compare(servers, paths, args.rounds, args.requests)
         small, large = scales
-        head = f"{'page':<12}{f'×{small} ms':>10}{f'×{large} ms':>10}{'ratio':>8}"
+        head = (
+            f"{'page':<12}{f'×{small} ms':>10}{f'×{large} ms':>10}{'ratio':>8}"
+            f"{f'×{small} calls':>13}{f'×{large} calls':>13}{'ratio':>8}"
+        )
         print(head)
         print("-" * len(head))
-        for page, best in rows:
-            print(f"{page:<12}{best[small]:>10.2f}{best[large]:>10.2f}{best[large] / best[small]:>8.2f}")
-        print(f"(the mean of the fastest of {args.rounds} rounds of {args.requests} requests, in process)")
+        for row in rows:
+            ms, calls = row.ms, row.calls
+            print(
+                f"{row.page:<12}{ms[small]:>10.2f}{ms[large]:>10.2f}{ms[large] / ms[small]:>8.2f}"
+                f"{calls[small]:>13,.0f}{calls[large]:>13,.0f}{calls[large] / calls[small]:>8.2f}"
+            )
+        print(
+            f"(ms: the mean of the fastest of {args.rounds} rounds of {args.requests} requests, in process; "
+            "calls: Python function calls per request)"
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
