@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,35 +43,30 @@ class CartError(ServiceError):
 # -- finding the cart -----------------------------------------------------------------------------
 
 
-# What the cart page and the checkout read of each line: its variant, product, shop (with its relay
-# points, an option; its hours and closures, which make its pickup slots, are read by ``summary``) and
-# category (with its parent: whether the goods can be withdrawn, L221-28). Built once: loader options
-# cost to build.
-LINE_LOADING = (
-    selectinload(Cart.items)
-    .joinedload(CartItem.variant)
-    .joinedload(Variant.product)
-    .options(
-        joinedload(Product.shop).selectinload(Shop.relay_points),
-        joinedload(Product.category).joinedload(Category.parent),
+def _line_loading(loading: Callable[..., Any]) -> Any:
+    """What the cart page and the checkout read of each line: its variant, product, shop (with its
+    relay points, an option; its hours and closures, which make its pickup slots, are read by
+    ``summary``) and category (with its parent: whether the goods can be withdrawn, L221-28). The
+    lines and the relay points read by ``loading`` (``selectinload`` or ``joinedload``)."""
+    return (
+        loading(Cart.items)
+        .joinedload(CartItem.variant)
+        .joinedload(Variant.product)
+        .options(
+            joinedload(Product.shop).options(loading(Shop.relay_points)),
+            joinedload(Product.category).joinedload(Category.parent),
+        )
     )
-)
 
 
-# The same for a page, which locks nothing: the cart's row and its lines in one statement, each line's
-# shop with its relay points (a line is then at most a few rows), and the deliveries apart (joined beside
-# the lines, they would multiply the rows by the number of shops). Two statements where LINE_LOADING
-# takes three, and each "select in" costs SQLAlchemy about as much as a statement.
-PAGE_LOADING = (
-    joinedload(Cart.items)
-    .joinedload(CartItem.variant)
-    .joinedload(Variant.product)
-    .options(
-        joinedload(Product.shop).joinedload(Shop.relay_points),
-        joinedload(Product.category).joinedload(Category.parent),
-    ),
-    selectinload(Cart.deliveries),
-)
+# Built once: loader options cost to build. For the checkout, which locks the cart's row: the lines
+# apart, as FOR UPDATE may not reach the nullable side of an outer join.
+LINE_LOADING = _line_loading(selectinload)
+# For a page, which locks nothing: the cart's row and its lines in one statement, each line's shop with
+# its relay points (a line is then at most a few rows), and the deliveries apart (joined beside the
+# lines, they would multiply the rows by the number of shops). Two statements where LINE_LOADING takes
+# three, and each "select in" costs SQLAlchemy about as much as a statement.
+PAGE_LOADING = (_line_loading(joinedload), selectinload(Cart.deliveries))
 
 
 # The cart of the account or of the guest's token bound, with its lines and deliveries, for a page:
