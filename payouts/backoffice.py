@@ -15,7 +15,6 @@ from wtforms.validators import Length
 
 from app import money
 from app.accounts.auth import acting_user
-from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.forms import commit_or_say, show_error
@@ -24,6 +23,7 @@ from app.permissions import Permission
 from payouts import dac7, disputes, gateway, reports, subscriptions
 from payouts.forms import ChoosePlanForm, DisputeFileForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
 from payouts.models import BillingInvoice, CommissionInvoice
+from vendors import hours
 from vendors.backoffice import shop_member
 from vendors.models import ShopMember
 
@@ -43,7 +43,7 @@ def _plan_form() -> ChoosePlanForm:
 @shop_member(Permission.FINANCES)
 def finances(member: ShopMember) -> str:
     shop = member.shop
-    today = utcnow().date()
+    today = hours.today()  # the statement's days are the town's
     statement_form = StatementForm(data={"start": today.replace(day=1), "end": today})
     plan_form = _plan_form()
     subscription = subscriptions.subscription_of(shop)
@@ -123,7 +123,7 @@ def dac7_statement(member: ShopMember, year: int) -> Response:
     """The shop's own DAC7 statement of a closed year (or the current one so far); only its members see it."""
     from app.pdf import download
 
-    if not 2023 <= year <= utcnow().year:
+    if not 2023 <= year <= hours.today().year:
         abort(404)
     seller = dac7.seller_year(member.shop, year)
     return download(

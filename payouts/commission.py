@@ -24,22 +24,17 @@ from app import money
 from app.accounts.models import User
 from app.audit import services as audit
 from app.catalog.models import Category, Product
-from app.database import utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.orders.models import Refund, RefundStatus, VendorOrder
 from payouts.models import CommissionRule, Plan, RuleScope, ShopSubscription
-from vendors.hours import TOWN_TZ
+from vendors.hours import today
 
 COMMISSION_VAT_BPS = 2000  # the platform sells its service to shops with French VAT at 20 %
 
 
 class CommissionError(ServiceError):
     """A refused commission rule."""
-
-
-def today() -> dt.date:
-    return utcnow().astimezone(TOWN_TZ).date()
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,16 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+from app.database import utcnow
+
 TOWN_TZ = ZoneInfo("Europe/Paris")
 WEEKDAYS = range(7)  # 0 = Monday, as datetime.weekday()
+
+
+def today() -> dt.date:
+    """The town's day: deadlines, statements, counters and forms' defaults go by it (it begins an hour
+    or two before UTC's)."""
+    return utcnow().astimezone(TOWN_TZ).date()
 
 
 class Hours(Protocol):

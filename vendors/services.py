@@ -520,7 +520,7 @@ def update_tax_details(member: ShopMember, details: TaxDetails, today: dt.date |
     except (validators.InvalidIdentifier, TypeError) as error:
         raise ShopError(_tax_number_error(country, company), field="tax_number") from error
     if not company:
-        _check_person(details, today or utcnow().date())
+        _check_person(details, today or hours.today())
     shop.seller_kind = details.kind
     shop.tax_number = tax_number
     shop.seller_first_name = details.first_name.strip() if not company else ""

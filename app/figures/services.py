@@ -33,14 +33,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
 from app.catalog.models import Category
-from app.database import utcnow
 from app.extensions import db
 from app.figures.models import Dimension, FigureBreakdown, FigureDay
 from app.orders.models import Order, OrderLine, OrderStatus, ReturnRequest, VendorOrder, VendorOrderStatus
 from app.reviews.models import Review, ReviewStatus
 from payouts import ledger
 from payouts.models import LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
-from vendors.hours import TOWN_TZ
+from vendors.hours import TOWN_TZ, today
 from vendors.models import Shop, ShopStatus
 
 ROLLUP_LOCK_NAMESPACE = 0x46494753  # pg_advisory_xact_lock(namespace, day): one rollup of a day at a time
@@ -50,10 +49,6 @@ DEFAULT_PERIOD = "30j"
 TOP_SHOPS = 10
 TOP_POSTCODES = 10
 TOP_PRODUCTS = 5
-
-
-def today() -> dt.date:
-    return utcnow().astimezone(TOWN_TZ).date()
 
 
 def day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from app.database import database_backend, utcnow
 from app.extensions import db
 from app.visits.models import CounterBatch
-from vendors.hours import TOWN_TZ
+from vendors.hours import today as today  # the counters go by the town's days
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -84,11 +84,6 @@ def counted_request(request: Request) -> bool:
     if "prefetch" in purpose.lower():
         return False
     return not _crawlers.isCrawler(agent[:2000])
-
-
-def today() -> dt.date:
-    """The day in the town's time zone: counters are by the town's days."""
-    return utcnow().astimezone(TOWN_TZ).date()
 
 
 def redis_client() -> Redis | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import re
 
 import pytest
 import time_machine
@@ -88,3 +90,12 @@ def test_the_console_is_for_the_manager_only(client: Client, town: Town) -> None
         "/gestion/finances/rapprochement",
     ):
         assert client.get(url).status_code in (302, 403, 404), url
+
+
+def test_the_statement_offered_is_of_the_towns_month_and_day(client: Client, town: Town) -> None:
+    # 23:30 UTC on 30 November is 00:30 on 1 December in the town: the statement offered is December's.
+    with time_machine.travel(dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC), tick=False):
+        login(client, town.books_owner_email)
+        page = client.get("/vendeur/librairie-du-pont/finances").get_data(as_text=True)
+    assert re.search(r'name="start"[^>]*value="2026-12-01"', page), "from the first of the town's month"
+    assert re.search(r'name="end"[^>]*value="2026-12-01"', page), "to the town's day"
