@@ -1,9 +1,13 @@
 """gunicorn's settings file (read from the working directory by ``gunicorn wsgi:app``).
 
-Command-line options still apply on top. ``on_starting`` and ``child_exit`` only matter for
-Prometheus's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` set, see app/metrics.py): each worker writes
-its counts to files in that folder and a scrape adds them all up. ``when_ready`` only matters with
-``--preload`` (app/prefork.py).
+Command-line options still apply on top. The app is loaded once, in the master, and the workers are
+forked from it (``preload_app``): they share its memory, so each further worker adds about 50 MB rather
+than 100 (docs/deploy.md, Sizing). ``when_ready`` readies the loaded app for that sharing
+(app/prefork.py). ``GUNICORN_PRELOAD=0`` loads the app in each worker instead, as gunicorn does by
+default: then a ``HUP`` loads new code, which a preloaded master cannot (an upgrade restarts it).
+``on_starting`` and ``child_exit`` only matter for Prometheus's multiprocess mode
+(``PROMETHEUS_MULTIPROC_DIR`` set, see app/metrics.py): each worker writes its counts to files in that
+folder and a scrape adds them all up.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 
 
 def on_starting(server: Any) -> None:

@@ -2,14 +2,16 @@
 
     .venv/bin/python -m bench.web            # demo catalogue, then one 20 times larger (a few minutes)
     .venv/bin/python -m bench.web --quick    # one page, the demo catalogue, a second of load
-    .venv/bin/python -m bench.web --preload  # the same, the app loaded before gunicorn forks its workers
+    .venv/bin/python -m bench.web --no-preload  # the app loaded by each worker, not once before the fork
 
 Each run creates a throwaway PostgreSQL database, migrates it, loads the demo town (no past orders, no
 photos), builds the embedded search index and serves the site with gunicorn (2 sync workers), with a
-five-line "hello" Flask app under the same settings beside it. For each page: requests per second,
-median and 99th percentile latency, SQL statements and time spent in the app per request (read from the
-``Server-Timing`` header ``BENCH_TIMING=1`` turns on), each with its ratio to the hello app. The larger
-catalogue copies every demo product 19 more times under new ids and titles, spread across the shops.
+five-line "hello" Flask app under the same settings beside it (gunicorn.conf.py's: the app loaded once,
+in the master, before it forks the workers; ``--no-preload`` loads it in each worker). For each page:
+requests per second, median and 99th percentile latency, SQL statements and time spent in the app per
+request (read from the ``Server-Timing`` header ``BENCH_TIMING=1`` turns on), each with its ratio to the
+hello app. The larger catalogue copies every demo product 19 more times under new ids and titles,
+spread across the shops.
 
 When the site answers with an ``X-Cache`` header (the page cache), each page is measured warm (cache
 on) and cold (``PAGE_CACHE=0``). Worker memory (RSS, PSS and private) is read from /proc after the load.
@@ -333,9 +335,10 @@ class Memory:
 
 @contextlib.contextmanager
 def gunicorn(
-    app: str, env: dict[str, str], chdir: Path, probe: str = "/", preload: bool = False
+    app: str, env: dict[str, str], chdir: Path, probe: str = "/", preload: bool = True
 ) -> Iterator[Server]:
     port = free_port()
+    env = {**env, "GUNICORN_PRELOAD": "1" if preload else "0"}  # for gunicorn.conf.py, where there is one
     command = [
         str(BIN / "gunicorn"),
         "--workers=2",
@@ -550,7 +553,7 @@ def run_catalogue(
     seconds: float,
     concurrency: int,
     hello: Callable[[], Figures],
-    preload: bool = False,
+    preload: bool = True,
 ) -> list[str]:
     name = f"marketplace_bench_web_{os.getpid()}_{scale}"
     reports = []
@@ -601,9 +604,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="load per page (default 10, 1 with --quick)")
     parser.add_argument("--concurrency", type=int, default=4, help="clients at once (default 4)")
     parser.add_argument(
-        "--preload",
-        action="store_true",
-        help="gunicorn --preload: the app is loaded once, before the workers are forked (shared memory)",
+        "--no-preload",
+        dest="preload",
+        action="store_false",
+        help="each gunicorn worker loads the app itself, rather than the master once before forking them",
     )
     args = parser.parse_args(argv)
     pages = args.pages or (["home"] if args.quick else list(PAGES))

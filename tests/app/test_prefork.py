@@ -1,6 +1,6 @@
-"""gunicorn ``--preload``: the master readies the loaded app for sharing before it forks the workers
-(app/prefork.py, gunicorn.conf.py). Each check runs in a child interpreter: ``gc.freeze()`` is for
-the life of a process."""
+"""gunicorn ``--preload``, the settings file's default: the master readies the loaded app for sharing
+before it forks the workers (app/prefork.py, gunicorn.conf.py). Each check runs in a child interpreter:
+``gc.freeze()`` is for the life of a process."""
 
 from __future__ import annotations
 
@@ -94,6 +94,17 @@ def test_when_ready_prepares_the_app_only_when_preloaded(
     assert len(logged) == (1 if preload else 0)
 
 
+@pytest.mark.parametrize(("setting", "preloaded"), [(None, True), ("1", True), ("0", False)])
+def test_the_settings_file_preloads_unless_told_not_to(
+    setting: str | None, preloaded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("GUNICORN_PRELOAD", raising=False)
+    else:
+        monkeypatch.setenv("GUNICORN_PRELOAD", setting)
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["preload_app"] is preloaded
+
+
 def _port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -101,15 +112,14 @@ def _port() -> int:
 
 
 def test_gunicorn_preload_prepares_the_app_and_serves(tmp_path: Path) -> None:
-    """The real gunicorn, its settings file and ``--preload``: the hook runs in the master, then the
-    forked worker answers."""
+    """The real gunicorn and its settings file, no option: the app is loaded in the master, the hook
+    runs there, then the forked worker answers."""
     port = _port()
     log = tmp_path / "gunicorn.log"
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "-c",
         "gunicorn.conf.py",
-        "--preload",
         "--workers=1",
         f"--bind=127.0.0.1:{port}",
         "--log-level=info",
