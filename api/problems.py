@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
+from app.routing import RefusedRequest
 
 PROBLEM_MIMETYPE = "application/problem+json"
 DOCS_PATH = "/api/v1/docs"
@@ -180,7 +181,10 @@ def render(error: HTTPException) -> Response:
     else:
         data = getattr(error, "data", None) or {}
         messages = data.get("messages") or data.get("errors")
-        body["detail"] = str(DETAILS.get(status, title))
+        # A request refused at the edge (app/routing.py) says why; other errors have their status's words.
+        body["detail"] = str(
+            error.description if isinstance(error, RefusedRequest) else DETAILS.get(status, title)
+        )
         if messages:
             body["errors"] = field_errors(messages)
             if status == 400:  # webargs: a body that is not JSON

@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from app.catalog.models import VAT_RATES_BPS, ProductStatus
 from app.catalog.services import MAX_VARIANTS
+from app.figures.services import EARLIEST, LATEST
 from app.orders.models import ReturnStatus, VendorOrderStatus
 from app.orders.stock_sync import MAX_LINES, ChangeReason
 from app.reviews.models import REPLY_MAX, ReviewKind
@@ -351,8 +352,8 @@ class TownOrderListOut(Schema):
 
 
 class FiguresArgs(Strict):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = fields.Date(required=True, validate=validate.Range(EARLIEST, LATEST))
+    end = fields.Date(required=True, validate=validate.Range(EARLIEST, LATEST))
 
     @validates_schema
     def _in_order(self, data: dict[str, Any], **_: Any) -> None:

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import flask_smorest
-from flask import Flask, current_app
+from flask import Flask, Request, current_app
 from flask_smorest import Api
 from flask_smorest.utils import deepupdate, prepare_response
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 
+from api.problems import problem
 from api.schemas import ProblemSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,11 +27,25 @@ DESCRIPTION = (
 )
 
 
+class Parser(FlaskParser):
+    """webargs's parser, but a body sent as anything but JSON is refused (415) where an operation reads
+    JSON: webargs would read it as no body at all, and a PATCH sent as a form would answer 200 having
+    changed nothing. No body at all is still no body (its schema says what is required)."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        # A form's body is read (parsed) by then: its length or its fields tell that there was one.
+        if not is_json_request(req) and (
+            req.content_length or req.form or req.files or req.get_data(cache=True)
+        ):
+            raise problem(415)
+        return super()._raw_load_json(req)
+
+
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint whose arguments follow their schema's rule for unknown names in the
     query string too (webargs would drop them there): ``?limt=5`` is refused, named, not ignored."""
 
-    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+    ARGUMENTS_PARSER = Parser(unknown=None)
 
 
 class MarketplaceApi(Api):

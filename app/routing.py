@@ -2,11 +2,14 @@
 
 Every id column is a BIGINT, so an id in a path is a positive 64-bit integer or the page does not
 exist; a page number or a filter id in the query string is clamped or ignored rather than handed to
-the database; and a NUL byte, which no text column can store, is refused at the edge.
+the database; and a NUL byte, which no text column can store, is refused at the edge. So is a JSON
+body that nests deeper than any of ours (``MAX_JSON_DEPTH``) or holds half of a UTF-16 pair (``"\ud800"``,
+which no UTF-8 text can store either).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +22,8 @@ MAX_ID = 2**63 - 1  # BIGINT
 MAX_PAGE = 10_000  # deeper than any list goes; keeps OFFSET small
 
 NUL = "\x00"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a decoded JSON string keeps a pair as one character
+MAX_JSON_DEPTH = 32  # our deepest body (an order's lines' fields) is 4 levels
 
 
 class RefusedRequest(BadRequest):
@@ -82,27 +87,55 @@ def _has_nul(pairs: Iterable[tuple[str, list[Any]]]) -> bool:
     )
 
 
-def _json_has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(_json_has_nul(key) or _json_has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_json_has_nul(item) for item in value)
-    return False
+def _json_refusal(body: Any) -> str | None:
+    """What is wrong with a decoded JSON body, if anything: "depth", "nul" or "surrogate". Walked
+    without recursion, so that no body can exhaust the stack here."""
+    waiting: list[tuple[Any, int]] = [(body, 1)]
+    while waiting:
+        value, depth = waiting.pop()
+        if isinstance(value, str):
+            if NUL in value:
+                return "nul"
+            if LONE_SURROGATE.search(value):
+                return "surrogate"
+        elif isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return "depth"
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                waiting.append((key, depth))
+                waiting.append((item, depth + 1))
+    return None
 
 
 def refuse_nul_bytes() -> None:
     """400 for a request whose path, query, form, file names or JSON body hold a NUL byte: no text
-    column can store one, and no person types one."""
+    column can store one, and no person types one. A JSON body is also refused when it nests too deep
+    or holds half of a UTF-16 pair (``_json_refusal``)."""
     found = NUL in request.path or _has_nul(request.args.lists())
     if not found and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         names = [(key, [file.filename for file in files]) for key, files in request.files.lists()]
         found = _has_nul(request.form.lists()) or _has_nul(names)
-    if not found and request.is_json:
-        found = _json_has_nul(request.get_json(silent=True))
     if found:
         raise RefusedRequest(_l("La demande contient un caractère nul, qui n’est pas accepté."))
+    if request.is_json:
+        try:
+            refusal = _json_refusal(request.get_json(silent=True))
+        except RecursionError:  # the decoder's own limit, some thousand levels down
+            refusal = "depth"
+        if refusal == "nul":
+            raise RefusedRequest(_l("La demande contient un caractère nul, qui n’est pas accepté."))
+        if refusal == "surrogate":
+            raise RefusedRequest(
+                _l("Le texte JSON contient un caractère invalide (une moitié de paire UTF-16 seule).")
+            )
+        if refusal == "depth":
+            raise RefusedRequest(
+                _l(
+                    "Le contenu JSON est imbriqué trop profondément (%(depth)d niveaux au plus).",
+                    depth=MAX_JSON_DEPTH,
+                )
+            )
 
 
 def init_app(app: Flask) -> None:

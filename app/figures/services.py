@@ -44,6 +44,7 @@ from vendors.models import Shop, ShopStatus
 
 ROLLUP_LOCK_NAMESPACE = 0x46494753  # pg_advisory_xact_lock(namespace, day): one rollup of a day at a time
 EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2099, 12, 31)  # what a client may ask for; the console stops at today
 MAX_DAYS = 366
 DEFAULT_PERIOD = "30j"
 TOP_SHOPS = 10

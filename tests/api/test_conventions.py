@@ -151,3 +151,69 @@ def test_expired_answers_are_forgotten(client: FlaskClient, world: World) -> Non
     db.session.execute(sa.update(IdempotencyRecord).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
     assert purge_idempotency_records() == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
+
+
+def test_a_body_that_no_column_could_store_or_that_nests_too_deep_is_a_400(
+    client: FlaskClient, world: World
+) -> None:
+    """Half of a UTF-16 pair (``"\\ud800"``) cannot be written as UTF-8; a body nested a thousand
+    levels down would exhaust the decoder's stack: both are refused, saying why, on any operation."""
+    key = world.keys["full"]
+    path = f"/products/{world.product_id}"
+    etag = call(client, "GET", path, key).headers["ETag"]
+    lone = call(client, "PATCH", path, key, raw='{"title": "Pain \\ud800"}', headers={"If-Match": etag})
+    assert lone.status_code == 400, lone.get_data(as_text=True)
+    assert lone.mimetype == "application/problem+json"
+    assert "UTF-16" in lone.json["detail"]
+    stock = {"lines": [{"sku": "\\ud800", "delta": -1, "reason": "store_sale"}]}
+    assert call(client, "POST", "/stock", key, raw=json_text(stock)).status_code == 400
+    paired = call(
+        client, "PATCH", path, key, raw='{"title": "Pain \\ud83e\\udd56"}', headers={"If-Match": etag}
+    )
+    assert paired.status_code == 200, paired.get_data(as_text=True)  # a whole pair is one character: 🥖
+    assert paired.json["title"] == "Pain 🥖"
+    for depth in (40, 5_000):
+        deep = call(client, "GET", "/shops/me", key, raw="[" * depth + "]" * depth)
+        assert deep.status_code == 400, (depth, deep.get_data(as_text=True))
+        assert "imbriqué trop profondément" in deep.json["detail"]
+        page = client.get("/healthz", data="[" * depth + "]" * depth, content_type="application/json")
+        assert page.status_code == 400, depth
+
+
+def json_text(body: object) -> str:
+    """``body`` as JSON whose escapes are kept as written (``"\\ud800"`` stays an escape)."""
+    import json
+
+    return json.dumps(body).replace("\\\\u", "\\u")
+
+
+def test_a_body_sent_as_anything_but_json_is_a_415(client: FlaskClient, world: World) -> None:
+    """A PATCH sent as a form or as text would otherwise read as no body: 200, nothing changed."""
+    key = world.keys["full"]
+    path = f"/products/{world.product_id}"
+    etag = call(client, "GET", path, key).headers["ETag"]
+    for content_type, body in (
+        ("text/plain", '{"title": "Changé"}'),
+        ("application/x-www-form-urlencoded", "title=Chang%C3%A9"),
+    ):
+        sent = call(
+            client, "PATCH", path, key, raw=body, headers={"If-Match": etag, "Content-Type": content_type}
+        )
+        assert sent.status_code == 415, (content_type, sent.get_data(as_text=True))
+        assert sent.mimetype == "application/problem+json"
+    assert call(client, "GET", path, key).json["title"] == "Pain au levain"
+    empty = call(client, "PATCH", path, key, headers={"If-Match": etag})  # no body at all: nothing to change
+    assert empty.status_code == 200
+
+
+def test_the_town_figures_refuse_dates_out_of_range(client: FlaskClient, world: World) -> None:
+    key = world.keys["town"]
+    for start, end, field in (
+        ("0001-01-01", "0001-12-31", "start"),
+        ("9999-01-01", "9999-12-31", "start"),
+        ("2026-01-01", "9999-12-31", "end"),
+    ):
+        answer = call(client, "GET", f"/town/figures?start={start}&end={end}", key)
+        assert answer.status_code == 422, (start, end, answer.get_data(as_text=True))
+        assert field in {error["field"] for error in answer.json["errors"]}
+    assert call(client, "GET", "/town/figures?start=2026-01-01&end=2026-01-31", key).status_code == 200
