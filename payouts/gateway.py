@@ -580,7 +580,13 @@ def platform_balance() -> int:
 
 
 def construct_event(payload: bytes, signature: str) -> Any:
-    """Verify a webhook's signature and parse it; raises ValueError or SignatureVerificationError."""
+    """Verify a webhook's signature, then parse it: SignatureVerificationError when the signature is
+    wrong, ValueError when a signed body is not a JSON object (Stripe's library would fail on it with
+    an AttributeError)."""
     import stripe
 
-    return stripe.Webhook.construct_event(payload, signature, current_app.config["STRIPE_WEBHOOK_SECRET"])
+    secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+    try:
+        return stripe.Webhook.construct_event(payload, signature, secret)
+    except (AttributeError, TypeError) as error:  # raised only once the signature was found good
+        raise ValueError("the event is not a JSON object") from error

@@ -99,8 +99,11 @@ def receive() -> tuple[Response, int]:
     payload = request.get_data()
     try:
         event = gateway.construct_event(payload, request.headers.get("Stripe-Signature", ""))
-    except (ValueError, gateway.SignatureVerificationError):
+    except gateway.SignatureVerificationError:
         return jsonify(error="invalid signature"), 400
+    except ValueError as error:  # not UTF-8 or JSON, or not an object
+        log.warning("stripe event refused: %s", error)
+        return jsonify(error=f"unreadable event: {error}"), 400
     try:
         applied = apply_event(event.to_dict() if hasattr(event, "to_dict") else dict(event))
     except MalformedEvent as error:

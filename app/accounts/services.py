@@ -262,7 +262,7 @@ def load_session_user(session_id: str) -> User | None:
     if found is None:
         return None
     user, started_at = found
-    if not user.is_active or not hmac.compare_digest(user.session_token, token):
+    if not user.is_active or not hmac.compare_digest(user.session_token.encode(), token.encode()):
         return None
     if started_at < utcnow() - session_lifetime():
         return None
@@ -280,7 +280,11 @@ def load_pending_user(pending_id: str) -> User | None:
     if not user_id.isdigit() or not token:
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or not hmac.compare_digest(user.session_token, token):
+    if (
+        user is None
+        or not user.is_active
+        or not hmac.compare_digest(user.session_token.encode(), token.encode())
+    ):
         return None
     return user
 
@@ -457,7 +461,7 @@ def _accept_totp(user: User, secret: str, code: str) -> bool:
     import pyotp
 
     code = "".join(code.split())
-    if not (len(code) == 6 and code.isdigit()):
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):  # not "١٢٣٤٥٦": digits of 0-9 only
         return False
     totp = pyotp.TOTP(secret)
     now = utcnow()

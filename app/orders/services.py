@@ -678,9 +678,10 @@ def mark_delivered(part: VendorOrder) -> None:
 
 
 def mark_collected(part: VendorOrder, code: str) -> None:
-    """The shopper shows the pickup code at the counter; the wrong code hands nothing over."""
+    """The shopper shows the pickup code at the counter; the wrong code hands nothing over (any text:
+    compared as UTF-8 bytes, which ``compare_digest`` takes whatever the characters)."""
     if part.status == S.READY_FOR_PICKUP and not secrets.compare_digest(
-        code.strip().replace(" ", ""), part.pickup_code or ""
+        code.strip().replace(" ", "").encode(), (part.pickup_code or "").encode()
     ):
         raise OrderError(_l("Ce code de retrait ne correspond pas à la commande."))
     _step(part, "collect")

@@ -12,12 +12,14 @@ import json
 import time
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 import config as settings
+from app.accounts import services as accounts
 from app.cart import services as cart
 from app.cart import slots
 from app.cart.models import DeliveryMethod
@@ -281,3 +283,29 @@ def test_a_complete_signed_event_is_still_applied(client: Client) -> None:
     response = _signed(client, event)
     assert response.status_code == 200
     assert response.get_json()["applied"] is True
+
+
+@pytest.mark.parametrize("payload", [b"[]", b'"event"', b"12"])
+def test_a_signed_body_that_is_no_json_object_is_a_400(client: Client, payload: bytes) -> None:
+    timestamp = int(time.time())
+    digest = hmac.new(
+        settings.EMULATOR_WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256
+    ).hexdigest()
+    response = client.post(
+        "/webhooks/stripe",
+        data=payload,
+        headers={"Stripe-Signature": f"t={timestamp},v1={digest}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "not a JSON object" in response.get_json()["error"]
+
+
+# -- codes typed --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３４５６", "é😀"])
+def test_a_two_factor_code_of_other_digits_is_a_wrong_code(app_ctx: Flask, code: str) -> None:
+    """``hmac.compare_digest`` takes ASCII text only: "١٢٣٤٥٦" passed ``isdigit()`` and failed there."""
+    user = UserFactory()
+    with pytest.raises(ServiceError, match="Code incorrect"):
+        accounts.enable_two_factor(user, pyotp.random_base32(), code)

@@ -153,6 +153,9 @@ def test_click_and_collect_hands_over_only_with_the_right_code(
     assert len(books.pickup_code) == 6
     with pytest.raises(orders.OrderError, match="ne correspond pas"):
         orders.mark_collected(books, "000000" if books.pickup_code != "000000" else "111111")
+    for typed in ("é😀", "١٢٣٤٥٦"):  # any text is a wrong code, not an error
+        with pytest.raises(orders.OrderError, match="ne correspond pas"):
+            orders.mark_collected(books, typed)
     orders.mark_collected(books, books.pickup_code[:3] + " " + books.pickup_code[3:])
     assert books.status == S.COLLECTED
 
