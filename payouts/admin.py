@@ -104,6 +104,8 @@ def rules() -> Response | str:
 @manager_required
 def plans(plan_id: int | None = None) -> Response | str:
     plan = db.session.get(Plan, plan_id) if plan_id else None
+    if plan_id is not None and plan is None:
+        abort(404)  # not a new plan: a post there would create one
     form = PlanForm(obj=plan)
     if request.method == "GET" and plan is not None:
         form.monthly_price.data = plan.monthly_price_cents

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.forms import commit_or_say, show_error
 from app.orders.models import VendorOrder
 from app.permissions import Permission
+from app.routing import parse_id
 from payouts import dac7, disputes, gateway, reports, subscriptions
 from payouts.forms import ChoosePlanForm, DisputeFileForm, EmulatorChoosePlanForm, PayNowForm, StatementForm
 from payouts.models import BillingInvoice, CommissionInvoice
@@ -297,7 +298,7 @@ def dispute_file_remove(member: ShopMember, dispute_id: int) -> Response:
     part_row = disputes.part_of_shop(member.shop, dispute_id)
     if part_row is None:
         abort(404)
-    file_id = request.form.get("file_id", type=int) or 0
+    file_id = request.form.get("file_id", type=parse_id) or 0  # an id the database can hold, or none
     if FlaskForm().validate_on_submit():
         path = commit_or_say(lambda: disputes.remove_file(part_row, file_id), _l("Fichier retiré."))
         if path:

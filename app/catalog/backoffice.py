@@ -136,7 +136,9 @@ def _data(form: forms.ProductForm, product: Product | None) -> services.ProductD
     for row in form.variants:
         if row.form.remove.data:
             continue
-        variant_id = int(row.form.id.data) if (row.form.id.data or "").isdigit() else None
+        # The hidden id as posted; a row posted without one keeps what the form was filled with (an int).
+        given = str(row.form.id.data or "")
+        variant_id = int(given) if given.isascii() and given.isdigit() and len(given) <= 18 else None
         existing = current.get(variant_id) if variant_id is not None else None
         variants.append(
             services.VariantData(

@@ -21,7 +21,7 @@ from wtforms.fields import FieldList
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app import money
-from app.catalog.models import ProductStatus, WithdrawalExclusion
+from app.catalog.models import MAX_STOCK, ProductStatus, WithdrawalExclusion
 from app.forms import BoundedIntegerField, MoneyField
 
 # The withdrawal exclusions the shop and the manager choose from (L221-28).
@@ -102,6 +102,7 @@ class VariantForm(Form):
         validators=[
             InputRequired(_l("Indiquez le stock.")),
             NumberRange(min=0, message=_l("Le stock ne peut pas être négatif.")),
+            NumberRange(max=MAX_STOCK, message=_l("%(max)d unités au plus.", max=MAX_STOCK)),
         ],
     )
     low_stock_threshold = BoundedIntegerField(

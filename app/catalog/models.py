@@ -79,6 +79,7 @@ class Category(IdMixin, TimestampMixin, db.Model):  # type: ignore[name-defined]
 # VAT rates a product may carry: French 20 / 10 / 5.5 / 2.1 %, Belgian 21 / 12 / 6 %, and 0 for a shop
 # under the VAT franchise.
 VAT_RATES_BPS = (2000, 1000, 550, 210, 2100, 1200, 600, 0)
+MAX_STOCK = 1_000_000  # units of one variant a shop may hold: beyond, a typo (the column takes 2³¹)
 
 
 class ProductStatus(enum.StrEnum):

@@ -23,6 +23,7 @@ from app.caching import TTLCache
 from app.catalog.cards import Card, card_list, sold_as
 from app.catalog.identifiers import InvalidGtin, normalize_gtin
 from app.catalog.models import (
+    MAX_STOCK,
     VAT_RATES_BPS,
     Category,
     Product,
@@ -229,6 +230,10 @@ def _check_variant(variant: VariantData, index: int) -> list[CatalogError]:
         )
     if variant.stock < 0:
         problems.append(CatalogError(_l("Le stock ne peut pas être négatif."), prefix + "stock"))
+    elif variant.stock > MAX_STOCK:
+        problems.append(
+            CatalogError(_l("Le stock ne peut pas dépasser %(max)d unités.", max=MAX_STOCK), prefix + "stock")
+        )
     if variant.low_stock_threshold < 0:
         problems.append(
             CatalogError(_l("Le seuil ne peut pas être négatif."), prefix + "low_stock_threshold")
@@ -424,17 +429,27 @@ def _free_sku(shop: Shop, sku: str) -> str:
 
 
 def move_stock(
-    actor: User | None, variant_id: int, delta: int, reason: StockReason, note: str = ""
+    actor: User | None,
+    variant_id: int,
+    delta: int,
+    reason: StockReason,
+    note: str = "",
+    ceiling: int | None = None,
 ) -> int | None:
     """Change a variant's stock with a conditional UPDATE and record the movement; the stock after,
-    or None (and nothing changed) when it would go below zero. Sales, releases and returns use it too,
-    so two checkouts racing for the last units cannot both have them.
+    or None (and nothing changed) when it would go below zero, or above ``ceiling`` when one is given
+    (what a shop types; a release or a return puts back what was there). Sales, releases and returns
+    use it too, so two checkouts racing for the last units cannot both have them.
 
     Stock that falls to the variant's low-stock threshold (from above it) records ``product.low_stock``
     for the shop's own systems (``app.events``)."""
     moved = db.session.execute(
         sa.update(Variant)
-        .where(Variant.id == variant_id, Variant.stock + delta >= 0)
+        .where(
+            Variant.id == variant_id,
+            Variant.stock + delta >= 0,
+            *([Variant.stock + delta <= ceiling] if ceiling is not None and delta > 0 else []),
+        )
         .values(stock=Variant.stock + delta)
         .returning(
             Variant.stock, Variant.low_stock_threshold, Variant.shop_id, Variant.product_id, Variant.sku
@@ -469,7 +484,10 @@ def move_stock(
 
 
 def _move_stock(actor: User | None, variant: Variant, delta: int, reason: StockReason, note: str) -> None:
-    if move_stock(actor, variant.id, delta, reason, note) is None:
+    """A change the shop typed: refused below zero and above ``MAX_STOCK``."""
+    if move_stock(actor, variant.id, delta, reason, note, ceiling=MAX_STOCK) is None:
+        if delta > 0:
+            raise CatalogError(_l("Le stock ne peut pas dépasser %(max)d unités.", max=MAX_STOCK), "delta")
         raise CatalogError(_l("Le stock ne peut pas devenir négatif."), "delta")
     db.session.refresh(variant, ["stock"])
 

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from app.catalog.models import StockReason, Variant
+from app.catalog.models import MAX_STOCK, StockReason, Variant
 from app.catalog.services import move_stock
 from app.database import locked
 from app.errors import ServiceError
@@ -170,6 +170,10 @@ def apply_changes(member: ShopMember, changes: Sequence[StockChange]) -> list[St
         field = "on_hand" if change.on_hand is not None else "delta"
         if on_hand < 0:
             problems.append(LineProblem(index, field, _l("Le stock en magasin ne peut pas devenir négatif.")))
+        elif on_hand - variant_held > MAX_STOCK:
+            problems.append(
+                LineProblem(index, field, _l("Le stock ne peut pas dépasser %(max)d unités.", max=MAX_STOCK))
+            )
         elif on_hand < variant_held:
             problems.append(
                 LineProblem(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from app.catalog.models import Product, StockMovement, Variant
+from app.catalog.models import MAX_STOCK, Product, StockMovement, Variant
 from app.extensions import db
 from app.orders.models import VendorOrderStatus
 from tests.api.support import World, call
@@ -162,3 +162,16 @@ def test_a_store_sale_replayed_with_its_key_counts_once(client: FlaskClient, wor
         headers,
     )
     assert theirs.status_code == 200
+
+
+def test_stock_is_never_counted_beyond_a_million_units(client: FlaskClient, world: World) -> None:
+    """Each line is bounded, but deltas add up: the running total is checked too, before the database's
+    integer column would overflow."""
+    key = world.keys["full"]
+    top = {"lines": [{"sku": "PAIN-1", "on_hand": MAX_STOCK, "reason": "count"}]}
+    assert call(client, "POST", "/stock", key, top).status_code == 200
+    more = {"lines": [{"sku": "PAIN-1", "delta": 1, "reason": "received"}]}
+    response = call(client, "POST", "/stock", key, more)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert [error["field"] for error in response.json["errors"]] == ["lines.0.delta"]
+    assert stock_of(world.variant_id) == MAX_STOCK

@@ -23,6 +23,7 @@ from PIL import Image
 from app.audit.models import AuditEvent
 from app.catalog import services
 from app.catalog.models import (
+    MAX_STOCK,
     Category,
     Product,
     ProductPhoto,
@@ -339,6 +340,28 @@ def test_editing_changes_prices_and_options_and_removes_a_variant(
     assert services._sku_owner(fresh(Shop, owner.shop_id), "CARN-A4") is None
 
 
+@pytest.mark.parametrize("given", [None, "١٢", "9" * 40])
+def test_a_variant_row_posted_without_a_readable_id_is_saved_not_an_error(
+    client: Client, owner: Owner, category_id: int, given: str | None
+) -> None:
+    """The hidden id left out (the form then keeps the number it was filled with) or replaced by text
+    that is no id: the row is read as the form has it, never a 500."""
+    product_id, a5_id, a4_id = _two_variant_product(owner, category_id)
+    rows = [
+        variant_row("CARN-A5", "13,90", id=str(a5_id)),
+        variant_row("CARN-A4", "15,00", "2", id=str(a4_id)),
+    ]
+    if given is None:
+        del rows[0]["id"]
+    else:
+        rows[0]["id"] = given
+    response = client.submit(f"{PRODUCTS}/{product_id}", product_form(category_id, *rows))
+    assert response.status_code in (200, 302), response.status_code
+    product = fresh(Product, product_id)
+    assert sorted(variant.sku for variant in product.variants) == ["CARN-A4", "CARN-A5"]
+    assert fresh(Variant, a5_id).price_cents == 1390  # the same SKU, re-entered: an update
+
+
 def test_removing_every_variant_is_refused(client: Client, owner: Owner, category_id: int) -> None:
     product_id, a5_id, a4_id = _two_variant_product(owner, category_id)
     form = product_form(
@@ -403,6 +426,30 @@ def test_a_stock_adjustment_is_refused_and_nothing_changes(
     assert field_errors(response.get_data(as_text=True), field) == [message]
     assert fresh(Variant, a5_id).stock == 5
     assert movements(a5_id) == []
+
+
+def test_a_stock_beyond_a_million_units_is_refused_and_nothing_changes(
+    client: Client, owner: Owner, category_id: int
+) -> None:
+    """The column holds 2³¹ units: far beyond it, a typo; refused before the database would overflow."""
+    product_id, a5_id, _ = _two_variant_product(owner, category_id)
+    db.session.execute(sa.update(Variant).where(Variant.id == a5_id).values(stock=MAX_STOCK - 2))
+    db.session.commit()
+    url = f"{PRODUCTS}/{product_id}/stock"
+    response = client.submit(url, {"variant_id": str(a5_id), "delta": "3", "note": "Livraison"})
+    assert response.status_code == 200
+    assert field_errors(response.get_data(as_text=True), "delta") == [
+        f"Le stock ne peut pas dépasser {MAX_STOCK} unités."
+    ]
+    assert fresh(Variant, a5_id).stock == MAX_STOCK - 2
+    assert movements(a5_id) == []
+    assert (
+        client.submit(url, {"variant_id": str(a5_id), "delta": "2", "note": "Livraison"}).status_code == 302
+    )
+    assert fresh(Variant, a5_id).stock == MAX_STOCK
+    assert services.move_stock(None, a5_id, -1, StockReason.SALE) == MAX_STOCK - 1
+    # A release or a return puts back what was there, whatever the ceiling.
+    assert services.move_stock(None, a5_id, 2, StockReason.RELEASE) == MAX_STOCK + 1
 
 
 # -- bad input ------------------------------------------------------------------------------------

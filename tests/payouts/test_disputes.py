@@ -436,6 +436,9 @@ def test_the_shops_files_reach_stripe_named_in_the_evidence_and_other_types_are_
     db.session.expire_all()
     receipt = db.session.scalars(sa.select(DisputeFile).where(DisputeFile.field == "receipt")).one()
     assert receipt.filename == "facture2.pdf"
+    for odd in (str(2**63), "-1", "abc"):  # no such file: nothing removed, no error
+        assert client.submit(f"{url}/fichiers/retirer", {"file_id": odd}, form_url=url).status_code == 302
+    assert (media / receipt.path).exists()
     removed = client.submit(f"{url}/fichiers/retirer", {"file_id": receipt.id}, form_url=url)
     assert removed.status_code == 302
     assert not (media / receipt.path).exists()

@@ -77,6 +77,16 @@ def test_the_manager_sets_rules_and_plans_and_bad_values_are_refused(client: Cli
     plan = db.session.query(Plan).filter_by(slug="premium").one()
     assert (plan.monthly_price_cents, plan.product_limit) == (4900, None)
     assert "Premium" in text(client.get("/gestion/forfaits").get_data(as_text=True))
+    assert client.get(f"/gestion/forfaits/{plan.id}").status_code == 200
+    missing = f"/gestion/forfaits/{plan.id + 1000}"  # no such plan: not the form of a new one
+    assert client.get(missing).status_code == 404
+    assert client.post(
+        missing, data={"name": "Fantôme", "slug": "fantome", "monthly_price": "1"}
+    ).status_code in (
+        400,
+        404,
+    )
+    assert db.session.query(Plan).filter_by(slug="fantome").one_or_none() is None
     figures = text(client.get("/gestion/finances").get_data(as_text=True))
     assert "Solde Stripe de la plateforme" in figures
 
