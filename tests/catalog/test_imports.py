@@ -451,6 +451,7 @@ VALID = {"product_ref": "ok", "sku": "OK-1", "title": "Produit correct"}
         ({"price": "douze"}, "price", "montant"),
         ({"stock": "-1"}, "stock", "négatif"),
         ({"stock": "2,5"}, "stock", "entier"),
+        ({"stock": "1000001"}, "stock", "dépasser 1000000 unités"),
         ({"gtin": "4006381333932"}, "gtin", "clé de contrôle"),
         ({"category": "inconnue"}, "category", "inconnue"),
         ({"vat_rate": "21"}, "vat_rate", "TVA"),
