@@ -847,30 +847,7 @@ class _Writer:
         paid_at = order.paid_at
         assert paid_at is not None
         for plan in plans:
-            part = plan.part
-            postings.post(
-                f"vendor-order-{part.id}-payment",
-                TransactionKind.SALE,
-                [
-                    Line(ledger.STRIPE, part.total_cents),
-                    Line(ledger.pending(part.shop_id), -part.total_cents),
-                ],
-                part,
-                paid_at,
-            )
-        for plan in plans:
-            part = plan.part
-            postings.post(
-                f"vendor-order-{part.id}-commission",
-                TransactionKind.COMMISSION,
-                [
-                    Line(ledger.pending(part.shop_id), part.commission_cents + part.commission_vat_cents),
-                    Line(ledger.COMMISSION, -part.commission_cents),
-                    Line(ledger.COMMISSION_VAT, -part.commission_vat_cents),
-                ],
-                part,
-                paid_at,
-            )
+            post_payment(postings.post, plan.part, paid_at)
         for plan in plans:
             part = plan.part
             held = part.total_cents - part.commission_cents - part.commission_vat_cents
@@ -898,39 +875,71 @@ class _Writer:
                 )
                 held -= done.amount_cents - given
             if plan.release_at is not None:
-                self.transfer(postings, plan, held, plan.release_at)
+                postings.transfers.append(post_transfer(postings.post, part, held, plan.release_at))
+                self.report.transfers += 1
 
-    def transfer(self, postings: _Postings, plan: _PartPlan, held: int, at: dt.datetime) -> None:
-        """``payouts.services.release`` and the transfer ``pay_out`` makes of what the part holds."""
-        part = plan.part
-        postings.post(
-            f"vendor-order-{part.id}-release",
-            TransactionKind.RELEASE,
-            [Line(ledger.pending(part.shop_id), held), Line(ledger.available(part.shop_id), -held)],
+
+# How a demo order's ledger transaction is written: ``_Postings.post`` for a batch of history, or
+# ``ledger.post`` itself (``post_now``) for the few orders written one by one.
+Post = Callable[[str, TransactionKind, list[Line], VendorOrder, dt.datetime], None]
+
+
+def post_now(key: str, kind: TransactionKind, lines: list[Line], part: VendorOrder, at: dt.datetime) -> None:
+    shop_id, number = part.shop_id, part.order.number
+    ledger.post(key, kind, lines, shop_id=shop_id, vendor_order_id=part.id, memo=number, occurred_at=at)
+
+
+def post_payment(post: Post, part: VendorOrder, paid_at: dt.datetime) -> None:
+    """What ``payouts.services.record_payment`` posts for a part paid without Stripe: the sale and the
+    commission frozen on the part."""
+    post(
+        f"vendor-order-{part.id}-payment",
+        TransactionKind.SALE,
+        [Line(ledger.STRIPE, part.total_cents), Line(ledger.pending(part.shop_id), -part.total_cents)],
+        part,
+        paid_at,
+    )
+    post(
+        f"vendor-order-{part.id}-commission",
+        TransactionKind.COMMISSION,
+        [
+            Line(ledger.pending(part.shop_id), part.commission_cents + part.commission_vat_cents),
+            Line(ledger.COMMISSION, -part.commission_cents),
+            Line(ledger.COMMISSION_VAT, -part.commission_vat_cents),
+        ],
+        part,
+        paid_at,
+    )
+
+
+def post_transfer(post: Post, part: VendorOrder, held: int, at: dt.datetime) -> ShopTransfer:
+    """``payouts.services.release`` and the transfer ``pay_out`` makes of what the part holds, done at
+    ``at`` without Stripe: the transfer row to write, paid (netted when nothing was left)."""
+    post(
+        f"vendor-order-{part.id}-release",
+        TransactionKind.RELEASE,
+        [Line(ledger.pending(part.shop_id), held), Line(ledger.available(part.shop_id), -held)],
+        part,
+        at,
+    )
+    if held > 0:
+        post(
+            f"vendor-order-{part.id}-transfer",
+            TransactionKind.TRANSFER,
+            [Line(ledger.available(part.shop_id), held), Line(ledger.STRIPE, -held)],
             part,
             at,
         )
-        postings.transfers.append(
-            ShopTransfer(
-                vendor_order_id=part.id,
-                shop_id=part.shop_id,
-                status=TransferStatus.PAID if held > 0 else TransferStatus.NETTED,
-                amount_cents=max(held, 0),
-                attempts=1 if held > 0 else 0,
-                transferred_at=at,
-                created_at=at,
-                updated_at=at,
-            )
-        )
-        if held > 0:
-            postings.post(
-                f"vendor-order-{part.id}-transfer",
-                TransactionKind.TRANSFER,
-                [Line(ledger.available(part.shop_id), held), Line(ledger.STRIPE, -held)],
-                part,
-                at,
-            )
-        self.report.transfers += 1
+    return ShopTransfer(
+        vendor_order_id=part.id,
+        shop_id=part.shop_id,
+        status=TransferStatus.PAID if held > 0 else TransferStatus.NETTED,
+        amount_cents=max(held, 0),
+        attempts=1 if held > 0 else 0,
+        transferred_at=at,
+        created_at=at,
+        updated_at=at,
+    )
 
 
 @dataclass(eq=False)

@@ -2,8 +2,11 @@
 
 The orders are demo data written straight into the database, marked as such (numbers ``M-DEMO-…``,
 checkout tokens ``demo-reviews-…``, payment status ``demo``): no payment was ever made and no
-Stripe call happens. They are delivered, with their receipt dated some days back, so their reviews
-went through the same use cases as real ones (the checks, the rating summaries, the shops' replies).
+Stripe call happens. Their money is in the ledger as the demo history writes its own
+(``app.orders.demo_history``): the sale and its commission when paid, and, for a part received longer
+than the payout hold ago, its release and transfer, so that the shops' statements account for them.
+They are delivered, with their receipt dated some days back, so their reviews went through the same
+use cases as real ones (the checks, the rating summaries, the shops' replies).
 The last of Camille's orders has no review yet: the hourly request job invites her to write one.
 """
 
@@ -22,9 +25,13 @@ from app.catalog.models import Product
 from app.database import utcnow
 from app.demo import SHOPPER_EMAIL, DemoContext
 from app.extensions import db
+from app.orders import demo_history
 from app.orders.models import Order, OrderLine, OrderStatus, VendorOrder, VendorOrderStatus
 from app.reviews import services
 from app.reviews.models import Review
+from payouts import commission
+from payouts import services as payouts
+from vendors.hours import TOWN_TZ
 from vendors.models import Shop
 
 NEIGHBOURS = (
@@ -267,6 +274,12 @@ def _place(spec: DemoOrder, buyer: User, shop: Shop, products: dict[str, Product
     )
     db.session.add(order)
     db.session.flush()
+    commission.freeze(part, placed_at.astimezone(TOWN_TZ).date())
+    demo_history.post_payment(demo_history.post_now, part, placed_at)
+    release_at = received_at + payouts.hold()
+    if release_at <= utcnow():
+        held = part.total_cents - part.commission_cents - part.commission_vat_cents
+        db.session.add(demo_history.post_transfer(demo_history.post_now, part, held, release_at))
     return part
 
 

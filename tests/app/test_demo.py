@@ -125,3 +125,47 @@ def test_demo_orders_were_delivered_and_their_reviews_are_published_with_replies
     assert "Accueil adorable, commande prête à l’heure" in storefront
     assert "Merci pour ce mot, à très bientôt au fournil !" in storefront
     assert "Camille M." in storefront
+
+
+def test_demo_orders_are_in_the_ledger_and_the_shops_statements(app: Flask, app_ctx, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Each demo part's sale and commission are in the ledger, dated when it was paid; a part received
+    longer than the payout hold ago was released and transferred (without Stripe), the others wait.
+    The shop's statement reads them with no difference against the parts."""
+    import datetime as dt
+
+    from app.orders.models import Order
+    from payouts import documents, ledger
+    from payouts import services as payouts
+    from payouts.models import ShopTransfer, TransferStatus
+    from vendors.hours import today
+
+    assert app.test_cli_runner().invoke(args=["demo", "load", "--no-photos"]).exit_code == 0
+    parts = [
+        part
+        for order in db.session.scalars(sa.select(Order).where(Order.number.like("M-DEMO-%")))
+        for part in order.vendor_orders
+    ]
+    transferred = 0
+    for part in parts:
+        assert part.commission_cents > 0
+        due = part.total_cents - part.commission_cents - part.commission_vat_cents
+        transfer = db.session.scalar(sa.select(ShopTransfer).where(ShopTransfer.vendor_order_id == part.id))
+        if part.received_at + payouts.hold() <= dt.datetime.now(dt.UTC):
+            assert transfer is not None
+            assert transfer.status == TransferStatus.PAID
+            assert transfer.amount_cents == due
+            assert ledger.balance(ledger.pending(part.shop_id), vendor_order_id=part.id) == 0
+            transferred += 1
+        else:
+            assert transfer is None
+            assert ledger.balance(ledger.pending(part.shop_id), vendor_order_id=part.id) == due
+    assert 0 < transferred < len(parts)
+    with caplog.at_level("ERROR"):
+        for shop_id in {part.shop_id for part in parts}:
+            start = today() - dt.timedelta(days=60)
+            rows = {row.vendor_order_id: row for row in documents.statement(shop_id, start, today()).rows}
+            for part in (part for part in parts if part.shop_id == shop_id):
+                row = rows[part.id]
+                assert (row.goods_cents, row.delivery_cents) == (part.items_cents, part.delivery_fee_cents)
+                assert row.commission_cents == part.commission_cents
+    assert not [record for record in caplog.records if "the ledger holds" in record.getMessage()]
