@@ -39,7 +39,8 @@ translations: $(VENV)/.installed-dev
 	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 messages: $(VENV)/.installed-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k markup_gettext -k markup_ngettext:1,2 \
+		--no-location --sort-output \
 		--project marketplace --copyright-holder "Marketplace contributors" \
 		-o $(TRANSLATIONS)/messages.pot app vendors search payouts api
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
