@@ -37,6 +37,7 @@ blueprint = Blueprint("vendors_backoffice", __name__, url_prefix="/vendeur")
 
 F = TypeVar("F", bound=Callable[..., Any])
 CURRENT_SHOP = "vendors.current_shop"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # What a route needs: one permission, or a function of the URL's arguments (None: no such page).
 Needed = Permission | Callable[..., Permission | None]
 # The columns of the permission table on the team page.
@@ -79,7 +80,8 @@ def shop_member(needed: Needed, *, post: Permission | None = None) -> Callable[[
         @wraps(view)
         @login_required
         def wrapped(slug: str, *args: Any, **kwargs: Any) -> Any:
-            member = services.membership(acting_user(), slug)
+            # A request that changes something holds the membership until it commits (see membership).
+            member = services.membership(acting_user(), slug, hold=request.method not in SAFE_METHODS)
             if member is None:
                 abort(404)
             permission = required(request.method, kwargs)

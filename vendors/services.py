@@ -81,11 +81,16 @@ def memberships(user: User) -> list[ShopMember]:
     return sorted(rows, key=lambda member: sort_key(member.shop.name))
 
 
-def membership(user: User, slug: str) -> ShopMember | None:
-    """The person's membership of the shop with this slug, or None: the key to every back-office page."""
-    return db.session.scalar(
-        sa.select(ShopMember).join(Shop).where(ShopMember.user_id == user.id, Shop.slug == slug)
-    )
+def membership(user: User, slug: str, *, hold: bool = False) -> ShopMember | None:
+    """The person's membership of the shop with this slug, or None: the key to every back-office page.
+
+    ``hold`` (a request that changes something) keeps the row from being removed until the request's
+    transaction ends (FOR KEY SHARE): the membership checked before the action still exists when the
+    action commits, and a removal made meanwhile waits for it (``remove_member``)."""
+    query = sa.select(ShopMember).join(Shop).where(ShopMember.user_id == user.id, Shop.slug == slug)
+    if hold:
+        query = query.with_for_update(read=True, key_share=True, of=ShopMember)
+    return db.session.scalar(query)
 
 
 def _require(member: ShopMember, permission: Permission) -> None:
@@ -819,6 +824,20 @@ def revoke_invitation(member: ShopMember, invitation_id: int) -> None:
     invitation.revoked_at = utcnow()
 
 
+def _taken_now(target: ShopMember) -> bool:
+    """Lock ``target``'s row for its removal, or say it is held by a request of theirs in progress
+    (``membership(hold=True)``). Not waiting for it: two owners removing each other at once would each
+    wait for the other."""
+    try:
+        with db.session.begin_nested():
+            db.session.execute(
+                sa.select(ShopMember.id).where(ShopMember.id == target.id).with_for_update(nowait=True)
+            )
+    except sa.exc.OperationalError:  # the lock is not available: the savepoint is rolled back
+        return False
+    return True
+
+
 def remove_member(member: ShopMember, member_id: int) -> None:
     """Remove someone from the shop. The last owner cannot leave: a shop always has an owner."""
     _require(member, Permission.TEAM_MANAGE)
@@ -827,6 +846,8 @@ def remove_member(member: ShopMember, member_id: int) -> None:
         raise ShopError(_l("Cette personne ne fait pas partie de la boutique."))
     if target.is_owner and sum(1 for m in member.shop.members if m.is_owner) == 1:
         raise ShopError(_l("La boutique doit garder au moins un propriétaire."))
+    if not _taken_now(target):
+        raise ShopError(_l("Cette personne agit dans la boutique en ce moment : réessayez dans un instant."))
     db.session.delete(target)
     audit.record(member.user, SUBJECT, member.shop_id, "staff_removed", email=target.user.email)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.orm.exc import ObjectDeletedError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 from werkzeug.wrappers import Response
 
 from app import routing
@@ -54,6 +57,13 @@ def register(app: Flask) -> None:
         if isinstance(error, routing.RefusedRequest):
             return _render(status, error.description)  # the app's own words for what was wrong
         return _render(status, MESSAGES.get(status, error.description))
+
+    @app.errorhandler(ObjectDeletedError)
+    def deleted_meanwhile(error: ObjectDeletedError) -> Any:
+        """A row the request held was deleted by another one meanwhile (a member removed while acting,
+        read again after the commit): what it pointed at no longer exists, a 404, not a 500."""
+        db.session.rollback()
+        return app.handle_http_exception(NotFound())
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> tuple[Response | str, int]:

@@ -14,16 +14,19 @@ from typing import Any
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 import config as settings
 from app.accounts import services as accounts
+from app.accounts.models import User
 from app.cart import services as cart
 from app.cart import slots
 from app.cart.models import DeliveryMethod
 from app.errors import ServiceError
+from app.extensions import db
 from app.forms import (
     MAX_AMOUNT_CENTS,
     MAX_INT,
@@ -309,3 +312,20 @@ def test_a_two_factor_code_of_other_digits_is_a_wrong_code(app_ctx: Flask, code:
     user = UserFactory()
     with pytest.raises(ServiceError, match="Code incorrect"):
         accounts.enable_two_factor(user, pyotp.random_base32(), code)
+
+
+def test_a_row_deleted_by_another_request_meanwhile_is_a_404(app: Flask, app_ctx: Flask) -> None:
+    """Read again after a commit, a row another request deleted meanwhile raises ObjectDeletedError:
+    the page it pointed at is gone (404), not a server error."""
+    from sqlalchemy.orm.exc import ObjectDeletedError
+
+    user = db.session.get(User, UserFactory().id)
+    assert user is not None
+    gone = sa.delete(User).where(User.id == user.id).execution_options(synchronize_session=False)
+    db.session.execute(gone)  # as another request would have: this session is not told
+    db.session.expire(user)
+    with pytest.raises(ObjectDeletedError) as raised:
+        _ = user.email
+    with app.test_request_context("/vendeur/la-cave/commandes/1/accepter", method="POST"):
+        response = app.make_response(app.handle_user_exception(raised.value))
+    assert response.status_code == 404

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
+import pytest
 import sqlalchemy as sa
 
+from app.accounts.models import User
 from app.extensions import db
 from tests.factories import PASSWORD, ShopFactory, UserFactory, owner_of
-from tests.plugins.application import Client, Mailbox
+from tests.plugins.application import Client, Mailbox, own_database_app
+from tests.plugins.services import Services
+from vendors import services as vendor_services
 from vendors.models import MemberRole, ShopMember
 
 
@@ -129,3 +136,53 @@ def test_a_person_in_several_shops_switches_between_them(client: Client) -> None
     assert client.get("/vendeur/").headers["Location"].endswith("/vendeur/boutique-b/"), (
         "remembers the last shop"
     )
+
+
+def test_a_member_acting_cannot_be_removed_until_the_action_commits(
+    services: Services, tmp_path: Path
+) -> None:
+    """A request that changes something holds its membership (FOR KEY SHARE) until it commits: a
+    removal made meanwhile is refused with a message rather than deleting the row under the action (the
+    action then ran for someone no longer a member, and read its membership again after the commit: a
+    500). Once the action is over, the removal goes through. Two real connections, so PostgreSQL only."""
+    if not services.postgres_url:
+        pytest.skip("row locks are PostgreSQL's")
+    with own_database_app(services, tmp_path, "staff_race") as application:
+        with application.test_request_context("/"):
+            owner = owner_of(ShopFactory(slug="la-cave"), email="owner@example.com")
+            staff_user = UserFactory(email="staff@example.com")
+            staff = ShopMember(shop_id=owner.shop_id, user=staff_user, role=MemberRole.STAFF)
+            db.session.add(staff)
+            db.session.commit()
+            staff_id, owner_id, staff_user_id = staff.id, owner.id, staff_user.id
+        holding, done = threading.Event(), threading.Event()
+
+        def staff_request() -> None:  # the staff member's request: membership held, not yet committed
+            with application.app_context():
+                user = db.session.get(User, staff_user_id)
+                assert user is not None
+                assert vendor_services.membership(user, "la-cave", hold=True) is not None
+                holding.set()
+                done.wait(30)
+                db.session.rollback()
+
+        acting = threading.Thread(target=staff_request)
+        acting.start()
+        try:
+            assert holding.wait(30)
+            with application.test_request_context("/"):
+                remover = db.session.get(ShopMember, owner_id)
+                assert remover is not None
+                with pytest.raises(vendor_services.ShopError, match="agit dans la boutique"):
+                    vendor_services.remove_member(remover, staff_id)
+                db.session.rollback()
+                assert db.session.get(ShopMember, staff_id) is not None
+        finally:
+            done.set()
+            acting.join(30)
+        with application.test_request_context("/"):
+            remover = db.session.get(ShopMember, owner_id)
+            assert remover is not None
+            vendor_services.remove_member(remover, staff_id)
+            db.session.commit()
+            assert db.session.get(ShopMember, staff_id) is None
