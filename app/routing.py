@@ -87,20 +87,27 @@ def _has_nul(pairs: Iterable[tuple[str, list[Any]]]) -> bool:
     )
 
 
-def _json_refusal(body: Any) -> str | None:
-    """What is wrong with a decoded JSON body, if anything: "depth", "nul" or "surrogate". Walked
-    without recursion, so that no body can exhaust the stack here."""
+NUL_REFUSED = _l("La demande contient un caractère nul, qui n’est pas accepté.")
+SURROGATE_REFUSED = _l("Le texte JSON contient un caractère invalide (une moitié de paire UTF-16 seule).")
+DEPTH_REFUSED = _l(
+    "Le contenu JSON est imbriqué trop profondément (%(depth)d niveaux au plus).", depth=MAX_JSON_DEPTH
+)
+
+
+def _json_refusal(body: Any) -> Any:
+    """Why a decoded JSON body is refused (a NUL byte, half of a UTF-16 pair, too deep), or None.
+    Walked without recursion, so that no body can exhaust the stack here."""
     waiting: list[tuple[Any, int]] = [(body, 1)]
     while waiting:
         value, depth = waiting.pop()
         if isinstance(value, str):
             if NUL in value:
-                return "nul"
+                return NUL_REFUSED
             if LONE_SURROGATE.search(value):
-                return "surrogate"
+                return SURROGATE_REFUSED
         elif isinstance(value, dict | list):
             if depth > MAX_JSON_DEPTH:
-                return "depth"
+                return DEPTH_REFUSED
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 waiting.append((key, depth))
@@ -117,25 +124,14 @@ def refuse_nul_bytes() -> None:
         names = [(key, [file.filename for file in files]) for key, files in request.files.lists()]
         found = _has_nul(request.form.lists()) or _has_nul(names)
     if found:
-        raise RefusedRequest(_l("La demande contient un caractère nul, qui n’est pas accepté."))
+        raise RefusedRequest(NUL_REFUSED)
     if request.is_json:
         try:
             refusal = _json_refusal(request.get_json(silent=True))
         except RecursionError:  # the decoder's own limit, some thousand levels down
-            refusal = "depth"
-        if refusal == "nul":
-            raise RefusedRequest(_l("La demande contient un caractère nul, qui n’est pas accepté."))
-        if refusal == "surrogate":
-            raise RefusedRequest(
-                _l("Le texte JSON contient un caractère invalide (une moitié de paire UTF-16 seule).")
-            )
-        if refusal == "depth":
-            raise RefusedRequest(
-                _l(
-                    "Le contenu JSON est imbriqué trop profondément (%(depth)d niveaux au plus).",
-                    depth=MAX_JSON_DEPTH,
-                )
-            )
+            refusal = DEPTH_REFUSED
+        if refusal is not None:
+            raise RefusedRequest(refusal)
 
 
 def init_app(app: Flask) -> None:

@@ -42,6 +42,8 @@ from app.pagination import ListingPage, OrderedListing
 from vendors.models import Shop, ShopMember, VatRegime
 
 MAX_VARIANTS = 100
+# What a shop is told when a stock it sets would exceed MAX_STOCK (the form, an import, the API).
+ABOVE_MAX_STOCK = _l("Le stock ne peut pas dépasser %(max)d unités.", max=MAX_STOCK)
 MAX_PHOTOS = 12
 PHOTO_SIZES = {"thumb": (400, 400, "crop"), "card": (640, 640, "crop")}
 # What a product card shows, loaded with the page's products rather than one query per card.
@@ -231,9 +233,7 @@ def _check_variant(variant: VariantData, index: int) -> list[CatalogError]:
     if variant.stock < 0:
         problems.append(CatalogError(_l("Le stock ne peut pas être négatif."), prefix + "stock"))
     elif variant.stock > MAX_STOCK:
-        problems.append(
-            CatalogError(_l("Le stock ne peut pas dépasser %(max)d unités.", max=MAX_STOCK), prefix + "stock")
-        )
+        problems.append(CatalogError(ABOVE_MAX_STOCK, prefix + "stock"))
     if variant.low_stock_threshold < 0:
         problems.append(
             CatalogError(_l("Le seuil ne peut pas être négatif."), prefix + "low_stock_threshold")
@@ -487,7 +487,7 @@ def _move_stock(actor: User | None, variant: Variant, delta: int, reason: StockR
     """A change the shop typed: refused below zero and above ``MAX_STOCK``."""
     if move_stock(actor, variant.id, delta, reason, note, ceiling=MAX_STOCK) is None:
         if delta > 0:
-            raise CatalogError(_l("Le stock ne peut pas dépasser %(max)d unités.", max=MAX_STOCK), "delta")
+            raise CatalogError(ABOVE_MAX_STOCK, "delta")
         raise CatalogError(_l("Le stock ne peut pas devenir négatif."), "delta")
     db.session.refresh(variant, ["stock"])
 

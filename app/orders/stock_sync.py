@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.catalog.models import MAX_STOCK, StockReason, Variant
-from app.catalog.services import move_stock
+from app.catalog.services import ABOVE_MAX_STOCK, move_stock
 from app.database import locked
 from app.errors import ServiceError
 from app.extensions import db
@@ -171,9 +171,7 @@ def apply_changes(member: ShopMember, changes: Sequence[StockChange]) -> list[St
         if on_hand < 0:
             problems.append(LineProblem(index, field, _l("Le stock en magasin ne peut pas devenir négatif.")))
         elif on_hand - variant_held > MAX_STOCK:
-            problems.append(
-                LineProblem(index, field, _l("Le stock ne peut pas dépasser %(max)d unités.", max=MAX_STOCK))
-            )
+            problems.append(LineProblem(index, field, ABOVE_MAX_STOCK))
         elif on_hand < variant_held:
             problems.append(
                 LineProblem(
