@@ -5,6 +5,7 @@ Every function takes the acting person (or the shop member acting) explicitly an
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, raiseload, selectinload
 
 from app import events, images, jobs, pagecache
 from app.accounts.models import User
@@ -34,7 +35,7 @@ from app.catalog.models import (
     Variant,
     WithdrawalExclusion,
 )
-from app.database import utcnow
+from app.database import database_backend, utcnow
 from app.errors import ServiceError
 from app.extensions import db
 from app.i18n import localized, sort_key
@@ -622,28 +623,74 @@ def list_products(member: ShopMember, filters: ProductFilter, page: int, per_pag
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
-# What a product's page reads, the product's id bound: built once, as loader options cost to build.
-PUBLIC_PRODUCT = (
-    sa.select(Product)
-    .join(Product.shop)
-    .where(
-        Product.id == sa.bindparam("product_id"),
-        Product.status == ProductStatus.ACTIVE,
-        Shop.is_public,
-    )
-    .options(
-        joinedload(Product.variants),  # a handful of rows, joined; the photos apart (no cross product)
-        selectinload(Product.photos),
-        joinedload(Product.category).joinedload(Category.parent),
-        contains_eager(Product.shop),
-    )
-)
+@dataclass(frozen=True, slots=True)
+class PagePhoto:
+    """A photo as a product's page shows it (the file, its description), in the shop's order."""
+
+    path: str
+    alt: str
 
 
-def public_product(product_id: int) -> Product | None:
-    """An active product of an open shop, with what its page shows: variants, photos, the category's
-    path, the shop (whether it is open now comes from ``vendors.services.open_states``)."""
-    return db.session.scalars(PUBLIC_PRODUCT, {"product_id": product_id}).unique().one_or_none()
+def _photo_list(dialect: str) -> sa.Label[Any]:
+    """The product's photos as one JSON array of [path, alt] in the shop's order (``Product.photos``;
+    ties by age), read in the product's own statement: loaded apart, they cost a second query, the
+    page's dearest piece after the product itself (0.6 ms of 6); joined, every variant row would repeat
+    for every photo."""
+    photos = ProductPhoto.__table__.alias("page_photos")
+    mine = photos.c.product_id == Product.id
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        pair = sa.func.json_build_array(photos.c.path, photos.c.alt)
+        listed = sa.select(sa.func.json_agg(aggregate_order_by(pair, photos.c.position, photos.c.id)))
+        listed = listed.where(mine).correlate(Product.__table__)
+    else:  # SQLite reads an ordered subquery in its order (it has no ORDER BY within an aggregate)
+        ordered = (
+            sa.select(photos.c.path, photos.c.alt)
+            .where(mine)
+            .order_by(photos.c.position, photos.c.id)
+            .correlate(Product.__table__)
+        )
+        inner = ordered.subquery("ordered_photos")
+        listed = sa.select(sa.func.json_group_array(sa.func.json_array(inner.c.path, inner.c.alt)))
+    # As text: the ORM's ``unique()`` (for the joined variants) hashes each row's values, and a list
+    # cannot be hashed.
+    return sa.cast(listed.scalar_subquery(), sa.Text()).label("photo_list")
+
+
+def _public_product(dialect: str) -> sa.Select[Any]:
+    """What a product's page reads, the product's id bound."""
+    return (
+        sa.select(Product, _photo_list(dialect))
+        .join(Product.shop)
+        .where(
+            Product.id == sa.bindparam("product_id"),
+            Product.status == ProductStatus.ACTIVE,
+            Shop.is_public,
+        )
+        .options(
+            joinedload(Product.variants),  # a handful of rows, joined (the photos come as one value)
+            joinedload(Product.category).joinedload(Category.parent),
+            contains_eager(Product.shop),
+            raiseload(Product.photos),  # the page reads PagePhoto values, never the relationship
+        )
+    )
+
+
+# Built once per dialect, as loader options cost to build.
+PUBLIC_PRODUCT = {dialect: _public_product(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def public_product(product_id: int) -> tuple[Product, list[PagePhoto]] | None:
+    """An active product of an open shop, with what its page shows: variants, the category's path, the
+    shop (whether it is open now comes from ``vendors.services.open_states``), and its photos, in one
+    statement."""
+    statement = PUBLIC_PRODUCT[database_backend()]
+    row = db.session.execute(statement, {"product_id": product_id}).unique().one_or_none()
+    if row is None:
+        return None
+    product, photos = row
+    return product, [PagePhoto(str(path), str(alt)) for path, alt in json.loads(photos or "[]")]
 
 
 def also_sold_by(product: Product) -> list[Card]:

@@ -31,6 +31,12 @@ def render_markdown(text: str) -> Markup:
 
 def plain_text(text: str, limit: int = 300) -> str:
     """The description as plain text (meta tags, JSON-LD, search snippets)."""
-    stripped = html.unescape(nh3.clean(_MARKDOWN.render(text or ""), tags=set()))
+    return text_of(_MARKDOWN.render(text or ""), limit)
+
+
+def text_of(rendered: str, limit: int = 300) -> str:
+    """HTML rendered from a description (``render_markdown``'s, or Markdown's own) as plain text, at
+    most ``limit`` characters: a page that shows the description reads it once for all three."""
+    stripped = html.unescape(nh3.clean(str(rendered), tags=set()))
     collapsed = " ".join(stripped.split())
     return collapsed if len(collapsed) <= limit else collapsed[: limit - 1].rstrip() + "…"

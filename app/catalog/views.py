@@ -13,7 +13,7 @@ from app.caching import Fragments, macro_html
 from app.catalog import services
 from app.catalog.cards import Card
 from app.catalog.models import Product, Variant
-from app.catalog.text import plain_text, render_markdown
+from app.catalog.text import render_markdown, text_of
 from app.database import utcnow
 from app.reviews.models import RatingSubject
 from app.routing import parse_id
@@ -74,7 +74,7 @@ def _chosen_variant(product: Product) -> Variant:
     return chosen or (in_stock[0] if in_stock else product.variants[0])
 
 
-def structured_data(product: Product, photo_urls: list[str]) -> dict[str, Any]:
+def structured_data(product: Product, photo_urls: list[str], description: str) -> dict[str, Any]:
     """schema.org Product with its offers, for search engines."""
     offers = [
         {
@@ -95,7 +95,7 @@ def structured_data(product: Product, photo_urls: list[str]) -> dict[str, Any]:
         "@type": "Product",
         "name": product.title,
         "url": external_url("catalog.product", product_id=product.id),
-        "description": plain_text(product.description, 500),
+        "description": text_of(description, 500),
         "category": " > ".join(category.label for category in product.category.path),
         "image": photo_urls,
         "offers": offers,
@@ -121,19 +121,22 @@ def json_ld(data: dict[str, Any]) -> Markup:
 
 @blueprint.route("/produits/<int:product_id>")
 def product(product_id: int) -> str:
-    found = services.public_product(product_id)
-    if found is None or not found.variants:
+    page = services.public_product(product_id)
+    if page is None or not page[0].variants:
         abort(404)
+    found, photos = page
     visits.count_view(found.shop_id, found.id)
-    photo_urls = [storage.media_url(photo.path, external=True) for photo in found.photos]
+    photo_urls = [storage.media_url(photo.path, external=True) for photo in photos]
+    description = render_markdown(found.description)
     return render_template(
         "catalog/product.html",
         product=found,
+        photos=photos,
         variant=_chosen_variant(found),
-        description=render_markdown(found.description),
-        summary=plain_text(found.description, 200),
+        description=description,
+        summary=text_of(description, 200),
         others=services.also_sold_by(found),
         open_state=shops.open_states([found.shop_id], utcnow())[found.shop_id],
         photo_urls=photo_urls,
-        json_ld=json_ld(structured_data(found, photo_urls)),
+        json_ld=json_ld(structured_data(found, photo_urls, description)),
     )

@@ -22,6 +22,7 @@ from app.catalog.models import Product, ProductPhoto, ProductStatus
 from app.extensions import db
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory
 from tests.plugins.application import Client
+from tests.site.support import count_queries
 from vendors.models import Shop, ShopStatus, VatRegime
 
 GTIN = "9782016099520"
@@ -318,6 +319,43 @@ def test_structured_data_and_opengraph_tags(app: Flask, client: Client, carnet: 
     assert meta(page, "product:price:currency") == "EUR"
     # The photo itself, described.
     assert re.search(rf'<img src="/media/{re.escape(photo_path)}" alt="Carnet ouvert"', page)
+
+
+def test_the_photos_show_once_each_in_the_shops_order_read_with_the_product(
+    client: Client, carnet: dict[str, Any]
+) -> None:
+    product = db.session.get(Product, carnet["id"])
+    assert product is not None and len(product.variants) == 2
+    # Positions as the back office leaves them after a reorder: ties fall back to the photo's age.
+    for position, alt in ((2, "Dos"), (0, "Couverture"), (1, "Ouvert"), (1, "Tranche")):
+        product.photos.append(
+            ProductPhoto(
+                path=f"products/{alt}.jpg", thumbnails={}, width=10, height=10, alt=alt, position=position
+            )
+        )
+    db.session.commit()
+    with count_queries() as statements:
+        page = get_page(client, carnet["url"])
+    shown = re.findall(r'<img src="/media/products/([^"]+)\.jpg" alt="([^"]*)" class="product__photo"', page)
+    # Each photo once, though the two variants are read in the same statement.
+    assert shown == [
+        ("Couverture", "Couverture"),
+        ("Ouvert", "Ouvert"),
+        ("Tranche", "Tranche"),
+        ("Dos", "Dos"),
+    ]
+    assert json_ld(page)["image"] == [f"http://localhost/media/products/{alt}.jpg" for alt, _ in shown]
+    assert not [sql for sql in statements if "FROM product_photos" in sql and "products.id" not in sql], (
+        "the photos are read by the product's own statement, not by a query of their own"
+    )
+
+
+def test_a_product_without_photos_shows_its_initial(client: Client) -> None:
+    product = ProductFactory(title="Ardoise", gtin=None)
+    page = get_page(client, f"/produits/{product.id}")
+    assert '<div class="product__photo product__photo--empty" aria-hidden="true">A</div>' in page
+    assert 'product__photo"' not in page.replace("product__photo--empty", "")
+    assert json_ld(page)["image"] == []
 
 
 def test_a_gtin_of_another_length_gets_its_own_key(client: Client) -> None:
