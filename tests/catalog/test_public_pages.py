@@ -325,7 +325,8 @@ def test_the_photos_show_once_each_in_the_shops_order_read_with_the_product(
     client: Client, carnet: dict[str, Any]
 ) -> None:
     product = db.session.get(Product, carnet["id"])
-    assert product is not None and len(product.variants) == 2
+    assert product is not None
+    assert len(product.variants) == 2
     # Positions as the back office leaves them after a reorder: ties fall back to the photo's age.
     for position, alt in ((2, "Dos"), (0, "Couverture"), (1, "Ouvert"), (1, "Tranche")):
         product.photos.append(
