@@ -10,6 +10,8 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
+from app import pagecache
+from app.caching import TTLCache
 from app.extensions import db
 
 T = TypeVar("T")
@@ -81,10 +83,20 @@ class OrderedListing:
     further) and counted, and the page is cut from them. A page of a short list reads what ``listing_page``
     reads, a full one what it reads and counts: one round trip instead of two.
 
+    With ``counts``, the totals are kept there by the query's values, following the pages' generation
+    (any change to a product, a variant or a shop forgets them): a page of a list already counted reads
+    only its own rows, one more than it shows. A shop of 400 products cost 1.1 ms of PostgreSQL to count
+    (each product checked for a variant), its page alone 0.1. Each page checks the total it is given
+    against its rows (as many as the total leaves for it, one more if it leaves more) and counts again
+    when they disagree, so a total kept by a process that has not seen a change yet is caught by the
+    page where the change shows.
+
     Built once (a module's constant): the query's own values are bound parameters, given to ``page``;
     building the statement anew cost a listing as much as running it."""
 
-    def __init__(self, query: sa.Select[Any], order: Sequence[sa.ColumnElement[Any]]) -> None:
+    def __init__(
+        self, query: sa.Select[Any], order: Sequence[sa.ColumnElement[Any]], counts: TTLCache | None = None
+    ) -> None:
         listed = (
             query.add_columns(sa.func.row_number().over(order_by=order).label("position"))
             .order_by(*order)
@@ -100,11 +112,23 @@ class OrderedListing:
         self.count = sa.select(sa.func.count()).select_from(
             query.limit(sa.bindparam("listing_cap")).subquery("counted")
         )
+        self.rows = (
+            query.order_by(*order).limit(sa.bindparam("listing_size")).offset(sa.bindparam("listing_skip"))
+        )
+        self.counts = counts
 
     def page(self, values: dict[str, Any], page: int, per_page: int) -> ListingPage[Any]:
         """``page`` (from 1, no deeper than ``MAX_COUNTED_PAGES``), the query's parameters ``values``."""
         page, offset, cap = _window(page, per_page)
         bound = {**values, "listing_cap": cap + 1, "listing_size": per_page, "listing_skip": offset}
+        key = (tuple(sorted((name, _hashable(value)) for name, value in values.items())), cap)
+        if self.counts is not None:
+            self.counts.follow(pagecache.current_generation())
+            kept: int | None = self.counts.found(key)
+            if kept is not None:
+                found = self._counted_page(bound, page, per_page, kept)
+                if found is not None:
+                    return found
         rows = db.session.execute(self.statement, bound).all()
         if rows:
             total = int(rows[0].total)
@@ -112,4 +136,23 @@ class OrderedListing:
             total = 0
         else:  # beyond the end: no row says how many there are
             total = int(db.session.scalar(self.count, bound) or 0)
+        if self.counts is not None:
+            self.counts.put(key, total)
         return ListingPage([row[0] for row in rows], page, per_page, min(total, cap), capped=total > cap)
+
+    def _counted_page(
+        self, bound: dict[str, Any], page: int, per_page: int, total: int
+    ) -> ListingPage[Any] | None:
+        """The page's rows alone, ``total`` kept from an earlier count; None when the rows say the list
+        has changed since (fewer or more of them than the total leaves for this page)."""
+        offset, cap = bound["listing_skip"], bound["listing_cap"] - 1
+        rows = list(db.session.scalars(self.rows, {**bound, "listing_size": per_page + 1}))
+        expected = max(0, min(per_page, total - offset))
+        if len(rows[:per_page]) != expected or (len(rows) > per_page) != (total > offset + per_page):
+            return None
+        return ListingPage(rows[:per_page], page, per_page, min(total, cap), capped=total > cap)
+
+
+def _hashable(value: Any) -> Any:
+    """A query's value as part of a key: a list of ids as a tuple."""
+    return tuple(value) if isinstance(value, list | tuple | set) else value

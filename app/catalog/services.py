@@ -714,9 +714,12 @@ def _listing(by: str) -> OrderedListing:
         query = query.where(Product.shop_id == sa.bindparam("shop_id"))
     elif by == "categories":
         query = query.where(Product.category_id.in_(sa.bindparam("category_ids", expanding=True)))
-    return OrderedListing(query, (Product.created_at.desc(), Product.id.desc()))
+    return OrderedListing(query, (Product.created_at.desc(), Product.id.desc()), listing_counts)
 
 
+# How many products each listing has (a shop's, categories', all), kept a minute per process and
+# following the pages' generation: a storefront's next visitor reads its page alone, not its count.
+listing_counts = TTLCache(ttl=60.0, maxsize=2000)
 LISTINGS = {by: _listing(by) for by in ("shop", "categories", "all")}
 
 

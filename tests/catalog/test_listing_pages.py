@@ -1,5 +1,6 @@
 """The public listings' pages (storefront, category) never count the whole listing: the ids of a page
-and how many there are (no further than a cap) come in one statement, the cards in another."""
+and how many there are (no further than a cap) come in one statement, the cards in another. Once a
+listing is counted, its pages read their own rows alone until a change, and check the count kept."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def test_a_full_page_is_counted_in_the_statement_that_reads_it(app_ctx: Flask) -
     last = services.public_products(shop=shop, page=3, per_page=2)
     assert [product.title for product in last.items] == ["Produit 0"]
     assert (last.total, last.pages, last.has_next, last.prev_num) == (5, 3, False, 2)
+    services.listing_counts.clear()  # as another process would, which has not counted it yet
     with counted_queries() as statements:
         first = services.public_products(shop=shop, page=1, per_page=2)
     assert (first.total, first.pages, first.has_next, first.next_num) == (5, 3, True, 2)
@@ -66,3 +68,46 @@ def test_an_empty_page_beyond_the_end(app_ctx: Flask) -> None:
     shop = _shop_with(2)
     page = services.public_products(shop=shop, page=3, per_page=2)
     assert (page.items, page.total, page.pages, page.has_next) == ([], 2, 1, False)
+
+
+def test_a_listing_counted_once_then_reads_its_pages_alone(app_ctx: Flask) -> None:
+    shop = _shop_with(5)
+    services.public_products(shop=shop, page=1, per_page=2)
+    with counted_queries() as statements:
+        second = services.public_products(shop=shop, page=2, per_page=2)
+        last = services.public_products(shop=shop, page=3, per_page=2)
+        beyond = services.public_products(shop=shop, page=4, per_page=2)
+    assert [product.title for product in second.items] == ["Produit 2", "Produit 1"]
+    assert (second.total, second.pages, second.has_next) == (5, 3, True)
+    assert ([product.title for product in last.items], last.has_next) == (["Produit 0"], False)
+    assert (beyond.items, beyond.total) == ([], 5)
+    assert _listing_statements(statements) == 0, "the count kept, no window over the listing"
+    # Each page: its ids, then its cards; nothing is counted again.
+    assert (_reads(statements), sum("count(" in statement.lower() for statement in statements)) == (5, 0)
+
+
+def test_a_new_product_is_counted_at_once(app_ctx: Flask) -> None:
+    shop = _shop_with(4)
+    assert services.public_products(shop=shop, per_page=2).total == 4
+    ProductFactory(shop=shop, title="Nouveau")  # its commit moves the pages' generation on
+    page = services.public_products(shop=shop, per_page=2)
+    assert (page.total, page.pages, [product.title for product in page.items]) == (
+        5,
+        3,
+        ["Nouveau", "Produit 3"],
+    )
+
+
+@pytest.mark.parametrize("kept", [3, 4, 6, 40])
+def test_a_count_kept_that_the_rows_contradict_is_counted_again(app_ctx: Flask, kept: int) -> None:
+    """A count kept by a process that has not yet seen a change (without Redis, a minute at most): the
+    page whose rows contradict it counts again, and keeps the right total."""
+    shop = _shop_with(5)
+    services.public_products(shop=shop, page=1, per_page=2)
+    [key] = [key for key in services.listing_counts._values if dict(key[0]).get("shop_id") == shop.id]
+    services.listing_counts.put(key, kept)
+    with counted_queries() as statements:
+        last = services.public_products(shop=shop, page=3, per_page=2)
+    assert ([product.title for product in last.items], last.total, last.pages) == (["Produit 0"], 5, 3)
+    assert _listing_statements(statements) == 1, "counted again"
+    assert services.listing_counts.found(key) == 5
