@@ -15,9 +15,9 @@ spread across the shops.
 
 When the site answers with an ``X-Cache`` header (the page cache), each page is measured warm (cache
 on) and cold (``PAGE_CACHE=0``). Worker memory (RSS, PSS and private) is read from /proc after the load.
-The hello app is loaded again just before and just after each table, and the table's hello row is those
-two runs together: on a machine whose speed drifts during the run, each page is read against the hello
-app of the same minutes.
+The hello app serves beside the site through each table, and half a run of it comes between two pages:
+each page is read against the hello runs just before and just after it (its row's ``hello/s``), as the
+speed of a shared machine drifts within minutes; the table's hello row is all its hello runs together.
 """
 
 from __future__ import annotations
@@ -528,21 +528,29 @@ def _ratio(value: float, base: float) -> str:
     return f"{value / base:.1f}×" if base else "—"
 
 
-def table(title: str, hello: Figures, rows: list[tuple[str, Figures]]) -> str:
+def table(title: str, rows: list[tuple[str, Figures, Figures]]) -> str:
+    """Each page against the hello app's runs just before and just after it (its own ``hello/s``); the
+    hello row is every hello run of the table together."""
     head = (
-        f"{'page':<20}{'req/s':>8}{'×hello':>8}{'p50 ms':>9}{'×hello':>8}{'p99 ms':>9}{'×hello':>8}"
-        f"{'SQL/req':>9}{'app ms':>9}{'×hello':>8}{'errors':>8}"
+        f"{'page':<20}{'req/s':>8}{'hello/s':>9}{'×hello':>8}{'p50 ms':>9}{'×hello':>8}{'p99 ms':>9}"
+        f"{'×hello':>8}{'SQL/req':>9}{'app ms':>9}{'×hello':>8}{'errors':>8}"
     )
     lines = [title, head, "-" * len(head)]
-    for name, figures in [("hello", hello), *rows]:
+    everything = Figures()
+    for _name, _figures, hello in rows:
+        everything = everything.merged(hello)
+    for name, figures, hello in [("hello", everything, everything), *rows]:
         lines.append(
-            f"{name:<20}{figures.rate:>8.0f}{_ratio(hello.rate, figures.rate):>8}"
+            f"{name:<20}{figures.rate:>8.0f}{hello.rate:>9.0f}{_ratio(hello.rate, figures.rate):>8}"
             f"{figures.percentile(0.5):>9.1f}{_ratio(figures.percentile(0.5), hello.percentile(0.5)):>8}"
             f"{figures.percentile(0.99):>9.1f}{_ratio(figures.percentile(0.99), hello.percentile(0.99)):>8}"
             f"{figures.queries:>9.0f}{figures.server_ms:>9.2f}{_ratio(figures.server_ms, hello.server_ms):>8}"
             f"{figures.errors:>8}"
         )
-    lines.append("(×hello: how many times slower than the hello app; app ms and SQL/req are medians)")
+    lines.append(
+        "(×hello: how many times slower than the hello app in the runs just before and after the page; "
+        "app ms and SQL/req are medians)"
+    )
     return "\n".join(lines)
 
 
@@ -552,7 +560,7 @@ def run_catalogue(
     pages: list[str],
     seconds: float,
     concurrency: int,
-    hello: Callable[[], Figures],
+    hello_server: Callable[[], contextlib.AbstractContextManager[Server]],
     preload: bool = True,
 ) -> list[str]:
     name = f"marketplace_bench_web_{os.getpid()}_{scale}"
@@ -573,19 +581,26 @@ def run_catalogue(
                 modes = [("warm", env), ("cold", {**env, "PAGE_CACHE": "0"})]
         for mode, mode_env in modes:
             rows = []
-            before = hello()
-            with gunicorn("wsgi:app", mode_env, ROOT, probe="/robots.txt", preload=preload) as server:
+            with (
+                gunicorn("wsgi:app", mode_env, ROOT, probe="/robots.txt", preload=preload) as server,
+                hello_server() as hello,
+            ):
                 cookie = fill_cart(server.port, paths["product"], variants) if "cart" in pages else ""
+                # Half a run of the hello app between two pages: each page is read against the hello
+                # app of the seconds around it, as this machine's speed drifts within minutes.
+                before = hammer(hello.port, "/", "", seconds / 2, concurrency)
                 for page in pages:
                     figures = hammer(
                         server.port, paths[page], cookie if page == "cart" else "", seconds, concurrency
                     )
+                    after = hammer(hello.port, "/", "", seconds / 2, concurrency)
                     label = page if not figures.cache else f"{page} ({'/'.join(sorted(figures.cache))})"
-                    rows.append((label, figures))
+                    rows.append((label, figures, before.merged(after)))
+                    before = after
                 memory = server.workers_memory_mb()
             title = f"Catalogue ×{scale} ({products} products){', cache ' + mode if mode else ''}"
             reports.append(
-                table(title, before.merged(hello()), rows)
+                table(title, rows)
                 + f"\nworker memory after the run: {'; '.join(str(worker) for worker in memory)}"
             )
             print(reports[-1], flush=True)
@@ -620,19 +635,16 @@ def main(argv: list[str] | None = None) -> int:
         hello_dir.mkdir()
         (hello_dir / "hello.py").write_text(HELLO_APP + HELLO_TIMING)
         hello_env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        hello_memory: list[Memory] = []
 
-        def hello() -> Figures:
-            with gunicorn("hello:app", hello_env, hello_dir, preload=args.preload) as server:
-                figures = hammer(server.port, "/", "", seconds, args.concurrency)
-                hello_memory[:] = server.workers_memory_mb()
-            return figures
+        def hello_server() -> contextlib.AbstractContextManager[Server]:
+            return gunicorn("hello:app", hello_env, hello_dir, preload=args.preload)
 
-        first = hello()
-        workers = "; ".join(str(worker) for worker in hello_memory)
+        with hello_server() as server:
+            first = hammer(server.port, "/", "", seconds, args.concurrency)
+            workers = "; ".join(str(worker) for worker in server.workers_memory_mb())
         print(f"hello: {first.rate:.0f} req/s, worker memory {workers}")
         for scale in scales:
-            run_catalogue(workdir, scale, pages, seconds, args.concurrency, hello, args.preload)
+            run_catalogue(workdir, scale, pages, seconds, args.concurrency, hello_server, args.preload)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
