@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 import sqlalchemy as sa
 import time_machine
+from werkzeug.test import TestResponse as Response
 
 from app.database import utcnow
 from app.extensions import db
@@ -19,6 +21,7 @@ from tests.factories import (
     owner_of,
 )
 from tests.plugins.application import Client
+from tests.site.support import count_queries
 from vendors.models import Closure, Shop, ShopStatus
 
 
@@ -211,3 +214,65 @@ def test_a_page_past_the_end_of_the_products_says_so(client: Client) -> None:
     assert "pas encore de produit en ligne" not in page
     ShopFactory(slug="atelier")  # no product at all
     assert "pas encore de produit en ligne" in client.get("/boutiques/atelier?page=3").get_data(as_text=True)
+
+
+def _shop_statements(statements: list[str]) -> list[str]:
+    """The statements reading a shop by its slug (the storefront's own read of its shop)."""
+    return [sql for sql in statements if "FROM shops" in sql and "shops.slug =" in sql]
+
+
+def test_a_storefront_reads_its_shop_once_then_shows_each_change_at_once(client: Client) -> None:
+    shop = ShopFactory(
+        slug="le-fournil",
+        name="Le Fournil",
+        story="Pain au levain.",
+        relay=True,
+        relay_points=[RelayPointFactory(name="Tabac du Pont")],
+        category=CategoryFactory(name="Boulangerie", parent=CategoryFactory(name="Alimentation")),
+    )
+    db.session.commit()
+    with count_queries() as first:
+        assert client.get("/boutiques/le-fournil").status_code == 200
+    with count_queries() as again:
+        page = client.get("/boutiques/le-fournil").get_data(as_text=True)
+    assert len(_shop_statements(first)) == 1
+    assert _shop_statements(again) == [], "the shop kept by this process, put in the session without a read"
+    # What the kept copy carries: the shop, its category and its parent, its relay points.
+    for shown in ("Le Fournil", "Pain au levain.", "Boulangerie", "Tabac du Pont"):
+        assert shown in page
+
+    # A change shows on the next view: its commit, in a request as the back office's, moves the pages'
+    # generation on.
+    def changed(change: Callable[[Shop], None]) -> Response:
+        with client.application.app_context():
+            change(db.session.get_one(Shop, shop.id))
+            db.session.commit()
+        return client.get("/boutiques/le-fournil")
+
+    def retell(kept: Shop) -> None:
+        kept.story = "Pain au levain, cuit au bois."
+
+    def rename_relay(kept: Shop) -> None:
+        kept.relay_points[0].name = "Tabac de la Gare"
+
+    def suspend(kept: Shop) -> None:
+        kept.status = ShopStatus.SUSPENDED
+
+    assert "cuit au bois" in changed(retell).get_data(as_text=True)
+    assert "Tabac de la Gare" in changed(rename_relay).get_data(as_text=True)
+    assert changed(suspend).status_code == 404
+
+
+def test_a_kept_shop_never_overwrites_the_one_a_session_holds(app_ctx: object) -> None:
+    from vendors import services
+
+    ShopFactory(slug="le-fournil", name="Le Fournil")
+    db.session.commit()
+    services.public_shop("le-fournil")  # kept
+    db.session.expunge_all()
+    held = db.session.scalars(sa.select(Shop).where(Shop.slug == "le-fournil")).one()
+    held.name = "Le Fournil de la Gare"  # changed in this session, not committed yet
+    found = services.public_shop("le-fournil")
+    assert found is held
+    assert found.name == "Le Fournil de la Gare"
+    db.session.rollback()
