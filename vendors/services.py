@@ -1075,11 +1075,11 @@ def public_shop(slug: str) -> Shop | None:
     """An open shop with what its storefront shows, in one statement (its hours and closures come from
     ``shop_schedules``); then, until a change, from the copy this process keeps, put into the session
     without a statement (``merge(load=False)``, SQLAlchemy's way for objects kept in a cache): 0.06 ms
-    where the statement took 0.6. A shop this session already holds is read afresh, never overwritten
-    by the copy."""
+    where the statement took 0.6. A shop this session already holds (or its category, or one of its
+    relay points) is read afresh, never overwritten by the copy."""
     storefront_shops.follow(pagecache.current_generation())
     kept: Shop | None = storefront_shops.found(slug)
-    if kept is not None and sa.inspect(kept).key not in db.session.identity_map:
+    if kept is not None and not _held_by_session(kept):
         return db.session.merge(kept, load=False)
     shop = db.session.scalars(PUBLIC_SHOP, {"slug": slug}).unique().one_or_none()
     if shop is not None:
@@ -1087,6 +1087,15 @@ def public_shop(slug: str) -> Shop | None:
         # object itself stays this session's, and expires at its commit.
         storefront_shops.put(slug, pickle.loads(pickle.dumps(shop)))  # noqa: S301 - our own bytes, just made
     return shop
+
+
+def _held_by_session(kept: Shop) -> bool:
+    """Whether this session already holds the kept shop or one of the rows kept with it: a merge would
+    copy the kept values over the session's, which may hold changes not yet committed."""
+    rows: list[Any] = [kept, *kept.relay_points]
+    if kept.category is not None:
+        rows += [kept.category, *([kept.category.parent] if kept.category.parent is not None else [])]
+    return any(sa.inspect(row).key in db.session.identity_map for row in rows)
 
 
 # The directory's shops, all or those of the categories bound: built once.

@@ -263,10 +263,13 @@ def test_a_storefront_reads_its_shop_once_then_shows_each_change_at_once(client:
     assert changed(suspend).status_code == 404
 
 
-def test_a_kept_shop_never_overwrites_the_one_a_session_holds(app_ctx: object) -> None:
+def test_a_kept_shop_never_overwrites_what_a_session_holds(app_ctx: object) -> None:
+    from app.catalog.models import Category
     from vendors import services
 
-    ShopFactory(slug="le-fournil", name="Le Fournil")
+    category_id = ShopFactory(
+        slug="le-fournil", name="Le Fournil", category=CategoryFactory(name="Boulangerie")
+    ).category_id
     db.session.commit()
     services.public_shop("le-fournil")  # kept
     db.session.expunge_all()
@@ -275,4 +278,14 @@ def test_a_kept_shop_never_overwrites_the_one_a_session_holds(app_ctx: object) -
     found = services.public_shop("le-fournil")
     assert found is held
     assert found.name == "Le Fournil de la Gare"
+    db.session.rollback()
+
+    # The shop's category held, changed: the shop is read afresh, and the change stays.
+    db.session.expunge_all()
+    category = db.session.get_one(Category, category_id)
+    category.name = "Boulangerie-pâtisserie"
+    found = services.public_shop("le-fournil")
+    assert found is not None
+    assert found.category is category
+    assert category.name == "Boulangerie-pâtisserie"
     db.session.rollback()
