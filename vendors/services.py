@@ -1152,13 +1152,25 @@ CATEGORY_SHOPS = sa.select(
 ).where(Shop.is_public, Shop.category_id.in_(sa.bindparam("category_ids", expanding=True)))
 
 
+# Each category page's shops as cards, by the categories' ids: kept a minute per process and following
+# the pages' generation (a shop approved, renamed or moved to another category shows at once).
+category_cards = TTLCache(ttl=60.0, maxsize=500)
+
+
 def category_shops(
     category_ids: Sequence[int], near: tuple[float, float] | None, now: dt.datetime, limit: int
 ) -> list[DirectoryEntry]:
     """The first ``limit`` open shops of categories (a category and its children) as the directory
-    orders them (by name, or by distance from ``near``), as cards: a category page shows a dozen."""
-    rows = db.session.execute(CATEGORY_SHOPS, {"category_ids": list(category_ids)}).all()
-    return _entries((ShopCard(*row) for row in rows), near, now, limit)
+    orders them (by name, or by distance from ``near``), as cards: a category page shows a dozen. The
+    cards are read once until a change; whether each shop is open is worked out for ``now``."""
+    category_cards.follow(pagecache.current_generation())
+    cards: tuple[ShopCard, ...] = category_cards.get(
+        tuple(category_ids),
+        lambda: tuple(
+            ShopCard(*row) for row in db.session.execute(CATEGORY_SHOPS, {"category_ids": list(category_ids)})
+        ),
+    )
+    return _entries(cards, near, now, limit)
 
 
 # The directory's category filters, kept a minute per process and following the pages' generation (a

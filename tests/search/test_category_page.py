@@ -16,8 +16,8 @@ from search import tasks
 from search.backends import SearchBackend
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory
 from tests.plugins.application import Client
-from tests.site.support import product_titles, shop_names
-from vendors.models import ShopStatus
+from tests.site.support import count_queries, product_titles, shop_names
+from vendors.models import Shop, ShopStatus
 
 
 @pytest.fixture
@@ -122,6 +122,27 @@ def test_the_category_lists_its_shops_by_name_or_nearest_first(client: Client, t
     assert shop_names(near)[0] == "Zéphyr Fromages"
     assert shop_names(near)[-1] == "Au Bon Lait"
     assert "8,4 km" in near
+
+
+def test_a_category_reads_its_shops_once_then_shows_each_change_at_once(
+    app: Flask, client: Client, town: None
+) -> None:
+    client.get("/categories/alimentation")
+    with count_queries() as statements:
+        page = client.get("/categories/alimentation").get_data(as_text=True)
+    assert shop_names(page) == ["Fromagerie des Halles"]
+    assert not [sql for sql in statements if "shops.banner_path" in sql], "the shops' cards kept"
+    cheese = db.session.scalar(sa.select(Category).where(Category.slug == "fromagerie"))
+    with app.app_context():  # as the manager's approval would, in a request
+        ShopFactory(name="Au Bon Lait", category=cheese)
+        db.session.execute(
+            sa.update(Shop).where(Shop.slug == "fromagerie-des-halles").values(name="Les Halles")
+        )
+        db.session.commit()
+    assert shop_names(client.get("/categories/alimentation").get_data(as_text=True)) == [
+        "Au Bon Lait",
+        "Les Halles",
+    ]
 
 
 def chips(page: str) -> str:
