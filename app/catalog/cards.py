@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
+from app import pagecache
+from app.caching import TTLCache
 from app.catalog.models import Product, ProductPhoto, ProductStatus, Variant
 from app.extensions import db
 from vendors.models import Shop
@@ -128,13 +131,59 @@ STATEMENTS = {only_online: _statement(only_online=only_online) for only_online i
 SAME_GTIN = _statement(only_online=True, same_gtin=True)
 
 
+# Cards as last read, by (product id, only online), and the products that had none: kept a minute per
+# process, following the pages' generation (any process's change, with Redis) and forgotten at once by
+# this process's own commits that touch what a card shows (a product, a variant's price or stock, a
+# photo, a shop).
+kept_cards = TTLCache(ttl=60.0, maxsize=5000)
+_NO_CARD = "none"  # kept for a product that has no card (gone, or not shown to shoppers)
+_CARD_TABLES = frozenset({"products", "product_variants", "product_photos", "shops"})
+_CHANGED = "cards_changed"
+
+
+@sa.event.listens_for(orm.Session, "after_flush")
+def _note_change(session: orm.Session, _context: Any) -> None:
+    if not session.info.get(_CHANGED) and any(
+        getattr(type(row), "__tablename__", None) in _CARD_TABLES
+        for row in (*session.new, *session.dirty, *session.deleted)
+    ):
+        session.info[_CHANGED] = True
+
+
+@sa.event.listens_for(orm.Session, "do_orm_execute")
+def _note_statement(state: orm.ORMExecuteState) -> None:
+    changing = state.is_insert or state.is_update or state.is_delete
+    if changing and getattr(getattr(state.statement, "table", None), "name", None) in _CARD_TABLES:
+        state.session.info[_CHANGED] = True
+
+
+@sa.event.listens_for(orm.Session, "after_commit")
+def _forget_after_change(session: orm.Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        kept_cards.clear()
+
+
 def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:
     """The cards of the products ``ids`` (those that exist; with ``only_online``, those shoppers may
-    see), by product id."""
+    see), by product id: those this process keeps, and the others read in one statement."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    return _cards(db.session.execute(STATEMENTS[only_online], {"ids": wanted}))
+    kept_cards.follow(pagecache.current_generation())
+    found: dict[int, Card] = {}
+    missing: list[int] = []
+    for product_id in wanted:
+        kept = kept_cards.found((product_id, only_online))
+        if kept is None:
+            missing.append(product_id)
+        elif kept is not _NO_CARD:
+            found[product_id] = kept
+    if missing:
+        read = _cards(db.session.execute(STATEMENTS[only_online], {"ids": missing}))
+        for product_id in missing:
+            kept_cards.put((product_id, only_online), read.get(product_id, _NO_CARD))
+        found.update(read)
+    return found
 
 
 def sold_as(gtin: str, excluding: int) -> list[Card]:

@@ -25,7 +25,7 @@ from app import images, pagecache
 from app.accounts.models import User
 from app.audit import services as audit
 from app.caching import TTLCache
-from app.catalog.cards import Card, card_list
+from app.catalog.cards import Card, card_list, kept_cards
 from app.catalog.cards import online as product_online
 from app.catalog.models import Category, Product, ProductStatus
 from app.catalog.services import category_cache
@@ -97,6 +97,7 @@ block_cache = TTLCache(ttl=60.0)
 def clear_caches() -> None:
     menu_cache.clear()
     block_cache.clear()
+    kept_cards.clear()  # the products' cards
     category_cache.clear()  # the category pages' tree
 
 

@@ -8,8 +8,9 @@ import re
 import sqlalchemy as sa
 from flask import Flask
 
+from app import pagecache
 from app.catalog.cards import Card, card_list, cards
-from app.catalog.models import Product, ProductPhoto, Variant
+from app.catalog.models import Product, ProductPhoto, ProductStatus, Variant
 from app.extensions import db
 from tests.factories import ProductFactory, ShopFactory
 from tests.plugins.application import Client
@@ -164,3 +165,42 @@ def test_a_card_shows_a_new_price_and_its_language_at_once(app: Flask, client: C
     english = client.get("/boutiques/la-boussole", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "€9.90" in english
     assert "sold out" in english
+
+
+def test_cards_are_read_once_until_a_change(db_session: object) -> None:
+    shop = ShopFactory()
+    shown = ProductFactory(shop=shop, variants=[{"price_cents": 1250, "stock": 3}])
+    hidden = ProductFactory(shop=shop, status=ProductStatus.DRAFT)
+    db.session.commit()
+    ids = [shown.id, hidden.id]
+    assert set(cards(ids, only_online=True)) == {shown.id}
+    with count_queries() as again:
+        assert set(cards(ids, only_online=True)) == {shown.id}
+    assert again == [], "both kept: the card, and that the draft has none"
+
+    # A change committed by this process shows at once: a sale's stock, a price, a product put online.
+    shown.variants[0].stock = 0
+    db.session.commit()
+    assert cards(ids, only_online=True)[shown.id].in_stock is False
+    db.session.execute(sa.update(Variant).where(Variant.product_id == shown.id).values(price_cents=990))
+    db.session.commit()
+    assert cards(ids, only_online=True)[shown.id].price_range == (990, 990)
+    hidden.status = ProductStatus.ACTIVE
+    db.session.commit()
+    assert set(cards(ids, only_online=True)) == {shown.id, hidden.id}
+
+
+def test_cards_follow_another_processs_change(app: Flask, db_session: object) -> None:
+    product = ProductFactory(variants=[{"price_cents": 1250}])
+    db.session.commit()
+    with app.test_request_context("/"):
+        assert cards([product.id])[product.id].price_range == (1250, 1250)
+    # Another process's change: a row written past this process's session (its connection, which no
+    # session event sees), then the generation moved on, as that process's commit does with Redis.
+    with app.test_request_context("/"):
+        update = sa.update(Variant).where(Variant.product_id == product.id).values(price_cents=990)
+        db.session.connection().execute(update)
+        db.session.commit()
+        assert cards([product.id])[product.id].price_range == (1250, 1250), "kept until told"
+        pagecache.bump()
+        assert cards([product.id])[product.id].price_range == (990, 990)
