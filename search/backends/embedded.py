@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -247,9 +247,15 @@ class _Word:
 
 class _Compiled(NamedTuple):
     listed: tantivy.Query  # what the page lists: the matches, then any related products
-    counted: tantivy.Query  # the matches alone: the total and the facets
+    # The matches alone, unscored: the total and the facets (an aggregation over the scored query
+    # computes every score it does not need, 60 % more time at 1,500 matches).
+    counted: tantivy.Query
+    related: bool  # whether ``listed`` has related products after the matches
     found: int | None  # how many matches, when already counted
     first: list[tuple[float, tantivy.DocAddress]] | None = None  # the listing's first chunk, when read
+
+
+WORDS_KEPT = 20_000  # folded words an opened index keeps the terms of (a few megabytes)
 
 
 def _first_chunk(wanted: int) -> int:
@@ -260,11 +266,13 @@ def _first_chunk(wanted: int) -> int:
 @dataclass(frozen=True)
 class _Clauses:
     """A text query's parts: the products with every word, those with its head noun (None when
-    every word is needed), and the scores a product adds up."""
+    every word is needed), the scores a product adds up, and those that every product with every
+    word has (``sure``: for having them all, and its head noun among them)."""
 
     every: tantivy.Query
     head: tantivy.Query | None
     scores: list[tantivy.Query]
+    sure: tuple[tuple[tantivy.Query, float], ...] = ()
 
 
 @dataclass
@@ -273,6 +281,9 @@ class _Opened:
     index: tantivy.Index
     meta_mtime: int = 0
     shop_points: dict[int, tuple[float, float]] | None = None
+    # Each folded word's terms as this commit of the index has them (counting its products, or looking
+    # for what it may be a typo of, costs more as the catalogue grows): a town's searches repeat words.
+    words: dict[str, _Terms | None] = field(default_factory=dict)
 
 
 class TantivyBackend:
@@ -331,6 +342,7 @@ class TantivyBackend:
                 opened.index.reload()
                 opened.meta_mtime = mtime
                 opened.shop_points = None
+                opened.words = {}
             return opened
 
     def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
@@ -516,7 +528,9 @@ class TantivyBackend:
         title_fields = [fields[name] for name in ("title", "title_head") if name in fields]
         return _Word(anywhere, _any_of(scored), _any_of(title_fields))
 
-    def _text_clauses(self, query: SearchQuery, searcher: tantivy.Searcher) -> _Clauses | None:
+    def _text_clauses(
+        self, query: SearchQuery, searcher: tantivy.Searcher, words: dict[str, _Terms | None]
+    ) -> _Clauses | None:
         """What a product must match to be found (the head noun), and the scores it adds up; None
         when a word of the query matches nothing at all (no result beats unrelated products)."""
         if query.code:
@@ -524,10 +538,11 @@ class TantivyBackend:
             return _Clauses(tantivy.Query.term_query(SCHEMA, "gtin", query.code), None, [])
         analysed = text.analyse(query.text)
         total = max(searcher.num_docs, 1)
-        cache: dict[str, _Terms | None] = {}
+        if len(words) > WORDS_KEPT:
+            words.clear()
         resolved = resolve(
             analysed,
-            lambda word: self._word(searcher, word, total, cache),
+            lambda word: self._word(searcher, word, total, words),
             lambda word: word.anywhere is not None,
             _Word.either,
         )
@@ -538,15 +553,13 @@ class TantivyBackend:
             return None if resolved.skipped_number else _Clauses(tantivy.Query.all_query(), None, [])
         scores = [group.scored for group in groups if group.scored is not None]
         every = _all_of([group.anywhere for group in groups if group.anywhere is not None])
-        scores.append(_constant(every, ALL_WORDS_SCORE))
         assert head.anywhere is not None
-        scores.append(_constant(head.anywhere, HEAD_SCORE))
         titles = [group.in_title for group in groups if group.in_title is not None]
         if len(groups) > 1 and len(titles) == len(groups):
             scores.append(_constant(_all_of(titles), TITLE_ALL_WORDS_SCORE))
         # A head noun found only with a typo stands for the query only with every other word.
         partial = head.anywhere if len(groups) > 1 and not head.typo else None
-        return _Clauses(every, partial, scores)
+        return _Clauses(every, partial, scores, ((every, ALL_WORDS_SCORE), (head.anywhere, HEAD_SCORE)))
 
     @staticmethod
     def _text_query(
@@ -560,6 +573,13 @@ class TantivyBackend:
         if not scored:
             return wanted
         scores = clauses.scores
+        certain = 0.0
+        if wanted is clauses.every and not related:
+            # Only products with every word: the scores each of them has are the required clause's, not
+            # clauses to evaluate for each match.
+            certain = sum(score for _query, score in clauses.sure)
+        else:
+            scores = scores + [_constant(query, score) for query, score in clauses.sure]
         term = tantivy.Query.term_query
         if related:
             near = [
@@ -594,7 +614,7 @@ class TantivyBackend:
             ),
         ]
         return tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, _constant(wanted, 0.0))] + [(tantivy.Occur.Should, q) for q in scores]
+            [(tantivy.Occur.Must, _constant(wanted, certain))] + [(tantivy.Occur.Should, q) for q in scores]
         )
 
     def _shop_points(self, opened: _Opened) -> dict[int, tuple[float, float]]:
@@ -668,15 +688,15 @@ class TantivyBackend:
                 return main
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in [main, *filters]])
 
-        clauses = self._text_clauses(query, searcher)
+        clauses = self._text_clauses(query, searcher, opened.words)
+        unscored = filtered(self._text_query(clauses, scored=False))
         if query.effective_sort in FIELD_SORTS:
             # Listed in a field's order: no score to compute (for "newest" with no words, over the
             # whole catalogue).
-            unscored = filtered(self._text_query(clauses, scored=False))
-            return _Compiled(unscored, unscored, None)
+            return _Compiled(unscored, unscored, False, None)
         compiled = filtered(self._text_query(clauses))
         if not related or query.effective_sort != "relevance" or query.code:
-            return _Compiled(compiled, compiled, None)
+            return _Compiled(compiled, unscored, False, None)
         # The first chunk of the listing, counted: it says whether the head noun's products and
         # related ones are wanted, and is the listing's first read when they are not.
         chunk = _first_chunk(query.offset + query.per_page)
@@ -686,17 +706,18 @@ class TantivyBackend:
             # Fewer than a page with every word: the products with the head noun follow them.
             partial = True
             compiled = filtered(self._text_query(clauses, partial=True))
+            unscored = filtered(self._text_query(clauses, partial=True, scored=False))
             best = searcher.search(compiled, chunk, count=True)
         first = [(float(score), address) for score, address in best.hits]
         if not wants_related(query, _found(best)):
-            return _Compiled(compiled, compiled, _found(best), first)
+            return _Compiled(compiled, unscored, False, _found(best), first)
         documents = [searcher.doc(address) for _score, address in first[:RELATED_FROM_TOP]]
         agreed = related_to(
             [(doc.get_first("category") or "", doc.get_first("kind") or "") for doc in documents]
         )
         if not agreed:
-            return _Compiled(compiled, compiled, _found(best), first)
-        return _Compiled(filtered(self._text_query(clauses, partial, agreed)), compiled, _found(best))
+            return _Compiled(compiled, unscored, False, _found(best), first)
+        return _Compiled(filtered(self._text_query(clauses, partial, agreed)), unscored, True, _found(best))
 
     def _ordered(
         self, searcher: tantivy.Searcher, query: SearchQuery, compiled: tantivy.Query, limit: int, offset: int
@@ -802,8 +823,7 @@ class TantivyBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         opened = self._index()
         searcher = opened.index.searcher()
-        compiled, counted, found, first = self._query(query, opened, searcher)
-        with_related = counted is not compiled
+        compiled, counted, with_related, found, first = self._query(query, opened, searcher)
         wanted = query.offset + query.per_page
 
         # Collapse: the first hit of each group, in order, until the page is full.
@@ -819,7 +839,7 @@ class TantivyBackend:
                     kept.append(candidate)
             pending.clear()
 
-        total = found if counted is compiled else None
+        total = None if with_related else found
         for chunk in self._candidates(
             opened, searcher, query, compiled, wanted, lambda: len(kept), first, total
         ):
@@ -859,9 +879,9 @@ class TantivyBackend:
     def count(self, query: SearchQuery) -> int:
         opened = self._index()
         searcher = opened.index.searcher()
-        compiled = self._query(query, opened, searcher, related=False).listed
-        aggs = searcher.aggregate(compiled, {"shared_gtins": facet_aggregations()["shared_gtins"]})
-        matched = _count(searcher, compiled)
+        counted = self._query(query, opened, searcher, related=False).counted
+        aggs = searcher.aggregate(counted, {"shared_gtins": facet_aggregations()["shared_gtins"]})
+        matched = _count(searcher, counted)
         return collapsed_total(matched, aggs)
 
     def autocomplete(self, prefix: str, limit: int = 8) -> list[str]:

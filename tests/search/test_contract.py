@@ -8,6 +8,7 @@ import pytest
 
 from search.backends import SearchBackend
 from search.backends.elastic import ElasticsearchBackend
+from search.backends.embedded import TantivyBackend
 from search.query import SearchQuery
 from tests.plugins.search import BACKENDS, drop, make_backend
 from tests.search.catalogue import CENTRE, PETIT_PRINCE_GTIN, catalogue, doc, ids
@@ -337,6 +338,25 @@ def test_upsert_replaces_and_delete_removes(search_backend: SearchBackend) -> No
     search_backend.delete([1])
     after = ids(search_backend.search(SearchQuery(text="bottes")))
     assert (before, ids(search_backend.search(SearchQuery(text="pluie"))), after) == ([1], [], [])
+
+
+def test_a_word_is_found_once_a_product_has_it_and_not_after(search_backend: SearchBackend) -> None:
+    search_backend.upsert([doc(1, "Bottes de pluie", "cordonnerie", "chaussures", 3900)])
+    before = search(search_backend, "sabots")  # nothing has it, not even as a typo
+    search_backend.upsert([doc(2, "Sabots", "cordonnerie", "chaussures", 2900)])
+    found = search(search_backend, "sabots")
+    search_backend.delete([2])
+    assert (before, found, search(search_backend, "sabots")) == ([], [2], [])
+
+
+def test_a_word_written_by_another_process_is_found(search_backend: SearchBackend, tmp_path: Path) -> None:
+    if not isinstance(search_backend, TantivyBackend):
+        pytest.skip("one server: every client reads what any wrote")
+    reader = TantivyBackend(search_backend.directory)  # another process's copy of the same index
+    search_backend.upsert([doc(1, "Bottes de pluie", "cordonnerie", "chaussures", 3900)])
+    before = search(reader, "sabots")
+    search_backend.upsert([doc(2, "Sabots", "cordonnerie", "chaussures", 2900)])
+    assert (before, search(reader, "sabots")) == ([], [2])
 
 
 def test_rebuild_swaps_in_a_new_version(search_backend: SearchBackend) -> None:
