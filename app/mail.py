@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
-import smtplib
 import ssl
 import uuid
 from collections.abc import Mapping
@@ -90,6 +89,8 @@ def deliver(raw_message: str) -> None:
     """Job: hand one rendered message to SMTP, or write it to the outbox folder."""
     config = current_app.config
     if config["SMTP_HOST"]:
+        import smtplib  # here: a web worker sends no mail (the mail queue's worker does)
+
         with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:
             if config["SMTP_STARTTLS"]:
                 smtp.starttls(context=ssl.create_default_context())

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
+from html import escape
 from typing import Any
-from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, current_app, stream_with_context
@@ -143,7 +143,7 @@ def _urlset(first: int, last: int) -> Iterator[str]:
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
     yield '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
     for loc, lastmod in _entries(first, last):
-        yield f"<url><loc>{escape(loc)}</loc><lastmod>{lastmod}</lastmod></url>\n"
+        yield f"<url><loc>{escape(loc, quote=False)}</loc><lastmod>{lastmod}</lastmod></url>\n"
     yield "</urlset>\n"
 
 
@@ -169,7 +169,7 @@ def sitemap() -> Response:
         yield '<?xml version="1.0" encoding="UTF-8"?>\n'
         yield '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
         for number in range(1, files + 1):
-            loc = escape(external_url("seo.sitemap_part", number=number))
+            loc = escape(external_url("seo.sitemap_part", number=number), quote=False)
             yield f"<sitemap><loc>{loc}</loc><lastmod>{now}</lastmod></sitemap>\n"
         yield "</sitemapindex>\n"
 
