@@ -11,6 +11,8 @@ from typing import Any
 from flask import get_template_attribute, request
 from flask_babel import get_locale
 from markupsafe import Markup
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
 
 
 class TTLCache:
@@ -69,6 +71,35 @@ class TTLCache:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+
+
+def after_changes(name: str, changes: Callable[[str | None], bool], then: Callable[[], None]) -> None:
+    """Call ``then`` after every commit of a session that changed a row of a table ``changes`` accepts (by
+    its name): through the unit of work (a flush) or by an INSERT, UPDATE or DELETE statement. For what
+    this process keeps of those tables. ``name`` marks the session (in its ``info``) until the commit;
+    call this once per process, at import."""
+    key = f"changed:{name}"
+
+    def note_flush(session: Session, _context: Any) -> None:
+        if not session.info.get(key) and any(
+            changes(getattr(getattr(type(row), "__table__", None), "name", None))
+            for row in (*session.new, *session.dirty, *session.deleted)
+        ):
+            session.info[key] = True
+
+    def note_statement(state: ORMExecuteState) -> None:
+        if (state.is_insert or state.is_update or state.is_delete) and changes(
+            getattr(getattr(state.statement, "table", None), "name", None)
+        ):
+            state.session.info[key] = True
+
+    def after_commit(session: Session) -> None:
+        if session.info.pop(key, False):
+            then()
+
+    event.listen(Session, "after_flush", note_flush)
+    event.listen(Session, "do_orm_execute", note_statement)
+    event.listen(Session, "after_commit", after_commit)
 
 
 def macro_html(template: str, macro: str, *args: Any, **kwargs: Any) -> Markup:

@@ -50,12 +50,11 @@ from typing import Any, Protocol
 
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
 from werkzeug.utils import import_string
 from werkzeug.wrappers import Response
 
 from app import i18n
+from app.caching import after_changes
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +111,6 @@ KEPT_VARY = frozenset({"cookie", "accept-encoding", "accept-language"})
 DROPPED_HEADERS = frozenset({"set-cookie", "date", "content-length", "age", "x-cache"})
 MAX_BODY_BYTES = 2 * 1024 * 1024
 REDIS_TIMEOUT_SECONDS = 0.5
-CHANGED_KEY = "page_cache_changed"  # in a SQLAlchemy session's info: a public table changed
 
 
 # -- stores ----------------------------------------------------------------------------------------
@@ -452,27 +450,12 @@ def _public(table_name: str | None) -> bool:
     return table_name is not None and table_name not in PRIVATE_TABLES
 
 
-def _note_flush(session: Session, _context: Any) -> None:
-    if session.info.get(CHANGED_KEY):
-        return
-    for instance in (*session.new, *session.dirty, *session.deleted):
-        table = getattr(type(instance), "__table__", None)
-        if _public(getattr(table, "name", None)):
-            session.info[CHANGED_KEY] = True
-            return
+def _bump_after_commit() -> None:
+    if has_app_context():
+        bump()
 
 
-def _note_statement(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        table = getattr(state.statement, "table", None)
-        if _public(getattr(table, "name", None)):
-            state.session.info[CHANGED_KEY] = True
-
-
-def _after_commit(session: Session) -> None:
-    if not session.info.pop(CHANGED_KEY, False) or not has_app_context():
-        return
-    bump()
+after_changes("public tables", _public, _bump_after_commit)
 
 
 def bump(app: Flask | None = None) -> None:
@@ -526,8 +509,3 @@ def init_app(app: Flask) -> None:
     hits and misses alike."""
     app.before_request(_lookup)
     app.after_request(_after)
-    for name, listener in (("after_flush", _note_flush), ("after_commit", _after_commit)):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
-    if not event.contains(Session, "do_orm_execute", _note_statement):
-        event.listen(Session, "do_orm_execute", _note_statement)

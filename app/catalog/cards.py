@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import orm
 
 from app import pagecache
-from app.caching import TTLCache
+from app.caching import TTLCache, after_changes
 from app.catalog.models import Product, ProductPhoto, ProductStatus, Variant
 from app.extensions import db
 from vendors.models import Shop
@@ -138,29 +137,7 @@ SAME_GTIN = _statement(only_online=True, same_gtin=True)
 kept_cards = TTLCache(ttl=60.0, maxsize=5000)
 _NO_CARD = "none"  # kept for a product that has no card (gone, or not shown to shoppers)
 _CARD_TABLES = frozenset({"products", "product_variants", "product_photos", "shops"})
-_CHANGED = "cards_changed"
-
-
-@sa.event.listens_for(orm.Session, "after_flush")
-def _note_change(session: orm.Session, _context: Any) -> None:
-    if not session.info.get(_CHANGED) and any(
-        getattr(type(row), "__tablename__", None) in _CARD_TABLES
-        for row in (*session.new, *session.dirty, *session.deleted)
-    ):
-        session.info[_CHANGED] = True
-
-
-@sa.event.listens_for(orm.Session, "do_orm_execute")
-def _note_statement(state: orm.ORMExecuteState) -> None:
-    changing = state.is_insert or state.is_update or state.is_delete
-    if changing and getattr(getattr(state.statement, "table", None), "name", None) in _CARD_TABLES:
-        state.session.info[_CHANGED] = True
-
-
-@sa.event.listens_for(orm.Session, "after_commit")
-def _forget_after_change(session: orm.Session) -> None:
-    if session.info.pop(_CHANGED, False):
-        kept_cards.clear()
+after_changes("cards", _CARD_TABLES.__contains__, kept_cards.clear)
 
 
 def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:

@@ -17,14 +17,13 @@ from typing import IO, Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, orm
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import images, pagecache
 from app.accounts.models import User
 from app.audit import services as audit
-from app.caching import TTLCache
+from app.caching import TTLCache, after_changes
 from app.catalog.cards import Card, card_list, kept_cards
 from app.catalog.cards import online as product_online
 from app.catalog.models import Category, Product, ProductStatus
@@ -101,16 +100,7 @@ def clear_caches() -> None:
     category_cache.clear()  # the category pages' tree
 
 
-@event.listens_for(orm.Session, "after_flush")
-def _note_category_change(session: orm.Session, _context: Any) -> None:
-    if any(isinstance(row, Category) for row in (*session.new, *session.dirty, *session.deleted)):
-        session.info["categories_changed"] = True
-
-
-@event.listens_for(orm.Session, "after_commit")
-def _forget_menu_after_change(session: orm.Session) -> None:
-    if session.info.pop("categories_changed", False):
-        clear_caches()
+after_changes("categories", frozenset({Category.__tablename__}).__contains__, clear_caches)
 
 
 # -- the category menu ------------------------------------------------------------------------------
