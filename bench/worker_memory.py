@@ -82,7 +82,7 @@ class _ImportCost(importlib.abc.MetaPathFinder):
     builds; the modules it imports are theirs), for ``--packages``."""
 
     def __init__(self) -> None:
-        self.exclusive: collections.Counter[str] = collections.Counter()
+        self.exclusive: dict[str, float] = collections.defaultdict(float)
         self.stack: list[float] = []
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
@@ -137,11 +137,12 @@ def _packages_here(paths: dict[str, str], top: int) -> None:
     for path in paths.values():
         client.get(path)
     sys.meta_path.remove(cost)
-    by_package: collections.Counter[str] = collections.Counter()
+    by_package: dict[str, float] = collections.defaultdict(float)
     for name, spent in cost.exclusive.items():
         by_package[name.split(".")[0]] += spent
     total = _rss_mb() - floor
-    rows = [[name, round(spent, 1)] for name, spent in by_package.most_common(top)]
+    largest = sorted(by_package.items(), key=lambda entry: entry[1], reverse=True)[:top]
+    rows = [[name, round(spent, 1)] for name, spent in largest]
     rows.append(["(not imports: serving, caches, app set-up)", round(total - sum(by_package.values()), 1)])
     print("PACKAGES " + json.dumps({"floor": round(floor, 1), "total": round(total, 1), "rows": rows}))
 
