@@ -255,7 +255,7 @@ class _Compiled(NamedTuple):
     first: list[tuple[float, tantivy.DocAddress]] | None = None  # the listing's first chunk, when read
 
 
-WORDS_KEPT = 20_000  # folded words an opened index keeps the terms of (a few megabytes)
+WORDS_KEPT = 5_000  # folded words an opened index keeps the terms of (under a kilobyte each)
 
 
 def _first_chunk(wanted: int) -> int:
