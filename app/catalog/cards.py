@@ -65,7 +65,7 @@ def online() -> sa.ColumnElement[bool]:
 
 def _statement(*, only_online: bool, same_gtin: bool = False) -> sa.Select[Any]:
     """The cards of the products of the list bound as ``ids`` (``same_gtin``: of the products with the
-    GTIN bound as ``gtin`` but the one bound as ``product_id``): each with its shop, its variants' prices
+    GTIN bound as ``gtin``): each with its shop, its variants' prices
     and stock folded in one grouped read of those products' variants, and its first photo (in the shop's
     order, ``Product.photos``; ties by age). With ``only_online``, those shoppers may see: active, in an
     open shop, with a variant (the inner join to the folded variants).
@@ -77,9 +77,7 @@ def _statement(*, only_online: bool, same_gtin: bool = False) -> sa.Select[Any]:
     shops = Shop.__table__
     ids: Any = sa.bindparam("ids", expanding=True)
     if same_gtin:
-        ids = sa.select(products.c.id).where(
-            products.c.gtin == sa.bindparam("gtin"), products.c.id != sa.bindparam("product_id")
-        )
+        ids = sa.select(products.c.id).where(products.c.gtin == sa.bindparam("gtin"))
     prices = (
         sa.select(
             variants.c.product_id,
@@ -130,10 +128,10 @@ STATEMENTS = {only_online: _statement(only_online=only_online) for only_online i
 SAME_GTIN = _statement(only_online=True, same_gtin=True)
 
 
-# Cards as last read, by (product id, only online), and the products that had none: kept a minute per
-# process, following the pages' generation (any process's change, with Redis) and forgotten at once by
-# this process's own commits that touch what a card shows (a product, a variant's price or stock, a
-# photo, a shop).
+# Cards as last read, by (product id, only online), the products that had none, and the cards of each
+# GTIN's products shoppers may see, by ("gtin", GTIN): kept a minute per process, following the pages'
+# generation (any process's change, with Redis) and forgotten at once by this process's own commits
+# that touch what a card shows (a product, a variant's price or stock, a photo, a shop).
 kept_cards = TTLCache(ttl=60.0, maxsize=5000)
 _NO_CARD = "none"  # kept for a product that has no card (gone, or not shown to shoppers)
 _CARD_TABLES = frozenset({"products", "product_variants", "product_photos", "shops"})
@@ -164,8 +162,13 @@ def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:
 
 
 def sold_as(gtin: str, excluding: int) -> list[Card]:
-    """The cards shoppers may see of the products with this GTIN (a book, a bottle) but ``excluding``."""
-    return list(_cards(db.session.execute(SAME_GTIN, {"gtin": gtin, "product_id": excluding})).values())
+    """The cards shoppers may see of the products with this GTIN (a book, a bottle) but ``excluding``:
+    kept with the cards (and forgotten with them) by GTIN, as every page of one of them asks."""
+    kept_cards.follow(pagecache.current_generation())
+    offers: tuple[Card, ...] = kept_cards.get(
+        ("gtin", gtin), lambda: tuple(_cards(db.session.execute(SAME_GTIN, {"gtin": gtin})).values())
+    )
+    return [card for card in offers if card.id != excluding]
 
 
 def _cards(rows: Iterable[Any]) -> dict[int, Card]:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app import pagecache
-from app.catalog.cards import Card, card_list, cards
+from app.catalog.cards import Card, card_list, cards, sold_as
 from app.catalog.models import Product, ProductPhoto, ProductStatus, Variant
 from app.extensions import db
 from tests.factories import ProductFactory, ShopFactory
@@ -204,3 +204,28 @@ def test_cards_follow_another_processs_change(app: Flask, db_session: object) ->
         assert cards([product.id])[product.id].price_range == (1250, 1250), "kept until told"
         pagecache.bump()
         assert cards([product.id])[product.id].price_range == (990, 990)
+
+
+def test_a_gtins_other_offers_are_read_once_until_a_change(db_session: object) -> None:
+    gtin = "9782070612758"
+    mine = ProductFactory(gtin=gtin, variants=[{"price_cents": 1290}])
+    other = ProductFactory(
+        shop=ShopFactory(name="Librairie du Pont"), gtin=gtin, variants=[{"price_cents": 1190}]
+    )
+    ProductFactory(shop=ShopFactory(status=ShopStatus.SUSPENDED), gtin=gtin)
+    db.session.commit()
+    assert [card.id for card in sold_as(gtin, excluding=mine.id)] == [other.id]
+    with count_queries() as again:
+        assert [card.id for card in sold_as(gtin, excluding=other.id)] == [mine.id]
+    assert again == [], "the GTIN's offers are kept, whichever of them asks"
+
+    # A change committed by this process shows at once: a price, a copy put offline, a new copy.
+    other.variants[0].price_cents = 990
+    db.session.commit()
+    assert [card.price_range for card in sold_as(gtin, excluding=mine.id)] == [(990, 990)]
+    other.status = ProductStatus.DRAFT
+    db.session.commit()
+    assert sold_as(gtin, excluding=mine.id) == []
+    third = ProductFactory(gtin=gtin)
+    db.session.commit()
+    assert [card.id for card in sold_as(gtin, excluding=mine.id)] == [third.id]
