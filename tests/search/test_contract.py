@@ -349,7 +349,7 @@ def test_a_word_is_found_once_a_product_has_it_and_not_after(search_backend: Sea
     assert (before, found, search(search_backend, "sabots")) == ([], [2], [])
 
 
-def test_a_word_written_by_another_process_is_found(search_backend: SearchBackend, tmp_path: Path) -> None:
+def test_a_word_written_by_another_process_is_found(search_backend: SearchBackend) -> None:
     if not isinstance(search_backend, TantivyBackend):
         pytest.skip("one server: every client reads what any wrote")
     reader = TantivyBackend(search_backend.directory)  # another process's copy of the same index
