@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import get_template_attribute, request
 from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
+
+from app.extensions import db
+
+T = TypeVar("T")
 
 
 class TTLCache:
@@ -100,6 +106,40 @@ def after_changes(name: str, changes: Callable[[str | None], bool], then: Callab
     event.listen(Session, "after_flush", note_flush)
     event.listen(Session, "do_orm_execute", note_statement)
     event.listen(Session, "after_commit", after_commit)
+
+
+def detached(instance: T) -> T:
+    """A detached copy of ``instance`` and of what it has loaded (its eager-loaded relations), to keep
+    in a cache: the instance itself stays its session's, and expires at its commit."""
+    copy: T = pickle.loads(pickle.dumps(instance))  # noqa: S301 - our own bytes, just made
+    return copy
+
+
+def into_session(kept: T) -> T | None:
+    """``kept`` (a ``detached`` copy) put into this session without a statement: ``merge(load=False)``,
+    SQLAlchemy's way for objects kept in a cache. None when the session already holds ``kept`` or one of
+    the rows loaded with it: the merge would copy the kept values over the session's, which may hold
+    changes not yet committed; read afresh then."""
+    if any(sa.inspect(row).key in db.session.identity_map for row in _loaded_rows(kept)):
+        return None
+    return db.session.merge(kept, load=False)
+
+
+def _loaded_rows(instance: Any) -> Iterable[Any]:
+    """``instance`` and every row its loaded relations hold, theirs too (each once)."""
+    seen: dict[int, Any] = {}
+    todo = [instance]
+    while todo:
+        row = todo.pop()
+        if id(row) in seen:
+            continue
+        seen[id(row)] = row
+        state = sa.inspect(row)
+        for relation in state.mapper.relationships:
+            value = state.dict.get(relation.key)
+            if value is not None:
+                todo.extend(value if relation.uselist else [value])
+    return seen.values()
 
 
 def macro_html(template: str, macro: str, *args: Any, **kwargs: Any) -> Markup:

@@ -6,7 +6,6 @@ Every function takes the acting person explicitly and never commits; views commi
 from __future__ import annotations
 
 import datetime as dt
-import pickle
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -22,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from app import images, jobs, mail, pagecache
 from app.accounts.models import Role, User
 from app.audit import services as audit
-from app.caching import TTLCache
+from app.caching import TTLCache, detached, into_session
 from app.catalog.models import Category
 from app.catalog.services import PublicCategory
 from app.database import lock, utcnow
@@ -1079,23 +1078,13 @@ def public_shop(slug: str) -> Shop | None:
     relay points) is read afresh, never overwritten by the copy."""
     storefront_shops.follow(pagecache.current_generation())
     kept: Shop | None = storefront_shops.found(slug)
-    if kept is not None and not _held_by_session(kept):
-        return db.session.merge(kept, load=False)
+    if kept is not None and (merged := into_session(kept)) is not None:
+        return merged
     shop = db.session.scalars(PUBLIC_SHOP, {"slug": slug}).unique().one_or_none()
     if shop is not None:
-        # A detached copy of what was read (the shop, its category and parent, its relay points): the
-        # object itself stays this session's, and expires at its commit.
-        storefront_shops.put(slug, pickle.loads(pickle.dumps(shop)))  # noqa: S301 - our own bytes, just made
+        # What was read: the shop, its category and parent, its relay points.
+        storefront_shops.put(slug, detached(shop))
     return shop
-
-
-def _held_by_session(kept: Shop) -> bool:
-    """Whether this session already holds the kept shop or one of the rows kept with it: a merge would
-    copy the kept values over the session's, which may hold changes not yet committed."""
-    rows: list[Any] = [kept, *kept.relay_points]
-    if kept.category is not None:
-        rows += [kept.category, *([kept.category.parent] if kept.category.parent is not None else [])]
-    return any(sa.inspect(row).key in db.session.identity_map for row in rows)
 
 
 # The directory's shops, all or those of the categories bound: built once.

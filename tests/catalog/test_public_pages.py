@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from PIL import Image
 
@@ -465,3 +466,76 @@ def test_the_storefront_lists_the_shops_active_products(client: Client) -> None:
     assert "épuisé" in plain
     product_links = set(re.findall(r'href="/produits/(\d+)"', page))
     assert len(product_links) == 2
+
+
+def _product_statements(statements: list[str]) -> list[str]:
+    """The statements reading a product by its id with its variants (the product page's own read)."""
+    return [sql for sql in statements if "FROM products" in sql and "product_variants_1" in sql]
+
+
+def test_a_product_page_reads_its_product_once_then_shows_each_change_at_once(
+    app: Flask, client: Client
+) -> None:
+    product = ProductFactory(
+        title="Carnet de croquis",
+        category=CategoryFactory(name="Carnets", parent=CategoryFactory(name="Papeterie")),
+        shop=ShopFactory(name="La Boussole"),
+        variants=[{"price_cents": 1250, "stock": 3}],
+    )
+    add_photo(app, product, "Carnet ouvert")
+    db.session.commit()
+    url, product_id = f"/produits/{product.id}", product.id
+    with count_queries() as first:
+        get_page(client, url)
+    with count_queries() as again:
+        page = get_page(client, url)
+    assert len(_product_statements(first)) == 1
+    assert _product_statements(again) == [], "the product kept by this process, put in the session unread"
+    # What the kept copy carries: the product, its variant, shop, category and parent, its photos.
+    for shown in (
+        "Carnet de croquis",
+        "12,50 €",
+        "La Boussole",
+        "Carnets",
+        "Papeterie",
+        'alt="Carnet ouvert"',
+    ):
+        assert shown in text(page)
+
+    # A change shows on the next view: its commit (a sale, the back office) moves the pages' generation on.
+    def changed(change: Any) -> Any:
+        with app.app_context():
+            change(db.session.get_one(Product, product_id))
+            db.session.commit()
+        return client.get(url)
+
+    def reprice(kept: Product) -> None:
+        kept.variants[0].price_cents = 990
+
+    def sell_out(kept: Product) -> None:
+        kept.variants[0].stock = 0
+
+    def close_shop(kept: Product) -> None:
+        kept.shop.status = ShopStatus.SUSPENDED
+
+    assert price_shown(changed(reprice).get_data(as_text=True)).startswith("9,90 €")
+    assert "Épuisé" in text(changed(sell_out).get_data(as_text=True))
+    assert changed(close_shop).status_code == 404
+
+
+def test_a_kept_product_never_overwrites_what_a_session_holds(app_ctx: object) -> None:
+    from app.catalog import services
+    from app.catalog.models import Variant
+
+    product = ProductFactory(title="Carnet", variants=[{"price_cents": 1250}])
+    db.session.commit()
+    product_id = product.id
+    services.public_product(product_id)  # kept
+    db.session.expunge_all()
+    variant = db.session.scalars(sa.select(Variant).where(Variant.product_id == product_id)).one()
+    variant.price_cents = 990  # changed in this session, not committed yet
+    page = services.public_product(product_id)
+    assert page is not None
+    assert page[0].variants == [variant]
+    assert variant.price_cents == 990
+    db.session.rollback()
