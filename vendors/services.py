@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from app import images, jobs, mail, pagecache
 from app.accounts.models import Role, User
 from app.audit import services as audit
-from app.caching import TTLCache, detached, into_session
+from app.caching import Detached, TTLCache
 from app.catalog.models import Category
 from app.catalog.services import PublicCategory
 from app.database import lock, utcnow
@@ -1065,7 +1065,7 @@ PUBLIC_SHOP = (
 )
 
 
-# The storefronts' shops as last read, by slug, detached copies: kept a minute per process and following
+# The storefronts' shops as last read, by slug, detached: kept a minute per process and following
 # the pages' generation, which any change to a shop, its category or its relay points moves on.
 storefront_shops = TTLCache(ttl=60.0, maxsize=1000)
 
@@ -1073,17 +1073,17 @@ storefront_shops = TTLCache(ttl=60.0, maxsize=1000)
 def public_shop(slug: str) -> Shop | None:
     """An open shop with what its storefront shows, in one statement (its hours and closures come from
     ``shop_schedules``); then, until a change, from the copy this process keeps, put into the session
-    without a statement (``merge(load=False)``, SQLAlchemy's way for objects kept in a cache): 0.06 ms
-    where the statement took 0.6. A shop this session already holds (or its category, or one of its
-    relay points) is read afresh, never overwritten by the copy."""
+    without a statement (``app.caching.Detached``: 0.24 ms where the statement took 0.6). A shop this
+    session already holds (or its category, or one of its relay points) is read afresh, never
+    overwritten by the copy."""
     storefront_shops.follow(pagecache.current_generation())
-    kept: Shop | None = storefront_shops.found(slug)
-    if kept is not None and (merged := into_session(kept)) is not None:
+    kept: Detached[Shop] | None = storefront_shops.found(slug)
+    if kept is not None and (merged := kept.into_session()) is not None:
         return merged
     shop = db.session.scalars(PUBLIC_SHOP, {"slug": slug}).unique().one_or_none()
     if shop is not None:
         # What was read: the shop, its category and parent, its relay points.
-        storefront_shops.put(slug, detached(shop))
+        storefront_shops.put(slug, Detached.of(shop))
     return shop
 
 
