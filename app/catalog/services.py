@@ -685,7 +685,7 @@ PUBLIC_PRODUCT = {dialect: _public_product(dialect) for dialect in ("postgresql"
 # parent), and their photos: kept a minute per process and following the pages' generation, which
 # any change to a product, a variant (a sale's stock), a photo, a shop or a category moves on. The
 # checkout reads prices and stock afresh.
-page_products = TTLCache(ttl=60.0, maxsize=2000)
+page_products = TTLCache(ttl=60.0, maxsize=1000)  # 4–5 MB at most
 
 
 def public_product(product_id: int) -> tuple[Product, list[PagePhoto]] | None:
