@@ -115,15 +115,11 @@ def place_order(
     """
     if not 0 < len(checkout_token) <= CHECKOUT_TOKEN_LENGTH:  # the form's token, not something forged
         raise OrderError(_l("Ce formulaire de commande n’est plus valable : rechargez la page."))
-    existing = checkout_order(shopper, checkout_token)
+    existing, locked_cart = placed_or_locked(shopper, cart, checkout_token)
     if existing is not None:
         return existing
-    if cart.user_id != shopper.id:
-        raise OrderError(_l("Ce panier n’est pas le vôtre."))
-    cart = cart_services.lock_cart(cart)
-    existing = checkout_order(shopper, checkout_token)
-    if existing is not None:
-        return existing
+    assert locked_cart is not None  # a cart given is a cart locked
+    cart = locked_cart
     summary = cart_services.summary(cart)
     if not summary.ready:
         raise OrderError(summary.problems[0] if summary.problems else _l("Votre panier est vide."))
@@ -153,6 +149,22 @@ def place_order(
         if existing is None:
             raise
         return existing
+
+
+def placed_or_locked(
+    shopper: User, cart: Cart | None, checkout_token: str
+) -> tuple[Order | None, Cart | None]:
+    """The order this checkout form placed already; else the shopper's cart locked until the
+    transaction ends and read afresh, with the form's order looked for again under the lock: a checkout
+    of this cart that committed while this one waited (the same form posted twice) has placed it, and
+    one of another form has emptied the cart, which the fresh read shows."""
+    existing = checkout_order(shopper, checkout_token)
+    if existing is not None or cart is None:
+        return existing, cart
+    if cart.user_id != shopper.id:
+        raise OrderError(_l("Ce panier n’est pas le vôtre."))
+    cart = cart_services.lock_cart(cart)
+    return checkout_order(shopper, checkout_token), cart
 
 
 def checkout_order(shopper: User, checkout_token: str) -> Order | None:

@@ -51,23 +51,17 @@ def checkout() -> Response | str:
     if request.method == "POST":
         # A form already used (a double click, a resent post) is answered with its order, whatever the
         # cart holds now. Looked up after reading the cart: the order and the emptied cart are committed
-        # together, so a cart seen empty is always followed by the order found here.
+        # together, so a cart seen empty is always followed by the order found here. Else the cart is
+        # read again under its lock: a checkout of this cart committing while it was read above may have
+        # left its lines as they were and its deliveries as they are (two statements), and this answer
+        # would then ask for a delivery rather than say it is empty.
         try:
-            placed = services.checkout_order(shopper, request.form.get("checkout_token", ""))
+            placed, cart = services.placed_or_locked(shopper, cart, request.form.get("checkout_token", ""))
         except services.OrderError as error:
             flash(error.message, "error")
             return redirect(url_for("cart.show"))
         if placed is not None:
             return _to_order(placed)
-        if cart is not None:
-            # Read again under the cart's lock: a checkout of this cart committing while the cart was
-            # read above may have left its lines as they were and its deliveries as they are (two
-            # statements), and this answer would then ask for a delivery rather than say it is empty.
-            # That checkout may be this form's own, posted twice: then its order is the answer.
-            cart = cart_services.lock_cart(cart)
-            placed = services.checkout_order(shopper, request.form.get("checkout_token", ""))
-            if placed is not None:
-                return _to_order(placed)
     summary = cart_services.summary(cart)
     if cart is None or not summary.ready:
         for problem in summary.problems or [_l("Votre panier est vide.")]:
