@@ -1,4 +1,6 @@
-"""Small caches of plain public data, kept per process and following the pages' generation."""
+"""Small caches of public data, kept per process and following the pages' generation: plain values
+(``TTLCache``), ORM rows kept pickled and put back into a session without a statement (``Detached``),
+and what a process forgets after its own commits change some tables (``after_changes``)."""
 
 from __future__ import annotations
 
