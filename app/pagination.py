@@ -87,10 +87,9 @@ class OrderedListing:
     (any change to a product, a variant or a shop forgets them): a page of a list already counted reads
     only its own rows, one more than it shows: a shop of 408 products took 0.78 ms to read a page and
     count the shop (each product checked for a variant), and takes 0.56 to read the page alone. Each
-    page checks the total it is given
-    against its rows (as many as the total leaves for it, one more if it leaves more) and counts again
-    when they disagree, so a total kept by a process that has not seen a change yet is caught by the
-    page where the change shows.
+    page checks the total it is given against its rows (as many as the total leaves for it, one more if
+    it leaves more) and counts again when they disagree, so a total kept by a process that has not seen
+    a change yet is caught by the page where the change shows.
 
     Built once (a module's constant): the query's own values are bound parameters, given to ``page``;
     building the statement anew cost a listing as much as running it."""

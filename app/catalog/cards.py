@@ -65,10 +65,10 @@ def online() -> sa.ColumnElement[bool]:
 
 def _statement(*, only_online: bool, same_gtin: bool = False) -> sa.Select[Any]:
     """The cards of the products of the list bound as ``ids`` (``same_gtin``: of the products with the
-    GTIN bound as ``gtin``): each with its shop, its variants' prices
-    and stock folded in one grouped read of those products' variants, and its first photo (in the shop's
-    order, ``Product.photos``; ties by age). With ``only_online``, those shoppers may see: active, in an
-    open shop, with a variant (the inner join to the folded variants).
+    GTIN bound as ``gtin``): each with its shop, its variants' prices and stock folded in one grouped
+    read of those products' variants, and its first photo (in the shop's order, ``Product.photos``;
+    ties by age). With ``only_online``, those shoppers may see: active, in an open shop, with a variant
+    (the inner join to the folded variants).
 
     Plain SQL that SQLite runs too (no LATERAL), built once: the variants are read once for the whole
     list rather than by three subqueries per product, which PostgreSQL planned for longer than it ran
