@@ -5,7 +5,9 @@ public page once (the demo town, in a throwaway PostgreSQL database, as bench/we
     .venv/bin/python -m bench.worker_memory --packages 15   # then where it goes, by top-level package
 
 Also lists which heavy libraries (PDF, images, charts, QR codes, Stripe, search clients) are loaded
-at each step: a worker serving pages should not need them.
+at each step: a worker serving pages should not need them. First it prints the floor: what the stack
+the app is built on holds (Python, Flask, SQLAlchemy, psycopg, tantivy, the Flask extensions, then the
+models mapped) before any view, template or request of the app exists.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import web
+from bench.stack_floor import rss_mb
 
 HEAVY = (
     "fpdf",
@@ -42,13 +45,6 @@ HEAVY = (
 )
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _snapshot(step: str) -> dict[str, Any]:
     loaded = {
         name: sum(1 for module in sys.modules if module == name or module.startswith(name + "."))
@@ -57,9 +53,13 @@ def _snapshot(step: str) -> dict[str, Any]:
     return {
         "step": step,
         "modules": len(sys.modules),
-        "rss_mb": round(_rss_mb(), 1),
+        "rss_mb": round(rss_mb(), 1),
         "heavy": {name: count for name, count in loaded.items() if count},
     }
+
+
+def floor(env: dict[str, str]) -> list[list[Any]]:
+    return list(_in_child("_floor_here()", "FLOOR", env, module="bench.stack_floor"))
 
 
 def _measure_here(paths: dict[str, str]) -> None:
@@ -97,13 +97,13 @@ class _ImportCost(importlib.abc.MetaPathFinder):
         return None
 
     def timed(self, name: str, step: Any, *args: Any) -> Any:
-        start = _rss_mb()
+        start = rss_mb()
         self.stack.append(0.0)
         try:
             return step(*args)
         finally:
             children = self.stack.pop()
-            spent = _rss_mb() - start
+            spent = rss_mb() - start
             self.exclusive[name] += spent - children
             if self.stack:
                 self.stack[-1] += spent
@@ -127,7 +127,7 @@ class _CostedLoader(importlib.abc.Loader):
 def _packages_here(paths: dict[str, str], top: int) -> None:
     import flask  # noqa: F401
 
-    floor = _rss_mb()
+    floor = rss_mb()
     cost = _ImportCost()
     sys.meta_path.insert(0, cost)
     from app import create_app
@@ -140,16 +140,16 @@ def _packages_here(paths: dict[str, str], top: int) -> None:
     by_package: dict[str, float] = collections.defaultdict(float)
     for name, spent in cost.exclusive.items():
         by_package[name.split(".")[0]] += spent
-    total = _rss_mb() - floor
+    total = rss_mb() - floor
     largest = sorted(by_package.items(), key=lambda entry: entry[1], reverse=True)[:top]
     rows = [[name, round(spent, 1)] for name, spent in largest]
     rows.append(["(not imports: serving, caches, app set-up)", round(total - sum(by_package.values()), 1)])
     print("PACKAGES " + json.dumps({"floor": round(floor, 1), "total": round(total, 1), "rows": rows}))
 
 
-def _in_child(call: str, tag: str, env: dict[str, str]) -> Any:
-    """Run ``bench.worker_memory.<call>`` in a fresh interpreter and read the JSON it prints after ``tag``."""
-    code = f"from bench.worker_memory import {call.split('(')[0]}; {call}"
+def _in_child(call: str, tag: str, env: dict[str, str], module: str = "bench.worker_memory") -> Any:
+    """Run ``<module>.<call>`` in a fresh interpreter and read the JSON it prints after ``tag``."""
+    code = f"from {module} import {call.split('(')[0]}; {call}"
     out = subprocess.run(  # noqa: S603 - this interpreter, our code
         [sys.executable, "-c", code], env=env, cwd=web.ROOT, check=True, capture_output=True, text=True
     ).stdout
@@ -181,10 +181,14 @@ def main() -> int:
             env = web._server_env(workdir, url, BENCH_TIMING="0")
             web.load_town(env, 1)
             paths, _variants, _products = web._pick_pages(env)
+            print("The stack, before any view, template or request of the app:")
+            for layer, rss_mb, modules in floor(env):
+                print(f"  {layer:<26}{modules:>6} modules{rss_mb:>8.0f} MB")
+            print("The app:")
             for step in measure(paths, env):
                 heavy = ", ".join(f"{name} {count}" for name, count in step["heavy"].items()) or "none"
                 print(
-                    f"{step['step']:<28}{step['modules']:>6} modules{step['rss_mb']:>8.0f} MB"
+                    f"  {step['step']:<26}{step['modules']:>6} modules{step['rss_mb']:>8.0f} MB"
                     f"   heavy: {heavy}"
                 )
             if args.packages:
