@@ -28,11 +28,19 @@ class TTLCache:
     """Values kept for ``ttl`` seconds in this process. Holds only plain data (never a session's,
     a cart's or a form's); ``clear`` empties it at once after a change made here, other processes
     see the change when their copy expires, or at once when they ``follow`` the shared generation.
-    With ``maxsize``, the least recently kept values go first beyond that many."""
+    With ``maxsize``, the least recently kept values go first beyond that many. With ``follows`` (a
+    function giving the pages' generation, ``app.pagecache.current_generation``), every read follows
+    it first."""
 
-    def __init__(self, ttl: float, maxsize: int | None = None) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        maxsize: int | None = None,
+        follows: Callable[[], int | None] | None = None,
+    ) -> None:
         self.ttl = ttl
         self.maxsize = maxsize
+        self.follows = follows
         self._values: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation: int | None = None
@@ -49,6 +57,8 @@ class TTLCache:
 
     def _kept(self, key: Any) -> tuple[float, Any] | None:
         """The entry kept under ``key`` (when it was kept, its value) while younger than the ttl."""
+        if self.follows is not None:
+            self.follow(self.follows())
         with self._lock:
             found = self._values.get(key)
         return found if found is not None and time.monotonic() - found[0] < self.ttl else None
@@ -66,11 +76,23 @@ class TTLCache:
         kept = self._kept(key)
         return kept[1] if kept is not None else None
 
+    def found_all(self, keys: Iterable[Any]) -> dict[Any, Any]:
+        """The values kept under ``keys`` while younger than the ttl, by key (the others left out):
+        following the generation once for all of them."""
+        if self.follows is not None:
+            self.follow(self.follows())
+        now = time.monotonic()
+        with self._lock:
+            kept = [(key, self._values.get(key)) for key in keys]
+        return {key: entry[1] for key, entry in kept if entry is not None and now - entry[0] < self.ttl}
+
     def fresh(self, key: Any) -> bool:
         """Whether ``key`` holds a value younger than the ttl."""
         return self._kept(key) is not None
 
     def put(self, key: Any, value: Any) -> None:
+        if self.follows is not None:
+            self.follow(self.follows())
         with self._lock:
             self._values[key] = (time.monotonic(), value)
             self._values.move_to_end(key)

@@ -188,7 +188,7 @@ class RedisStore:
 
 def store(app: Flask | None = None) -> Store:
     """The app's store, as its configuration says now."""
-    app = app or current_app
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # once, not per lookup
     url = app.config.get("PAGE_CACHE_REDIS_URL")
     prefix = str(app.config.get("PAGE_CACHE_KEY_PREFIX") or "marketplace:pages")
     entries = int(app.config.get("PAGE_CACHE_ENTRIES") or 500)

@@ -10,7 +10,6 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
-from app import pagecache
 from app.caching import TTLCache
 from app.extensions import db
 
@@ -123,7 +122,6 @@ class OrderedListing:
         bound = {**values, "listing_cap": cap + 1, "listing_size": per_page, "listing_skip": offset}
         key = (tuple(sorted((name, _hashable(value)) for name, value in values.items())), cap)
         if self.counts is not None:
-            self.counts.follow(pagecache.current_generation())
             kept: int | None = self.counts.found(key)
             if kept is not None:
                 found = self._counted_page(bound, page, per_page, kept)

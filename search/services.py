@@ -136,7 +136,7 @@ def search_page(query: SearchQuery) -> SearchPage:
 
 # The names facets show, by slug: kept a minute per process and following the pages' generation, so that
 # a renamed shop or category shows at once (with Redis, whichever process renamed it).
-names_cache = TTLCache(ttl=60.0)
+names_cache = TTLCache(ttl=60.0, follows=pagecache.current_generation)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,6 @@ class FacetNames:
 
 def facet_names() -> FacetNames:
     """Every category's and shop's name by slug (a town has tens or hundreds of each)."""
-    names_cache.follow(pagecache.current_generation())
     found: FacetNames = names_cache.get("names", _read_names)
     return found
 

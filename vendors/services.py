@@ -929,7 +929,7 @@ def shop_by_slug(slug: str) -> Shop | None:
 # Shops' hours and coming closures as plain rows, kept a minute in this process for the pages that only
 # show them (the cart's pickup slots, whether a shop is open); they follow the pages' generation, so a
 # change made here shows at once, and with Redis a change made anywhere.
-schedule_cache = TTLCache(ttl=60.0)
+schedule_cache = TTLCache(ttl=60.0, follows=pagecache.current_generation)
 Schedule = tuple[list[Any], list[Any]]  # a shop's opening hours and its closures to come
 
 
@@ -1025,13 +1025,9 @@ def shop_schedules(shop_ids: Sequence[int], now: dt.datetime, fresh: bool = True
     """Each shop's opening hours and closures to come (plain rows). ``fresh``: read
     now, as a change of the cart or an order must; else the copy this process keeps when there is one."""
     today = now.astimezone(hours.TOWN_TZ).date()
-    found: dict[int, Schedule] = {}
-    if not fresh:
-        schedule_cache.follow(pagecache.current_generation())
-        for shop_id in shop_ids:
-            kept = schedule_cache.found(shop_id)  # (the day it was read for, the schedule)
-            if kept is not None and kept[0] == today:
-                found[shop_id] = kept[1]
+    # By shop: the day it was read for, the schedule.
+    kept: dict[int, tuple[dt.date, Schedule]] = {} if fresh else schedule_cache.found_all(shop_ids)
+    found = {shop_id: schedule for shop_id, (day, schedule) in kept.items() if day == today}
     missing = [shop_id for shop_id in shop_ids if shop_id not in found]
     opening, closed = schedules(now, missing)
     for shop_id in missing:
@@ -1067,7 +1063,7 @@ PUBLIC_SHOP = (
 
 # The storefronts' shops as last read, by slug, detached: kept a minute per process and following
 # the pages' generation, which any change to a shop, its category or its relay points moves on.
-storefront_shops = TTLCache(ttl=60.0, maxsize=1000)
+storefront_shops = TTLCache(ttl=60.0, maxsize=1000, follows=pagecache.current_generation)
 
 
 def public_shop(slug: str) -> Shop | None:
@@ -1076,7 +1072,6 @@ def public_shop(slug: str) -> Shop | None:
     without a statement (``app.caching.Detached``: 0.24 ms where the statement took 0.6). A shop this
     session already holds (or its category, or one of its relay points) is read afresh, never
     overwritten by the copy."""
-    storefront_shops.follow(pagecache.current_generation())
     kept: Detached[Shop] | None = storefront_shops.found(slug)
     if kept is not None and (merged := kept.into_session()) is not None:
         return merged
@@ -1143,7 +1138,7 @@ CATEGORY_SHOPS = sa.select(
 
 # Each category page's shops as cards, by the categories' ids: kept a minute per process and following
 # the pages' generation (a shop approved, renamed or moved to another category shows at once).
-category_cards = TTLCache(ttl=60.0, maxsize=500)
+category_cards = TTLCache(ttl=60.0, maxsize=500, follows=pagecache.current_generation)
 
 
 def category_shops(
@@ -1152,7 +1147,6 @@ def category_shops(
     """The first ``limit`` open shops of categories (a category and its children) as the directory
     orders them (by name, or by distance from ``near``), as cards: a category page shows a dozen. The
     cards are read once until a change; whether each shop is open is worked out for ``now``."""
-    category_cards.follow(pagecache.current_generation())
     cards: tuple[ShopCard, ...] = category_cards.get(
         tuple(category_ids),
         lambda: tuple(
@@ -1164,13 +1158,12 @@ def category_shops(
 
 # The directory's category filters, kept a minute per process and following the pages' generation (a
 # shop approved or a category renamed shows at once; with Redis, from any process).
-directory_cache = TTLCache(ttl=60.0)
+directory_cache = TTLCache(ttl=60.0, follows=pagecache.current_generation)
 
 
 def directory_categories() -> list[tuple[PublicCategory, int]]:
     """Top-level categories with their number of open shops (children included, archived ones too, as
     the category's list shows them), for the filters."""
-    directory_cache.follow(pagecache.current_generation())
     found: list[tuple[PublicCategory, int]] = directory_cache.get("categories", _directory_categories)
     return found
 

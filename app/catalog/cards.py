@@ -132,7 +132,7 @@ SAME_GTIN = _statement(only_online=True, same_gtin=True)
 # GTIN's products shoppers may see, by ("gtin", GTIN): kept a minute per process, following the pages'
 # generation (any process's change, with Redis) and forgotten at once by this process's own commits
 # that touch what a card shows (a product, a variant's price or stock, a photo, a shop).
-kept_cards = TTLCache(ttl=60.0, maxsize=5000)
+kept_cards = TTLCache(ttl=60.0, maxsize=5000, follows=pagecache.current_generation)
 _NO_CARD = "none"  # kept for a product that has no card (gone, or not shown to shoppers)
 _CARD_TABLES = frozenset({"products", "product_variants", "product_photos", "shops"})
 after_changes("cards", _CARD_TABLES.__contains__, kept_cards.clear)
@@ -144,11 +144,11 @@ def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    kept_cards.follow(pagecache.current_generation())
     found: dict[int, Card] = {}
     missing: list[int] = []
+    kept_now = kept_cards.found_all((product_id, only_online) for product_id in wanted)
     for product_id in wanted:
-        kept = kept_cards.found((product_id, only_online))
+        kept = kept_now.get((product_id, only_online))
         if kept is None:
             missing.append(product_id)
         elif kept is not _NO_CARD:
@@ -164,7 +164,6 @@ def cards(ids: Iterable[int], *, only_online: bool = False) -> dict[int, Card]:
 def sold_as(gtin: str, excluding: int) -> list[Card]:
     """The cards shoppers may see of the products with this GTIN (a book, a bottle) but ``excluding``:
     kept with the cards (and forgotten with them) by GTIN, as every page of one of them asks."""
-    kept_cards.follow(pagecache.current_generation())
     offers: tuple[Card, ...] = kept_cards.get(
         ("gtin", gtin), lambda: tuple(_cards(db.session.execute(SAME_GTIN, {"gtin": gtin})).values())
     )

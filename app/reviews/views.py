@@ -63,7 +63,7 @@ class ShownRating:
 # The summaries pages showed, by subject, following the pages' generation: publishing, withdrawing or
 # editing a review recounts its summary in a public table, which moves the generation on. Every product
 # page and storefront shows one.
-shown_ratings = TTLCache(ttl=60.0, maxsize=5000)
+shown_ratings = TTLCache(ttl=60.0, maxsize=5000, follows=pagecache.current_generation)
 
 
 @dataclass
@@ -89,7 +89,6 @@ def shown_summary(subject: RatingSubject | str, subject_id: int) -> ShownRating 
     kind = RatingSubject(subject)
     read: dict[tuple[RatingSubject, int], ShownRating | None] = g.setdefault("rating_summaries", {})
     if (kind, subject_id) not in read:
-        shown_ratings.follow(pagecache.current_generation())
         read[kind, subject_id] = shown_ratings.get(
             (kind, subject_id), lambda: ShownRating.of(services.summary(kind, subject_id))
         )

@@ -88,7 +88,7 @@ class SiteError(ServiceError):
 
 # Categories change rarely: at once in the process that changed them; elsewhere at once with Redis (the
 # menu follows the pages' shared generation: several app servers show one menu), a minute at most without.
-menu_cache = TTLCache(ttl=60.0)
+menu_cache = TTLCache(ttl=60.0, follows=pagecache.shared_generation)
 # What the shared home blocks show (ids and numbers, by block): never pages, which hold forms' tokens.
 block_cache = TTLCache(ttl=60.0)
 
@@ -138,7 +138,6 @@ def _load_menu() -> tuple[MenuEntry, ...]:
 
 def category_menu() -> tuple[MenuEntry, ...]:
     """Top categories with their children, as the header's menu and the home page's tiles show them."""
-    menu_cache.follow(pagecache.shared_generation())
     result: tuple[MenuEntry, ...] = menu_cache.get("menu", _load_menu)
     return result
 

@@ -46,3 +46,28 @@ def test_none_is_kept_like_any_value() -> None:
     for _ in range(2):
         cache.get("missing", lambda: computed.append(1))
     assert computed == [1]
+
+
+def test_a_cache_that_follows_a_generation_reads_it_at_every_read() -> None:
+    generation = SimpleNamespace(now=1)
+    cache = TTLCache(ttl=60.0, follows=lambda: generation.now)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.found("a") == 1
+    generation.now = 2  # another process changed a public table
+    assert cache.get("a", lambda: 3) == 3
+    assert cache.found_all(["a", "b"]) == {"a": 3}
+    generation.now = 3
+    assert cache.found_all(["a", "b"]) == {}
+    assert cache.fresh("a") is False
+
+
+def test_found_all_leaves_out_what_is_missing_or_too_old(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(caching, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    cache = TTLCache(ttl=60.0)
+    cache.put("old", 1)
+    clock.now += 30
+    cache.put("new", None)  # None is a value like any other
+    clock.now += 31
+    assert cache.found_all(["new", "old", "never"]) == {"new": None}
