@@ -59,10 +59,27 @@ def test_the_real_migration_heads_are_read_from_the_scripts(app: Flask) -> None:
     with app.app_context():
         heads = health.migration_heads()
     assert len(heads) == 1
-    (script,) = (
-        Path(app.root_path).parent.joinpath("migrations", "versions").glob(f"*{next(iter(heads))}*.py")
-    )
+    versions = Path(app.root_path).parent / "migrations" / "versions"
+    (script,) = versions.glob(f"*{next(iter(heads))}*.py")
     assert script.exists()
+    from alembic.script import ScriptDirectory
+
+    assert heads == set(ScriptDirectory(str(versions.parent)).get_heads()), "as Alembic finds them"
+
+
+def _script(folder: Path, name: str, body: str) -> None:
+    folder.joinpath(f"{name}.py").write_text(f'"""{name}."""\n\nimport sqlalchemy as sa\n\n{body}\n')
+
+
+def test_heads_of_branches_and_merges(tmp_path: Path) -> None:
+    _script(tmp_path, "a", "revision = 'a1'\ndown_revision = None")
+    _script(tmp_path, "b", "revision: str = 'b1'\ndown_revision: str | None = 'a1'")
+    _script(tmp_path, "c", "revision = 'c1'\ndown_revision = 'a1'\nbranch_labels = None")
+    _script(tmp_path, "helpers", "def upgrade() -> None:\n    pass")  # no revision: not a script
+    assert health.script_heads(tmp_path) == {"b1", "c1"}, "two branches, two heads"
+    _script(tmp_path, "d", "revision = 'd1'\ndown_revision = ('b1', 'c1')")
+    assert health.script_heads(tmp_path) == {"d1"}, "the merge joins them"
+    assert health.script_heads(tmp_path / "missing") == set()
 
 
 def test_not_ready_when_stripe_is_out_of_reach(client: Client) -> None:

@@ -37,7 +37,11 @@ def spy(name, globals=None, locals=None, fromlist=(), level=0):
     return original(name, globals, locals, fromlist, level)
 builtins.__import__ = spy
 from app import create_app
-create_app()
+app = create_app()
+if len(sys.argv) > 2:  # what serving needs at once: the readiness check's migration heads
+    from app.site import health
+    with app.app_context():
+        health.migration_heads()
 print(json.dumps({top: by for top, by in first.items() if top in sys.modules}))
 """
 
@@ -70,6 +74,20 @@ def test_create_app_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
     )
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded == {}, f"imported at start-up (library: importing module): {loaded}"
+
+
+def test_the_readiness_check_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+    """/readyz is asked of every worker every few seconds: what it reads stays light (no Alembic)."""
+    done = subprocess.run(  # noqa: S603 - this interpreter, our code
+        [sys.executable, "-c", PROBE, ",".join(HEAVY), "readyz"],
+        cwd=ROOT,
+        env=_bare_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == {}, f"imported for the migration heads (library: importing module): {loaded}"
 
 
 OPENED = """
