@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib
 import importlib.abc
 import json
 import os
@@ -27,6 +28,17 @@ from typing import Any
 from bench import web
 from bench.stack_floor import rss_mb
 
+# Asked after the public pages: what every worker is asked (a load balancer's readiness probe), then
+# a PDF (the public withdrawal form), which loads the PDF libraries.
+AFTER_THE_PAGES = {"readiness": "/readyz", "a PDF": "/formulaire-retractation.pdf"}
+# What a request that needs one of them adds to a worker: each imported after create_app(), alone.
+LIBRARIES = {
+    "fpdf": "PDF documents",
+    "stripe": "payments, Stripe Connect",
+    "pygal": "charts",
+    "PIL.Image": "photos",
+    "segno": "QR codes",
+}
 HEAVY = (
     "fpdf",
     "fontTools",
@@ -71,10 +83,19 @@ def _measure_here(paths: dict[str, str]) -> None:
     app = create_app()
     steps.append(_snapshot("create_app()"))
     client = app.test_client()
-    for page, path in paths.items():
+    for page, path in {**paths, **AFTER_THE_PAGES}.items():
         response = client.get(path)
         steps.append(_snapshot(f"after {page} ({response.status_code})"))
     print("MEASURE " + json.dumps(steps))
+
+
+def _import_here(module: str) -> None:
+    from app import create_app
+
+    create_app()
+    before = rss_mb()
+    importlib.import_module(module)
+    print("IMPORT " + json.dumps(round(rss_mb() - before, 1)))
 
 
 class _ImportCost(importlib.abc.MetaPathFinder):
@@ -191,6 +212,10 @@ def main() -> int:
                     f"  {step['step']:<26}{step['modules']:>6} modules{step['rss_mb']:>8.0f} MB"
                     f"   heavy: {heavy}"
                 )
+            print("What a request needing one of these adds (each imported after create_app(), alone):")
+            for module, use in LIBRARIES.items():
+                added = _in_child(f"_import_here({module!r})", "IMPORT", env)
+                print(f"  {module:<12}{added:>6.0f} MB  {use}")
             if args.packages:
                 found = packages(paths, env, args.packages)
                 print(
