@@ -4,7 +4,6 @@ before it forks the workers (app/prefork.py, gunicorn.conf.py). Each check runs 
 
 from __future__ import annotations
 
-import json
 import runpy
 import signal
 import socket
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.test_worker_imports import ROOT, _bare_env
+from tests.app.test_worker_imports import ROOT, _bare_env, run_probe
 
 BEFORE_FORK = """
 import gc, json, sys, tracemalloc
@@ -38,15 +37,7 @@ print(json.dumps({"before": frozen_before, "frozen": frozen, "allocated": alloca
 
 
 def test_before_fork_freezes_the_app_and_loads_the_language_data(tmp_path: Path) -> None:
-    done = subprocess.run(  # noqa: S603 - this interpreter, our code
-        [sys.executable, "-c", BEFORE_FORK],
-        cwd=ROOT,
-        env=_bare_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    found = run_probe(BEFORE_FORK, _bare_env(tmp_path))
     assert found["before"] == 0
     assert found["frozen"] > 10_000  # the app's modules, classes and functions
     # A worker's first price and date find Babel's data already loaded (loading it is ~4 MB).
@@ -58,10 +49,7 @@ def test_before_fork_freezes_the_app_and_loads_the_language_data(tmp_path: Path)
 
 def test_before_fork_leaves_tantivy_out_with_elasticsearch(tmp_path: Path) -> None:
     env = {**_bare_env(tmp_path), "ELASTICSEARCH_URL": "http://127.0.0.1:9"}  # never asked here
-    done = subprocess.run(  # noqa: S603 - this interpreter, our code
-        [sys.executable, "-c", BEFORE_FORK], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
-    assert json.loads(done.stdout.strip().splitlines()[-1])["tantivy"] is False
+    assert run_probe(BEFORE_FORK, env)["tantivy"] is False
 
 
 class _Loaded:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = (
@@ -62,31 +63,23 @@ def _bare_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_create_app_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
-    env = _bare_env(tmp_path)
+def run_probe(code: str, env: dict[str, str], *args: str) -> Any:
+    """Run ``code`` in a fresh interpreter (from the project's folder, with ``args``) and read the JSON
+    of the last line it prints."""
     done = subprocess.run(  # noqa: S603 - this interpreter, our code
-        [sys.executable, "-c", PROBE, ",".join(HEAVY)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_create_app_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+    loaded = run_probe(PROBE, _bare_env(tmp_path), ",".join(HEAVY))
     assert loaded == {}, f"imported at start-up (library: importing module): {loaded}"
 
 
 def test_the_readiness_check_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
     """/readyz is asked of every worker every few seconds: what it reads stays light (no Alembic)."""
-    done = subprocess.run(  # noqa: S603 - this interpreter, our code
-        [sys.executable, "-c", PROBE, ",".join(HEAVY), "readyz"],
-        cwd=ROOT,
-        env=_bare_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    loaded = run_probe(PROBE, _bare_env(tmp_path), ",".join(HEAVY), "readyz")
     assert loaded == {}, f"imported for the migration heads (library: importing module): {loaded}"
 
 
@@ -103,8 +96,4 @@ with app.app_context():
 def test_create_app_opens_no_database_connection(tmp_path: Path) -> None:
     """``gunicorn --preload`` runs create_app() once and forks the workers: a connection opened by then
     would be one socket shared by every worker (docs/deploy.md, Sizing)."""
-    env = _bare_env(tmp_path)
-    done = subprocess.run(  # noqa: S603 - this interpreter, our code
-        [sys.executable, "-c", OPENED], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip().splitlines()[-1] == "0"
+    assert run_probe(OPENED, _bare_env(tmp_path)) == 0
