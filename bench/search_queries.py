@@ -8,8 +8,9 @@ alternative, 1 related, 0 not wanted.
 ``JUDGED`` holds every query with its group, so the benchmark reports each kind apart: the first set
 (``original``), single items among category siblings, things the town does not sell (``absent``:
 every product is graded 0 and the right answer is no product at all), English words for French
-products, product codes (EAN-13, ISBN-13 with or without hyphens, ISBN-10) and "near me" searches
-(a point and a radius: a product is wanted only from a shop within the radius).
+products, product codes (EAN-13, ISBN-13 with or without hyphens, ISBN-10), "near me" searches
+(a point and a radius: a product is wanted only from a shop within the radius) and what a purchase is
+for beside what it is (``occasions``: "bouquet anniversaire").
 """
 
 from __future__ import annotations
@@ -578,6 +579,36 @@ NEAR: list[tuple[str, tuple[float, float], float, Judge]] = [
     ),
 ]
 
+# What a purchase is for ("anniversaire", "cadeau", "fête des mères") beside what it is: the shopper
+# wants the thing; the occasion, which no product carries, must not leave the page empty.
+OCCASIONS: list[tuple[str, Judge]] = [
+    (
+        "bouquet anniversaire",
+        graded(
+            (3, lambda r: title(r, "bouquet") and not title(r, "mariee")),
+            (1, lambda r: cat(r, "fleurs-plantes") and not title(r, "deuil")),
+        ),
+    ),
+    (
+        "fleurs fete des meres",
+        graded(
+            (3, lambda r: title(r, "bouquet") and not title(r, "mariee")),
+            (2, lambda r: cat(r, "fleurs-plantes") and not title(r, "deuil") and not title(r, "mariee")),
+        ),
+    ),
+    ("chocolats pour noel", graded((3, lambda r: cat(r, "chocolats-confiseries")))),
+    ("vin a offrir", graded((3, wine), (2, lambda r: cat(r, "vins-spiritueux")))),
+    ("cadeau maman bijou", graded((3, lambda r: cat(r, "bijoux")))),
+    ("tshirt", titled("t-shirt")),
+    (
+        "cadeau naissance",
+        graded(
+            (3, lambda r: title(r, "hochet") or title(r, "peluche") or title(r, "body")),
+            (1, lambda r: title(r, "faire-part de naissance")),
+        ),
+    ),
+]
+
 JUDGED: list[Judged] = [
     *(Judged(text, judge) for text, judge in ORIGINAL),
     *(Judged(text, judge, "siblings") for text, judge in SIBLINGS),
@@ -585,6 +616,7 @@ JUDGED: list[Judged] = [
     *(Judged(text, judge, "english") for text, judge in ENGLISH),
     *(Judged(text, judge, "codes") for text, judge in CODES),
     *(Judged(text, judge, "near", near=point, radius_km=radius) for text, point, radius, judge in NEAR),
+    *(Judged(text, judge, "occasions") for text, judge in OCCASIONS),
 ]
 
 # The latency benchmark draws its query mix from the first set: its published figures stay comparable.

@@ -2,12 +2,12 @@
 
     .venv/bin/python -m bench.search_relevance [--backend tantivy|elasticsearch] [--worst 10]
 
-The judged queries are in bench/search_queries.py, in groups (the first set, single items among
-their category's siblings, English words, product codes, "near me", things the town does not sell).
-A result that stands for several shops' copies of one GTIN counts with the best grade among them,
-and the ideal ranking is collapsed the same way. For each backend the report gives nDCG@10 over
-every query that has a wanted product and per group, the zero-result rate over those same queries,
-and the absent-item rate: the share of queries for things the town does not sell that show no
+The judged queries are in bench/search_queries.py, in groups (the first set, single items among their
+category's siblings, English words, product codes, "near me", occasions beside the thing, things the
+town does not sell). A result that stands for several shops' copies of one GTIN counts with the best
+grade among them, and the ideal ranking is collapsed the same way. For each backend the report gives
+nDCG@10 over every query that has a wanted product and per group, the zero-result rate over those same
+queries, and the absent-item rate: the share of queries for things the town does not sell that show no
 product at all (the right answer there).
 """
 

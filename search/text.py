@@ -81,6 +81,19 @@ def words(text: str) -> list[str]:
 
 # Words a shopper adds that no product carries ("produits locaux", "des articles de pêche").
 QUERY_NOISE = frozenset({"produit", "produits", "article", "articles"})
+# Words that say what a purchase is for or whom it is for, not what it is ("fleurs anniversaire", "idée
+# cadeau maman"): one that no product has is left out of the query, as a number nothing has is,
+# rather than leaving no result (folded, as ``is_occasion`` compares them).
+OCCASION_WORDS = frozenset(
+    {
+        *("cadeau", "cadeaux", "idee", "idees", "offrir", "surprise"),
+        *("anniversaire", "anniversaires", "noel", "fete", "fetes", "saint-valentin", "valentin"),
+        *("remerciement", "remerciements", "merci", "retraite", "cremaillere"),
+        *("maman", "papa", "mamie", "mamy", "papi", "papy", "parrain", "marraine", "maitresse", "nounou"),
+        *("mere", "meres", "pere", "peres", "grand-mere", "grand-pere", "grands-parents"),
+        *("copine", "copain", "amie", "ami", "collegue", "collegues", "belle-mere", "beau-pere"),
+    }
+)
 # What shoppers call the same thing: each key (folded, one or two words) may be matched by any of
 # its alternatives. Kept short and domain-bound; both backends read it.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -90,7 +103,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "bande dessinee": ("bande dessinee", "bd"),
     "bd": ("bd", "bande dessinee"),
     "tee-shirt": ("t-shirt", "tee-shirt"),
-    "tee shirt": ("t-shirt", "tee-shirt"),
+    "tshirt": ("t-shirt", "tee-shirt"),
+    "teeshirt": ("t-shirt", "tee-shirt"),
     "bicyclette": ("velo", "bicyclette"),
 }
 
@@ -297,6 +311,11 @@ _NUMBER = re.compile(r"[\d\-.,/]+[xX]?")
 def is_number(word: str) -> bool:
     """A number, a quantity or a mistyped code ("2", "3-6", "2-07-061275-1"): no product may need it."""
     return bool(_NUMBER.fullmatch(word))
+
+
+def is_occasion(word: str) -> bool:
+    """A word of ``OCCASION_WORDS``: what a purchase is for, which no product may need."""
+    return _fold_word(word) in OCCASION_WORDS
 
 
 def groups(text: str) -> list[tuple[str, ...]]:

@@ -25,7 +25,7 @@ from search.query import (
     SearchResult,
     price_range_key,
 )
-from search.text import Analysed, is_number
+from search.text import Analysed, is_number, is_occasion
 
 # How a product is scored for a query, the same in both backends. Each query word scores once: the
 # weight of the best field it is found in (plus a fifth of the others') times its rarity over the
@@ -118,7 +118,7 @@ class Resolved(Generic[W]):
 
     groups: list[W]
     head: W | None
-    skipped_number: bool  # a number nothing has was left out
+    skipped: bool  # a number or an occasion word nothing has was left out
 
 
 def resolve(
@@ -126,28 +126,40 @@ def resolve(
     word: Callable[[str], W | None],
     asks: Callable[[W], bool],
     either: Callable[[list[W]], W],
+    typo: Callable[[W], bool],
 ) -> Resolved[W] | None:
     """Each group of ``analysed`` as the backend's query of its word (``word``: None when nothing has
-    it; ``asks``: False for stop words only), alternatives joined by ``either``. None when a word that
-    is not a number matches nothing at all: no result beats unrelated products."""
+    it; ``asks``: False for stop words only; ``typo``: found only as a typo of another word),
+    alternatives joined by ``either``. None when a word that is not a number or an occasion
+    ("anniversaire", "cadeau") matches nothing at all: no result beats unrelated products. An occasion
+    is left out unless a product has it as typed: its typo neighbours ("roman" for "maman") are never
+    what was meant."""
     groups: list[W] = []
     head: W | None = None
-    skipped_number = False
+    words: list[W] = []  # the groups that are not numbers: the head's stand-ins, when it is left out
+    skipped = False
     for position, alternatives in enumerate(analysed.groups):
         found = [word(typed) for typed in alternatives]
         matching = [each for each in found if each is not None and asks(each)]
+        if all(map(is_occasion, alternatives)) and all(map(typo, matching)):
+            skipped = True  # what it is for, which no product has as typed
+            continue
         if not matching:
             if all(each is not None for each in found):
                 continue  # stop words only
             if all(map(is_number, alternatives)):
-                skipped_number = True  # a number nothing has (a wrong code, a quantity)
+                skipped = True  # a number nothing has (a wrong code, a quantity)
                 continue
             return None
         group = either(matching)
         groups.append(group)
-        if position == analysed.head or head is None:
+        if position == analysed.head:
             head = group
-    return Resolved(groups, head, skipped_number)
+        elif not all(map(is_number, alternatives)):
+            words.append(group)
+    if head is None and groups:
+        head = (words or groups)[0]
+    return Resolved(groups, head, skipped)
 
 
 def wants_related(query: SearchQuery, matched: int) -> bool:

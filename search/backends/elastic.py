@@ -310,12 +310,13 @@ class ElasticsearchBackend:
             lambda word: self._word(word, max(total, 1), counts),
             lambda word: word.anywhere is not None,
             _Word.either,
+            lambda word: word.typo,
         )
         if resolved is None:
             return None
         groups, head = resolved.groups, resolved.head
         if head is None or head.anywhere is None:
-            return None if resolved.skipped_number else _Clauses({"match_all": {}}, None, [], [])
+            return None if resolved.skipped else _Clauses({"match_all": {}}, None, [], [])
         scores = [group.scored for group in groups if group.scored is not None]
         every = [group.anywhere for group in groups if group.anywhere is not None]
         scores.append(_constant({"bool": {"must": every}}, ALL_WORDS_SCORE))

@@ -545,12 +545,13 @@ class TantivyBackend:
             lambda word: self._word(searcher, word, total, words),
             lambda word: word.anywhere is not None,
             _Word.either,
+            lambda word: word.typo,
         )
         if resolved is None:
             return None
         groups, head = resolved.groups, resolved.head
         if head is None:
-            return None if resolved.skipped_number else _Clauses(tantivy.Query.all_query(), None, [])
+            return None if resolved.skipped else _Clauses(tantivy.Query.all_query(), None, [])
         scores = [group.scored for group in groups if group.scored is not None]
         every = _all_of([group.anywhere for group in groups if group.anywhere is not None])
         assert head.anywhere is not None

@@ -93,6 +93,20 @@ def test_a_word_nothing_has_gives_no_result(indexed: SearchBackend) -> None:
     assert search(indexed, "vin zzyzzx") == []
 
 
+def test_an_occasion_nothing_has_is_left_out(indexed: SearchBackend) -> None:
+    # What the wine is for is no product's word: the wines, rather than nothing.
+    wines = set(search(indexed, "vin"))
+    assert wines == {9, 10, 11}
+    assert set(search(indexed, "vin anniversaire")) == wines
+    assert set(search(indexed, "idée cadeau vin pour Noël")) == wines
+
+
+def test_an_occasion_alone_or_beside_a_word_nothing_has_finds_nothing(indexed: SearchBackend) -> None:
+    assert search(indexed, "cadeau") == []
+    assert search(indexed, "idée cadeau anniversaire") == []
+    assert search(indexed, "zzyzzx anniversaire") == [], "the unknown word still decides"
+
+
 def test_titles_come_back_escaped_with_marks(indexed: SearchBackend) -> None:
     hit = indexed.search(SearchQuery(text="crottin")).hits[0]
     assert hit.title_html == "<mark>Crottin</mark> de Chavignol"

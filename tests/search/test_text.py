@@ -74,3 +74,46 @@ def test_a_malformed_line_names_its_file_and_line(tmp_path: Path) -> None:
     path.write_text("soap = savon\n\nfive words long phrase here = x\n", encoding="utf-8")
     with pytest.raises(ValueError, match=rf"{path}:3: expected"):
         text._read_lexicon(path, {})
+
+
+def test_an_occasion_left_out_hands_the_head_to_a_word_rather_than_a_number() -> None:
+    from search.backends import resolve
+
+    analysed = text.analyse("cadeau 50 ans")
+    assert analysed.head == 0, "the first noun, which no product has here"
+    has = {"50": "50", "ans": "ans"}  # "cadeau" matches nothing
+    resolved = resolve(analysed, has.get, lambda word: True, "|".join, lambda word: False)
+    assert resolved is not None
+    assert (resolved.groups, resolved.head, resolved.skipped) == (["50", "ans"], "ans", True)
+
+
+@pytest.mark.parametrize("word", ["cadeau", "Noël", "fête", "anniversaires", "maman", "mères"])
+def test_occasion_words_are_recognised_however_written(word: str) -> None:
+    assert text.is_occasion(word)
+
+
+def test_a_product_word_is_no_occasion() -> None:
+    assert not any(text.is_occasion(word) for word in ("bouquet", "vin", "chaussures", "50"))
+
+
+@pytest.mark.parametrize("typed", ["tshirt", "teeshirt", "tee-shirt", "tee shirt", "t-shirt", "T-shirts"])
+def test_t_shirt_however_written(typed: str) -> None:
+    assert text.analyse(typed).groups == [("t-shirt", "tee-shirt")]
+
+
+def test_an_occasion_found_only_as_a_typo_is_left_out_but_one_found_as_typed_is_kept() -> None:
+    from search.backends import resolve
+
+    typos = {"maman~roman"}  # "maman" is only a typo of "roman" here
+    has = {"maman": "maman~roman", "bijou": "bijou", "noel": "noel"}
+    either = "|".join
+
+    def typo(word: str) -> bool:
+        return word in typos
+
+    resolved = resolve(text.analyse("cadeau maman bijou"), has.get, lambda word: True, either, typo)
+    assert resolved is not None
+    assert (resolved.groups, resolved.head) == (["bijou"], "bijou")
+    kept = resolve(text.analyse("bijou noel"), has.get, lambda word: True, either, typo)
+    assert kept is not None
+    assert kept.groups == ["bijou", "noel"], "a product says Noël: the word asks for it"
