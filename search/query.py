@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from app import money
 from app.catalog.identifiers import InvalidGtin, normalize_gtin
+from search.text import price_words
 
 MAX_QUERY_LENGTH = 200
 PER_PAGE = 24
@@ -92,6 +93,27 @@ class SearchQuery:
 
     def with_(self, **changes: Any) -> SearchQuery:
         return replace(self, **changes)
+
+    def priced_by_its_words(self) -> tuple[SearchQuery, list[Any]]:
+        """This query with what its text says about the price taken out and applied: a ceiling
+        ("moins de 20 €") as the highest price, unless a lower one is set; "pas cher" as the cheapest
+        first, unless another order was chosen. With a notice for each, so the page says so."""
+        found = price_words(self.text)
+        if found.text == self.text:
+            return self, []
+        changes: dict[str, Any] = {"text": found.text}
+        notices: list[Any] = []
+        if found.max_cents is not None:
+            ceiling = min(found.max_cents, MAX_PRICE_CENTS)
+            if self.price_max_cents is None or ceiling < self.price_max_cents:
+                changes["price_max_cents"] = ceiling
+            notices.append(
+                _l("Prix jusqu’à %(price)s : le filtre est appliqué.", price=money.format_money(ceiling))
+            )
+        if found.cheap and self.sort == "relevance":
+            changes["sort"] = "price_asc"
+            notices.append(_l("Les résultats sont triés du moins cher au plus cher."))
+        return replace(self, **changes), notices
 
     def to_args(self) -> list[tuple[str, str]]:
         """The URL arguments of this query (the inverse of ``from_args``; "near me" is the page's)."""
@@ -179,7 +201,7 @@ class SearchQuery:
             notices.append(
                 _l("Les résultats s’arrêtent à la page %(page)d : affinez votre recherche.", page=last_page)
             )
-        query = cls(
+        query, priced = cls(
             text=text,
             category=value("categorie"),
             shop=value("boutique"),
@@ -193,8 +215,8 @@ class SearchQuery:
             within_km=within,
             sort=sort,
             page=page,
-        )
-        return ParsedQuery(query, notices)
+        ).priced_by_its_words()
+        return ParsedQuery(query, notices + priced)
 
 
 def product_code(text: str) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "tshirt": ("t-shirt", "tee-shirt"),
     "teeshirt": ("t-shirt", "tee-shirt"),
     "bicyclette": ("velo", "bicyclette"),
+    # A kind of thing the catalogue names by its trade: "viande" at the butcher's, "gâteau" at the
+    # pastry shop.
+    "viande": ("viande", "boucherie"),
+    "viandes": ("viande", "boucherie"),
+    "gateau": ("gateau", "patisserie"),
+    "gateaux": ("gateau", "patisserie"),
+    "alcool": ("alcool", "spiritueux"),
+    "alcools": ("alcool", "spiritueux"),
+    "bonbon": ("bonbon", "confiserie"),
+    "bonbons": ("bonbon", "confiserie"),
 }
 
 
@@ -311,6 +322,68 @@ _NUMBER = re.compile(r"[\d\-.,/]+[xX]?")
 def is_number(word: str) -> bool:
     """A number, a quantity or a mistyped code ("2", "3-6", "2-07-061275-1"): no product may need it."""
     return bool(_NUMBER.fullmatch(word))
+
+
+# What a shopper types about the price rather than the thing: a ceiling in euros ("moins de 20 €",
+# "sous 15 euros", "jusqu'à 30 €", "50 € max", "under 20 €") and "not expensive" ("pas cher", "petit
+# prix", "cheap").
+_AMOUNT = r"(\d{1,7}(?:[.,]\d{1,2})?)\s*(?:€|euros?\b|eur\b|e\b)"
+_CEILING = re.compile(
+    r"(?:\b(?:a\s+)?(?:moins\s+de|sous|max(?:imum)?|jusqu\s*['’]?\s*a|inferieurs?\s+a)|<|<="
+    r"|\b(?:under|below|less\s+than|up\s+to))\s*"
+    + _AMOUNT
+    + r"|\b"
+    + _AMOUNT
+    + r"\s*(?:max(?:imum)?\b|maxi\b)",
+    re.IGNORECASE,
+)
+_CHEAP = re.compile(
+    r"\b(?:(?:pas|moins)\s+cher(?:e|s|es)?|bon\s+marche|(?:a\s+)?petits?\s+prix|prix\s+(?:bas|doux|mini)"
+    r"|cheap(?:er|est)?|inexpensive|affordable)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class PriceWords:
+    """A query's text without its words about the price, and what they asked: a ceiling in cents,
+    or the cheapest first."""
+
+    text: str
+    max_cents: int | None = None
+    cheap: bool = False
+
+
+def price_words(typed: str) -> PriceWords:
+    """``typed`` read for its price: "vin rouge moins de 20 €" is "vin rouge" up to 20 euros,
+    "fromage pas cher" is "fromage", cheapest first. A number without a currency is not a price
+    ("jeu 8 ans", "vis 40 mm")."""
+    plain = "".join(map(_unaccented, typed))  # one character for one: the spans are the typed text's
+    ceilings: list[int] = []
+    spans: list[tuple[int, int]] = []
+    for found in _CEILING.finditer(plain):
+        amount = found.group(1) or found.group(2)
+        euros, _, cents = amount.replace(",", ".").partition(".")
+        ceilings.append(int(euros) * 100 + int(cents.ljust(2, "0")))
+        spans.append(found.span())
+    cheap = False
+    for found in _CHEAP.finditer(plain):
+        cheap = True
+        spans.append(found.span())
+    if not spans:
+        return PriceWords(typed)
+    kept, start = [], 0
+    for begin, end in sorted(spans):
+        kept.append(typed[start:begin])
+        start = max(start, end)
+    kept.append(typed[start:])
+    return PriceWords(" ".join("".join(kept).split()), min(ceilings) if ceilings else None, cheap)
+
+
+def _unaccented(char: str) -> str:
+    """``char`` without its accent ("à" -> "a"); itself when it is not one letter and its accents."""
+    base = "".join(part for part in unicodedata.normalize("NFKD", char) if not unicodedata.combining(part))
+    return base if len(base) == 1 else char
 
 
 def is_occasion(word: str) -> bool:

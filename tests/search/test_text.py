@@ -33,7 +33,7 @@ def test_the_lexicon_covers_the_demo_catalogue() -> None:
         ("Crime Novels", [("polar", "policier")]),
         ("children's books", [("jeunesse",)]),
         ("gold ring", [("or",), ("bague", "alliance")]),
-        ("gifts for kids", [("gifts",), ("enfant",)]),
+        ("gifts for kids", [("cadeau",), ("enfant",)]),  # "cadeau" is left out when nothing has it
         # French queries are left as they are, "pain" (bread) included.
         ("pain complet", [("pain",), ("complet",)]),
         ("roman policier", [("polar", "policier")]),
@@ -117,3 +117,23 @@ def test_an_occasion_found_only_as_a_typo_is_left_out_but_one_found_as_typed_is_
     kept = resolve(text.analyse("bijou noel"), has.get, lambda word: True, either, typo)
     assert kept is not None
     assert kept.groups == ["bijou", "noel"], "a product says Noël: the word asks for it"
+
+
+@pytest.mark.parametrize(
+    ("typed", "text_", "ceiling", "cheap"),
+    [
+        ("vin rouge moins de 20 €", "vin rouge", 2000, False),
+        ("sac à main à moins de 49,90€", "sac à main", 4990, False),
+        ("bouquet jusqu’à 30 euros", "bouquet", 3000, False),
+        ("montre 150 € max", "montre", 15000, False),
+        ("cadeau < 20 €", "cadeau", 2000, False),
+        ("Fromage PAS CHÈRE", "Fromage", None, True),
+        ("petits prix bijoux sous 15e", "bijoux", 1500, True),
+        ("cheap red wine under 20 euros", "red wine", 2000, True),
+        ("jeu 8 ans", "jeu 8 ans", None, False),  # no currency: not a price
+        ("moins de 20 ans", "moins de 20 ans", None, False),
+        ("Selles-sur-Cher", "Selles-sur-Cher", None, False),
+    ],
+)
+def test_what_a_query_says_about_the_price(typed: str, text_: str, ceiling: int | None, cheap: bool) -> None:
+    assert text.price_words(typed) == text.PriceWords(text_, ceiling, cheap)

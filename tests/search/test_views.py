@@ -338,3 +338,20 @@ def test_a_facet_value_links_where_the_long_way_does(
                         name,
                         field,
                     )
+
+
+def test_a_ceiling_typed_in_the_box_becomes_the_price_filter(client: Client, town: dict[str, object]) -> None:
+    page = html.unescape(client.get("/recherche?q=fromagerie+moins+de+20+euros").get_data(as_text=True))
+    assert titles(page) == ["Crottin de Chavignol"], "12,50 € in, the 28,90 € Comté out"
+    assert "Prix jusqu’à 20,00\xa0€ : le filtre est appliqué." in page
+    assert "prix_max=20" in page, "the links of the page keep the filter"
+
+
+def test_pas_cher_sorts_the_cheapest_first(client: Client, town: dict[str, object]) -> None:
+    page = html.unescape(client.get("/recherche?q=fromagerie+pas+cher").get_data(as_text=True))
+    assert titles(page) == ["Crottin de Chavignol", "Comté 18 mois"]
+    assert "Les résultats sont triés du moins cher au plus cher." in page
+    chosen = html.unescape(
+        client.get("/recherche?q=fromagerie+pas+cher&tri=price_desc").get_data(as_text=True)
+    )
+    assert titles(chosen) == ["Comté 18 mois", "Crottin de Chavignol"], "an order chosen stays"
