@@ -600,6 +600,14 @@ OCCASIONS: list[tuple[str, Judge]] = [
     ("vin a offrir", graded((3, wine), (2, lambda r: cat(r, "vins-spiritueux")))),
     ("cadeau maman bijou", graded((3, lambda r: cat(r, "bijoux")))),
     ("tshirt", titled("t-shirt")),
+    ("baskets taille 38", graded((3, lambda r: title(r, "baskets")), (1, lambda r: cat(r, "chaussures")))),
+    (
+        "jouet bebe",
+        graded(
+            (3, lambda r: title(r, "hochet") or title(r, "peluche")),
+            (1, lambda r: cat(r, "jouets-jeux")),
+        ),
+    ),
     (
         "cadeau naissance",
         graded(

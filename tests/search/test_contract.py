@@ -99,6 +99,7 @@ def test_an_occasion_nothing_has_is_left_out(indexed: SearchBackend) -> None:
     assert wines == {9, 10, 11}
     assert set(search(indexed, "vin anniversaire")) == wines
     assert set(search(indexed, "idée cadeau vin pour Noël")) == wines
+    assert set(search(indexed, "chaussures taille 42")) == set(search(indexed, "chaussures")) != set()
 
 
 def test_an_occasion_alone_or_beside_a_word_nothing_has_finds_nothing(indexed: SearchBackend) -> None:
