@@ -121,6 +121,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "bonbons": ("bonbon", "confiserie"),
     "tisane": ("tisane", "infusion"),
     "tisanes": ("tisane", "infusion"),
+    # The trade for its shop's goods ("boucher" is no typo of "boucles").
+    "boucher": ("boucherie",),
+    "charcutier": ("charcuterie",),
+    "caviste": ("caviste", "vin"),
+    "patissier": ("patisserie", "patissier"),
+    "bijoutier": ("bijouterie", "bijou"),
+    "torrefacteur": ("torrefacteur", "cafe"),
+    "quincaillier": ("quincaillerie",),
 }
 
 

@@ -137,3 +137,19 @@ def test_an_occasion_found_only_as_a_typo_is_left_out_but_one_found_as_typed_is_
 )
 def test_what_a_query_says_about_the_price(typed: str, text_: str, ceiling: int | None, cheap: bool) -> None:
     assert text.price_words(typed) == text.PriceWords(text_, ceiling, cheap)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("boucher", [("boucherie",)]),  # never "boucles", its typo neighbour
+        ("viande", [("viande", "boucherie")]),
+        ("gâteaux", [("gateau", "patisserie")]),
+        ("tisane", [("tisane", "infusion")]),
+        ("caviste", [("caviste", "vin")]),
+    ],
+)
+def test_a_trade_or_a_kind_stands_for_what_its_shops_sell(
+    typed: str, expected: list[tuple[str, ...]]
+) -> None:
+    assert text.analyse(typed).groups == expected
