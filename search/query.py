@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from app import money
 from app.catalog.identifiers import InvalidGtin, normalize_gtin
-from search.text import price_words
+from search.text import shopping_words
 
 MAX_QUERY_LENGTH = 200
 PER_PAGE = 24
@@ -42,6 +42,18 @@ PRICE_RANGES: tuple[tuple[int | None, int | None], ...] = (
     (5000, 10000),
     (10000, None),
 )
+# What the filter panel calls the delivery methods a query's words may ask for (macros/shops.html).
+DELIVERY_NAMES = {
+    "click_collect": _l("Retrait en boutique"),
+    "local_delivery": _l("Livraison locale"),
+    "home_delivery": _l("Envoi à domicile"),
+    "relay": _l("Point relais"),
+}
+# The orders a query's words may ask for, with what the page then says.
+ORDERS_ASKED = {
+    "cheap": ("price_asc", _l("Les résultats sont triés du moins cher au plus cher.")),
+    "newest": ("newest", _l("Les résultats sont triés du plus récent au plus ancien.")),
+}
 # "4 ★ et plus", "3 ★ et plus": the average of the product's published reviews.
 RATING_FILTERS = (4, 3)
 FACETS = ("category", "shop", "price", "labels", "delivery", "in_stock", "rating")
@@ -94,11 +106,12 @@ class SearchQuery:
     def with_(self, **changes: Any) -> SearchQuery:
         return replace(self, **changes)
 
-    def priced_by_its_words(self) -> tuple[SearchQuery, list[Any]]:
-        """This query with what its text says about the price taken out and applied: a ceiling
-        ("moins de 20 €") as the highest price, unless a lower one is set; "pas cher" as the cheapest
-        first, unless another order was chosen. With a notice for each, so the page says so."""
-        found = price_words(self.text)
+    def understood(self) -> tuple[SearchQuery, list[Any]]:
+        """This query with what its text says about buying taken out and applied
+        (``search.text.shopping_words``): a ceiling ("moins de 20 €") as the highest price unless a
+        lower one is set, "pas cher" and "nouveautés" as the order unless another was chosen, a
+        delivery method or "en stock" as a filter. With a notice for each, so the page says so."""
+        found = shopping_words(self.text)
         if found.text == self.text:
             return self, []
         changes: dict[str, Any] = {"text": found.text}
@@ -110,9 +123,20 @@ class SearchQuery:
             notices.append(
                 _l("Prix jusqu’à %(price)s : le filtre est appliqué.", price=money.format_money(ceiling))
             )
-        if found.cheap and self.sort == "relevance":
-            changes["sort"] = "price_asc"
-            notices.append(_l("Les résultats sont triés du moins cher au plus cher."))
+        for asked in found.asks:
+            if asked in ORDERS_ASKED and self.sort == "relevance" and "sort" not in changes:
+                changes["sort"], notice = ORDERS_ASKED[asked]
+                notices.append(notice)
+            elif asked in DELIVERY_METHODS:
+                changes["delivery"] = (*self.delivery, asked) if asked not in self.delivery else self.delivery
+                notices.append(_l("Filtre appliqué : %(filter)s.", filter=DELIVERY_NAMES[asked]))
+            elif asked == "in_stock":
+                changes["in_stock"] = True
+                notices.append(_l("Filtre appliqué : %(filter)s.", filter=_l("En stock")))
+            elif asked == "delivery":
+                notices.append(
+                    _l("La livraison se choisit dans les filtres : livraison locale, envoi, point relais.")
+                )
         return replace(self, **changes), notices
 
     def to_args(self) -> list[tuple[str, str]]:
@@ -215,7 +239,7 @@ class SearchQuery:
             within_km=within,
             sort=sort,
             page=page,
-        ).priced_by_its_words()
+        ).understood()
         return ParsedQuery(query, notices + priced)
 
 

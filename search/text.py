@@ -336,9 +336,8 @@ def is_number(word: str) -> bool:
     return bool(_NUMBER.fullmatch(word))
 
 
-# What a shopper types about the price rather than the thing: a ceiling in euros ("moins de 20 €",
-# "sous 15 euros", "jusqu'à 30 €", "50 € max", "under 20 €") and "not expensive" ("pas cher", "petit
-# prix", "cheap").
+# What a shopper types about the price, the delivery or the stock rather than the thing. A ceiling in
+# euros ("moins de 20 €", "sous 15 euros", "jusqu'à 30 €", "50 € max", "under 20 €"):
 _AMOUNT = r"(\d{1,7}(?:[.,]\d{1,2})?)\s*(?:€|euros?\b|eur\b|e\b)"
 _CEILING = re.compile(
     r"(?:\b(?:a\s+)?(?:moins\s+de|sous|max(?:imum)?|jusqu\s*['’]?\s*a|inferieurs?\s+a)|<|<="
@@ -349,27 +348,45 @@ _CEILING = re.compile(
     + r"\s*(?:max(?:imum)?\b|maxi\b)",
     re.IGNORECASE,
 )
-_CHEAP = re.compile(
-    r"\b(?:(?:pas|moins)\s+cher(?:e|s|es)?|bon\s+marche|(?:a\s+)?petits?\s+prix|prix\s+(?:bas|doux|mini)"
-    r"|cheap(?:er|est)?|inexpensive|affordable)\b",
-    re.IGNORECASE,
+# ... and the words that ask for a kind of result, each with what it asks (folded text, whole words).
+_ASKING: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), asks)
+    for pattern, asks in (
+        (
+            r"(?:pas|moins)\s+cher(?:e|s|es)?|bon\s+marche|(?:a\s+)?petits?\s+prix"
+            r"|prix\s+(?:bas|doux|mini)|cheap(?:er|est)?|inexpensive|affordable",
+            "cheap",
+        ),
+        (r"click\s*(?:and|&|et|n)?\s*collect|retrait\s+(?:en\s+)?(?:boutique|magasin)", "click_collect"),
+        (r"(?:en\s+)?points?\s+relais", "relay"),
+        (r"envois?\s+a\s+domicile|expedition|shipping", "home_delivery"),
+        (
+            r"(?:livraison|livre|livree|livres|livrees)\s+a\s+domicile|(?:avec\s+|en\s+)?livraison"
+            r"|(?:home\s+)?delivery",
+            "delivery",
+        ),
+        (r"en\s+stock|disponibles?|dispo|in\s+stock|available", "in_stock"),
+        (r"(?:les\s+)?(?:dernieres\s+)?nouveautes?|new\s+arrivals", "newest"),
+    )
 )
 
 
 @dataclass(frozen=True)
-class PriceWords:
-    """A query's text without its words about the price, and what they asked: a ceiling in cents,
-    or the cheapest first."""
+class ShoppingWords:
+    """A query's text without its words about the price, the delivery or the stock, and what they
+    asked: a ceiling in cents, and the rest by name ("cheap", a delivery method, "delivery" for one
+    not named: the town's shops deliver themselves or send, "in_stock", "newest")."""
 
     text: str
     max_cents: int | None = None
-    cheap: bool = False
+    asks: tuple[str, ...] = ()
 
 
-def price_words(typed: str) -> PriceWords:
-    """``typed`` read for its price: "vin rouge moins de 20 €" is "vin rouge" up to 20 euros,
-    "fromage pas cher" is "fromage", cheapest first. A number without a currency is not a price
-    ("jeu 8 ans", "vis 40 mm")."""
+def shopping_words(typed: str) -> ShoppingWords:
+    """``typed`` read for what it says about buying rather than about the thing: "vin rouge moins de
+    20 €" is "vin rouge" up to 20 euros, "fromage pas cher" is "fromage", cheapest first, "pain click
+    and collect" is "pain" to collect. A number without a currency is not a price ("jeu 8 ans", "vis
+    40 mm"); "livre" alone is a book, "livré à domicile" a delivery."""
     plain = "".join(map(_unaccented, typed))  # one character for one: the spans are the typed text's
     ceilings: list[int] = []
     spans: list[tuple[int, int]] = []
@@ -378,18 +395,22 @@ def price_words(typed: str) -> PriceWords:
         euros, _, cents = amount.replace(",", ".").partition(".")
         ceilings.append(int(euros) * 100 + int(cents.ljust(2, "0")))
         spans.append(found.span())
-    cheap = False
-    for found in _CHEAP.finditer(plain):
-        cheap = True
-        spans.append(found.span())
+    asks: list[str] = []
+    for pattern, asked in _ASKING:
+        for found in pattern.finditer(plain):
+            if any(begin < found.end() and found.start() < end for begin, end in spans):
+                continue  # part of a longer phrase already read ("livraison" in "livraison à domicile")
+            spans.append(found.span())
+            if asked not in asks:
+                asks.append(asked)
     if not spans:
-        return PriceWords(typed)
+        return ShoppingWords(typed)
     kept, start = [], 0
     for begin, end in sorted(spans):
         kept.append(typed[start:begin])
         start = max(start, end)
     kept.append(typed[start:])
-    return PriceWords(" ".join("".join(kept).split()), min(ceilings) if ceilings else None, cheap)
+    return ShoppingWords(" ".join("".join(kept).split()), min(ceilings) if ceilings else None, tuple(asks))
 
 
 def _unaccented(char: str) -> str:

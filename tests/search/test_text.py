@@ -120,23 +120,32 @@ def test_an_occasion_found_only_as_a_typo_is_left_out_but_one_found_as_typed_is_
 
 
 @pytest.mark.parametrize(
-    ("typed", "text_", "ceiling", "cheap"),
+    ("typed", "text_", "ceiling", "asks"),
     [
-        ("vin rouge moins de 20 €", "vin rouge", 2000, False),
-        ("sac à main à moins de 49,90€", "sac à main", 4990, False),
-        ("bouquet jusqu’à 30 euros", "bouquet", 3000, False),
-        ("montre 150 € max", "montre", 15000, False),
-        ("cadeau < 20 €", "cadeau", 2000, False),
-        ("Fromage PAS CHÈRE", "Fromage", None, True),
-        ("petits prix bijoux sous 15e", "bijoux", 1500, True),
-        ("cheap red wine under 20 euros", "red wine", 2000, True),
-        ("jeu 8 ans", "jeu 8 ans", None, False),  # no currency: not a price
-        ("moins de 20 ans", "moins de 20 ans", None, False),
-        ("Selles-sur-Cher", "Selles-sur-Cher", None, False),
+        ("vin rouge moins de 20 €", "vin rouge", 2000, ()),
+        ("sac à main à moins de 49,90€", "sac à main", 4990, ()),
+        ("bouquet jusqu’à 30 euros", "bouquet", 3000, ()),
+        ("montre 150 € max", "montre", 15000, ()),
+        ("cadeau < 20 €", "cadeau", 2000, ()),
+        ("Fromage PAS CHÈRE", "Fromage", None, ("cheap",)),
+        ("petits prix bijoux sous 15e", "bijoux", 1500, ("cheap",)),
+        ("cheap red wine under 20 euros", "red wine", 2000, ("cheap",)),
+        ("pain click & collect", "pain", None, ("click_collect",)),
+        ("vin retrait en boutique", "vin", None, ("click_collect",)),
+        ("livres en point relais", "livres", None, ("relay",)),
+        ("fromage livré à domicile", "fromage", None, ("delivery",)),
+        ("chaussures disponibles en stock", "chaussures", None, ("in_stock",)),
+        ("les dernières nouveautés livres", "livres", None, ("newest",)),
+        ("livre jeunesse", "livre jeunesse", None, ()),  # a book, not "livré"
+        ("jeu 8 ans", "jeu 8 ans", None, ()),  # no currency: not a price
+        ("moins de 20 ans", "moins de 20 ans", None, ()),
+        ("Selles-sur-Cher", "Selles-sur-Cher", None, ()),
     ],
 )
-def test_what_a_query_says_about_the_price(typed: str, text_: str, ceiling: int | None, cheap: bool) -> None:
-    assert text.price_words(typed) == text.PriceWords(text_, ceiling, cheap)
+def test_what_a_query_says_about_buying(
+    typed: str, text_: str, ceiling: int | None, asks: tuple[str, ...]
+) -> None:
+    assert text.shopping_words(typed) == text.ShoppingWords(text_, ceiling, asks)
 
 
 @pytest.mark.parametrize(

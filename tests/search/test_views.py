@@ -355,3 +355,14 @@ def test_pas_cher_sorts_the_cheapest_first(client: Client, town: dict[str, objec
         client.get("/recherche?q=fromagerie+pas+cher&tri=price_desc").get_data(as_text=True)
     )
     assert titles(chosen) == ["Comté 18 mois", "Crottin de Chavignol"], "an order chosen stays"
+
+
+def test_delivery_and_stock_words_become_filters(client: Client, town: dict[str, object]) -> None:
+    typed = client.get("/recherche?q=fromagerie+click+and+collect+en+stock").get_data(as_text=True)
+    page = html.unescape(typed)
+    assert "Filtre appliqué : Retrait en boutique." in page
+    assert "Filtre appliqué : En stock." in page
+    assert "livraison=click_collect" in page, "the page's links keep the filters"
+    assert "en_stock=1" in page
+    asked = client.get("/recherche?q=fromagerie&livraison=click_collect&en_stock=1").get_data(as_text=True)
+    assert titles(page) == titles(asked), "as if the filters had been chosen"
