@@ -406,6 +406,9 @@ ABSENT: list[str] = [
     "aspirateur",
     "bougie parfumee",
     "huile moteur",
+    "bananes",  # not "bagages", two edits away
+    "ail",  # not "air"
+    "poivre",  # not "poire", one edit away: still shown
 ]
 
 

@@ -456,18 +456,19 @@ def folded(text: str) -> list[str]:
 # Typos are a fallback for a word nothing has as typed: its first letter must be right, and it may
 # differ from a word of the catalogue by one edit, two from ``TYPO_TWO_EDITS_FROM`` characters on.
 TYPO_PREFIX = 1
-TYPO_TWO_EDITS_FROM = 7
+TYPO_TWO_EDITS_FROM = 8
 # Descriptions are only kept stemmed: there a typo is looked for stem to stem, from stems of five
 # letters on (a shorter one, "bier" for "bière", is one edit from too many words: "bien").
 TYPO_STEM_FROM = 5
-# Elasticsearch's spelling of the same rules (no edit up to 2 characters, as below).
-TYPO_FUZZINESS = f"AUTO:3,{TYPO_TWO_EDITS_FROM}"
+# Elasticsearch's spelling of the same rules (no edit up to 3 characters, as below).
+TYPO_FUZZINESS = f"AUTO:4,{TYPO_TWO_EDITS_FROM}"
 TYPO_STEM_FUZZINESS = f"AUTO:{TYPO_STEM_FROM},{TYPO_TWO_EDITS_FROM}"
 
 
 def fuzziness(token: str) -> int:
-    """Edits a typo may make: none up to 2 characters (or in a number), one below 7, two beyond."""
-    if len(token) <= 2 or token.isdigit():
+    """Edits a typo may make: none up to 3 characters (or in a number: "ail" is not "air"), one below
+    8, two beyond ("bananes" is not "bagages", "chausures" is "chaussures")."""
+    if len(token) <= 3 or token.isdigit():
         return 0
     return 1 if len(token) < TYPO_TWO_EDITS_FROM else 2
 

@@ -162,3 +162,10 @@ def test_a_trade_or_a_kind_stands_for_what_its_shops_sell(
     typed: str, expected: list[tuple[str, ...]]
 ) -> None:
     assert text.analyse(typed).groups == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "edits"), [("ail", 0), ("riz", 0), ("2024", 0), ("bouqet", 1), ("bananes", 1), ("chausures", 2)]
+)
+def test_how_many_edits_a_typo_may_make(token: str, edits: int) -> None:
+    assert text.fuzziness(token) == edits
