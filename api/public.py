@@ -51,14 +51,15 @@ def shops(args: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(200, schemas.SearchOut)
 def catalogue_search(args: dict[str, Any]) -> dict[str, Any]:
     """The shared catalogue's search, as the site's search page runs it (French analysis, typos, the
-    same book at several shops shown once with ``shop_count``)."""
-    query = SearchQuery(
+    same book at several shops shown once with ``shop_count``, the words about buying in ``q`` read as
+    filters and orders: ``understood`` says what was searched)."""
+    query, _notices = SearchQuery(
         text=args["q"],
         category=args.get("category"),
         shop=args.get("shop"),
         in_stock=bool(args.get("in_stock")),
         page=args["page"],
-    )
+    ).understood()
     try:
         page = search.search_page(query)
     except search.SearchUnavailable as error:
@@ -78,4 +79,11 @@ def catalogue_search(args: dict[str, Any]) -> dict[str, Any]:
                 "url": external_url("catalog.product", product_id=product.id),
             }
         )
-    return {"total": page.result.total, "page": query.page, "items": items}
+    understood = {
+        "text": query.text,
+        "price_max_cents": query.price_max_cents,
+        "sort": query.sort,
+        "delivery": list(query.delivery),
+        "in_stock": query.in_stock,
+    }
+    return {"total": page.result.total, "page": query.page, "understood": understood, "items": items}

@@ -310,9 +310,21 @@ class SearchHitOut(Schema):
     url = fields.String(required=True)
 
 
+class SearchUnderstoodOut(Schema):
+    """The query as searched, once the words about buying are read out of ``q`` ("moins de 20 €",
+    "pas cher", "click and collect", "en stock"), as the site's search page reads them."""
+
+    text = fields.String(required=True)
+    price_max_cents = fields.Integer(allow_none=True, required=True)
+    sort = fields.String(required=True)
+    delivery = fields.List(fields.String(), required=True)
+    in_stock = fields.Boolean(required=True)
+
+
 class SearchOut(Schema):
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
+    understood = fields.Nested(SearchUnderstoodOut, required=True)
     items = fields.List(fields.Nested(SearchHitOut), required=True)
 
 
