@@ -83,9 +83,9 @@ def words(text: str) -> list[str]:
 # Words a shopper adds that no product carries ("produits locaux", "des articles de pêche").
 QUERY_NOISE = frozenset({"produit", "produits", "article", "articles"})
 # Words that say what a purchase is for or whom it is for, not what it is ("fleurs anniversaire", "idée
-# cadeau maman", "jouet bébé"), or the size wanted ("baskets taille 38"): one that no product has is
-# left out of the query, as a number nothing has is, rather than leaving no result (folded, as
-# ``is_occasion`` compares them).
+# cadeau maman", "jouet bébé", "plante d'intérieur"), or the size wanted ("baskets taille 38"): one
+# that no product has is left out of the query, as a number nothing has is, rather than leaving no
+# result (folded, as ``is_occasion`` compares them).
 OCCASION_WORDS = frozenset(
     {
         *("cadeau", "cadeaux", "idee", "idees", "offrir", "surprise"),
@@ -94,7 +94,7 @@ OCCASION_WORDS = frozenset(
         *("maman", "papa", "mamie", "mamy", "papi", "papy", "parrain", "marraine", "maitresse", "nounou"),
         *("mere", "meres", "pere", "peres", "grand-mere", "grand-pere", "grands-parents", "bebe", "bebes"),
         *("copine", "copain", "amie", "ami", "collegue", "collegues", "belle-mere", "beau-pere"),
-        *("taille", "tailles", "pointure"),
+        *("taille", "tailles", "pointure", "interieur", "exterieur"),
     }
 )
 # What shoppers call the same thing: each key (folded, one or two words) may be matched by any of

@@ -87,7 +87,7 @@ def test_an_occasion_left_out_hands_the_head_to_a_word_rather_than_a_number() ->
     assert (resolved.groups, resolved.head, resolved.skipped) == (["50", "ans"], "ans", True)
 
 
-@pytest.mark.parametrize("word", ["cadeau", "Noël", "fête", "anniversaires", "maman", "mères"])
+@pytest.mark.parametrize("word", ["cadeau", "Noël", "fête", "anniversaires", "maman", "mères", "intérieur"])
 def test_occasion_words_are_recognised_however_written(word: str) -> None:
     assert text.is_occasion(word)
 
