@@ -73,9 +73,10 @@ class SearchPage:
 
 
 def _did_you_mean(query: SearchQuery) -> str | None:
-    """A corrected query that finds something, when the query as typed found nothing."""
+    """A corrected query that finds something, when the query as typed found nothing. An occasion
+    word is never corrected: "cadeau" is no typo of "cadenas"."""
     words = text.words(query.text)
-    corrections = backend().corrections(words)
+    corrections = backend().corrections([word for word in words if not text.is_occasion(word)])
     if corrections:
         words = [corrections.get(word, word) for word in words]
         corrected = " ".join(words)

@@ -366,3 +366,14 @@ def test_delivery_and_stock_words_become_filters(client: Client, town: dict[str,
     assert "en_stock=1" in page
     asked = client.get("/recherche?q=fromagerie&livraison=click_collect&en_stock=1").get_data(as_text=True)
     assert titles(page) == titles(asked), "as if the filters had been chosen"
+
+
+def test_an_occasion_word_is_never_corrected_into_a_product(
+    app: Flask, client: Client, town: dict[str, object]
+) -> None:
+    ProductFactory(title="Cadenas laiton")
+    with app.app_context():
+        tasks.drain()
+    assert "Cadenas laiton" in titles(client.get("/recherche?q=cadenaz").get_data(as_text=True))
+    page = client.get("/recherche?q=id%C3%A9e+cadeau").get_data(as_text=True)
+    assert "did-you-mean" not in page, "a gift is not a padlock"
