@@ -55,10 +55,14 @@ class TTLCache:
                 self._values.clear()
                 self._generation = generation
 
-    def _kept(self, key: Any) -> tuple[float, Any] | None:
-        """The entry kept under ``key`` (when it was kept, its value) while younger than the ttl."""
+    def _catch_up(self) -> None:
+        """Follow the generation given by ``follows``, when there is one: before any read or put."""
         if self.follows is not None:
             self.follow(self.follows())
+
+    def _kept(self, key: Any) -> tuple[float, Any] | None:
+        """The entry kept under ``key`` (when it was kept, its value) while younger than the ttl."""
+        self._catch_up()
         with self._lock:
             found = self._values.get(key)
         return found if found is not None and time.monotonic() - found[0] < self.ttl else None
@@ -79,8 +83,7 @@ class TTLCache:
     def found_all(self, keys: Iterable[Any]) -> dict[Any, Any]:
         """The values kept under ``keys`` while younger than the ttl, by key (the others left out):
         following the generation once for all of them."""
-        if self.follows is not None:
-            self.follow(self.follows())
+        self._catch_up()
         now = time.monotonic()
         with self._lock:
             kept = [(key, self._values.get(key)) for key in keys]
@@ -91,8 +94,7 @@ class TTLCache:
         return self._kept(key) is not None
 
     def put(self, key: Any, value: Any) -> None:
-        if self.follows is not None:
-            self.follow(self.follows())
+        self._catch_up()
         with self._lock:
             self._values[key] = (time.monotonic(), value)
             self._values.move_to_end(key)
