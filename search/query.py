@@ -128,7 +128,8 @@ class SearchQuery:
                 changes["sort"], notice = ORDERS_ASKED[asked]
                 notices.append(notice)
             elif asked in DELIVERY_METHODS:
-                changes["delivery"] = (*self.delivery, asked) if asked not in self.delivery else self.delivery
+                delivery = changes.get("delivery", self.delivery)
+                changes["delivery"] = delivery if asked in delivery else (*delivery, asked)
                 notices.append(_l("Filtre appliqué : %(filter)s.", filter=DELIVERY_NAMES[asked]))
             elif asked == "in_stock":
                 changes["in_stock"] = True
@@ -225,7 +226,7 @@ class SearchQuery:
             notices.append(
                 _l("Les résultats s’arrêtent à la page %(page)d : affinez votre recherche.", page=last_page)
             )
-        query, priced = cls(
+        query, understood = cls(
             text=text,
             category=value("categorie"),
             shop=value("boutique"),
@@ -240,7 +241,7 @@ class SearchQuery:
             sort=sort,
             page=page,
         ).understood()
-        return ParsedQuery(query, notices + priced)
+        return ParsedQuery(query, notices + understood)
 
 
 def product_code(text: str) -> str | None:

@@ -377,3 +377,12 @@ def test_an_occasion_word_is_never_corrected_into_a_product(
     assert "Cadenas laiton" in titles(client.get("/recherche?q=cadenaz").get_data(as_text=True))
     page = client.get("/recherche?q=id%C3%A9e+cadeau").get_data(as_text=True)
     assert "did-you-mean" not in page, "a gift is not a padlock"
+
+
+def test_two_delivery_methods_typed_are_both_applied(app: Flask) -> None:
+    with app.test_request_context("/"):
+        query, notices = SearchQuery(text="livres click and collect point relais").understood()
+        asked, _ = SearchQuery(text="livres", delivery=("relay",)).understood()
+    assert (query.text, query.delivery) == ("livres", ("click_collect", "relay"))
+    assert len(notices) == 2
+    assert asked.delivery == ("relay",), "a query without such words is left as it is"
